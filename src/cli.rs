@@ -1,0 +1,190 @@
+//! The command line: `serve` (the default), `user` and `cleanup`. Every option can also come from
+//! the environment variable named in `--help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A JWT authentication workbook and the simplejwt-compatible token server it builds up to.
+///
+/// With no subcommand, serves the API on 127.0.0.1:8000 (the same as `serve`).
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Options every subcommand shares.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Where the SQLite database and the development signing key live.
+    #[arg(
+        long,
+        env = "JWT_WORKBOOK_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `development` generates and keeps a signing key and creates a demo user; `production`
+    /// refuses to start without a strong key. Defaults to development in debug builds
+    /// (`cargo run`) and production in release builds.
+    #[arg(long, env = "JWT_WORKBOOK_ENV", global = true)]
+    pub environment: Option<Environment>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "JWT_WORKBOOK_LOG_JSON", global = true)]
+    pub log_json: bool,
+}
+
+impl GlobalArgs {
+    pub fn environment(&self) -> Environment {
+        self.environment.unwrap_or(if cfg!(debug_assertions) {
+            Environment::Development
+        } else {
+            Environment::Production
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Create, list, deactivate and reactivate users, and set passwords.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Delete revoked-token records whose tokens have expired anyway.
+    Cleanup,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "JWT_WORKBOOK_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+    /// Access token lifetime: seconds, or a number with s, m, h or d.
+    #[arg(long, env = "JWT_ACCESS_LIFETIME", default_value = "5m")]
+    pub access_lifetime: Seconds,
+    /// Refresh token lifetime.
+    #[arg(long, env = "JWT_REFRESH_LIFETIME", default_value = "1d")]
+    pub refresh_lifetime: Seconds,
+    /// Clock-skew allowance for exp, nbf and iat.
+    #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
+    pub leeway: Seconds,
+    /// The HS256 signing key itself (prefer the file or the environment: flags show up in `ps`).
+    #[arg(long, env = "JWT_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<String>,
+    /// A file holding the signing key (a trailing newline is ignored).
+    #[arg(long, env = "JWT_SIGNING_KEY_FILE", conflicts_with = "signing_key")]
+    pub signing_key_file: Option<PathBuf>,
+    /// Do not create the demo user in development.
+    #[arg(long, env = "JWT_WORKBOOK_NO_DEMO_USER")]
+    pub no_demo_user: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password comes from --password-stdin (preferred) or --password.
+    Create {
+        username: String,
+        #[command(flatten)]
+        password: PasswordInput,
+        /// Create the account deactivated.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// List all users.
+    List,
+    /// Refuse a user's logins, refreshes and access tokens from now on.
+    Deactivate { username: String },
+    /// Let a deactivated user back in.
+    Activate { username: String },
+    /// Replace a user's password.
+    SetPassword {
+        username: String,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct PasswordInput {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The password itself (visible to other users of this machine in `ps`).
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
+/// A duration in whole seconds, written `300`, `300s`, `5m`, `12h` or `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub i64);
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+            Some(at) => text.split_at(at),
+            None => (text, "s"),
+        };
+        let scale = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => return Err(format!("{text:?}: use a number with s, m, h or d, e.g. 5m")),
+        };
+        number
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+            .map(Seconds)
+            .ok_or_else(|| format!("{text:?} is not a duration, e.g. 300s, 5m, 1d"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!("300".parse(), Ok(Seconds(300)));
+        assert_eq!("5m".parse(), Ok(Seconds(300)));
+        assert_eq!("1d".parse(), Ok(Seconds(86400)));
+        assert!("5 minutes".parse::<Seconds>().is_err());
+        assert!("m".parse::<Seconds>().is_err());
+        assert!("99999999999999999999d".parse::<Seconds>().is_err());
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::parse_from(["jwt-workbook"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(cli.serve.access_lifetime, Seconds(300));
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

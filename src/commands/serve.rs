@@ -1,0 +1,140 @@
+//! `serve`: open the store, build the state, bind, print the banner, serve until Ctrl-C or
+//! SIGTERM, then let in-flight requests finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use super::CommandError;
+use crate::app::{self, AppState};
+use crate::cli::Environment;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::store::SqliteStore;
+use crate::tokens::{RandomJti, TokenService, TokenStore};
+use crate::users::{Passwords, UserError, create_user};
+
+/// The account `cargo run` creates in development, so the README's `curl` lines just work.
+pub const DEMO_USERNAME: &str = "demo";
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often expired revocation records are deleted.
+const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
+
+pub async fn run(config: Config) -> Result<(), CommandError> {
+    let store = SqliteStore::open(&config.database_path()).await?;
+    let passwords = Passwords::new(config.password_cost)?;
+    let clock = Arc::new(SystemClock);
+    let state = AppState {
+        tokens: TokenService::new(
+            config.signing_key.clone(),
+            config.tokens,
+            clock.clone(),
+            Arc::new(RandomJti),
+        ),
+        users: Arc::new(store.clone()),
+        revocations: Arc::new(store.clone()),
+        passwords: passwords.clone(),
+    };
+    let demo = config.environment == Environment::Development && config.demo_user;
+    if demo {
+        match create_user(
+            &store,
+            &passwords,
+            DEMO_USERNAME,
+            DEMO_PASSWORD,
+            true,
+            clock.now(),
+        )
+        .await
+        {
+            Ok(_) | Err(UserError::AlreadyExists(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    print_banner(listener.local_addr()?, &config, demo);
+
+    let cleaner = tokio::spawn(clean_periodically(store.clone(), clock));
+    let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = drain_started.send(());
+    };
+    let server = app::serve(listener, app::router(state), shutdown);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        _ = async { if draining.await.is_ok() { tokio::time::sleep(DRAIN_TIMEOUT).await } else { std::future::pending().await } } => {
+            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; stopping anyway");
+        }
+    }
+    cleaner.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(addr: SocketAddr, config: &Config, demo: bool) {
+    let base = format!("http://{addr}");
+    let environment = match config.environment {
+        Environment::Development => "development",
+        Environment::Production => "production",
+    };
+    println!("\njwt-workbook ({environment}) is serving on {base}");
+    println!("  obtain tokens   POST {base}/api/token/");
+    println!("  refresh         POST {base}/api/token/refresh/");
+    println!("  verify          POST {base}/api/token/verify/");
+    println!("  log out         POST {base}/api/token/blacklist/");
+    println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
+    println!("  data            {}", config.data_dir.display());
+    if demo {
+        println!("  demo user       {DEMO_USERNAME} / {DEMO_PASSWORD}");
+        println!("\nTry it:");
+        println!(
+            "  curl -s -X POST {base}/api/token/ -H 'Content-Type: application/json' \\\n       -d '{{\"username\": \"{DEMO_USERNAME}\", \"password\": \"{DEMO_PASSWORD}\"}}'"
+        );
+    }
+    println!("\nPress Ctrl-C to stop.\n");
+}
+
+async fn clean_periodically(store: SqliteStore, clock: Arc<SystemClock>) {
+    let mut ticks = tokio::time::interval(CLEANUP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match store.delete_expired(clock.now()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted expired revoked-token records"),
+            Err(error) => tracing::warn!(%error, "cleaning up revoked tokens failed"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM (what systemd and container runtimes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

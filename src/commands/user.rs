@@ -1,0 +1,78 @@
+//! `user`: manage accounts from the command line, non-interactively (like Django's
+//! `createsuperuser --noinput`), so scripts and deployments can seed users.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use super::CommandError;
+use crate::cli::{PasswordInput, UserCommand};
+use crate::clock::{Clock, SystemClock};
+use crate::config::DATABASE_FILE;
+use crate::store::SqliteStore;
+use crate::users::{PasswordCost, Passwords, UserStore, create_user};
+
+pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandError> {
+    std::fs::create_dir_all(data_dir)?;
+    let store = SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?;
+    match command {
+        UserCommand::Create {
+            username,
+            password,
+            inactive,
+        } => {
+            let password = read_password(&password)?;
+            let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
+            let user = create_user(
+                &store,
+                &passwords,
+                &username,
+                &password,
+                !inactive,
+                SystemClock.now(),
+            )
+            .await?;
+            println!("created user {:?} (id {})", user.username, user.id);
+        }
+        UserCommand::List => {
+            let users = store.list().await?;
+            println!("{:>6}  {:<8}  username", "id", "active");
+            for user in &users {
+                let active = if user.is_active { "yes" } else { "no" };
+                println!("{:>6}  {:<8}  {}", user.id, active, user.username);
+            }
+            println!("{} user(s)", users.len());
+        }
+        UserCommand::Deactivate { username } => {
+            store.set_active(&username, false).await?;
+            println!("deactivated {username:?}: their tokens are refused from now on");
+        }
+        UserCommand::Activate { username } => {
+            store.set_active(&username, true).await?;
+            println!("activated {username:?}");
+        }
+        UserCommand::SetPassword { username, password } => {
+            let password = read_password(&password)?;
+            if password.is_empty() {
+                return Err("the password is empty".into());
+            }
+            let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
+            let hash = passwords.hash(&password).await?;
+            store.set_password_hash(&username, &hash).await?;
+            println!("password of {username:?} changed");
+        }
+    }
+    Ok(())
+}
+
+fn read_password(input: &PasswordInput) -> Result<String, CommandError> {
+    if let Some(password) = &input.password {
+        return Ok(password.clone());
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(password)
+}

@@ -1,0 +1,156 @@
+//! The one error type of the HTTP API. Every failure a client can cause becomes a 4xx with a
+//! body shaped like Django REST framework's, so clients written for simplejwt read it unchanged.
+//! A 500 says nothing about its cause; the cause is logged once, here.
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::store::StoreError;
+use crate::tokens::TokenError;
+
+/// `WWW-Authenticate` on every 401, as DRF sends it for simplejwt's authentication class.
+pub const WWW_AUTHENTICATE: &str = r#"Bearer realm="api""#;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400, one list of messages per field: `{"password": ["This field is required."]}`.
+    Fields(Map<String, Value>),
+    /// 400 `{"non_field_errors": [message]}`.
+    NonField(String),
+    /// 400 `{"detail": "JSON parse error - …"}` and other unreadable bodies.
+    Unreadable(String),
+    /// 401: no usable `Authorization` header at all.
+    NotAuthenticated,
+    /// 401: `Bearer` with no token, or with more than one word after it.
+    BadAuthorizationHeader,
+    /// 401 from the token endpoints: `{"detail": message, "code": "token_not_valid"}`.
+    Token(TokenError),
+    /// 401 from protected routes, which also name the token class that was tried.
+    AccessToken(TokenError),
+    /// 401: a valid token without a `user_id` claim.
+    NoUserIdentification,
+    UserNotFound,
+    UserInactive,
+    /// 401 from login, for every kind of bad credentials.
+    NoActiveAccount,
+    /// 401 from refresh, when the token's user is gone or inactive.
+    NoActiveAccountForToken,
+    NotFound,
+    MethodNotAllowed(Method),
+    NotAcceptable,
+    UnsupportedMediaType(String),
+    PayloadTooLarge,
+    /// Our fault. The text is logged, never sent.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            Fields(_) | NonField(_) | Unreadable(_) => StatusCode::BAD_REQUEST,
+            NotAuthenticated
+            | BadAuthorizationHeader
+            | Token(_)
+            | AccessToken(_)
+            | NoUserIdentification
+            | UserNotFound
+            | UserInactive
+            | NoActiveAccount
+            | NoActiveAccountForToken => StatusCode::UNAUTHORIZED,
+            NotFound => StatusCode::NOT_FOUND,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body, in DRF's shape and simplejwt's words.
+    pub fn body(&self) -> Value {
+        use ApiError::*;
+        let with_code = |detail: &str, code: &str| json!({ "detail": detail, "code": code });
+        match self {
+            Fields(errors) => Value::Object(errors.clone()),
+            NonField(message) => json!({ "non_field_errors": [message] }),
+            Unreadable(detail) => json!({ "detail": detail }),
+            NotAuthenticated => {
+                json!({ "detail": "Authentication credentials were not provided." })
+            }
+            BadAuthorizationHeader => with_code(
+                "Authorization header must contain two space-delimited values",
+                "bad_authorization_header",
+            ),
+            Token(error) => with_code(&error.to_string(), "token_not_valid"),
+            AccessToken(error) => json!({
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": [{
+                    "token_class": "AccessToken",
+                    "token_type": "access",
+                    "message": error.to_string(),
+                }],
+            }),
+            NoUserIdentification => with_code(
+                "Token contained no recognizable user identification",
+                "token_not_valid",
+            ),
+            UserNotFound => with_code("User not found", "user_not_found"),
+            UserInactive => with_code("User is inactive", "user_inactive"),
+            NoActiveAccount => {
+                json!({ "detail": "No active account found with the given credentials" })
+            }
+            NoActiveAccountForToken => {
+                json!({ "detail": "No active account found for the given token." })
+            }
+            NotFound => json!({ "detail": "Not found." }),
+            MethodNotAllowed(method) => {
+                json!({ "detail": format!("Method \"{method}\" not allowed.") })
+            }
+            NotAcceptable => json!({ "detail": "Could not satisfy the request Accept header." }),
+            UnsupportedMediaType(media_type) => {
+                json!({ "detail": format!("Unsupported media type \"{media_type}\" in request.") })
+            }
+            PayloadTooLarge => json!({ "detail": "Request body is too large." }),
+            Internal(_) => json!({ "detail": "A server error occurred." }),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let status = self.status();
+        let mut response = (status, json_body(&self.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(WWW_AUTHENTICATE),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+/// Compact JSON with `Content-Type: application/json` and no charset, as DRF writes it.
+pub fn json_body(value: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,138 @@
+//! The HTTP surface: one module per endpoint group, each with its `router()`, plus what every
+//! response shares (security headers, content negotiation, DRF's 404/405 and trailing-slash
+//! redirect).
+
+pub mod auth;
+pub mod body;
+mod hello;
+mod tokens;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Far above any honest login or token body (a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request that takes longer than this is answered 408 and dropped, so no client can hold a
+/// worker forever.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every route, with its trailing slash: a request for one of these without the slash is
+/// redirected, as Django's `APPEND_SLASH` does.
+pub const ROUTES: [&str; 6] = [
+    "/api/token/",
+    "/api/token/refresh/",
+    "/api/token/verify/",
+    "/api/token/blacklist/",
+    "/api/me/",
+    "/hello/",
+];
+
+/// The API router with every shared layer.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(tokens::router())
+        .merge(hello::router())
+        .route_layer(middleware::from_fn(negotiate));
+    let security_headers = [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    let mut router = api
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Adds DRF's `Allow` and `Vary` headers to every answer of one endpoint, and answers methods it
+/// does not serve with a DRF-shaped 405.
+fn endpoint(methods: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
+    methods
+        .fallback(method_not_allowed)
+        .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
+            header::ALLOW,
+            HeaderValue::from_static(allow),
+        ))
+        .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
+            header::VARY,
+            HeaderValue::from_static("Accept"),
+        ))
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method)
+}
+
+/// 406 when the client accepts nothing we can send. We always answer JSON; `text/html` is
+/// tolerated because DRF would answer it too (with its browsable API).
+async fn negotiate(request: Request, next: Next) -> Response {
+    let acceptable = match request.headers().get(header::ACCEPT) {
+        None => true,
+        Some(accept) => String::from_utf8_lossy(accept.as_bytes())
+            .split(',')
+            .map(|range| range.split(';').next().unwrap_or_default().trim())
+            .any(|range| {
+                range.is_empty()
+                    || ["*/*", "application/*", "application/json", "text/html"]
+                        .iter()
+                        .any(|ok| range.eq_ignore_ascii_case(ok))
+            }),
+    };
+    if acceptable {
+        next.run(request).await
+    } else {
+        ApiError::NotAcceptable.into_response()
+    }
+}
+
+/// Unknown paths: a 301 to the slashed path when that is a route, else a DRF-shaped 404.
+async fn fallback(uri: Uri) -> Response {
+    let path = uri.path();
+    if !path.ends_with('/') && ROUTES.iter().any(|r| r.strip_suffix('/') == Some(path)) {
+        let location = match uri.query() {
+            Some(query) => format!("{path}/?{query}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(location) = HeaderValue::from_str(&location) {
+            return (
+                StatusCode::MOVED_PERMANENTLY,
+                [
+                    (header::LOCATION, location),
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    ),
+                ],
+            )
+                .into_response();
+        }
+    }
+    ApiError::NotFound.into_response()
+}

@@ -1,0 +1,209 @@
+//! The four simplejwt token endpoints: obtain a pair, refresh (with rotation), verify, and
+//! blacklist (logout).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{MethodRouter, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::body::{FormData, required_strings};
+use super::endpoint;
+use crate::app::AppState;
+use crate::error::{ApiError, json_body};
+use crate::tokens::{BlacklistEntry, TokenError, TokenType, VerifiedToken};
+use crate::users::{LoginError, authenticate};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/token/",
+            post_endpoint(
+                post(obtain),
+                "Token Obtain Pair",
+                "Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.",
+                &["username", "password"],
+            ),
+        )
+        .route(
+            "/api/token/refresh/",
+            post_endpoint(
+                post(refresh),
+                "Token Refresh",
+                "Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.",
+                &["refresh"],
+            ),
+        )
+        .route(
+            "/api/token/verify/",
+            post_endpoint(
+                post(verify),
+                "Token Verify",
+                "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+                &["token"],
+            ),
+        )
+        .route(
+            "/api/token/blacklist/",
+            post_endpoint(
+                post(blacklist),
+                "Token Blacklist",
+                "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
+                &["refresh"],
+            ),
+        )
+        // Token responses must not be cached by anything in between (RFC 6749 §5.1).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// A POST-only endpoint that also answers `OPTIONS` with its description, as DRF does.
+fn post_endpoint(
+    methods: MethodRouter<AppState>,
+    name: &'static str,
+    description: &'static str,
+    fields: &'static [&'static str],
+) -> MethodRouter<AppState> {
+    endpoint(
+        methods.options(move || async move { options(name, description, fields) }),
+        "POST, OPTIONS",
+    )
+}
+
+/// DRF's answer to `OPTIONS`: what the endpoint is and which fields it takes.
+fn options(name: &str, description: &str, fields: &[&str]) -> Response {
+    let actions: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|field| {
+            let label = format!("{}{}", field[..1].to_uppercase(), &field[1..]);
+            let spec =
+                json!({"type": "string", "required": true, "read_only": false, "label": label});
+            (field.to_string(), spec)
+        })
+        .collect();
+    json_body(&json!({
+        "name": name,
+        "description": description,
+        "renders": ["application/json", "text/html"],
+        "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+        "actions": {"POST": actions},
+    }))
+}
+
+// ANCHOR: obtain
+/// `POST /api/token/`: username + password → refresh + access.
+async fn obtain(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    let [username, password] = required_strings(&data, ["username", "password"])?;
+    let user = authenticate(&*state.users, &state.passwords, &username, &password)
+        .await
+        .map_err(|error| match error {
+            LoginError::NoActiveAccount => ApiError::NoActiveAccount,
+            LoginError::Store(error) => error.into(),
+        })?;
+    Ok(json_body(&state.tokens.issue_pair(&user.id.to_string())))
+}
+// ANCHOR_END: obtain
+
+/// The refresh endpoint answers `access` first.
+#[derive(Serialize)]
+struct Refreshed {
+    access: String,
+    refresh: String,
+}
+
+// ANCHOR: refresh
+/// `POST /api/token/refresh/`: a refresh token → a new access token and a new refresh token.
+/// The old refresh token is revoked before anything is issued, and the revocation is the race's
+/// referee: of two requests with the same token, only the one that revoked it gets new tokens.
+async fn refresh(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    let [raw] = required_strings(&data, ["refresh"])?;
+    let token = verify_unrevoked(&state, &raw, Some(TokenType::Refresh)).await?;
+    let user_id = token
+        .user_id
+        .as_deref()
+        .ok_or(ApiError::NoUserIdentification)?;
+    match state.find_user(user_id).await? {
+        Some(user) if user.is_active => {}
+        // The token is not consumed: it works again if the user is reactivated.
+        _ => return Err(ApiError::NoActiveAccountForToken),
+    }
+    if !state
+        .revocations
+        .blacklist(blacklist_entry(&state, &token))
+        .await?
+    {
+        return Err(ApiError::Token(TokenError::Blacklisted));
+    }
+    let pair = state.tokens.rotate(&token);
+    Ok(json_body(&Refreshed {
+        access: pair.access,
+        refresh: pair.refresh,
+    }))
+}
+// ANCHOR_END: refresh
+
+/// `POST /api/token/verify/`: is this token (of any type) valid? A revoked one is a 400 here, not
+/// a 401, exactly as simplejwt answers.
+async fn verify(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    let [raw] = required_strings(&data, ["token"])?;
+    let token = state.tokens.verify(&raw, None).map_err(ApiError::Token)?;
+    if state.revocations.is_blacklisted(&token.jti).await? {
+        return Err(ApiError::NonField(TokenError::Blacklisted.to_string()));
+    }
+    Ok(json_body(&json!({})))
+}
+
+/// `POST /api/token/blacklist/`: logout. Revokes the refresh token so it can never be used again.
+async fn blacklist(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    let [raw] = required_strings(&data, ["refresh"])?;
+    let token = verify_unrevoked(&state, &raw, Some(TokenType::Refresh)).await?;
+    if !state
+        .revocations
+        .blacklist(blacklist_entry(&state, &token))
+        .await?
+    {
+        return Err(ApiError::Token(TokenError::Blacklisted));
+    }
+    Ok(json_body(&json!({})))
+}
+
+async fn verify_unrevoked(
+    state: &AppState,
+    raw: &str,
+    expected: Option<TokenType>,
+) -> Result<VerifiedToken, ApiError> {
+    let token = state
+        .tokens
+        .verify(raw, expected)
+        .map_err(ApiError::Token)?;
+    if state.revocations.is_blacklisted(&token.jti).await? {
+        return Err(ApiError::Token(TokenError::Blacklisted));
+    }
+    Ok(token)
+}
+
+fn blacklist_entry(state: &AppState, token: &VerifiedToken) -> BlacklistEntry {
+    BlacklistEntry {
+        jti: token.jti.clone(),
+        user_id: token.user_id.clone(),
+        expires_at: token.exp,
+        blacklisted_at: state.tokens.now(),
+    }
+}

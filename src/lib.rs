@@ -1,0 +1,19 @@
+//! # jwt-workbook
+//!
+//! The token server that the workbook builds up to: simplejwt-compatible endpoints on axum,
+//! strict JWT verification, refresh-token rotation with a durable blacklist, and users in SQLite.
+//!
+//! - [`tokens`] issues and verifies tokens; [`users`] checks passwords; [`store`] persists both.
+//! - [`http`] maps them onto simplejwt's endpoints; [`error`] renders every failure DRF-style.
+//! - [`app`] wires the state and the router; [`commands`] holds the subcommands of the binary.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod store;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,249 @@
+//! The SQLite store: one database file in the data directory, in WAL mode so readers never wait
+//! for the writer.
+//!
+//! All revocations go through one writer task that commits them in batches ("group commit"):
+//! SQLite allows one writer at a time, so many connections racing to write would only queue on
+//! the file lock. One task draining a queue turns N concurrent rotations into one transaction
+//! and one fsync, and `synchronous = FULL` means a rotation is on disk before it is answered.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, Row, SqlSafeStr};
+use tokio::sync::{mpsc, oneshot};
+
+use super::StoreError;
+use crate::tokens::{BlacklistEntry, TokenStore};
+use crate::users::{NewUser, User, UserError, UserStore};
+
+/// The most revocations committed in one transaction.
+const MAX_BATCH: usize = 1024;
+
+struct WriteJob {
+    entry: BlacklistEntry,
+    reply: oneshot::Sender<Result<bool, String>>,
+}
+
+/// Users and revoked tokens in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: mpsc::Sender<WriteJob>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`, and starts its writer.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            // Another process (the `user` subcommand) may hold the write lock for a moment.
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        migrator().run(&pool).await?;
+        let connection = SqliteConnection::connect_with(&options).await?;
+        let (writer, queue) = mpsc::channel(8 * MAX_BATCH);
+        tokio::spawn(run_writer(connection, queue));
+        Ok(Self { pool, writer })
+    }
+}
+
+fn migrator() -> Migrator {
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![migration(
+        1,
+        "users and blacklist",
+        include_str!("../../migrations/0001_users_and_blacklist.sql"),
+    )])
+}
+
+/// Drains the queue: whatever is waiting when the writer comes round goes into one transaction.
+async fn run_writer(mut connection: SqliteConnection, mut queue: mpsc::Receiver<WriteJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match commit_batch(&mut connection, &batch).await {
+            Ok(outcomes) => {
+                for (job, revoked_now) in batch.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(Ok(revoked_now));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "committing revocations failed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(error.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_batch(
+    connection: &mut SqliteConnection,
+    batch: &[WriteJob],
+) -> Result<Vec<bool>, sqlx::Error> {
+    let mut tx = connection.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let entry = &job.entry;
+        // The primary key makes this the one place a race is decided: a jti goes in once.
+        let result = sqlx::query(
+            "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+             VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(&entry.jti)
+        .bind(&entry.user_id)
+        .bind(entry.expires_at)
+        .bind(entry.blacklisted_at)
+        .execute(&mut *tx)
+        .await?;
+        outcomes.push(result.rows_affected() == 1);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn blacklist(&self, entry: BlacklistEntry) -> Result<bool, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(WriteJob { entry, reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        match answer.await {
+            Ok(Ok(revoked_now)) => Ok(revoked_now),
+            Ok(Err(message)) => Err(StoreError::Database(sqlx::Error::Protocol(message))),
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM token_blacklist WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM token_blacklist WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, password_hash, is_active, date_joined";
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        is_active: row.try_get("is_active")?,
+        date_joined: row.try_get("date_joined")?,
+    })
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn list(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn create(&self, user: NewUser) -> Result<User, UserError> {
+        let result = sqlx::query(
+            "INSERT INTO users (username, password_hash, is_active, date_joined)
+             VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.is_active)
+        .bind(user.date_joined)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::AlreadyExists(user.username));
+        }
+        Ok(User {
+            id: result.last_insert_rowid(),
+            username: user.username,
+            password_hash: user.password_hash,
+            is_active: user.is_active,
+            date_joined: user.date_joined,
+        })
+    }
+
+    async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError> {
+        let result = sqlx::query("UPDATE users SET is_active = ? WHERE username = ?")
+            .bind(active)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::NotFound(username.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError> {
+        let result = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+            .bind(hash)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::NotFound(username.to_owned()));
+        }
+        Ok(())
+    }
+}

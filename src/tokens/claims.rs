@@ -1,0 +1,44 @@
+//! The claims of the tokens we issue, in simplejwt's names and order, and the typed view of a
+//! token that passed verification.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The two kinds of token the server issues. One must never pass for the other: a refresh token
+/// lives a day and must not open protected routes; an access token must not mint new tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+impl TokenType {
+    /// The value of the `token_type` claim.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+        }
+    }
+}
+
+/// What the login and refresh endpoints hand out. Field order is the JSON key order simplejwt uses
+/// at login (`refresh` first); the refresh endpoint writes `access` first.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPair {
+    pub refresh: String,
+    pub access: String,
+}
+
+/// A token whose signature, algorithm, time claims and required claims all checked out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    /// `None` only for tokens verified untyped (the verify endpoint accepts them, as simplejwt does).
+    pub token_type: Option<String>,
+    pub exp: i64,
+    pub jti: String,
+    /// The `user_id` claim, normalised to a string (simplejwt issues `"1"` but accepts `1`).
+    pub user_id: Option<String>,
+    /// Every claim, in the order the issuer wrote them; custom claims survive a refresh.
+    pub payload: Map<String, Value>,
+}

@@ -1,0 +1,274 @@
+//! Issuing and verifying tokens.
+//!
+//! Verification is strict (RFC 8725): the algorithm is pinned to HS256 (never `none`, never the
+//! one the token asks for, never a key carried in its header), a `crit` header is refused because
+//! we implement no extensions, and every time claim is checked against our [`Clock`] with an
+//! explicit leeway. jsonwebtoken checks only the signature here; it would otherwise check `exp`
+//! against the system clock with 60 s of leeway and skip `iat`, `nbf`, `jti` and `token_type`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::{Map, Value};
+
+use super::{SigningKey, TokenError, TokenPair, TokenType, VerifiedToken};
+use crate::clock::Clock;
+
+/// The longest token we try to verify. simplejwt's are about 230 bytes; anything near this
+/// limit is an attempt to make us spend memory and CPU.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// `{"alg":"HS256","typ":"JWT"}`, byte for byte the header simplejwt (PyJWT) writes.
+const HS256_HEADER_SEGMENT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
+/// Claims that a refresh hands to the new access token only after rewriting them.
+const NOT_COPIED_TO_ACCESS: [&str; 4] = ["token_type", "exp", "iat", "jti"];
+
+/// How long tokens live and how much clock skew we forgive, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSettings {
+    pub access_lifetime: i64,
+    pub refresh_lifetime: i64,
+    /// Seconds of grace for `exp`, `nbf` and `iat` (simplejwt's `LEEWAY`, default 0).
+    pub leeway: i64,
+}
+
+impl Default for TokenSettings {
+    /// simplejwt's defaults: 5 minutes, 1 day, no leeway.
+    fn default() -> Self {
+        Self {
+            access_lifetime: 5 * 60,
+            refresh_lifetime: 24 * 60 * 60,
+            leeway: 0,
+        }
+    }
+}
+
+/// Where token ids (`jti`) come from: random in production, predictable in tests.
+pub trait JtiSource: Send + Sync + 'static {
+    fn next_jti(&self) -> String;
+}
+
+/// `uuid4().hex`, as simplejwt makes them: 32 lowercase hex digits.
+#[derive(Debug, Default)]
+pub struct RandomJti;
+
+impl JtiSource for RandomJti {
+    fn next_jti(&self) -> String {
+        uuid::Uuid::new_v4().simple().to_string()
+    }
+}
+
+/// `000…001`, `000…002`, …: the same shape as a random jti, but stable across test runs.
+#[derive(Debug, Default)]
+pub struct SequentialJti(AtomicU64);
+
+impl JtiSource for SequentialJti {
+    fn next_jti(&self) -> String {
+        format!("{:032x}", self.0.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+/// Issues and verifies the server's tokens.
+#[derive(Clone)]
+pub struct TokenService {
+    key: SigningKey,
+    settings: TokenSettings,
+    clock: Arc<dyn Clock>,
+    jti: Arc<dyn JtiSource>,
+    validation: Validation,
+}
+
+impl TokenService {
+    pub fn new(
+        key: SigningKey,
+        settings: TokenSettings,
+        clock: Arc<dyn Clock>,
+        jti: Arc<dyn JtiSource>,
+    ) -> Self {
+        // Only the signature and the algorithm are jsonwebtoken's job; see the module docs.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        Self {
+            key,
+            settings,
+            clock,
+            jti,
+            validation,
+        }
+    }
+
+    pub fn settings(&self) -> TokenSettings {
+        self.settings
+    }
+
+    /// The current time on the service's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    // ANCHOR: issue_pair
+    /// A fresh refresh + access pair for a user who just proved who they are.
+    pub fn issue_pair(&self, user_id: &str) -> TokenPair {
+        let now = self.clock.now();
+        let mut refresh = self.fresh_claims(TokenType::Refresh, now);
+        refresh.insert("user_id".into(), user_id.into());
+        let mut access = self.fresh_claims(TokenType::Access, now);
+        access.insert("user_id".into(), user_id.into());
+        TokenPair {
+            refresh: self.sign(&refresh),
+            access: self.sign(&access),
+        }
+    }
+    // ANCHOR_END: issue_pair
+
+    /// The pair that replaces a verified refresh token: a new access token carrying the refresh
+    /// token's custom claims, and the same refresh payload with a new `jti`, `iat` and `exp`.
+    pub fn rotate(&self, refresh: &VerifiedToken) -> TokenPair {
+        let now = self.clock.now();
+        let mut access = self.fresh_claims(TokenType::Access, now);
+        for (name, value) in &refresh.payload {
+            if !NOT_COPIED_TO_ACCESS.contains(&name.as_str()) {
+                access.insert(name.clone(), value.clone());
+            }
+        }
+        // Re-inserting an existing key keeps its position, so the claim order stays simplejwt's.
+        let mut renewed = refresh.payload.clone();
+        renewed.insert("jti".into(), self.jti.next_jti().into());
+        renewed.insert("exp".into(), (now + self.settings.refresh_lifetime).into());
+        renewed.insert("iat".into(), now.into());
+        TokenPair {
+            refresh: self.sign(&renewed),
+            access: self.sign(&access),
+        }
+    }
+
+    // ANCHOR: verify
+    /// Checks everything about a token except whether it was revoked. With `expected` set, the
+    /// `token_type` claim must match it; with `None` any type (or none) passes, like simplejwt's
+    /// `UntypedToken`. The order of the checks follows simplejwt, so the first reason reported
+    /// is the one its clients expect.
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: Option<TokenType>,
+    ) -> Result<VerifiedToken, TokenError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid);
+        }
+        let data = jsonwebtoken::decode::<Map<String, Value>>(
+            token,
+            self.key.decoding(),
+            &self.validation,
+        )
+        .map_err(|_| TokenError::Invalid)?;
+        if data.header.crit.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        let payload = data.claims;
+
+        let now = self.clock.now();
+        let leeway = self.settings.leeway;
+        if let Some(iat) = numeric_claim(&payload, "iat")?
+            && iat > now + leeway
+        {
+            return Err(TokenError::Invalid);
+        }
+        if let Some(nbf) = numeric_claim(&payload, "nbf")?
+            && nbf > now + leeway
+        {
+            return Err(TokenError::Invalid);
+        }
+        let exp = numeric_claim(&payload, "exp")?;
+        if let Some(exp) = exp
+            && exp <= now - leeway
+        {
+            return Err(TokenError::Expired);
+        }
+        let exp = exp.ok_or(TokenError::NoExp)?;
+
+        let jti = match payload.get("jti") {
+            None => return Err(TokenError::NoId),
+            Some(Value::String(jti)) if !jti.is_empty() => jti.clone(),
+            Some(_) => return Err(TokenError::Invalid),
+        };
+        let token_type = match payload.get("token_type") {
+            None if expected.is_some() => return Err(TokenError::NoType),
+            None => None,
+            Some(Value::String(found)) => {
+                if expected.is_some_and(|e| e.as_str() != found) {
+                    return Err(TokenError::WrongType);
+                }
+                Some(found.clone())
+            }
+            Some(_) => return Err(TokenError::Invalid),
+        };
+        let user_id = match payload.get("user_id") {
+            None => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(Value::Number(id)) if id.is_i64() || id.is_u64() => Some(id.to_string()),
+            Some(_) => return Err(TokenError::Invalid),
+        };
+        Ok(VerifiedToken {
+            token_type,
+            exp,
+            jti,
+            user_id,
+            payload,
+        })
+    }
+    // ANCHOR_END: verify
+
+    fn fresh_claims(&self, token_type: TokenType, now: i64) -> Map<String, Value> {
+        let lifetime = match token_type {
+            TokenType::Access => self.settings.access_lifetime,
+            TokenType::Refresh => self.settings.refresh_lifetime,
+        };
+        let mut claims = Map::new();
+        claims.insert("token_type".into(), token_type.as_str().into());
+        claims.insert("exp".into(), (now + lifetime).into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("jti".into(), self.jti.next_jti().into());
+        claims
+    }
+
+    fn sign(&self, claims: &Map<String, Value>) -> String {
+        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let mut token = String::with_capacity(64 + payload.len() * 4 / 3 + 44);
+        token.push_str(HS256_HEADER_SEGMENT);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let signature =
+            jsonwebtoken::crypto::sign(token.as_bytes(), self.key.encoding(), Algorithm::HS256)
+                .expect("an HMAC secret key always signs HS256");
+        token.push('.');
+        token.push_str(&signature);
+        token
+    }
+}
+
+/// A NumericDate claim: absent is fine, a JSON number is floored to whole seconds, anything else
+/// (a string, a bool, an object) makes the token invalid rather than skipping the check.
+fn numeric_claim(payload: &Map<String, Value>, name: &str) -> Result<Option<i64>, TokenError> {
+    match payload.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(Some(i))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.is_finite() => Ok(Some(f.floor().clamp(-9e18, 9e18) as i64)),
+                    _ => Err(TokenError::Invalid),
+                }
+            }
+        }
+        Some(_) => Err(TokenError::Invalid),
+    }
+}

@@ -1,0 +1,168 @@
+//! Users: the model, the [`UserStore`] trait the database implements, password hashing, and the
+//! login check itself ([`authenticate`]).
+
+pub mod password;
+
+pub use password::{PasswordCost, Passwords};
+
+use async_trait::async_trait;
+
+use crate::store::StoreError;
+
+/// A user account, as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    /// Case-sensitive, like Django's: `VITOR` is not `vitor`.
+    pub username: String,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    /// Inactive users cannot log in, refresh, or use their access tokens.
+    pub is_active: bool,
+    /// Unix seconds.
+    pub date_joined: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("is_active", &self.is_active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user about to be created; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub date_joined: i64,
+}
+
+/// What can go wrong managing users.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("a user named {0:?} already exists")]
+    AlreadyExists(String),
+    #[error("there is no user named {0:?}")]
+    NotFound(String),
+    #[error("invalid username: {0}")]
+    InvalidUsername(&'static str),
+    #[error("invalid password: {0}")]
+    InvalidPassword(&'static str),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where users are kept.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
+    async fn list(&self) -> Result<Vec<User>, StoreError>;
+    /// Fails with [`UserError::AlreadyExists`] rather than overwriting anyone.
+    async fn create(&self, user: NewUser) -> Result<User, UserError>;
+    async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError>;
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError>;
+}
+
+/// Django's username rule: 1–150 characters of letters, digits and `@.+-_`.
+pub fn validate_username(username: &str) -> Result<(), UserError> {
+    if username.is_empty() || username.chars().count() > 150 {
+        return Err(UserError::InvalidUsername("use 1 to 150 characters"));
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    {
+        return Err(UserError::InvalidUsername(
+            "use only letters, digits and @ . + - _",
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes `password` and stores a new user.
+pub async fn create_user(
+    store: &dyn UserStore,
+    passwords: &Passwords,
+    username: &str,
+    password: &str,
+    is_active: bool,
+    now: i64,
+) -> Result<User, UserError> {
+    validate_username(username)?;
+    if password.is_empty() {
+        return Err(UserError::InvalidPassword("it is empty"));
+    }
+    let password_hash = passwords.hash(password).await?;
+    store
+        .create(NewUser {
+            username: username.to_owned(),
+            password_hash,
+            is_active,
+            date_joined: now,
+        })
+        .await
+}
+
+/// Why a login failed. The HTTP layer answers all of them with the same message, as simplejwt
+/// does, so that a caller cannot tell which usernames exist.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("no active account found with the given credentials")]
+    NoActiveAccount,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+// ANCHOR: authenticate
+/// Checks a username and password. The work is the same whether or not the user exists (an
+/// unknown name is checked against a dummy hash), so response times do not reveal who has an
+/// account; an inactive user is refused only after the password check, for the same reason.
+pub async fn authenticate(
+    store: &dyn UserStore,
+    passwords: &Passwords,
+    username: &str,
+    password: &str,
+) -> Result<User, LoginError> {
+    let user = store.find_by_username(username).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_ok = passwords.verify(password, hash).await;
+    match user {
+        Some(user) if password_ok && user.is_active => Ok(user),
+        _ => Err(LoginError::NoActiveAccount),
+    }
+}
+// ANCHOR_END: authenticate
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_djangos_rule() {
+        assert!(validate_username("vitor").is_ok());
+        assert!(validate_username("a.b+c-d_e@f").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("with space").is_err());
+        assert!(validate_username(&"x".repeat(151)).is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_hash() {
+        let user = User {
+            id: 1,
+            username: "vitor".into(),
+            password_hash: "$argon2id$secret".into(),
+            is_active: true,
+            date_joined: 0,
+        };
+        assert!(!format!("{user:?}").contains("argon2id"));
+    }
+}

@@ -1,0 +1,137 @@
+//! Password hashing with argon2id.
+//!
+//! Hashing is slow on purpose, so it runs on the blocking thread pool (never on the async
+//! workers that answer other requests), and a semaphore caps how many hashes run at once: a flood
+//! of logins then waits its turn instead of taking every core from the routes that do not hash.
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::Semaphore;
+
+use super::UserError;
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl PasswordCost {
+    /// OWASP's recommendation for argon2id: 19 MiB, 2 passes, 1 lane.
+    pub const RECOMMENDED: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// The cheapest argon2 allows. For tests only: it protects nothing.
+    pub const INSECURE_FOR_TESTS: Self = Self {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+}
+
+/// Hashes and verifies passwords.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    /// Verified against when the username is unknown, so that path costs one hash too.
+    dummy_hash: Arc<str>,
+    permits: Arc<Semaphore>,
+}
+
+impl Passwords {
+    /// Computes the dummy hash (one hash's worth of time), so call it once at start-up.
+    pub fn new(cost: PasswordCost) -> Result<Self, UserError> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| UserError::Hashing(e.to_string()))?;
+        // Nobody knows this password: it only has to cost what a real check costs.
+        let dummy_hash = hash_blocking(&params, &uuid::Uuid::new_v4().simple().to_string())?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self {
+            params,
+            dummy_hash: dummy_hash.into(),
+            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+        })
+    }
+
+    /// An argon2id PHC string for `password`, with a fresh random salt.
+    pub async fn hash(&self, password: &str) -> Result<String, UserError> {
+        let params = self.params.clone();
+        let password = password.to_owned();
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))?;
+        tokio::task::spawn_blocking(move || hash_blocking(&params, &password))
+            .await
+            .map_err(|e| UserError::Hashing(e.to_string()))?
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash, checks the dummy one and says no.
+    pub async fn verify(&self, password: &str, stored: Option<String>) -> bool {
+        let known = stored.is_some();
+        let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Into::into);
+        let password = password.to_owned();
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let matched = tokio::task::spawn_blocking(move || {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &*hash)
+                .is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        known && matched
+    }
+}
+
+fn hash_blocking(params: &Params, password: &str) -> Result<String, UserError> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| UserError::Hashing(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passwords() -> Passwords {
+        Passwords::new(PasswordCost::INSECURE_FOR_TESTS).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_own_password_only() {
+        let passwords = passwords();
+        let hash = passwords.hash("123").await.unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(passwords.verify("123", Some(hash.clone())).await);
+        assert!(!passwords.verify("124", Some(hash)).await);
+    }
+
+    #[tokio::test]
+    async fn two_hashes_of_one_password_differ_by_salt() {
+        let passwords = passwords();
+        assert_ne!(
+            passwords.hash("x").await.unwrap(),
+            passwords.hash("x").await.unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies() {
+        assert!(!passwords().verify("anything", None).await);
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_stored_hash_is_a_mismatch_not_a_panic() {
+        assert!(!passwords().verify("123", Some("not a hash".into())).await);
+    }
+}
