@@ -43,10 +43,7 @@ pub const ROUTES: [&str; 6] = [
 
 /// The API router with every shared layer.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(tokens::router())
-        .merge(hello::router())
-        .route_layer(middleware::from_fn(negotiate));
+    let api = Router::new().merge(tokens::router()).merge(hello::router());
     let security_headers = [
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
@@ -71,11 +68,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Adds DRF's `Allow` and `Vary` headers to every answer of one endpoint, and answers methods it
-/// does not serve with a DRF-shaped 405.
+/// Adds content negotiation and DRF's `Allow` and `Vary` headers to every answer of one
+/// endpoint. `methods` must already answer the methods it does not serve (a 405, see
+/// [`method_not_allowed`]).
 fn endpoint(methods: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
     methods
-        .fallback(method_not_allowed)
+        .layer::<_, Infallible>(middleware::from_fn(negotiate))
         .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
             header::ALLOW,
             HeaderValue::from_static(allow),

@@ -70,7 +70,9 @@ fn post_endpoint(
     fields: &'static [&'static str],
 ) -> MethodRouter<AppState> {
     endpoint(
-        methods.options(move || async move { options(name, description, fields) }),
+        methods
+            .options(move || async move { options(name, description, fields) })
+            .fallback(super::method_not_allowed),
         "POST, OPTIONS",
     )
 }
