@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// With no subcommand, serves the API on 127.0.0.1:8000 (the same as `serve`).
 #[derive(Debug, Parser)]
-#[command(version, args_conflicts_with_subcommands = true)]
+#[command(version)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

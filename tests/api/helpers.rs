@@ -20,6 +20,8 @@ use tower::ServiceExt;
 
 /// The instant every test starts at: the `iat` of the contract's captured tokens.
 pub const NOW: i64 = 1_795_358_767;
+/// The database file inside a test's data directory.
+pub const DATABASE: &str = "test.sqlite3";
 /// The test signing key (never used outside tests).
 pub const KEY: &str = "test-only-signing-key-0123456789abcdefghij";
 
@@ -31,7 +33,7 @@ pub struct TestApp {
     pub vitor: User,
     /// `inactive` / `123`, deactivated.
     pub inactive: User,
-    _data: tempfile::TempDir,
+    pub data: tempfile::TempDir,
 }
 
 pub struct TestResponse {
@@ -69,8 +71,13 @@ impl TestApp {
     }
 
     pub async fn with_settings(settings: TokenSettings) -> Self {
+        Self::build(KEY, settings).await
+    }
+
+    /// The app signing with `key` (as a Django `SECRET_KEY` would be used).
+    pub async fn build(key: &str, settings: TokenSettings) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
-        let store = SqliteStore::open(&data.path().join("test.sqlite3"))
+        let store = SqliteStore::open(&data.path().join(DATABASE))
             .await
             .expect("open the store");
         let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).expect("hasher");
@@ -83,7 +90,7 @@ impl TestApp {
             .unwrap();
         let state = AppState {
             tokens: TokenService::new(
-                SigningKey::from_bytes(KEY),
+                SigningKey::from_bytes(key),
                 settings,
                 Arc::new(clock.clone()),
                 Arc::new(SequentialJti::default()),
@@ -98,7 +105,7 @@ impl TestApp {
             clock,
             vitor,
             inactive,
-            _data: data,
+            data,
         }
     }
 
@@ -222,12 +229,17 @@ pub fn forge_with(algorithm: Algorithm, key: &[u8], claims: &Value) -> String {
 
 /// A token with any header JSON, signed with the test key over exactly those bytes.
 pub fn forge_with_header(header_json: &str, claims: &Value) -> String {
+    forge_raw(header_json, claims, KEY.as_bytes())
+}
+
+/// A token with any header JSON, HMAC-SHA256-signed with `key` over exactly those bytes.
+pub fn forge_raw(header_json: &str, claims: &Value, key: &[u8]) -> String {
     let message = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header_json),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let key = EncodingKey::from_secret(KEY.as_bytes());
+    let key = EncodingKey::from_secret(key);
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).unwrap();
     format!("{message}.{signature}")
 }

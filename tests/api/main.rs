@@ -1,5 +1,12 @@
 //! The server's integration tests: one binary, a module per feature, all driven through the
 //! router by `TestApp` (except `smoke`, which uses a real socket).
 
+mod cli;
 mod contract;
 mod helpers;
+mod hostile_input;
+mod login;
+mod protected;
+mod refresh;
+mod smoke;
+mod verification;
