@@ -14,11 +14,15 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::SqliteStore;
 use crate::tokens::{RandomJti, TokenService, TokenStore};
-use crate::users::{Passwords, UserError, create_user};
+use crate::users::{CachedUserStore, Passwords, UserError, create_user};
 
 /// The account `cargo run` creates in development, so the README's `curl` lines just work.
 pub const DEMO_USERNAME: &str = "demo";
 pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// How long a user's active flag may be served from memory when it was changed outside this
+/// process (by the `user` subcommand or another instance).
+const USER_CACHE_SECONDS: i64 = 5;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -37,7 +41,11 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
             clock.clone(),
             Arc::new(RandomJti),
         ),
-        users: Arc::new(store.clone()),
+        users: Arc::new(CachedUserStore::new(
+            Arc::new(store.clone()),
+            clock.clone(),
+            USER_CACHE_SECONDS,
+        )),
         revocations: Arc::new(store.clone()),
         passwords: passwords.clone(),
     };

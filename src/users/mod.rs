@@ -1,8 +1,10 @@
 //! Users: the model, the [`UserStore`] trait the database implements, password hashing, and the
 //! login check itself ([`authenticate`]).
 
+pub mod cache;
 pub mod password;
 
+pub use cache::CachedUserStore;
 pub use password::{PasswordCost, Passwords};
 
 use async_trait::async_trait;

@@ -1,13 +1,22 @@
 //! Password hashing with argon2id.
 //!
-//! Hashing is slow on purpose, so it runs on the blocking thread pool (never on the async
-//! workers that answer other requests), and a semaphore caps how many hashes run at once: a flood
-//! of logins then waits its turn instead of taking every core from the routes that do not hash.
+//! Hashing is slow on purpose, so it never runs on the async workers that answer other requests.
+//! It runs on a few threads of its own (one fewer than the cores), at a lower scheduling priority:
+//! a flood of logins then queues for those threads and, when the CPU is contended, yields it to
+//! the requests that do not hash, instead of taking every core from them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot};
+
+/// Hashes waiting for a thread; beyond this, callers wait before they can even queue.
+const QUEUE: usize = 256;
+
+/// How much lower than the rest of the server hashing threads run (Unix nice levels).
+const NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 use super::UserError;
 
@@ -41,7 +50,7 @@ pub struct Passwords {
     params: Params,
     /// Verified against when the username is unknown, so that path costs one hash too.
     dummy_hash: Arc<str>,
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Passwords {
@@ -52,25 +61,39 @@ impl Passwords {
         // Nobody knows this password: it only has to cost what a real check costs.
         let dummy_hash = hash_blocking(&params, &uuid::Uuid::new_v4().simple().to_string())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..cores.saturating_sub(1).max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || run_hashing_thread(&queue))
+                .map_err(|e| UserError::Hashing(e.to_string()))?;
+        }
         Ok(Self {
             params,
             dummy_hash: dummy_hash.into(),
-            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            jobs,
         })
+    }
+
+    /// Runs `work` on a hashing thread and waits for its result.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (reply, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = reply.send(work());
+        });
+        self.jobs.send(job).await.ok()?;
+        result.await.ok()
     }
 
     /// An argon2id PHC string for `password`, with a fresh random salt.
     pub async fn hash(&self, password: &str) -> Result<String, UserError> {
         let params = self.params.clone();
         let password = password.to_owned();
-        let _permit = self
-            .permits
-            .acquire()
+        self.run(move || hash_blocking(&params, &password))
             .await
-            .map_err(|e| UserError::Hashing(e.to_string()))?;
-        tokio::task::spawn_blocking(move || hash_blocking(&params, &password))
-            .await
-            .map_err(|e| UserError::Hashing(e.to_string()))?
+            .unwrap_or_else(|| Err(UserError::Hashing("the hashing threads stopped".into())))
     }
 
     /// Whether `password` matches `stored`; with no stored hash, checks the dummy one and says no.
@@ -78,19 +101,42 @@ impl Passwords {
         let known = stored.is_some();
         let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Into::into);
         let password = password.to_owned();
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
-        let matched = tokio::task::spawn_blocking(move || {
+        let matched = self.run(move || {
             Argon2::default()
                 .verify_password(password.as_bytes(), &*hash)
                 .is_ok()
-        })
-        .await
-        .unwrap_or(false);
-        known && matched
+        });
+        matched.await.unwrap_or(false) && known
     }
 }
+
+/// A hashing thread: lowers its own priority, then takes jobs until the sender is gone.
+fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    lower_this_threads_priority();
+    loop {
+        let job = match queue.lock() {
+            Ok(mut queue) => queue.blocking_recv(),
+            Err(_) => None,
+        };
+        match job {
+            Some(job) => job(),
+            None => return,
+        }
+    }
+}
+
+/// On Linux the nice value belongs to the thread, so this leaves the rest of the server alone.
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    // SAFETY: gettid and setpriority take no pointers; failing only leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, NICENESS);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
 
 fn hash_blocking(params: &Params, password: &str) -> Result<String, UserError> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())

@@ -14,7 +14,7 @@ use jwt_workbook::app::{self, AppState};
 use jwt_workbook::clock::FixedClock;
 use jwt_workbook::store::SqliteStore;
 use jwt_workbook::tokens::{SequentialJti, SigningKey, TokenService, TokenSettings};
-use jwt_workbook::users::{PasswordCost, Passwords, User, create_user};
+use jwt_workbook::users::{CachedUserStore, PasswordCost, Passwords, User, create_user};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -95,7 +95,11 @@ impl TestApp {
                 Arc::new(clock.clone()),
                 Arc::new(SequentialJti::default()),
             ),
-            users: Arc::new(store.clone()),
+            users: Arc::new(CachedUserStore::new(
+                Arc::new(store.clone()),
+                Arc::new(clock.clone()),
+                5,
+            )),
             revocations: Arc::new(store),
             passwords,
         };
