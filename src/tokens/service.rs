@@ -3,15 +3,16 @@
 //! Verification is strict (RFC 8725): the algorithm is pinned to HS256 (never `none`, never the
 //! one the token asks for, never a key carried in its header), a `crit` header is refused because
 //! we implement no extensions, and every time claim is checked against our [`Clock`] with an
-//! explicit leeway. jsonwebtoken checks only the signature here; it would otherwise check `exp`
-//! against the system clock with 60 s of leeway and skip `iat`, `nbf`, `jti` and `token_type`.
+//! explicit leeway. jsonwebtoken computes and compares the signature (in constant time) and
+//! nothing else: its `decode` would check `exp` against the system clock with 60 s of leeway and
+//! skip `iat`, `nbf`, `jti` and `token_type`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::{SigningKey, TokenError, TokenPair, TokenType, VerifiedToken};
@@ -79,7 +80,6 @@ pub struct TokenService {
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
     jti: Arc<dyn JtiSource>,
-    validation: Validation,
 }
 
 impl TokenService {
@@ -89,19 +89,11 @@ impl TokenService {
         clock: Arc<dyn Clock>,
         jti: Arc<dyn JtiSource>,
     ) -> Self {
-        // Only the signature and the algorithm are jsonwebtoken's job; see the module docs.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.leeway = 0;
         Self {
             key,
             settings,
             clock,
             jti,
-            validation,
         }
     }
 
@@ -163,16 +155,7 @@ impl TokenService {
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid);
         }
-        let data = jsonwebtoken::decode::<Map<String, Value>>(
-            token,
-            self.key.decoding(),
-            &self.validation,
-        )
-        .map_err(|_| TokenError::Invalid)?;
-        if data.header.crit.is_some() {
-            return Err(TokenError::Invalid);
-        }
-        let payload = data.claims;
+        let payload = self.check_signature(token)?;
 
         let now = self.clock.now();
         let leeway = self.settings.leeway;
@@ -226,6 +209,28 @@ impl TokenService {
     }
     // ANCHOR_END: verify
 
+    /// Checks the header and the signature, then decodes the payload: each part is decoded and
+    /// parsed once (`jsonwebtoken::decode` would parse both twice).
+    fn check_signature(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
+        let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
+        let (header, payload) = message.split_once('.').ok_or(TokenError::Invalid)?;
+        let header: JoseHeader = decode_json_segment(header)?;
+        // The algorithm is ours to choose, never the token's; and we understand no extension.
+        if header.alg != "HS256" || header.crit.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        let genuine = jsonwebtoken::crypto::verify(
+            signature,
+            message.as_bytes(),
+            self.key.decoding(),
+            Algorithm::HS256,
+        );
+        if !matches!(genuine, Ok(true)) {
+            return Err(TokenError::Invalid);
+        }
+        decode_json_segment(payload)
+    }
+
     fn fresh_claims(&self, token_type: TokenType, now: i64) -> Map<String, Value> {
         let lifetime = match token_type {
             TokenType::Access => self.settings.access_lifetime,
@@ -252,6 +257,23 @@ impl TokenService {
         token.push_str(&signature);
         token
     }
+}
+
+/// The JOSE header fields verification looks at. Other fields (`typ`, `kid`, and `jwk`, `jku`
+/// or `x5u`, which would name a key) are ignored: keys come from our configuration only.
+#[derive(serde::Deserialize)]
+struct JoseHeader {
+    alg: String,
+    #[serde(default)]
+    crit: Option<Value>,
+}
+
+/// A base64url segment (no padding, canonical) holding JSON of the expected shape.
+fn decode_json_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Invalid)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)
 }
 
 /// A NumericDate claim: absent is fine, a JSON number is floored to whole seconds, anything else

@@ -1,7 +1,7 @@
 //! Password hashing with argon2id.
 //!
 //! Hashing is slow on purpose, so it never runs on the async workers that answer other requests.
-//! It runs on a few threads of its own (one fewer than the cores), at a lower scheduling priority:
+//! It runs on a few threads of its own (one fewer than the cores), at the lowest priority (nice 19):
 //! a flood of logins then queues for those threads and, when the CPU is contended, yields it to
 //! the requests that do not hash, instead of taking every core from them.
 
@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 256;
 
 /// How much lower than the rest of the server hashing threads run (Unix nice levels).
-const NICENESS: i32 = 10;
+const NICENESS: i32 = 19;
 
 type Job = Box<dyn FnOnce() + Send>;
 
