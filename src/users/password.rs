@@ -1,7 +1,7 @@
 //! Password hashing with argon2id.
 //!
 //! Hashing is slow on purpose, so it never runs on the async workers that answer other requests.
-//! It runs on a few threads of its own (one fewer than the cores), at the lowest priority (nice 19):
+//! It runs on a few threads of its own (one fewer than the cores), at the lowest priority:
 //! a flood of logins then queues for those threads and, when the CPU is contended, yields it to
 //! the requests that do not hash, instead of taking every core from them.
 
@@ -125,13 +125,20 @@ fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
-/// On Linux the nice value belongs to the thread, so this leaves the rest of the server alone.
+/// On Linux, scheduling policy and nice value belong to the thread, so this leaves the rest of
+/// the server alone. `SCHED_IDLE` makes the thread give way the moment a request handler wakes
+/// (a merely niced thread keeps the core until its timeslice ends, which shows in tail latency);
+/// the nice value is the fallback where that policy is refused.
 #[cfg(target_os = "linux")]
 fn lower_this_threads_priority() {
-    // SAFETY: gettid and setpriority take no pointers; failing only leaves the priority as it was.
+    // SAFETY: the only pointer is to a local, initialised sched_param; failing only leaves the
+    // priority as it was.
     unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, NICENESS);
+        let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
+        let idle = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(tid, libc::SCHED_IDLE, &idle) != 0 {
+            let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICENESS);
+        }
     }
 }
 
