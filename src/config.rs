@@ -86,8 +86,13 @@ impl Config {
     }
 
     pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join(DATABASE_FILE)
+        database_path(&self.data_dir)
     }
+}
+
+/// The SQLite file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DATABASE_FILE)
 }
 
 /// The key from `--signing-key`/`JWT_SIGNING_KEY`, else the key file, else (development only) a

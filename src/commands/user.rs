@@ -7,13 +7,13 @@ use std::path::Path;
 use super::CommandError;
 use crate::cli::{PasswordInput, UserCommand};
 use crate::clock::{Clock, SystemClock};
-use crate::config::DATABASE_FILE;
+use crate::config::database_path;
 use crate::store::SqliteStore;
 use crate::users::{PasswordCost, Passwords, UserStore, create_user};
 
 pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandError> {
     std::fs::create_dir_all(data_dir)?;
-    let store = SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?;
+    let store = SqliteStore::open(&database_path(data_dir)).await?;
     match command {
         UserCommand::Create {
             username,

@@ -175,7 +175,11 @@ async fn blacklist(
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let [raw] = required_strings(&data, ["refresh"])?;
-    let token = verify_unrevoked(&state, &raw, Some(TokenType::Refresh)).await?;
+    let token = state
+        .tokens
+        .verify(&raw, Some(TokenType::Refresh))
+        .map_err(ApiError::Token)?;
+    // No separate "already revoked?" read: the insert answers that, atomically.
     if !state
         .revocations
         .blacklist(blacklist_entry(&state, &token))

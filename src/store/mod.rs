@@ -14,4 +14,7 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("the database writer has stopped")]
     WriterGone,
+    /// The writer's batch failed; the cause was logged by the writer.
+    #[error("committing to the database failed: {0}")]
+    Write(String),
 }

@@ -135,7 +135,7 @@ impl TokenStore for SqliteStore {
             .map_err(|_| StoreError::WriterGone)?;
         match answer.await {
             Ok(Ok(revoked_now)) => Ok(revoked_now),
-            Ok(Err(message)) => Err(StoreError::Database(sqlx::Error::Protocol(message))),
+            Ok(Err(message)) => Err(StoreError::Write(message)),
             Err(_) => Err(StoreError::WriterGone),
         }
     }
