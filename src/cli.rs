@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, env = "JWT_WORKBOOK_HEADER_TIMEOUT", default_value = "10s")]
+    pub header_timeout: Seconds,
     /// The HS256 signing key itself (prefer the file or the environment: flags show up in `ps`).
     #[arg(long, env = "JWT_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<String>,

@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use crate::app::ConnectionLimits;
 use crate::cli::{Environment, ServeArgs};
 use crate::tokens::{SigningKey, TokenSettings};
 use crate::users::PasswordCost;
@@ -22,6 +25,7 @@ pub struct Config {
     pub tokens: TokenSettings,
     pub signing_key: SigningKey,
     pub password_cost: PasswordCost,
+    pub connections: ConnectionLimits,
     /// Create (in development only) the demo user the README and the book log in as.
     pub demo_user: bool,
 }
@@ -69,6 +73,11 @@ impl Config {
                 "token lifetimes must be positive".into(),
             ));
         }
+        if args.header_timeout.0 <= 0 {
+            return Err(ConfigError::Invalid(
+                "the header timeout must be positive".into(),
+            ));
+        }
         std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
             path: data_dir.clone(),
             source,
@@ -81,6 +90,9 @@ impl Config {
             tokens,
             signing_key,
             password_cost: PasswordCost::RECOMMENDED,
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
+            },
             demo_user: !args.no_demo_user,
         })
     }

@@ -77,7 +77,7 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = drain_started.send(());
     };
-    let server = app::serve(listener, app::router(state), shutdown);
+    let server = app::serve(listener, app::router(state), config.connections, shutdown);
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,

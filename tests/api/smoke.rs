@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use jwt_workbook::app;
+use jwt_workbook::app::{self, ConnectionLimits};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,9 +27,14 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(listener, app.router.clone(), async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(app::serve(
+        listener,
+        app.router.clone(),
+        ConnectionLimits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     // Headers only, asking to be told when the server wants the body: the "100 Continue" proves
     // the request has reached the handler.
@@ -108,4 +113,51 @@ async fn the_binary_serves_the_demo_user_and_stops_on_sigterm() {
     assert!(term.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "exit after SIGTERM: {status}");
+}
+
+/// A client that starts a request and never finishes its headers ("slowloris") must not hold a
+/// connection forever. The limit is made short here; the test waits for the server to hang up,
+/// not for a fixed time.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let app = TestApp::new().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ConnectionLimits {
+        header_timeout: std::time::Duration::from_millis(200),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, app.router.clone(), limits, async {
+        let _ = stopped.await;
+    }));
+
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /hello/ HTTP/1.1\r\nHost: localhost\r\nX-Slow: a")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        slow.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(closed.is_ok(), "the server still holds the connection");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    // A client that sends its request promptly is still served.
+    let mut prompt = TcpStream::connect(addr).await.unwrap();
+    prompt
+        .write_all(post("/api/token/", LOGIN, "Connection: close\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    prompt.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }
