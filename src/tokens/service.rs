@@ -22,8 +22,10 @@ use crate::clock::Clock;
 /// limit is an attempt to make us spend memory and CPU.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+// ANCHOR: header_segment
 /// `{"alg":"HS256","typ":"JWT"}`, byte for byte the header simplejwt (PyJWT) writes.
 const HS256_HEADER_SEGMENT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+// ANCHOR_END: header_segment
 
 /// Claims that a refresh hands to the new access token only after rewriting them.
 const NOT_COPIED_TO_ACCESS: [&str; 4] = ["token_type", "exp", "iat", "jti"];
@@ -209,6 +211,7 @@ impl TokenService {
     }
     // ANCHOR_END: verify
 
+    // ANCHOR: check_signature
     /// Checks the header and the signature, then decodes the payload: each part is decoded and
     /// parsed once (`jsonwebtoken::decode` would parse both twice).
     fn check_signature(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
@@ -230,6 +233,7 @@ impl TokenService {
         }
         decode_json_segment(payload)
     }
+    // ANCHOR_END: check_signature
 
     fn fresh_claims(&self, token_type: TokenType, now: i64) -> Map<String, Value> {
         let lifetime = match token_type {
@@ -244,6 +248,7 @@ impl TokenService {
         claims
     }
 
+    // ANCHOR: sign
     fn sign(&self, claims: &Map<String, Value>) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         let mut token = String::with_capacity(64 + payload.len() * 4 / 3 + 44);
@@ -257,8 +262,10 @@ impl TokenService {
         token.push_str(&signature);
         token
     }
+    // ANCHOR_END: sign
 }
 
+// ANCHOR: decode_json_segment
 /// The JOSE header fields verification looks at. Other fields (`typ`, `kid`, and `jwk`, `jku`
 /// or `x5u`, which would name a key) are ignored: keys come from our configuration only.
 #[derive(serde::Deserialize)]
@@ -275,6 +282,7 @@ fn decode_json_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<
         .map_err(|_| TokenError::Invalid)?;
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)
 }
+// ANCHOR_END: decode_json_segment
 
 /// A NumericDate claim: absent is fine, a JSON number is floored to whole seconds, anything else
 /// (a string, a bool, an object) makes the token invalid rather than skipping the check.

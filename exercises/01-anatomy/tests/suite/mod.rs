@@ -1,0 +1,314 @@
+//! The chapter 1 checks, written once. `tests/anatomy.rs` in the exercise crate and in the
+//! solution crate both include this file, with `sut` ("system under test") naming their own
+//! library, so the exercise and its solution can never be checked differently.
+//!
+//! Tests are named `stepN_…` after the step of the chapter they check: `cargo run -- check 1`
+//! reports the first step that fails and `cargo run -- hint 1` gives hints for it.
+//!
+//! Ground truth: the example token of RFC 7519 §3.1 (its signature is RFC 7515 Appendix A.1's)
+//! and an access token the real djangorestframework-simplejwt issued in its best-known
+//! tutorial.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+
+use crate::sut::{
+    Malformed, Part, Segments, base64url_value, decode, decode_base64url, inspect, parse_object,
+    split,
+};
+
+// ANCHOR: rfc7519_token
+/// RFC 7519 §3.1: an HS256 token with a header and payload written with CRLF line breaks.
+const RFC7519_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+    .dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+// ANCHOR_END: rfc7519_token
+
+/// The exact bytes RFC 7519 §3.1 encodes as the header and the payload.
+const RFC7519_HEADER: &[u8] = b"{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}";
+const RFC7519_PAYLOAD: &[u8] =
+    b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+
+/// The 32 bytes of the HMAC-SHA256 signature, as RFC 7515 Appendix A.1 lists them.
+const RFC7515_SIGNATURE: [u8; 32] = [
+    116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77,
+    105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+];
+
+// ANCHOR: simplejwt_token
+/// An access token from the simplejwt tutorial (user `vitor`, December 2018).
+const SIMPLEJWT_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9\
+    .eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNTQ1MjI0MjU5LCJqdGkiOiIyYmQ1NjI3MmIzYjI0YjNmOGI1MjJlNThjMzdjMTdlMSIsInVzZXJfaWQiOjF9\
+    .D92tTuVi_YcNkJtiLGHtcn6tBcxLCBxz9FKD3qzhUg8";
+// ANCHOR_END: simplejwt_token
+
+/// RFC 7519 §6.1: an unsecured token (`"alg":"none"`), whose signature segment is empty.
+const UNSECURED_TOKEN: &str = "eyJhbGciOiJub25lIn0\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+    .";
+
+// --- Step 1: split -------------------------------------------------------------------------
+
+#[test]
+fn step1_split_cuts_a_token_at_its_two_dots() {
+    assert_eq!(
+        split(RFC7519_TOKEN),
+        Ok(Segments {
+            header: "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9",
+            payload: "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+            signature: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        })
+    );
+}
+
+#[test]
+fn step1_split_accepts_an_empty_signature() {
+    let segments = split(UNSECURED_TOKEN).expect("an unsecured token is well-formed");
+    assert_eq!(segments.header, "eyJhbGciOiJub25lIn0");
+    assert_eq!(segments.signature, "");
+}
+
+#[test]
+fn step1_split_refuses_anything_but_three_segments() {
+    assert_eq!(split(""), Err(Malformed::Empty));
+    assert_eq!(
+        split("eyJhbGciOiJIUzI1NiJ9"),
+        Err(Malformed::WrongSegmentCount { found: 1 })
+    );
+    assert_eq!(split("a.b"), Err(Malformed::WrongSegmentCount { found: 2 }));
+    // Five segments is what an encrypted token (JWE) has: not something to decode here.
+    assert_eq!(
+        split("a.b.c.d.e"),
+        Err(Malformed::WrongSegmentCount { found: 5 })
+    );
+}
+
+#[test]
+fn step1_split_refuses_an_empty_header_or_payload() {
+    assert_eq!(
+        split(".eyJ9.sig"),
+        Err(Malformed::EmptySegment { part: Part::Header })
+    );
+    assert_eq!(
+        split("eyJ9..sig"),
+        Err(Malformed::EmptySegment {
+            part: Part::Payload
+        })
+    );
+    assert_eq!(
+        split(".."),
+        Err(Malformed::EmptySegment { part: Part::Header })
+    );
+}
+
+// --- Step 2: the base64url alphabet ---------------------------------------------------------
+
+#[test]
+fn step2_every_base64url_character_has_its_value() {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (value, &character) in alphabet.iter().enumerate() {
+        assert_eq!(
+            base64url_value(character),
+            Some(value as u8),
+            "the value of {:?}",
+            character as char
+        );
+    }
+}
+
+#[test]
+fn step2_nothing_else_is_in_the_alphabet() {
+    for byte in [b'+', b'/', b'=', b' ', b'\n', b'.', b'~', 0, 0x80, 0xff] {
+        assert_eq!(base64url_value(byte), None, "byte 0x{byte:02x}");
+    }
+    let members = (0..=255u8)
+        .filter(|&b| base64url_value(b).is_some())
+        .count();
+    assert_eq!(members, 64);
+}
+
+// --- Step 3: strict base64url decoding ------------------------------------------------------
+
+#[test]
+fn step3_decodes_the_rfc_segments_to_their_exact_bytes() {
+    let segments = split(RFC7519_TOKEN).unwrap();
+    assert_eq!(
+        decode_base64url(Part::Header, segments.header).as_deref(),
+        Ok(RFC7519_HEADER)
+    );
+    assert_eq!(
+        decode_base64url(Part::Payload, segments.payload).as_deref(),
+        Ok(RFC7519_PAYLOAD)
+    );
+    assert_eq!(
+        decode_base64url(Part::Signature, segments.signature).as_deref(),
+        Ok(&RFC7515_SIGNATURE[..])
+    );
+}
+
+#[test]
+fn step3_decodes_whatever_a_real_encoder_produces() {
+    // Every length from 0 to 64 bytes, so every final group size is covered.
+    let mut bytes = Vec::new();
+    for n in 0..=64u32 {
+        let encoded = URL_SAFE_NO_PAD.encode(&bytes);
+        assert_eq!(
+            decode_base64url(Part::Payload, &encoded),
+            Ok(bytes.clone()),
+            "decoding {encoded:?}"
+        );
+        bytes.push((n.wrapping_mul(2_654_435_761) >> 13) as u8);
+    }
+}
+
+#[test]
+fn step3_refuses_what_base64url_in_a_jwt_never_contains() {
+    let cases = [
+        ("YQ==", "padding"),
+        ("YWI=", "padding"),
+        ("a+bc", "plain base64's +"),
+        ("ab/c", "plain base64's /"),
+        ("ab c", "a space"),
+        ("abc\n", "a line break"),
+        ("abcde", "4n+1 characters"),
+        ("YR", "bits no encoder sets"),
+        ("YWJ", "bits no encoder sets"),
+        ("a=bcde", "the first problem from the left"),
+    ];
+    let mut report = String::new();
+    for (text, why) in cases {
+        let verdict = match decode_base64url(Part::Payload, text) {
+            Ok(bytes) => format!("decoded to {bytes:?}"),
+            Err(problem) => format!("{problem:?}"),
+        };
+        report.push_str(&format!("{text:?} ({why}): {verdict}\n"));
+    }
+    insta::assert_snapshot!("step3_refusals", report);
+}
+
+// --- Step 4: JSON objects -------------------------------------------------------------------
+
+#[test]
+fn step4_parses_a_header_keeping_its_member_order() {
+    let header = parse_object(Part::Header, RFC7519_HEADER).unwrap();
+    let names: Vec<&str> = header.keys().map(String::as_str).collect();
+    assert_eq!(names, ["typ", "alg"]);
+    assert_eq!(header["alg"], json!("HS256"));
+}
+
+#[test]
+fn step4_refuses_what_is_not_a_json_object() {
+    assert_eq!(
+        parse_object(Part::Header, b"\xff\xfe{}"),
+        Err(Malformed::NotUtf8 { part: Part::Header })
+    );
+    assert_eq!(
+        parse_object(Part::Payload, b"[\"not\", \"an\", \"object\"]"),
+        Err(Malformed::NotAnObject {
+            part: Part::Payload,
+            found: "an array"
+        })
+    );
+    assert_eq!(
+        parse_object(Part::Payload, b"\"sub\""),
+        Err(Malformed::NotAnObject {
+            part: Part::Payload,
+            found: "a string"
+        })
+    );
+    match parse_object(Part::Header, b"{\"alg\": ") {
+        Err(Malformed::NotJson {
+            part: Part::Header,
+            reason,
+        }) => assert!(!reason.is_empty(), "the reason says what is wrong"),
+        other => panic!("expected NotJson for a truncated object, got {other:?}"),
+    }
+}
+
+// --- Step 5: decode a whole token -----------------------------------------------------------
+
+#[test]
+fn step5_decodes_the_rfc_example() {
+    let decoded = decode(RFC7519_TOKEN).unwrap();
+    assert_eq!(decoded.algorithm, "HS256");
+    assert_eq!(
+        serde_json::Value::Object(decoded.header),
+        json!({"typ": "JWT", "alg": "HS256"})
+    );
+    assert_eq!(
+        serde_json::Value::Object(decoded.payload),
+        json!({"iss": "joe", "exp": 1300819380, "http://example.com/is_root": true})
+    );
+    assert_eq!(decoded.signature, RFC7515_SIGNATURE);
+}
+
+#[test]
+fn step5_decodes_a_token_simplejwt_issued() {
+    let decoded = decode(SIMPLEJWT_TOKEN).unwrap();
+    let claims: Vec<&str> = decoded.payload.keys().map(String::as_str).collect();
+    assert_eq!(claims, ["token_type", "exp", "jti", "user_id"]);
+    assert_eq!(decoded.payload["token_type"], json!("access"));
+    assert_eq!(decoded.payload["exp"], json!(1545224259));
+    assert_eq!(
+        decoded.payload["jti"],
+        json!("2bd56272b3b24b3f8b522e58c37c17e1")
+    );
+    assert_eq!(decoded.payload["user_id"], json!(1));
+    assert_eq!(decoded.signature.len(), 32, "HMAC-SHA256 makes 32 bytes");
+}
+
+#[test]
+fn step5_names_the_first_problem_of_a_malformed_token() {
+    let no_alg = format!("{}.e30.", URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT"}"#));
+    let alg_not_a_string = format!("{}.e30.", URL_SAFE_NO_PAD.encode(br#"{"alg":["HS256"]}"#));
+    let padded_signature = format!("{}=", RFC7519_TOKEN);
+    let standard_base64 = SIMPLEJWT_TOKEN.replace('_', "/");
+    let cases = [
+        ("no alg", no_alg.as_str()),
+        ("alg not a string", alg_not_a_string.as_str()),
+        ("padded signature", padded_signature.as_str()),
+        ("plain base64 signature", standard_base64.as_str()),
+        ("payload not JSON", "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln"),
+        ("payload an array", "eyJhbGciOiJIUzI1NiJ9.WzFd.c2ln"),
+        ("a JWE's five segments", "a.b.c.d.e"),
+        (
+            "header written with spaces",
+            "eyJhbGci OiJIUzI1NiJ9.e30.c2ln",
+        ),
+    ];
+    let mut report = String::new();
+    for (what, token) in cases {
+        let verdict = match decode(token) {
+            Ok(decoded) => format!("decoded ({} bytes of signature)", decoded.signature.len()),
+            Err(problem) => format!("{problem:?}\n    {problem}"),
+        };
+        report.push_str(&format!("{what}: {verdict}\n"));
+    }
+    insta::assert_snapshot!("step5_malformed_tokens", report);
+}
+
+// --- Step 6: inspect ------------------------------------------------------------------------
+
+#[test]
+fn step6_inspects_the_rfc_example() {
+    insta::assert_snapshot!("step6_inspect_rfc7519", inspect(RFC7519_TOKEN));
+}
+
+#[test]
+fn step6_inspects_a_simplejwt_access_token() {
+    insta::assert_snapshot!("step6_inspect_simplejwt", inspect(SIMPLEJWT_TOKEN));
+}
+
+#[test]
+fn step6_inspects_an_unsecured_token() {
+    insta::assert_snapshot!("step6_inspect_unsecured", inspect(UNSECURED_TOKEN));
+}
+
+#[test]
+fn step6_inspecting_a_malformed_token_says_what_is_wrong() {
+    insta::assert_snapshot!(
+        "step6_inspect_malformed",
+        inspect("eyJhbGciOiJIUzI1NiJ9.e30=.sig")
+    );
+}

@@ -1,0 +1,358 @@
+//! Chapter 1, "Anatomy of a JWT": take a token apart without trusting it.
+//!
+//! A JWT in compact form is three base64url segments joined by dots: a JOSE header, a payload
+//! and a signature. Everything here is *decoding*: nothing in this crate checks a signature, so
+//! nothing here tells you a token is genuine. That is chapter 3.
+//!
+//! The steps, from easy to hard: [`split`], [`base64url_value`], [`decode_base64url`],
+//! [`parse_object`], [`decode`] and [`inspect`].
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+// ANCHOR: part
+/// The three parts of a compact JWS, in the order they appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Header,
+    Payload,
+    Signature,
+}
+// ANCHOR_END: part
+
+// ANCHOR: segments
+/// A token cut at its two dots, each segment still base64url text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segments<'a> {
+    pub header: &'a str,
+    pub payload: &'a str,
+    pub signature: &'a str,
+}
+// ANCHOR_END: segments
+
+// ANCHOR: malformed
+/// Every way a token can be malformed before anyone looks at its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Malformed {
+    /// Nothing at all was given.
+    Empty,
+    /// A compact JWS has exactly three segments, so exactly two dots.
+    WrongSegmentCount { found: usize },
+    /// The header and the payload can never be empty (the signature can: see [`split`]).
+    EmptySegment { part: Part },
+    /// base64url in a JWT carries no `=` padding.
+    Padding { part: Part },
+    /// A byte outside the base64url alphabet: `+` and `/` belong to plain base64, and
+    /// whitespace is not allowed anywhere. `index` counts bytes from the segment's start.
+    InvalidCharacter { part: Part, index: usize, byte: u8 },
+    /// A length of 4n+1 characters cannot come from any bytes.
+    InvalidLength { part: Part, length: usize },
+    /// The last character carries bits that no encoder would set, so two different strings
+    /// would decode to the same bytes.
+    NonCanonical { part: Part },
+    /// The decoded header or payload is not UTF-8 text.
+    NotUtf8 { part: Part },
+    /// The decoded header or payload is not JSON; `reason` is the parser's explanation.
+    NotJson { part: Part, reason: String },
+    /// The JSON is valid but not an object; `found` names what it is instead.
+    NotAnObject { part: Part, found: &'static str },
+    /// The JOSE header has no `alg` naming the algorithm as a string.
+    MissingAlgorithm,
+}
+// ANCHOR_END: malformed
+
+// ANCHOR: decoded
+/// A token taken apart: both JSON objects, in the order their members were written, and the
+/// signature's raw bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub header: Map<String, Value>,
+    /// The `alg` member of the header, which says how the signature was made.
+    pub algorithm: String,
+    pub payload: Map<String, Value>,
+    pub signature: Vec<u8>,
+}
+// ANCHOR_END: decoded
+
+// ANCHOR: split
+/// Step 1. Cut a token into its three segments.
+///
+/// Exactly two dots, so exactly three segments. The header and the payload must not be empty;
+/// the signature may be, because an unsecured token (`"alg": "none"`) has an empty one, and
+/// it is still well-formed (just never to be trusted).
+pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
+    if token.is_empty() {
+        return Err(Malformed::Empty);
+    }
+    let segments: Vec<&str> = token.split('.').collect();
+    let [header, payload, signature] = segments[..] else {
+        return Err(Malformed::WrongSegmentCount {
+            found: segments.len(),
+        });
+    };
+    for (part, text) in [(Part::Header, header), (Part::Payload, payload)] {
+        if text.is_empty() {
+            return Err(Malformed::EmptySegment { part });
+        }
+    }
+    Ok(Segments {
+        header,
+        payload,
+        signature,
+    })
+}
+// ANCHOR_END: split
+
+// ANCHOR: base64url_value
+/// Step 2. The 6-bit value of one base64url character, or `None` if it is not one.
+///
+/// The alphabet is `A`–`Z` (0–25), `a`–`z` (26–51), `0`–`9` (52–61), then `-` (62) and `_`
+/// (63), where plain base64 has `+` and `/`.
+pub fn base64url_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'A'..=b'Z' => Some(byte - b'A'),
+        b'a'..=b'z' => Some(byte - b'a' + 26),
+        b'0'..=b'9' => Some(byte - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    }
+}
+// ANCHOR_END: base64url_value
+
+// ANCHOR: decode_base64url
+/// Step 3. Decode one segment, strictly.
+///
+/// Every 4 characters carry 24 bits, which are 3 bytes. A final group of 2 characters carries
+/// 1 byte and of 3 characters 2 bytes; their leftover low bits must be zero. Refuse `=`
+/// (padding), anything outside the alphabet, a length of 4n+1 and non-zero leftover bits, in
+/// that order of checking: first the characters from left to right, then the length, then the
+/// leftover bits.
+pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
+    let mut sextets = Vec::with_capacity(text.len());
+    for (index, &byte) in text.as_bytes().iter().enumerate() {
+        match base64url_value(byte) {
+            Some(value) => sextets.push(value),
+            None if byte == b'=' => return Err(Malformed::Padding { part }),
+            None => return Err(Malformed::InvalidCharacter { part, index, byte }),
+        }
+    }
+    if sextets.len() % 4 == 1 {
+        return Err(Malformed::InvalidLength {
+            part,
+            length: sextets.len(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(sextets.len() * 3 / 4);
+    for group in sextets.chunks(4) {
+        // Up to 24 bits, packed from the left.
+        let bits = group.iter().enumerate().fold(0u32, |bits, (i, &value)| {
+            bits | u32::from(value) << (18 - 6 * i)
+        });
+        let [_, first, second, third] = bits.to_be_bytes();
+        let whole = &[first, second, third][..group.len() - 1];
+        bytes.extend_from_slice(whole);
+        let leftover = bits & (0x00ff_ffff >> (8 * whole.len()));
+        if leftover != 0 {
+            return Err(Malformed::NonCanonical { part });
+        }
+    }
+    Ok(bytes)
+}
+// ANCHOR_END: decode_base64url
+
+// ANCHOR: parse_object
+/// Step 4. Read decoded bytes as a JSON object (a header or a payload).
+///
+/// Check UTF-8 first, so that a reader learns the bytes are not text at all rather than a
+/// parser's complaint about some byte.
+pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malformed> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Malformed::NotUtf8 { part })?;
+    let value: Value = serde_json::from_str(text).map_err(|error| Malformed::NotJson {
+        part,
+        reason: error.to_string(),
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(Malformed::NotAnObject {
+            part,
+            found: json_kind(&other),
+        }),
+    }
+}
+// ANCHOR_END: parse_object
+
+// ANCHOR: decode
+/// Step 5. Take a whole token apart: split it, decode each segment, parse the header and the
+/// payload, and read the algorithm from the header. The first problem found is returned, in
+/// the order header, payload, signature.
+pub fn decode(token: &str) -> Result<Decoded, Malformed> {
+    let segments = split(token)?;
+    let header = parse_object(
+        Part::Header,
+        &decode_base64url(Part::Header, segments.header)?,
+    )?;
+    let payload = parse_object(
+        Part::Payload,
+        &decode_base64url(Part::Payload, segments.payload)?,
+    )?;
+    let signature = decode_base64url(Part::Signature, segments.signature)?;
+    let algorithm = match header.get("alg") {
+        Some(Value::String(alg)) => alg.clone(),
+        _ => return Err(Malformed::MissingAlgorithm),
+    };
+    Ok(Decoded {
+        header,
+        algorithm,
+        payload,
+        signature,
+    })
+}
+// ANCHOR_END: decode
+
+// ANCHOR: inspect
+/// Step 6. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
+/// JSON (pretty-printed, in the token's own member order), the registered time claims as UTC
+/// dates, and the signature's size. A malformed token renders as the reason.
+pub fn inspect(token: &str) -> String {
+    let (segments, decoded) = match split(token).and_then(|s| Ok((s, decode(token)?))) {
+        Ok(parts) => parts,
+        Err(problem) => return format!("MALFORMED: {problem}\n"),
+    };
+    let mut out = String::new();
+    out.push_str(&format!("HEADER    {}\n", segments.header));
+    out.push_str(&pretty(&decoded.header));
+    out.push_str(&format!("\nPAYLOAD   {}\n", segments.payload));
+    out.push_str(&pretty(&decoded.payload));
+    for claim in ["iat", "nbf", "exp"] {
+        if let Some(seconds) = decoded.payload.get(claim).and_then(Value::as_i64) {
+            out.push_str(&format!("  {claim:<4}{}\n", utc(seconds)));
+        }
+    }
+    if decoded.signature.is_empty() {
+        out.push_str("\nSIGNATURE (empty)\n");
+        out.push_str("  none: anyone could have written this token\n");
+    } else {
+        out.push_str(&format!("\nSIGNATURE {}\n", segments.signature));
+        out.push_str(&format!(
+            "  {} bytes made with {}, not checked here\n",
+            decoded.signature.len(),
+            decoded.algorithm
+        ));
+    }
+    out
+}
+// ANCHOR_END: inspect
+
+/// Pretty JSON with a final newline.
+fn pretty(object: &Map<String, Value>) -> String {
+    let mut text = serde_json::to_string_pretty(object).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// What kind of JSON value this is, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A NumericDate (seconds since 1970-01-01T00:00:00Z) as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm: eras of 400 years, each 146,097 days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60
+    )
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Part::Header => "header",
+            Part::Payload => "payload",
+            Part::Signature => "signature",
+        })
+    }
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformed::Empty => write!(f, "the token is empty"),
+            Malformed::WrongSegmentCount { found } => write!(
+                f,
+                "a JWT has 3 segments separated by dots; this one has {found}"
+            ),
+            Malformed::EmptySegment { part } => write!(f, "the {part} segment is empty"),
+            Malformed::Padding { part } => {
+                write!(
+                    f,
+                    "the {part} has '=' padding, which base64url in a JWT never has"
+                )
+            }
+            Malformed::InvalidCharacter { part, index, byte } => write!(
+                f,
+                "the {part} has {} at byte {index}, which is not in the base64url alphabet",
+                describe_byte(*byte)
+            ),
+            Malformed::InvalidLength { part, length } => write!(
+                f,
+                "the {part} is {length} characters long; no bytes encode to 4n+1 characters"
+            ),
+            Malformed::NonCanonical { part } => write!(
+                f,
+                "the {part}'s last character sets bits that no encoder sets"
+            ),
+            Malformed::NotUtf8 { part } => write!(f, "the {part} does not decode to UTF-8 text"),
+            Malformed::NotJson { part, reason } => {
+                write!(f, "the {part} is not JSON: {reason}")
+            }
+            Malformed::NotAnObject { part, found } => {
+                write!(f, "the {part} must be a JSON object, not {found}")
+            }
+            Malformed::MissingAlgorithm => {
+                write!(f, "the header has no \"alg\" string naming the algorithm")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// A byte as a reader would name it in a message.
+fn describe_byte(byte: u8) -> String {
+    match byte {
+        b' ' => "a space".to_string(),
+        b'\n' => "a line feed".to_string(),
+        b'\r' => "a carriage return".to_string(),
+        b'\t' => "a tab".to_string(),
+        0x21..=0x7e => format!("'{}'", byte as char),
+        _ => format!("the byte 0x{byte:02x}"),
+    }
+}
