@@ -39,9 +39,9 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    crate::http::router(state)
+/// The whole HTTP surface: the API, and the built book at `/` when there is one.
+pub fn router(state: AppState, book: Option<&std::path::Path>) -> Router {
+    crate::http::router(state, book)
 }
 
 /// Limits on a connection before any handler sees a request.

@@ -1,5 +1,6 @@
-//! The command line: `serve` (the default), `user` and `cleanup`. Every option can also come from
-//! the environment variable named in `--help`.
+//! The command line: `serve` (the default), the learner's tools (`check`, `progress`, `watch`,
+//! `hint`, `reset`, `solution`, `book`) and the operator's (`user`, `cleanup`). Every option
+//! can also come from the environment variable named in `--help`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +68,36 @@ pub enum Command {
     User(UserCommand),
     /// Delete revoked-token records whose tokens have expired anyway.
     Cleanup,
+    /// Build a chapter's exercise, run its tests, and say which step to work on next.
+    /// Without a chapter, checks them all.
+    Check {
+        /// The chapter: `1`, `01`, `01-anatomy` or `anatomy`.
+        chapter: Option<String>,
+    },
+    /// Every chapter's steps, solved or not (from running the tests now).
+    Progress,
+    /// Check again on every save, until Ctrl-C.
+    Watch { chapter: Option<String> },
+    /// The next hint for the step you are on; each call reveals one more.
+    Hint { chapter: String },
+    /// Restore a chapter's exercise as shipped, throwing away your changes (asks first).
+    Reset {
+        chapter: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The reference solution of a chapter, once your exercise passes.
+    Solution { chapter: String },
+    /// For CI and chapter authors: every exercise fails its suite as shipped, every solution
+    /// passes it, every step has its section in the book.
+    VerifyWorkbook,
+    /// Build the book into a folder (for nginx, or a zip for a classroom).
+    Book {
+        /// Where to write the HTML.
+        #[arg(long, default_value = "target/book")]
+        out: PathBuf,
+    },
 }
 
 /// Options of `serve`.
@@ -94,6 +125,9 @@ pub struct ServeArgs {
     /// A file holding the signing key (a trailing newline is ignored).
     #[arg(long, env = "JWT_SIGNING_KEY_FILE", conflicts_with = "signing_key")]
     pub signing_key_file: Option<PathBuf>,
+    /// Serve only the API, without building and serving the book at `/`.
+    #[arg(long, env = "JWT_WORKBOOK_NO_BOOK")]
+    pub no_book: bool,
     /// Do not create the demo user in development.
     #[arg(long, env = "JWT_WORKBOOK_NO_DEMO_USER")]
     pub no_demo_user: bool,

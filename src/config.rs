@@ -10,6 +10,7 @@ use crate::app::ConnectionLimits;
 use crate::cli::{Environment, ServeArgs};
 use crate::tokens::{SigningKey, TokenSettings};
 use crate::users::PasswordCost;
+use crate::workbook::Workbook;
 
 /// The name of the development key file inside the data directory.
 pub const DEV_KEY_FILE: &str = "dev-signing-key";
@@ -26,6 +27,8 @@ pub struct Config {
     pub signing_key: SigningKey,
     pub password_cost: PasswordCost,
     pub connections: ConnectionLimits,
+    /// Build the book from these sources and serve it at `/`.
+    pub book_sources: Option<PathBuf>,
     /// Create (in development only) the demo user the README and the book log in as.
     pub demo_user: bool,
 }
@@ -94,11 +97,19 @@ impl Config {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
             },
             demo_user: !args.no_demo_user,
+            book_sources: (!args.no_book)
+                .then(|| Workbook::here().book_dir())
+                .filter(|dir| dir.join("book.toml").is_file()),
         })
     }
 
     pub fn database_path(&self) -> PathBuf {
         database_path(&self.data_dir)
+    }
+
+    /// Where `serve` writes the built book.
+    pub fn built_book_dir(&self) -> PathBuf {
+        self.data_dir.join("book")
     }
 }
 

@@ -17,3 +17,4 @@ pub mod http;
 pub mod store;
 pub mod tokens;
 pub mod users;
+pub mod workbook;

@@ -1,12 +1,21 @@
 //! One module per subcommand, each with a `run`. `main` parses the command line and calls
 //! [`run`]; everything else happens here.
 
+pub mod book;
+pub mod check;
 pub mod cleanup;
+pub mod hint;
+pub mod progress;
+pub mod reset;
 pub mod serve;
+pub mod solution;
 pub mod user;
+pub mod verify;
+pub mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::workbook::Workbook;
 
 /// What a subcommand can fail with: a message for a person at a terminal.
 pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
@@ -15,10 +24,19 @@ pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     let environment = cli.global.environment();
     let data_dir = cli.global.data_dir;
+    let workbook = Workbook::here();
     match cli.command {
         None => serve::run(Config::load(cli.serve, data_dir, environment)?).await,
         Some(Command::Serve(args)) => serve::run(Config::load(args, data_dir, environment)?).await,
         Some(Command::User(command)) => user::run(command, &data_dir).await,
         Some(Command::Cleanup) => cleanup::run(&data_dir).await,
+        Some(Command::Book { out }) => book::run(&workbook, &out),
+        Some(Command::VerifyWorkbook) => verify::run(&workbook),
+        Some(Command::Check { chapter }) => check::run(&workbook, chapter.as_deref()),
+        Some(Command::Progress) => progress::run(&workbook),
+        Some(Command::Watch { chapter }) => watch::run(&workbook, chapter.as_deref()).await,
+        Some(Command::Hint { chapter }) => hint::run(&workbook, &chapter, &data_dir),
+        Some(Command::Reset { chapter, yes }) => reset::run(&workbook, &chapter, yes),
+        Some(Command::Solution { chapter }) => solution::run(&workbook, &chapter),
     }
 }

@@ -2,6 +2,7 @@
 //! SIGTERM, then let in-flight requests finish.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::store::SqliteStore;
 use crate::tokens::{RandomJti, TokenService, TokenStore};
 use crate::users::{CachedUserStore, Passwords, UserError, create_user};
+use crate::workbook::book;
 
 /// The account `cargo run` creates in development, so the README's `curl` lines just work.
 pub const DEMO_USERNAME: &str = "demo";
@@ -65,10 +67,14 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
             Err(error) => return Err(error.into()),
         }
     }
+    let book = match &config.book_sources {
+        Some(sources) => Some(build_book(sources.clone(), config.built_book_dir()).await?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-    print_banner(listener.local_addr()?, &config, demo);
+    print_banner(listener.local_addr()?, &config, demo, book.is_some());
 
     let cleaner = tokio::spawn(clean_periodically(store.clone(), clock));
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
@@ -77,7 +83,12 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = drain_started.send(());
     };
-    let server = app::serve(listener, app::router(state), config.connections, shutdown);
+    let server = app::serve(
+        listener,
+        app::router(state, book.as_deref()),
+        config.connections,
+        shutdown,
+    );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,
@@ -90,13 +101,25 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn print_banner(addr: SocketAddr, config: &Config, demo: bool) {
+/// Builds the book off the async runtime (it takes a second or two).
+async fn build_book(sources: PathBuf, out: PathBuf) -> Result<PathBuf, CommandError> {
+    tokio::task::spawn_blocking(move || {
+        book::build(&sources, &out)?;
+        Ok(out)
+    })
+    .await?
+}
+
+fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool) {
     let base = format!("http://{addr}");
     let environment = match config.environment {
         Environment::Development => "development",
         Environment::Production => "production",
     };
     println!("\njwt-workbook ({environment}) is serving on {base}");
+    if book {
+        println!("  the book        {base}/");
+    }
     println!("  obtain tokens   POST {base}/api/token/");
     println!("  refresh         POST {base}/api/token/refresh/");
     println!("  verify          POST {base}/api/token/verify/");

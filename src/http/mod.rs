@@ -8,6 +8,8 @@ mod hello;
 mod tokens;
 
 use std::convert::Infallible;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,6 +18,8 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -41,9 +45,10 @@ pub const ROUTES: [&str; 6] = [
     "/hello/",
 ];
 
-/// The API router with every shared layer.
-pub fn router(state: AppState) -> Router {
+/// The API router with every shared layer; with `book`, the built book's pages too, at `/`.
+pub fn router(state: AppState, book: Option<&Path>) -> Router {
     let api = Router::new().merge(tokens::router()).merge(hello::router());
+    let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
@@ -51,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         ("cross-origin-opener-policy", "same-origin"),
     ];
     let mut router = api
-        .fallback(fallback)
+        .fallback(move |request: Request| fallback(book.clone(), request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
@@ -110,27 +115,67 @@ async fn negotiate(request: Request, next: Next) -> Response {
     }
 }
 
-/// Unknown paths: a 301 to the slashed path when that is a route, else a DRF-shaped 404.
-async fn fallback(uri: Uri) -> Response {
-    let path = uri.path();
-    if !path.ends_with('/') && ROUTES.iter().any(|r| r.strip_suffix('/') == Some(path)) {
-        let location = match uri.query() {
-            Some(query) => format!("{path}/?{query}"),
-            None => format!("{path}/"),
-        };
-        if let Ok(location) = HeaderValue::from_str(&location) {
-            return (
-                StatusCode::MOVED_PERMANENTLY,
-                [
-                    (header::LOCATION, location),
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/html; charset=utf-8"),
-                    ),
-                ],
-            )
-                .into_response();
-        }
+/// Paths no route claims: a 301 to the slashed path when that is a route; else a page of the
+/// book, when it is served; else a DRF-shaped 404.
+async fn fallback(book: Option<Arc<Path>>, request: Request) -> Response {
+    if let Some(redirect) = slash_redirect(request.uri()) {
+        return redirect;
     }
-    ApiError::NotFound.into_response()
+    match book {
+        Some(book)
+            if !request.uri().path().starts_with("/api/")
+                && matches!(*request.method(), Method::GET | Method::HEAD) =>
+        {
+            book_page(&book, request).await
+        }
+        _ => ApiError::NotFound.into_response(),
+    }
+}
+
+/// A file of the built book. A browser asking for a page that is not there gets the book's own
+/// 404 page; an API client gets the usual JSON.
+async fn book_page(book: &Path, request: Request) -> Response {
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .is_some_and(|accept| String::from_utf8_lossy(accept.as_bytes()).contains("text/html"));
+    let Ok(page) = ServeDir::new(book).oneshot(request).await;
+    if page.status() != StatusCode::NOT_FOUND {
+        return page.into_response();
+    }
+    match std::fs::read(book.join("404.html")) {
+        Ok(html) if wants_html => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        _ => ApiError::NotFound.into_response(),
+    }
+}
+
+/// Django's `APPEND_SLASH`: a route asked for without its trailing slash is redirected to it.
+fn slash_redirect(uri: &Uri) -> Option<Response> {
+    let path = uri.path();
+    if path.ends_with('/') || !ROUTES.iter().any(|r| r.strip_suffix('/') == Some(path)) {
+        return None;
+    }
+    let location = match uri.query() {
+        Some(query) => format!("{path}/?{query}"),
+        None => format!("{path}/"),
+    };
+    let location = HeaderValue::from_str(&location).ok()?;
+    Some(
+        (
+            StatusCode::MOVED_PERMANENTLY,
+            [
+                (header::LOCATION, location),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+            ],
+        )
+            .into_response(),
+    )
 }

@@ -104,7 +104,7 @@ impl TestApp {
             passwords,
         };
         Self {
-            router: app::router(state.clone()),
+            router: app::router(state.clone(), None),
             state,
             clock,
             vitor,

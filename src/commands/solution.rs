@@ -1,0 +1,31 @@
+//! `solution N`: the reference solution of chapter N, shown only once the learner's exercise
+//! passes, so that it is a comparison and not a shortcut.
+
+use super::CommandError;
+use crate::workbook::Workbook;
+use crate::workbook::exercises::run_suite;
+
+pub fn run(workbook: &Workbook, chapter: &str) -> Result<(), CommandError> {
+    let chapter = workbook.chapter(chapter)?;
+    let outcome = run_suite(workbook.root(), &chapter.exercise_package())?;
+    if !outcome.all_passed() {
+        return Err(format!(
+            "chapter {} is not solved yet, so its solution stays hidden. `cargo run -- check {}` \
+             says which step is next, `cargo run -- hint {}` helps with it.",
+            chapter.number, chapter.number, chapter.number
+        )
+        .into());
+    }
+    let path = chapter.solution_dir(workbook).join("src/lib.rs");
+    let text = std::fs::read_to_string(&path)?;
+    println!("{text}");
+    println!(
+        "// That was {}. Compare with yours: diff {} exercises/{}/src/lib.rs",
+        path.display(),
+        path.strip_prefix(workbook.root())
+            .unwrap_or(&path)
+            .display(),
+        chapter.slug
+    );
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! What the learner's tools print: a chapter's steps with ticks, the next step with a link to
+//! its section of the book, the output of the tests that failed, a progress bar, and a warning
+//! when the specification (tests, snapshots) was edited.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::Workbook;
+use super::exercises::{Chapter, Outcome, StepStatus};
+use super::hints::ChapterHints;
+
+/// Where `cargo run` serves the book.
+pub const BOOK_URL: &str = "http://127.0.0.1:8000";
+
+/// The link to a step's section of the book.
+pub fn step_link(chapter: &Chapter, step: u32) -> String {
+    format!("{BOOK_URL}/{}#step-{step}", chapter.book_page())
+}
+
+/// A chapter's steps, one line each, then what to do next.
+pub fn chapter_report(
+    chapter: &Chapter,
+    hints: Option<&ChapterHints>,
+    outcome: &Outcome,
+) -> String {
+    let title = |n: u32| hints.map_or_else(|| format!("Step {n}"), |h| h.title(n));
+    let mut out = format!("Chapter {} · {}\n", chapter.number, chapter.slug);
+    match outcome {
+        Outcome::DoesNotBuild { output } => {
+            out.push_str(output.trim_end());
+            out.push_str(&format!(
+                "\n\n✗ The exercise does not compile yet: fix the first error above, in exercises/{}/src/lib.rs.\n",
+                chapter.slug
+            ));
+        }
+        Outcome::Tested { .. } => {
+            for step in outcome.steps() {
+                let mark = if step.solved() { "✓" } else { "✗" };
+                out.push_str(&format!(
+                    "  {mark} step {}  {:<40} {}/{}\n",
+                    step.number,
+                    title(step.number),
+                    step.passed,
+                    step.total
+                ));
+            }
+            match outcome.first_failing_step() {
+                None => out.push_str(&format!(
+                    "\nChapter {} is solved. Compare with the reference: cargo run -- solution {}\n",
+                    chapter.number, chapter.number
+                )),
+                Some(step) => {
+                    out.push_str(&format!(
+                        "\nNext: step {step}, \"{}\".\n  Read   {}\n  Stuck? cargo run -- hint {}\n",
+                        title(step),
+                        step_link(chapter, step),
+                        chapter.number
+                    ));
+                    let failures = failures_of_step(outcome, step);
+                    if failures.contains("not yet implemented") {
+                        out.push_str("\nThis step's todo!() is still there: replace it with your code.\n");
+                    } else if !failures.is_empty() {
+                        out.push_str("\nWhat failed:\n");
+                        out.push_str(&failures);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The output libtest printed for the failing tests of one step (`---- name stdout ----`
+/// sections: the panic message or the snapshot diff).
+pub fn failures_of_step(outcome: &Outcome, step: u32) -> String {
+    let Outcome::Tested { tests, output } = outcome else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for test in tests.iter().filter(|t| !t.passed && t.step() == Some(step)) {
+        let header = format!("---- {} stdout ----", test.name);
+        let Some(start) = output.find(&header) else {
+            continue;
+        };
+        let body = &output[start + header.len()..];
+        let end = ["\n---- ", "\nfailures:\n"]
+            .iter()
+            .filter_map(|marker| body.find(marker))
+            .min()
+            .unwrap_or(body.len());
+        let section = format!("{header}{}", &body[..end])
+            .lines()
+            .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push_str(section.trim_end());
+        out.push_str("\n\n");
+    }
+    out
+}
+
+/// `[#####.....]  5/10`.
+pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
+    let filled = (done * width).checked_div(total).unwrap_or(0).min(width);
+    format!(
+        "[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        ".".repeat(width - filled)
+    )
+}
+
+/// Totals over a chapter's steps: (solved, total).
+pub fn solved_steps(steps: &[StepStatus]) -> (usize, usize) {
+    (steps.iter().filter(|s| s.solved()).count(), steps.len())
+}
+
+/// Files of a chapter's specification (its tests and snapshots, its manifest) that differ from
+/// git, plus snapshot files insta left beside them. Empty when nothing was touched, or when the
+/// workbook is not a git checkout.
+pub fn edited_specification(workbook: &Workbook, chapter: &Chapter) -> Vec<String> {
+    let exercise = Path::new("exercises").join(&chapter.slug);
+    let output = Command::new("git")
+        .args([
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+            "--ignored",
+            "--",
+        ])
+        .arg(exercise.join("tests"))
+        .arg(exercise.join("Cargo.toml"))
+        .arg(exercise.join("hints.toml"))
+        .current_dir(workbook.root())
+        .output();
+    match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| line.get(3..).unwrap_or(line).trim().to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The warning for [`edited_specification`], or nothing.
+pub fn specification_warning(workbook: &Workbook, chapter: &Chapter) -> Option<String> {
+    let edited = edited_specification(workbook, chapter);
+    if edited.is_empty() {
+        return None;
+    }
+    let mut out = String::from("⚠ These files are the chapter's specification and were changed:\n");
+    for file in &edited {
+        out.push_str(&format!("    {file}\n"));
+    }
+    out.push_str(&format!(
+        "  Tests and snapshots say what the right answer is; edit only exercises/{}/src/.\n  Restore them with: git checkout -- exercises/{}/tests && git clean -f exercises/{}/tests\n",
+        chapter.slug, chapter.slug, chapter.slug
+    ));
+    Some(out)
+}

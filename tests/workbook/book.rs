@@ -1,0 +1,124 @@
+//! Building the book: the real one builds without a warning, and a broken one fails loudly.
+
+use std::path::Path;
+
+use jwt_workbook::workbook::Workbook;
+use jwt_workbook::workbook::book::{self, BookError};
+
+/// A one-chapter book in a temporary folder, its chapter text given.
+fn fixture_book(chapter: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src/ch")).unwrap();
+    std::fs::write(
+        dir.path().join("book.toml"),
+        "[book]\ntitle = \"fixture\"\n[build]\ncreate-missing = false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/SUMMARY.md"),
+        "# Summary\n\n- [Chapter](ch/index.md)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("src/ch/index.md"), chapter).unwrap();
+    std::fs::write(
+        dir.path().join("src/ch/code.rs"),
+        "fn outside() {}\n// ANCHOR: shown\nfn shown() {}\n// ANCHOR_END: shown\n// ANCHOR: empty\n// ANCHOR_END: empty\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/ch/output.snap"),
+        "---\nsource: x.rs\nexpression: y\n---\nreal output\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn build(book_dir: &Path) -> Result<tempfile::TempDir, BookError> {
+    let out = tempfile::tempdir().unwrap();
+    book::build(book_dir, out.path())?;
+    Ok(out)
+}
+
+#[test]
+fn the_workbook_book_builds_without_a_warning() {
+    let out = build(&Workbook::here().book_dir()).unwrap_or_else(|e| panic!("{e}"));
+    for page in [
+        "index.html",
+        "00-how-to-use/index.html",
+        "01-anatomy/index.html",
+    ] {
+        let html = std::fs::read_to_string(out.path().join(page)).unwrap();
+        assert!(!html.contains("{{#"), "{page} has an unprocessed directive");
+    }
+}
+
+#[test]
+fn every_include_in_the_workbook_book_resolves_to_an_anchored_region() {
+    let problems = book::check_includes(&Workbook::here().book_dir()).unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn anchored_includes_and_snapshots_are_rendered() {
+    let dir = fixture_book(
+        "# Chapter\n\n```rust,ignore\n{{#include code.rs:shown}}\n```\n\n```text\n{{#snapshot output.snap}}\n```\n",
+    );
+    let out = build(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(out.path().join("ch/index.html")).unwrap();
+    assert!(html.contains("shown"), "{html}");
+    assert!(
+        !html.contains("outside"),
+        "only the anchored region is shown"
+    );
+    assert!(html.contains("real output"), "{html}");
+    assert!(
+        !html.contains("expression: y"),
+        "the snapshot's metadata is left out"
+    );
+}
+
+#[test]
+fn a_broken_include_fails_the_build_and_names_the_chapter() {
+    for (directive, reason) in [
+        ("{{#include code.rs:missing}}", "does not have"),
+        ("{{#include code.rs:empty}}", "region is empty"),
+        ("{{#include nowhere.rs:shown}}", "cannot read"),
+        ("{{#include code.rs}}", "name an anchor"),
+        ("{{#include code.rs:2:3}}", "line range"),
+        ("{{#snapshot nowhere.snap}}", "cannot read"),
+    ] {
+        let dir = fixture_book(&format!("# Chapter\n\n{directive}\n"));
+        let error = build(dir.path()).expect_err(directive).to_string();
+        assert!(error.contains("ch/index.md"), "{directive}: {error}");
+        assert!(error.contains(directive), "{directive}: {error}");
+        assert!(error.contains(reason), "{directive}: {error}");
+    }
+}
+
+#[test]
+fn an_escaped_directive_is_left_alone() {
+    let dir = fixture_book("# Chapter\n\nWrite `\\{{#include file.rs:anchor}}` in a chapter.\n");
+    let out = build(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(out.path().join("ch/index.html")).unwrap();
+    assert!(html.contains("{{#include file.rs:anchor}}"), "{html}");
+}
+
+#[test]
+fn a_chapter_missing_from_disk_fails_the_build() {
+    let dir = fixture_book("# Chapter\n");
+    std::fs::write(
+        dir.path().join("src/SUMMARY.md"),
+        "# Summary\n\n- [Chapter](ch/index.md)\n- [Missing](missing.md)\n",
+    )
+    .unwrap();
+    let error = build(dir.path()).expect_err("missing chapter").to_string();
+    assert!(error.contains("missing.md"), "{error}");
+}
+
+#[test]
+fn anything_mdbook_warns_about_fails_the_build() {
+    // mdBook logs a footnote defined twice and builds the page anyway.
+    let dir = fixture_book("# Chapter\n\nText[^a].\n\n[^a]: one\n\n[^a]: two\n");
+    let error = build(dir.path()).expect_err("a warning").to_string();
+    assert!(error.contains("footnote `a`"), "{error}");
+}
