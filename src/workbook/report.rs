@@ -57,8 +57,9 @@ pub fn chapter_report(
                         chapter.number
                     ));
                     let failures = failures_of_step(outcome, step);
+                    // The message the exercises' placeholder macro panics with.
                     if failures.contains("not yet implemented") {
-                        out.push_str("\nThis step's todo!() is still there: replace it with your code.\n");
+                        out.push_str("\nThis step is not written yet: replace its placeholder with your code.\n");
                     } else if !failures.is_empty() {
                         out.push_str("\nWhat failed:\n");
                         out.push_str(&failures);

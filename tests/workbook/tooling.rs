@@ -23,8 +23,9 @@ fn step2_double_doubles() {
 }
 "#;
 
-const UNSOLVED: &str = "pub fn answer() -> u32 {\n    todo!()\n}\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    todo!()\n}\n";
-const STEP_ONE_SOLVED: &str = "pub fn answer() -> u32 {\n    42\n}\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    todo!()\n}\n";
+// An unwritten step panics the way the exercises' placeholder macro does.
+const UNSOLVED: &str = "pub fn answer() -> u32 {\n    panic!(\"not yet implemented\")\n}\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    panic!(\"not yet implemented\")\n}\n";
+const STEP_ONE_SOLVED: &str = "pub fn answer() -> u32 {\n    42\n}\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    panic!(\"not yet implemented\")\n}\n";
 const SOLVED: &str =
     "pub fn answer() -> u32 {\n    42\n}\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n";
 
@@ -121,7 +122,7 @@ fn check_follows_the_learner_from_step_to_step() {
         text.contains("http://127.0.0.1:8000/01-demo/index.html#step-1"),
         "{text}"
     );
-    assert!(text.contains("todo!() is still there"), "{text}");
+    assert!(text.contains("is not written yet"), "{text}");
 
     std::fs::write(exercise_lib(&workbook), STEP_ONE_SOLVED).unwrap();
     let halfway = run_suite(workbook.root(), &package).unwrap();
