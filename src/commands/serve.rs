@@ -1,6 +1,7 @@
 //! `serve`: open the store, build the state, bind, print the banner, serve until Ctrl-C or
 //! SIGTERM, then let in-flight requests finish.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::CommandError;
+use super::{CommandError, progress};
 use crate::app::{self, AppState};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
@@ -16,7 +17,7 @@ use crate::config::Config;
 use crate::store::SqliteStore;
 use crate::tokens::{RandomJti, TokenService, TokenStore};
 use crate::users::{CachedUserStore, Passwords, UserError, create_user};
-use crate::workbook::book;
+use crate::workbook::{Workbook, book};
 
 /// The account `cargo run` creates in development, so the README's `curl` lines just work.
 pub const DEMO_USERNAME: &str = "demo";
@@ -75,6 +76,9 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     print_banner(listener.local_addr()?, &config, demo, book.is_some());
+    if demo && book.is_some() && std::io::stdout().is_terminal() {
+        tokio::task::spawn_blocking(print_progress);
+    }
 
     let cleaner = tokio::spawn(clean_periodically(store.clone(), clock));
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
@@ -134,6 +138,20 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool) {
         );
     }
     println!("\nPress Ctrl-C to stop.\n");
+    if demo && book && std::io::stdout().is_terminal() {
+        println!("Checking your exercises; your progress will show here in a moment.\n");
+    }
+}
+
+/// A learner who starts the server sees where they stand. Running the suites takes a while
+/// (the first time, the exercise crates compile), so the table follows the banner when it is
+/// ready, and the server answers meanwhile. Only for a person at a terminal: a script or a
+/// test that starts the server must not set off a `cargo test` of every chapter.
+fn print_progress() {
+    match progress::summary(&Workbook::here()) {
+        Ok(table) => println!("Your progress (cargo run -- progress):\n\n{table}"),
+        Err(error) => println!("Your progress could not be checked: {error}\n"),
+    }
 }
 
 async fn clean_periodically(store: SqliteStore, clock: Arc<SystemClock>) {

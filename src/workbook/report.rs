@@ -91,13 +91,22 @@ pub fn failures_of_step(outcome: &Outcome, step: u32) -> String {
             .unwrap_or(body.len());
         let section = format!("{header}{}", &body[..end])
             .lines()
-            .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
+            .filter(|line| !is_noise(line))
             .collect::<Vec<_>>()
             .join("\n");
         out.push_str(section.trim_end());
         out.push_str("\n\n");
     }
     out
+}
+
+/// Lines of test output that only distract a learner: how to get a backtrace, and insta's
+/// advice to accept new snapshots, which would overwrite the specification with their own
+/// answer.
+fn is_noise(line: &str) -> bool {
+    line.starts_with("note: run with `RUST_BACKTRACE")
+        || line.contains("cargo insta")
+        || line.contains("INSTA_UPDATE")
 }
 
 /// `[#####.....]  5/10`.
@@ -157,4 +166,36 @@ pub fn specification_warning(workbook: &Workbook, chapter: &Chapter) -> Option<S
         chapter.slug, chapter.slug, chapter.slug
     ));
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workbook::exercises::TestResult;
+
+    #[test]
+    fn a_failure_is_shown_without_advice_to_accept_the_snapshot() {
+        let output = "\
+---- suite::step6_inspects_x stdout ----
+Snapshot: step6_inspect_x
+-  32 bytes
++  43 bytes
+To update snapshots run `cargo insta review`
+Stopped on the first failure. Run `cargo insta test` to run all snapshots.
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+
+failures:
+";
+        let outcome = Outcome::Tested {
+            tests: vec![TestResult {
+                name: "suite::step6_inspects_x".into(),
+                passed: false,
+            }],
+            output: output.into(),
+        };
+        assert_eq!(
+            failures_of_step(&outcome, 6),
+            "---- suite::step6_inspects_x stdout ----\nSnapshot: step6_inspect_x\n-  32 bytes\n+  43 bytes\n\n"
+        );
+    }
 }

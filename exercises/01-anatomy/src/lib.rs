@@ -84,9 +84,10 @@ pub struct Decoded {
 // ANCHOR: split
 /// Step 1. Cut a token into its three segments.
 ///
-/// Exactly two dots, so exactly three segments. The header and the payload must not be empty;
-/// the signature may be, because an unsecured token (`"alg": "none"`) has an empty one, and
-/// it is still well-formed (just never to be trusted).
+/// An empty string is [`Malformed::Empty`]. Otherwise exactly two dots, so exactly three
+/// segments, or [`Malformed::WrongSegmentCount`]. The header and the payload must not be empty
+/// ([`Malformed::EmptySegment`]); the signature may be, because an unsecured token
+/// (`"alg": "none"`) has an empty one, and it is still well-formed (just never to be trusted).
 pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
     // TODO: Count the dots: `str::split` yields the segments. Return the errors in the order the doc
     // comment gives them.
@@ -134,12 +135,13 @@ pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malf
 // ANCHOR_END: parse_object
 
 // ANCHOR: decode
-/// Step 5. Take a whole token apart: split it, decode each segment, parse the header and the
-/// payload, and read the algorithm from the header. The first problem found is returned, in
-/// the order header, payload, signature.
+/// Step 5. Take a whole token apart: split it, decode and parse the header, read the algorithm
+/// from it, then decode and parse the payload and decode the signature. The first problem found
+/// is returned, in that order: a verifier must know which algorithm it is dealing with before
+/// it looks at anything else.
 pub fn decode(token: &str) -> Result<Decoded, Malformed> {
-    // TODO: Chain steps 1, 3 and 4 with `?`, header first, then payload, then signature; read
-    // `alg` from the header last.
+    // TODO: Chain steps 1, 3 and 4 with `?`: the header first, then its `alg`, then the
+    // payload, then the signature.
     todo!()
 }
 // ANCHOR_END: decode
@@ -147,7 +149,9 @@ pub fn decode(token: &str) -> Result<Decoded, Malformed> {
 // ANCHOR: inspect
 /// Step 6. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
 /// JSON (pretty-printed, in the token's own member order), the registered time claims as UTC
-/// dates, and the signature's size. A malformed token renders as the reason.
+/// dates, and the signature's size. An empty signature is called out: harmless-looking under
+/// `"alg": "none"`, an attack under any other algorithm. A malformed token renders as the
+/// reason.
 pub fn inspect(token: &str) -> String {
     // TODO: Start from `split` and `decode`. The layout to produce is in the step 6
     // snapshots under `tests/suite/snapshots/`; `pretty` and `utc` (below) do the fiddly parts.

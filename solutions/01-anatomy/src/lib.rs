@@ -78,9 +78,10 @@ pub struct Decoded {
 // ANCHOR: split
 /// Step 1. Cut a token into its three segments.
 ///
-/// Exactly two dots, so exactly three segments. The header and the payload must not be empty;
-/// the signature may be, because an unsecured token (`"alg": "none"`) has an empty one, and
-/// it is still well-formed (just never to be trusted).
+/// An empty string is [`Malformed::Empty`]. Otherwise exactly two dots, so exactly three
+/// segments, or [`Malformed::WrongSegmentCount`]. The header and the payload must not be empty
+/// ([`Malformed::EmptySegment`]); the signature may be, because an unsecured token
+/// (`"alg": "none"`) has an empty one, and it is still well-formed (just never to be trusted).
 pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
     if token.is_empty() {
         return Err(Malformed::Empty);
@@ -184,24 +185,25 @@ pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malf
 // ANCHOR_END: parse_object
 
 // ANCHOR: decode
-/// Step 5. Take a whole token apart: split it, decode each segment, parse the header and the
-/// payload, and read the algorithm from the header. The first problem found is returned, in
-/// the order header, payload, signature.
+/// Step 5. Take a whole token apart: split it, decode and parse the header, read the algorithm
+/// from it, then decode and parse the payload and decode the signature. The first problem found
+/// is returned, in that order: a verifier must know which algorithm it is dealing with before
+/// it looks at anything else.
 pub fn decode(token: &str) -> Result<Decoded, Malformed> {
     let segments = split(token)?;
     let header = parse_object(
         Part::Header,
         &decode_base64url(Part::Header, segments.header)?,
     )?;
+    let algorithm = match header.get("alg") {
+        Some(Value::String(alg)) => alg.clone(),
+        _ => return Err(Malformed::MissingAlgorithm),
+    };
     let payload = parse_object(
         Part::Payload,
         &decode_base64url(Part::Payload, segments.payload)?,
     )?;
     let signature = decode_base64url(Part::Signature, segments.signature)?;
-    let algorithm = match header.get("alg") {
-        Some(Value::String(alg)) => alg.clone(),
-        _ => return Err(Malformed::MissingAlgorithm),
-    };
     Ok(Decoded {
         header,
         algorithm,
@@ -214,7 +216,9 @@ pub fn decode(token: &str) -> Result<Decoded, Malformed> {
 // ANCHOR: inspect
 /// Step 6. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
 /// JSON (pretty-printed, in the token's own member order), the registered time claims as UTC
-/// dates, and the signature's size. A malformed token renders as the reason.
+/// dates, and the signature's size. An empty signature is called out: harmless-looking under
+/// `"alg": "none"`, an attack under any other algorithm. A malformed token renders as the
+/// reason.
 pub fn inspect(token: &str) -> String {
     let (segments, decoded) = match split(token).and_then(|s| Ok((s, decode(token)?))) {
         Ok(parts) => parts,
@@ -232,7 +236,14 @@ pub fn inspect(token: &str) -> String {
     }
     if decoded.signature.is_empty() {
         out.push_str("\nSIGNATURE (empty)\n");
-        out.push_str("  none: anyone could have written this token\n");
+        if decoded.algorithm == "none" {
+            out.push_str("  alg none: anyone could have written this token\n");
+        } else {
+            out.push_str(&format!(
+                "  the header names {} but there is no signature: stripped, refuse it\n",
+                decoded.algorithm
+            ));
+        }
     } else {
         out.push_str(&format!("\nSIGNATURE {}\n", segments.signature));
         out.push_str(&format!(
