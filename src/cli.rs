@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), the learner's tools (`check`, `progress`, `watch`,
-//! `hint`, `reset`, `solution`, `book`) and the operator's (`user`, `cleanup`). Every option
+//! `hint`, `reset`, `solution`, `book`) and the operator's (`user`, `key`, `cleanup`). Every option
 //! can also come from the environment variable named in `--help`.
 
 use std::net::SocketAddr;
@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::tokens::KeyAlgorithm;
 
 /// A JWT authentication workbook and the simplejwt-compatible token server it builds up to.
 ///
@@ -92,6 +94,9 @@ pub enum Command {
     /// For CI and chapter authors: every exercise fails its suite as shipped, every solution
     /// passes it, every step has its section in the book.
     VerifyWorkbook,
+    /// Generate, rotate, list and retire signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Build the book into a folder (for nginx, or a zip for a classroom).
     Book {
         /// Where to write the HTML.
@@ -119,12 +124,29 @@ pub struct ServeArgs {
     /// keep-alive connection stays open.
     #[arg(long, env = "JWT_WORKBOOK_HEADER_TIMEOUT", default_value = "10s")]
     pub header_timeout: Seconds,
+    /// The algorithm new tokens are signed with: HS256 (a shared secret, simplejwt's default),
+    /// or a key pair whose public half other services can fetch from /.well-known/jwks.json:
+    /// RS256, ES256 or EdDSA. With --keys-dir, the key ring's newest key decides instead.
+    #[arg(long, env = "JWT_ALGORITHM", default_value = "HS256")]
+    pub algorithm: KeyAlgorithm,
     /// The HS256 signing key itself (prefer the file or the environment: flags show up in `ps`).
+    /// With another algorithm or a key ring, it still verifies tokens without a `kid`, such as
+    /// those a simplejwt service issued, so nobody is logged out by the move.
     #[arg(long, env = "JWT_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<String>,
     /// A file holding the signing key (a trailing newline is ignored).
     #[arg(long, env = "JWT_SIGNING_KEY_FILE", conflicts_with = "signing_key")]
     pub signing_key_file: Option<PathBuf>,
+    /// The RS256/ES256/EdDSA private key as PEM text.
+    #[arg(long, env = "JWT_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+    /// A PEM file holding the RS256/ES256/EdDSA private key (PKCS#8, or PKCS#1 / SEC1).
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE", conflicts_with = "private_key")]
+    pub private_key_file: Option<PathBuf>,
+    /// A key ring directory managed with `key rotate` and `key retire`: its newest key signs,
+    /// all of its keys verify.
+    #[arg(long, env = "JWT_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
     /// Serve only the API, without building and serving the book at `/`.
     #[arg(long, env = "JWT_WORKBOOK_NO_BOOK")]
     pub no_book: bool,
@@ -156,6 +178,44 @@ pub enum UserCommand {
         #[command(flatten)]
         password: PasswordInput,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print a new private key: PEM for RS256, ES256 and EdDSA, 64 hex characters for HS256.
+    /// Its kid goes to standard error.
+    Generate {
+        #[arg(long, default_value = "ES256")]
+        algorithm: KeyAlgorithm,
+    },
+    /// Add a new signing key to the key ring (created if missing). Older keys keep verifying
+    /// the tokens they signed; restart the servers to sign with the new one.
+    Rotate {
+        #[command(flatten)]
+        ring: KeyringArgs,
+        /// The new key's algorithm; by default the current signing key's (ES256 for a new ring).
+        #[arg(long)]
+        algorithm: Option<KeyAlgorithm>,
+    },
+    /// The key ring's keys, newest (signing) first.
+    List {
+        #[command(flatten)]
+        ring: KeyringArgs,
+    },
+    /// Remove an old key: tokens it signed stop verifying. Wait until they have expired (the
+    /// refresh lifetime after the rotation that replaced it).
+    Retire {
+        kid: String,
+        #[command(flatten)]
+        ring: KeyringArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeyringArgs {
+    /// The key ring directory (default: `keys` inside the data directory).
+    #[arg(long, env = "JWT_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

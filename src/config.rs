@@ -1,5 +1,6 @@
 //! The server's one typed configuration, built from flags and environment variables (see
-//! `--help`), and the rules that keep a production server from starting with a weak key.
+//! `--help`): which keys sign and verify, and the rules that keep a production server from
+//! starting with a weak one.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,12 +9,18 @@ use std::time::Duration;
 
 use crate::app::ConnectionLimits;
 use crate::cli::{Environment, ServeArgs};
-use crate::tokens::{SigningKey, TokenSettings};
+use crate::keyring::{Keyring, KeyringError, write_private_file};
+use crate::tokens::{Key, KeyAlgorithm, KeyError, KeySet, TokenSettings};
 use crate::users::PasswordCost;
 use crate::workbook::Workbook;
 
-/// The name of the development key file inside the data directory.
+/// The name of the development HS256 key file inside the data directory.
 pub const DEV_KEY_FILE: &str = "dev-signing-key";
+
+/// The development key pair file for an algorithm, inside the data directory.
+pub fn dev_private_key_file(algorithm: KeyAlgorithm) -> String {
+    format!("dev-{}-key.pem", algorithm.as_str().to_ascii_lowercase())
+}
 /// The name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "workbook.sqlite3";
 
@@ -24,7 +31,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub environment: Environment,
     pub tokens: TokenSettings,
-    pub signing_key: SigningKey,
+    /// The first signs; all verify.
+    pub keys: KeySet,
     pub password_cost: PasswordCost,
     pub connections: ConnectionLimits,
     /// Build the book from these sources and serve it at `/`.
@@ -42,9 +50,26 @@ pub enum ConfigError {
     )]
     MissingKey,
     #[error(
+        "no {0} private key. In production set JWT_PRIVATE_KEY_FILE to a PEM file (make one with \
+         `jwt-workbook key generate --algorithm {0}`), or JWT_PRIVATE_KEY to its text, or use a \
+         key ring (JWT_KEYS_DIR)"
+    )]
+    MissingPrivateKey(KeyAlgorithm),
+    #[error(
         "refusing to start in production with this signing key: {0}. Generate one with `openssl rand -hex 32`"
     )]
     WeakKey(String),
+    #[error("the private key {}: {source}", path.as_ref().map_or("from JWT_PRIVATE_KEY".into(), |p| p.display().to_string()))]
+    PrivateKey {
+        path: Option<PathBuf>,
+        source: KeyError,
+    },
+    #[error(
+        "the key ring {0} has no keys: create the first with `jwt-workbook key rotate --keys-dir {0} --algorithm ES256`"
+    )]
+    EmptyKeyring(String),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
     #[error("the signing key file {path} cannot be read: {source}")]
     KeyFile {
         path: PathBuf,
@@ -85,13 +110,13 @@ impl Config {
             path: data_dir.clone(),
             source,
         })?;
-        let signing_key = load_key(&args, &data_dir, environment)?;
+        let keys = load_keys(&args, &data_dir, environment)?;
         Ok(Self {
             addr: args.addr,
             data_dir,
             environment,
             tokens,
-            signing_key,
+            keys,
             password_cost: PasswordCost::RECOMMENDED,
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
@@ -118,59 +143,118 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DATABASE_FILE)
 }
 
-/// The key from `--signing-key`/`JWT_SIGNING_KEY`, else the key file, else (development only) a
-/// random key kept in the data directory so tokens survive a restart.
-fn load_key(
+// ANCHOR: load_keys
+/// The keys, from the first of these that is configured:
+/// - a key ring (`--keys-dir`): its newest key signs, all verify;
+/// - for RS256, ES256 or EdDSA, the private key from `JWT_PRIVATE_KEY(_FILE)`, or in
+///   development a key pair generated once into the data directory;
+/// - for HS256, the secret from `JWT_SIGNING_KEY(_FILE)`, or in development a random secret
+///   kept in the data directory, so tokens survive a restart.
+///
+/// A configured HS256 secret that does not sign still verifies tokens without a `kid`, so
+/// moving from simplejwt to key pairs logs nobody out. In production every secret must be strong.
+fn load_keys(
     args: &ServeArgs,
     data_dir: &Path,
     environment: Environment,
-) -> Result<SigningKey, ConfigError> {
-    let key = if let Some(key) = &args.signing_key {
-        SigningKey::from_bytes(key.as_bytes())
-    } else if let Some(path) = &args.signing_key_file {
-        read_key_file(path)?
-    } else if environment == Environment::Development {
-        let path = data_dir.join(DEV_KEY_FILE);
-        if !path.exists() {
-            write_private_file(&path, &SigningKey::generate_hex()).map_err(|source| {
-                ConfigError::KeyFile {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
+) -> Result<KeySet, ConfigError> {
+    let mut secret = configured_secret(args)?;
+    let mut keys = if let Some(dir) = &args.keys_dir {
+        let ring = Keyring::at(dir).load()?;
+        if ring.is_empty() {
+            return Err(ConfigError::EmptyKeyring(dir.display().to_string()));
         }
-        read_key_file(&path)?
+        ring
+    } else if args.algorithm.is_asymmetric() {
+        vec![private_key(args, data_dir, environment)?]
     } else {
-        return Err(ConfigError::MissingKey);
-    };
-    match (environment, key.weakness()) {
-        (Environment::Production, Some(weakness)) => Err(ConfigError::WeakKey(weakness)),
-        (Environment::Development, Some(weakness)) => {
-            tracing::warn!("the signing key would be refused in production: {weakness}");
-            Ok(key)
+        match secret.take() {
+            Some(secret) => vec![secret],
+            None if environment == Environment::Development => vec![dev_secret(data_dir)?],
+            None => return Err(ConfigError::MissingKey),
         }
-        (_, None) => Ok(key),
+    };
+    keys.extend(secret);
+    for key in &keys {
+        match (environment, key.weakness()) {
+            (Environment::Production, Some(weakness)) => {
+                return Err(ConfigError::WeakKey(weakness));
+            }
+            (Environment::Development, Some(weakness)) => {
+                tracing::warn!("the signing key would be refused in production: {weakness}");
+            }
+            (_, None) => {}
+        }
     }
+    Ok(KeySet::new(keys).expect("every branch above yields a key"))
+}
+// ANCHOR_END: load_keys
+
+/// The simplejwt-compatible HS256 secret, if one is configured.
+fn configured_secret(args: &ServeArgs) -> Result<Option<Key>, ConfigError> {
+    if let Some(key) = &args.signing_key {
+        return Ok(Some(Key::hs256(key.as_bytes())));
+    }
+    args.signing_key_file
+        .as_deref()
+        .map(read_secret_file)
+        .transpose()
 }
 
-fn read_key_file(path: &Path) -> Result<SigningKey, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
-        path: path.to_owned(),
-        source,
-    })?;
+fn private_key(
+    args: &ServeArgs,
+    data_dir: &Path,
+    environment: Environment,
+) -> Result<Key, ConfigError> {
+    let algorithm = args.algorithm;
+    let (pem, path) = if let Some(pem) = &args.private_key {
+        (pem.clone(), None)
+    } else if let Some(path) = &args.private_key_file {
+        (read_file(path)?, Some(path.clone()))
+    } else if environment == Environment::Development {
+        let path = data_dir.join(dev_private_key_file(algorithm));
+        if !path.exists() {
+            let (_, pem) = Key::generate(algorithm).map_err(|source| ConfigError::PrivateKey {
+                path: Some(path.clone()),
+                source,
+            })?;
+            write_private_file(&path, &pem).map_err(|source| ConfigError::KeyFile {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        (read_file(&path)?, Some(path))
+    } else {
+        return Err(ConfigError::MissingPrivateKey(algorithm));
+    };
+    Key::from_pem(algorithm, &pem, None).map_err(|source| ConfigError::PrivateKey { path, source })
+}
+
+fn dev_secret(data_dir: &Path) -> Result<Key, ConfigError> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    if !path.exists() {
+        write_private_file(&path, &crate::tokens::keys::generate_hex_secret()).map_err(
+            |source| ConfigError::KeyFile {
+                path: path.clone(),
+                source,
+            },
+        )?;
+    }
+    read_secret_file(&path)
+}
+
+fn read_secret_file(path: &Path) -> Result<Key, ConfigError> {
     // Editors and `echo` add a newline; it is never part of the key.
-    Ok(SigningKey::from_bytes(
-        text.trim_end_matches(['\r', '\n']).as_bytes(),
+    Ok(Key::hs256(
+        read_file(path)?.trim_end_matches(['\r', '\n']).as_bytes(),
     ))
 }
 
-fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+fn read_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -188,14 +272,116 @@ mod tests {
     fn development_creates_a_key_once_and_keeps_it() {
         let dir = tempfile::tempdir().unwrap();
         let first = Config::load(args(&[]), dir.path().into(), Environment::Development).unwrap();
-        let again = Config::load(args(&[]), dir.path().into(), Environment::Development).unwrap();
-        assert_eq!(first.signing_key.weakness(), None);
         let key = std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap();
+        Config::load(args(&[]), dir.path().into(), Environment::Development).unwrap();
+        assert_eq!(first.keys.signing().weakness(), None);
         assert_eq!(key.len(), 64);
         assert_eq!(
-            format!("{:?}", first.signing_key),
-            format!("{:?}", again.signing_key)
+            std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap(),
+            key
         );
+    }
+
+    #[test]
+    fn development_creates_a_key_pair_for_an_asymmetric_algorithm() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(
+            args(&["--algorithm", "EdDSA"]),
+            dir.path().into(),
+            Environment::Development,
+        )
+        .unwrap();
+        assert_eq!(config.keys.signing().algorithm(), KeyAlgorithm::EdDSA);
+        let pem = dir.path().join(dev_private_key_file(KeyAlgorithm::EdDSA));
+        assert!(
+            std::fs::read_to_string(pem)
+                .unwrap()
+                .contains("PRIVATE KEY")
+        );
+        assert_eq!(config.keys.jwks()["keys"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn production_refuses_an_asymmetric_algorithm_without_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Config::load(
+            args(&["--algorithm", "ES256"]),
+            dir.path().into(),
+            Environment::Production,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("JWT_PRIVATE_KEY_FILE"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_private_key_file_that_is_not_a_key_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key.pem");
+        std::fs::write(&file, "hello").unwrap();
+        let error = Config::load(
+            args(&[
+                "--algorithm",
+                "RS256",
+                "--private-key-file",
+                file.to_str().unwrap(),
+            ]),
+            dir.path().into(),
+            Environment::Production,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("key.pem"), "{error}");
+        assert!(error.to_string().contains("RS256 private key"), "{error}");
+    }
+
+    #[test]
+    fn a_key_ring_signs_and_a_configured_secret_still_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = dir.path().join("keys");
+        let empty = Config::load(
+            args(&["--keys-dir", ring.to_str().unwrap()]),
+            dir.path().into(),
+            Environment::Production,
+        )
+        .unwrap_err();
+        assert!(empty.to_string().contains("key rotate"), "{empty}");
+
+        let newest = Keyring::at(&ring).rotate(KeyAlgorithm::ES256, 1).unwrap();
+        let secret = crate::tokens::keys::generate_hex_secret();
+        let config = Config::load(
+            args(&[
+                "--keys-dir",
+                ring.to_str().unwrap(),
+                "--signing-key",
+                &secret,
+            ]),
+            dir.path().into(),
+            Environment::Production,
+        )
+        .unwrap();
+        assert_eq!(config.keys.signing().kid(), newest.kid());
+        assert!(config.keys.verifying_key("HS256", None).is_some());
+    }
+
+    #[test]
+    fn a_weak_secret_is_refused_in_production_even_when_it_only_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = dir.path().join("keys");
+        Keyring::at(&ring).rotate(KeyAlgorithm::EdDSA, 1).unwrap();
+        let error = Config::load(
+            args(&[
+                "--keys-dir",
+                ring.to_str().unwrap(),
+                "--signing-key",
+                "secret",
+            ]),
+            dir.path().into(),
+            Environment::Production,
+        )
+        .unwrap_err();
+        assert!(matches!(error, ConfigError::WeakKey(_)), "{error}");
     }
 
     #[test]
@@ -231,8 +417,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            format!("{:?}", config.signing_key),
-            "SigningKey(40 bytes, redacted)"
+            format!("{:?}", config.keys.signing()),
+            "Key(HS256, 40 bytes, redacted)"
         );
     }
 

@@ -3,7 +3,8 @@
 //! The token server that the workbook builds up to: simplejwt-compatible endpoints on axum,
 //! strict JWT verification, refresh-token rotation with a durable blacklist, and users in SQLite.
 //!
-//! - [`tokens`] issues and verifies tokens; [`users`] checks passwords; [`store`] persists both.
+//! - [`tokens`] issues and verifies tokens; [`keyring`] keeps rotating keys on disk; [`users`]
+//!   checks passwords; [`store`] persists both.
 //! - [`http`] maps them onto simplejwt's endpoints; [`error`] renders every failure DRF-style.
 //! - [`app`] wires the state and the router; [`commands`] holds the subcommands of the binary.
 
@@ -14,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod keyring;
 pub mod store;
 pub mod tokens;
 pub mod users;

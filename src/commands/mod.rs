@@ -5,6 +5,7 @@ pub mod book;
 pub mod check;
 pub mod cleanup;
 pub mod hint;
+pub mod key;
 pub mod progress;
 pub mod reset;
 pub mod serve;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Serve(args)) => serve::run(Config::load(args, data_dir, environment)?).await,
         Some(Command::User(command)) => user::run(command, &data_dir).await,
         Some(Command::Cleanup) => cleanup::run(&data_dir).await,
+        Some(Command::Key(command)) => key::run(command, &data_dir),
         Some(Command::Book { out }) => book::run(&workbook, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook),
         Some(Command::Check { chapter }) => check::run(&workbook, chapter.as_deref()),

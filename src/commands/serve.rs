@@ -39,7 +39,7 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
     let clock = Arc::new(SystemClock);
     let state = AppState {
         tokens: TokenService::new(
-            config.signing_key.clone(),
+            config.keys.clone(),
             config.tokens,
             clock.clone(),
             Arc::new(RandomJti),

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod body;
 mod hello;
+mod jwks;
 mod tokens;
 
 use std::convert::Infallible;
@@ -47,7 +48,10 @@ pub const ROUTES: [&str; 6] = [
 
 /// The API router with every shared layer; with `book`, the built book's pages too, at `/`.
 pub fn router(state: AppState, book: Option<&Path>) -> Router {
-    let api = Router::new().merge(tokens::router()).merge(hello::router());
+    let api = Router::new()
+        .merge(tokens::router())
+        .merge(hello::router())
+        .merge(jwks::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
         ("x-frame-options", "DENY"),

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+// ANCHOR: token_type
 /// The two kinds of token the server issues. One must never pass for the other: a refresh token
 /// lives a day and must not open protected routes; an access token must not mint new tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,7 @@ impl TokenType {
         }
     }
 }
+// ANCHOR_END: token_type
 
 /// What the login and refresh endpoints hand out. Field order is the JSON key order simplejwt uses
 /// at login (`refresh` first); the refresh endpoint writes `access` first.

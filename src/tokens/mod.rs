@@ -1,4 +1,4 @@
-//! Tokens: what a token says ([`claims`]), the key that signs it ([`keys`]), and the service that
+//! Tokens: what a token says ([`claims`]), the keys that sign it ([`keys`]), and the service that
 //! issues and strictly verifies tokens ([`service`]). Nothing here knows about HTTP or databases;
 //! revocation lives behind [`TokenStore`].
 
@@ -7,7 +7,7 @@ pub mod keys;
 pub mod service;
 
 pub use claims::{TokenPair, TokenType, VerifiedToken};
-pub use keys::SigningKey;
+pub use keys::{Key, KeyAlgorithm, KeyError, KeySet};
 pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings};
 
 use async_trait::async_trait;

@@ -1,9 +1,9 @@
 //! Issuing and verifying tokens.
 //!
-//! Verification is strict (RFC 8725): the algorithm is pinned to HS256 (never `none`, never the
-//! one the token asks for, never a key carried in its header), a `crit` header is refused because
-//! we implement no extensions, and every time claim is checked against our [`Clock`] with an
-//! explicit leeway. jsonwebtoken computes and compares the signature (in constant time) and
+//! Verification is strict (RFC 8725): the key is one of ours, found by the token's `kid`, and the
+//! algorithm is that key's (never `none`, never another one the token asks for, never a key
+//! carried in its header); a `crit` header is refused because we implement no extensions; and
+//! every time claim is checked against our [`Clock`] with an explicit leeway. jsonwebtoken computes and compares the signature (in constant time) and
 //! nothing else: its `decode` would check `exp` against the system clock with 60 s of leeway and
 //! skip `iat`, `nbf`, `jti` and `token_type`.
 
@@ -12,20 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use super::{SigningKey, TokenError, TokenPair, TokenType, VerifiedToken};
+use super::{KeySet, TokenError, TokenPair, TokenType, VerifiedToken};
 use crate::clock::Clock;
 
 /// The longest token we try to verify. simplejwt's are about 230 bytes; anything near this
 /// limit is an attempt to make us spend memory and CPU.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-
-// ANCHOR: header_segment
-/// `{"alg":"HS256","typ":"JWT"}`, byte for byte the header simplejwt (PyJWT) writes.
-const HS256_HEADER_SEGMENT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-// ANCHOR_END: header_segment
 
 /// Claims that a refresh hands to the new access token only after rewriting them.
 const NOT_COPIED_TO_ACCESS: [&str; 4] = ["token_type", "exp", "iat", "jti"];
@@ -78,7 +72,7 @@ impl JtiSource for SequentialJti {
 /// Issues and verifies the server's tokens.
 #[derive(Clone)]
 pub struct TokenService {
-    key: SigningKey,
+    keys: KeySet,
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
     jti: Arc<dyn JtiSource>,
@@ -86,17 +80,22 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(
-        key: SigningKey,
+        keys: KeySet,
         settings: TokenSettings,
         clock: Arc<dyn Clock>,
         jti: Arc<dyn JtiSource>,
     ) -> Self {
         Self {
-            key,
+            keys,
             settings,
             clock,
             jti,
         }
+    }
+
+    /// The keys this service signs and verifies with.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
     }
 
     pub fn settings(&self) -> TokenSettings {
@@ -218,15 +217,20 @@ impl TokenService {
         let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
         let (header, payload) = message.split_once('.').ok_or(TokenError::Invalid)?;
         let header: JoseHeader = decode_json_segment(header)?;
-        // The algorithm is ours to choose, never the token's; and we understand no extension.
-        if header.alg != "HS256" || header.crit.is_some() {
+        // We understand no extension.
+        if header.crit.is_some() {
             return Err(TokenError::Invalid);
         }
+        // The key is one of ours, and the algorithm is the key's, never only the token's say.
+        let key = self
+            .keys
+            .verifying_key(&header.alg, header.kid.as_deref())
+            .ok_or(TokenError::Invalid)?;
         let genuine = jsonwebtoken::crypto::verify(
             signature,
             message.as_bytes(),
-            self.key.decoding(),
-            Algorithm::HS256,
+            key.decoding(),
+            key.jsonwebtoken_algorithm(),
         );
         if !matches!(genuine, Ok(true)) {
             return Err(TokenError::Invalid);
@@ -249,15 +253,21 @@ impl TokenService {
     }
 
     // ANCHOR: sign
+    /// The header is the signing key's, prepared once (for the simplejwt-compatible key it is
+    /// `{"alg":"HS256","typ":"JWT"}` byte for byte); then the payload and the signature.
     fn sign(&self, claims: &Map<String, Value>) -> String {
+        let key = self.keys.signing();
         let payload = serde_json::to_vec(claims).unwrap_or_default();
-        let mut token = String::with_capacity(64 + payload.len() * 4 / 3 + 44);
-        token.push_str(HS256_HEADER_SEGMENT);
+        let mut token = String::with_capacity(128 + payload.len() * 4 / 3 + 350);
+        token.push_str(key.header_segment());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature =
-            jsonwebtoken::crypto::sign(token.as_bytes(), self.key.encoding(), Algorithm::HS256)
-                .expect("an HMAC secret key always signs HS256");
+        let signature = jsonwebtoken::crypto::sign(
+            token.as_bytes(),
+            key.encoding(),
+            key.jsonwebtoken_algorithm(),
+        )
+        .expect("every key proved it can sign when it was loaded");
         token.push('.');
         token.push_str(&signature);
         token
@@ -266,11 +276,14 @@ impl TokenService {
 }
 
 // ANCHOR: decode_json_segment
-/// The JOSE header fields verification looks at. Other fields (`typ`, `kid`, and `jwk`, `jku`
-/// or `x5u`, which would name a key) are ignored: keys come from our configuration only.
+/// The JOSE header fields verification looks at. Other fields (`typ`, and `jwk`, `jku` or
+/// `x5u`, which would hand us a key) are ignored: keys come from our configuration only.
 #[derive(serde::Deserialize)]
 struct JoseHeader {
     alg: String,
+    /// Which of our keys signed the token; only ever compared with our own keys' ids.
+    #[serde(default)]
+    kid: Option<String>,
     #[serde(default)]
     crit: Option<Value>,
 }
@@ -284,6 +297,7 @@ fn decode_json_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<
 }
 // ANCHOR_END: decode_json_segment
 
+// ANCHOR: numeric_claim
 /// A NumericDate claim: absent is fine, a JSON number is floored to whole seconds, anything else
 /// (a string, a bool, an object) makes the token invalid rather than skipping the check.
 fn numeric_claim(payload: &Map<String, Value>, name: &str) -> Result<Option<i64>, TokenError> {
@@ -302,3 +316,4 @@ fn numeric_claim(payload: &Map<String, Value>, name: &str) -> Result<Option<i64>
         Some(_) => Err(TokenError::Invalid),
     }
 }
+// ANCHOR_END: numeric_claim

@@ -12,6 +12,7 @@ fn run(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
         .env_remove("JWT_SIGNING_KEY")
         .env_remove("JWT_SIGNING_KEY_FILE")
         .env_remove("JWT_WORKBOOK_ENV")
+        .env_remove("JWT_KEYS_DIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -135,5 +136,62 @@ fn cleanup_reports_what_it_deleted() {
     assert_eq!(
         text(&cleaned.stdout).trim(),
         "deleted 0 expired revoked-token record(s)"
+    );
+}
+
+#[test]
+fn keys_are_generated_rotated_listed_and_retired() {
+    let data = tempfile::tempdir().unwrap();
+    let generated = run(
+        data.path(),
+        &["key", "generate", "--algorithm", "EdDSA"],
+        "",
+    );
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    assert!(text(&generated.stdout).starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    assert!(text(&generated.stderr).contains("generated a EdDSA key, kid "));
+
+    let first = run(data.path(), &["key", "rotate", "--algorithm", "ES256"], "");
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // Without --algorithm, a rotation keeps the current signing key's algorithm.
+    let second = run(data.path(), &["key", "rotate"], "");
+    assert!(
+        text(&second.stdout).contains("now signs with ES256 key"),
+        "{}",
+        text(&second.stdout)
+    );
+
+    let listed = text(&run(data.path(), &["key", "list"], "").stdout);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(rows[0].ends_with("signs and verifies"), "{listed}");
+    assert!(rows[1].ends_with("verifies"), "{listed}");
+    let (newest, oldest) = (
+        rows[0].split_whitespace().next().unwrap(),
+        rows[1].split_whitespace().next().unwrap(),
+    );
+
+    let refused = run(data.path(), &["key", "retire", newest], "");
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("rotate first"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let retired = run(data.path(), &["key", "retire", oldest], "");
+    assert!(retired.status.success(), "{}", text(&retired.stderr));
+    let unknown = run(data.path(), &["key", "retire", "../../etc/passwd"], "");
+    assert!(
+        text(&unknown.stderr).contains("has no key"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let bad = run(data.path(), &["key", "generate", "--algorithm", "none"], "");
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("choose HS256, RS256, ES256 or EdDSA"),
+        "{}",
+        text(&bad.stderr)
     );
 }

@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use jwt_workbook::app::{self, AppState};
 use jwt_workbook::clock::FixedClock;
 use jwt_workbook::store::SqliteStore;
-use jwt_workbook::tokens::{SequentialJti, SigningKey, TokenService, TokenSettings};
+use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenService, TokenSettings};
 use jwt_workbook::users::{CachedUserStore, PasswordCost, Passwords, User, create_user};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -76,6 +76,11 @@ impl TestApp {
 
     /// The app signing with `key` (as a Django `SECRET_KEY` would be used).
     pub async fn build(key: &str, settings: TokenSettings) -> Self {
+        Self::with_keys(KeySet::single(Key::hs256(key)), settings).await
+    }
+
+    /// The app signing with the first of `keys` and verifying with all of them.
+    pub async fn with_keys(keys: KeySet, settings: TokenSettings) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
         let store = SqliteStore::open(&data.path().join(DATABASE))
             .await
@@ -90,7 +95,7 @@ impl TestApp {
             .unwrap();
         let state = AppState {
             tokens: TokenService::new(
-                SigningKey::from_bytes(key),
+                keys,
                 settings,
                 Arc::new(clock.clone()),
                 Arc::new(SequentialJti::default()),

@@ -5,6 +5,7 @@ mod cli;
 mod contract;
 mod helpers;
 mod hostile_input;
+mod keys;
 mod login;
 mod protected;
 mod refresh;
