@@ -82,7 +82,8 @@ pub enum Command {
     Watch { chapter: Option<String> },
     /// The next hint for the step you are on; each call reveals one more.
     Hint { chapter: String },
-    /// Restore a chapter's exercise as shipped, throwing away your changes (asks first).
+    /// Restore a chapter's exercise as shipped (from the branch you cloned), throwing away your
+    /// changes (asks first).
     Reset {
         chapter: String,
         /// Do not ask.

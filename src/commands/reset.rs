@@ -1,5 +1,9 @@
-//! `reset N`: put chapter N's exercise back as it was committed, after asking. Only the
+//! `reset N`: put chapter N's exercise back as it was shipped, after asking. Only the
 //! exercise's `src/` changes; tests, snapshots and the learner's other chapters are untouched.
+//!
+//! "As shipped" is the version on the branch the workbook was cloned from (`origin/HEAD`), so a
+//! learner who committed their work still gets the original back; without a remote, it is the
+//! last commit.
 
 use std::io::{BufRead, Write};
 use std::process::Command;
@@ -22,17 +26,40 @@ pub fn run(workbook: &Workbook, chapter: &str, yes: bool) -> Result<(), CommandE
             return Ok(());
         }
     }
+    let shipped = shipped_revision(workbook);
     let status = Command::new("git")
-        .args(["checkout", "HEAD", "--", &src])
+        .args(["checkout", shipped, "--", &src])
         .current_dir(workbook.root())
         .status()
         .map_err(|e| format!("reset needs git, which could not run: {e}"))?;
     if !status.success() {
         return Err(format!("git could not restore {src}/ (is this a git checkout?)").into());
     }
+    let from = if shipped == "HEAD" {
+        "as last committed"
+    } else {
+        "as shipped (origin/HEAD)"
+    };
     println!(
-        "Restored {src}/ as committed. `cargo run -- check {}` to start again.",
+        "Restored {src}/ {from}. `cargo run -- check {}` to start again.",
         chapter.number
     );
     Ok(())
+}
+
+/// `origin/HEAD` when the workbook was cloned (it names the upstream branch), else `HEAD`.
+fn shipped_revision(workbook: &Workbook) -> &'static str {
+    let upstream = Command::new("git")
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "refs/remotes/origin/HEAD",
+        ])
+        .current_dir(workbook.root())
+        .output();
+    match upstream {
+        Ok(output) if output.status.success() => "origin/HEAD",
+        _ => "HEAD",
+    }
 }

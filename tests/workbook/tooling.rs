@@ -205,3 +205,34 @@ fn editing_a_test_or_a_snapshot_is_warned_about() {
     );
     assert!(warning.contains("x.snap.new"), "{warning}");
 }
+
+/// A learner who committed their attempt still gets the shipped exercise back from `reset`: the
+/// version on the branch they cloned, not their own last commit.
+#[test]
+fn reset_restores_the_shipped_exercise_even_over_a_learners_commit() {
+    let (upstream, _) = demo_workbook();
+    let clone = tempfile::tempdir().unwrap();
+    git(
+        clone.path(),
+        &["clone", "-q", upstream.path().to_str().unwrap(), "."],
+    );
+    let workbook = Workbook::at(clone.path());
+    write(&exercise_lib(&workbook), STEP_ONE_SOLVED);
+    git(clone.path(), &["commit", "-q", "-am", "my attempt"]);
+    write(&exercise_lib(&workbook), SOLVED);
+
+    jwt_workbook::commands::reset::run(&workbook, "1", true).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(exercise_lib(&workbook)).unwrap(),
+        UNSOLVED
+    );
+
+    // Without a remote to tell what was shipped, the last commit is all there is.
+    let (_dir, local) = demo_workbook();
+    write(&exercise_lib(&local), SOLVED);
+    jwt_workbook::commands::reset::run(&local, "1", true).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(exercise_lib(&local)).unwrap(),
+        UNSOLVED
+    );
+}
