@@ -248,7 +248,48 @@ fn snapshot_body(text: &str) -> &str {
         .map_or(text, |(_, body)| body)
 }
 
-/// Replaces `{{#snapshot path}}` with the snapshot's body. Runs after mdBook's own includes.
+/// Shifts the lines of every Rust code block left by the indentation they all share, so a
+/// method included from inside an `impl` starts at the margin like the rest.
+fn dedent_code_blocks(content: &str) -> String {
+    let mut out = String::with_capacity(content.len());
+    let mut block: Option<Vec<&str>> = None;
+    for line in content.split_inclusive('\n') {
+        let fence = line.trim_start().starts_with("```");
+        match (&mut block, fence) {
+            // Only Rust: a text block shows output, whose indentation is part of it.
+            (None, true) if line.trim_start().starts_with("```rust") => {
+                out.push_str(line);
+                block = Some(Vec::new());
+            }
+            (None, _) => out.push_str(line),
+            (Some(lines), false) => lines.push(line),
+            (Some(lines), true) => {
+                let shared = lines
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| l.len() - l.trim_start_matches(' ').len())
+                    .min()
+                    .unwrap_or(0);
+                for l in lines.iter() {
+                    out.push_str(
+                        l.get(shared..)
+                            .filter(|_| !l.trim().is_empty())
+                            .unwrap_or(l.trim_start_matches(' ')),
+                    );
+                }
+                out.push_str(line);
+                block = None;
+            }
+        }
+    }
+    if let Some(lines) = block {
+        lines.iter().for_each(|l| out.push_str(l));
+    }
+    out
+}
+
+/// Replaces `{{#snapshot path}}` with the snapshot's body and dedents code blocks. Runs after
+/// mdBook's own includes.
 struct SnapshotPreprocessor;
 
 impl Preprocessor for SnapshotPreprocessor {
@@ -294,6 +335,7 @@ impl Preprocessor for SnapshotPreprocessor {
                     }
                 }
             }
+            chapter.content = dedent_code_blocks(&chapter.content);
         });
         match failure {
             Some(message) => Err(mdbook_driver::errors::Error::msg(message)),
@@ -328,6 +370,15 @@ mod tests {
                 ("include".to_string(), "../a.rs:one".to_string()),
                 ("snapshot".to_string(), "s.snap".to_string())
             ]
+        );
+    }
+
+    #[test]
+    fn code_blocks_lose_the_indentation_all_their_lines_share() {
+        let page = "text\n    indented prose\n```rust\n    fn a() {\n\n        b();\n    }\n```\n```text\n  output\n```\n";
+        assert_eq!(
+            dedent_code_blocks(page),
+            "text\n    indented prose\n```rust\nfn a() {\n\n    b();\n}\n```\n```text\n  output\n```\n"
         );
     }
 
