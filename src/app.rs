@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
-use crate::tokens::{TokenService, TokenStore};
+use crate::tokens::{RevocationView, TokenService, TokenStore};
 use crate::users::{Passwords, User, UserStore};
 
 /// Everything a request handler may need. Cheap to clone: all shared behind `Arc`s.
@@ -25,10 +25,27 @@ pub struct AppState {
     pub tokens: TokenService,
     pub users: Arc<dyn UserStore>,
     pub revocations: Arc<dyn TokenStore>,
+    /// The live revocations, in memory: what protected routes check instead of the database.
+    pub revoked: RevocationView,
     pub passwords: Passwords,
 }
 
 impl AppState {
+    pub fn new(
+        tokens: TokenService,
+        users: Arc<dyn UserStore>,
+        revocations: Arc<dyn TokenStore>,
+        passwords: Passwords,
+    ) -> Self {
+        Self {
+            tokens,
+            users,
+            revoked: RevocationView::new(revocations.clone()),
+            revocations,
+            passwords,
+        }
+    }
+
     /// The user a `user_id` claim names. An id that is not a number names nobody (simplejwt
     /// answers such a token with a 500; we say "not found").
     pub async fn find_user(&self, user_id: &str) -> Result<Option<User>, ApiError> {

@@ -118,6 +118,14 @@ pub struct ServeArgs {
     /// Refresh token lifetime.
     #[arg(long, env = "JWT_REFRESH_LIFETIME", default_value = "1d")]
     pub refresh_lifetime: Seconds,
+    /// Absolute session lifetime: however often a refresh token is rotated, the user logs in
+    /// again this long after the last login.
+    #[arg(long, env = "JWT_SESSION_LIFETIME", default_value = "30d")]
+    pub session_lifetime: Seconds,
+    /// How often each instance reads the revocations other instances made (logouts, reuse of a
+    /// refresh token, password changes): the most another instance may lag behind.
+    #[arg(long, env = "JWT_REVOCATION_POLL", default_value = "1s")]
+    pub revocation_poll: Seconds,
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,

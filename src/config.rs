@@ -34,6 +34,8 @@ pub struct Config {
     /// The first signs; all verify.
     pub keys: KeySet,
     pub password_cost: PasswordCost,
+    /// How often revocations made by other instances are read.
+    pub revocation_poll: Duration,
     pub connections: ConnectionLimits,
     /// Build the book from these sources and serve it at `/`.
     pub book_sources: Option<PathBuf>,
@@ -94,11 +96,17 @@ impl Config {
         let tokens = TokenSettings {
             access_lifetime: args.access_lifetime.0,
             refresh_lifetime: args.refresh_lifetime.0,
+            session_lifetime: args.session_lifetime.0,
             leeway: args.leeway.0,
         };
-        if tokens.access_lifetime <= 0 || tokens.refresh_lifetime <= 0 {
+        if tokens.access_lifetime <= 0
+            || tokens.refresh_lifetime <= 0
+            || tokens.session_lifetime <= 0
+            || args.revocation_poll.0 <= 0
+        {
             return Err(ConfigError::Invalid(
-                "token lifetimes must be positive".into(),
+                "token and session lifetimes, and the revocation poll interval, must be positive"
+                    .into(),
             ));
         }
         if args.header_timeout.0 <= 0 {
@@ -118,6 +126,7 @@ impl Config {
             tokens,
             keys,
             password_cost: PasswordCost::RECOMMENDED,
+            revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
             },

@@ -15,7 +15,7 @@ use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::SqliteStore;
-use crate::tokens::{RandomJti, TokenService, TokenStore};
+use crate::tokens::{RandomJti, RevocationView, TokenService, TokenStore};
 use crate::users::{CachedUserStore, Passwords, UserError, create_user};
 use crate::workbook::{Workbook, book};
 
@@ -37,21 +37,22 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
     let store = SqliteStore::open(&config.database_path()).await?;
     let passwords = Passwords::new(config.password_cost)?;
     let clock = Arc::new(SystemClock);
-    let state = AppState {
-        tokens: TokenService::new(
+    let state = AppState::new(
+        TokenService::new(
             config.keys.clone(),
             config.tokens,
             clock.clone(),
             Arc::new(RandomJti),
         ),
-        users: Arc::new(CachedUserStore::new(
+        Arc::new(CachedUserStore::new(
             Arc::new(store.clone()),
             clock.clone(),
             USER_CACHE_SECONDS,
         )),
-        revocations: Arc::new(store.clone()),
-        passwords: passwords.clone(),
-    };
+        Arc::new(store.clone()),
+        passwords.clone(),
+    );
+    state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
         match create_user(
@@ -80,7 +81,12 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
         tokio::task::spawn_blocking(print_progress);
     }
 
-    let cleaner = tokio::spawn(clean_periodically(store.clone(), clock));
+    let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
+    let follower = tokio::spawn(follow_revocations(
+        state.revoked.clone(),
+        clock,
+        config.revocation_poll,
+    ));
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
@@ -101,6 +107,7 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
         }
     }
     cleaner.abort();
+    follower.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -151,6 +158,19 @@ fn print_progress() {
     match progress::summary(&Workbook::here()) {
         Ok(table) => println!("Your progress (cargo run -- progress):\n\n{table}"),
         Err(error) => println!("Your progress could not be checked: {error}\n"),
+    }
+}
+
+/// Learns what other instances (and the `user` subcommand) revoked. Between two polls another
+/// instance's logout is not yet known here: `--revocation-poll` bounds that window.
+async fn follow_revocations(view: RevocationView, clock: Arc<SystemClock>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = view.sync(clock.now()).await {
+            tracing::warn!(%error, "reading new revocations failed; retrying");
+        }
     }
 }
 

@@ -9,7 +9,11 @@ use crate::cli::{PasswordInput, UserCommand};
 use crate::clock::{Clock, SystemClock};
 use crate::config::database_path;
 use crate::store::SqliteStore;
-use crate::users::{PasswordCost, Passwords, UserStore, create_user};
+use crate::users::{PasswordCost, Passwords, UserStore, change_password, create_user};
+
+/// How long a password change's revocation is kept. This command does not know the servers'
+/// token lifetimes, so it outlasts any sensible session cap (the default is 30 days).
+const REVOCATION_MEMORY: i64 = 400 * 24 * 60 * 60;
 
 pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandError> {
     std::fs::create_dir_all(data_dir)?;
@@ -56,9 +60,19 @@ pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandErr
                 return Err("the password is empty".into());
             }
             let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
-            let hash = passwords.hash(&password).await?;
-            store.set_password_hash(&username, &hash).await?;
-            println!("password of {username:?} changed");
+            change_password(
+                &store,
+                &store,
+                &passwords,
+                &username,
+                &password,
+                SystemClock.now(),
+                REVOCATION_MEMORY,
+            )
+            .await?;
+            println!(
+                "password of {username:?} changed; every token issued to them so far is revoked"
+            );
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::tokens::{TokenType, VerifiedToken};
+use crate::tokens::{TokenError, TokenType, VerifiedToken};
 use crate::users::User;
 
 /// An active user, proven by a valid access token.
@@ -63,6 +63,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 tracing::debug!(%reason, "access token refused");
                 ApiError::AccessToken(reason)
             })?;
+        // From memory: logouts, reused refresh tokens and "log out everywhere" reach every
+        // instance's view, so no query is needed here.
+        if state.revoked.is_revoked(&token) {
+            return Err(ApiError::AccessToken(TokenError::Blacklisted));
+        }
         let user_id = token
             .user_id
             .as_deref()

@@ -2,6 +2,7 @@
 //! response shares (security headers, content negotiation, DRF's 404/405 and trailing-slash
 //! redirect).
 
+mod account;
 pub mod auth;
 pub mod body;
 mod hello;
@@ -37,11 +38,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route, with its trailing slash: a request for one of these without the slash is
 /// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 6] = [
+pub const ROUTES: [&str; 8] = [
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
     "/api/token/blacklist/",
+    "/api/token/logout-all/",
+    "/api/password/change/",
     "/api/me/",
     "/hello/",
 ];
@@ -51,7 +54,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     let api = Router::new()
         .merge(tokens::router())
         .merge(hello::router())
-        .merge(jwks::router());
+        .merge(jwks::router())
+        .merge(account::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
         ("x-frame-options", "DENY"),

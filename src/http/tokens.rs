@@ -10,11 +10,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::endpoint;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
-use crate::tokens::{BlacklistEntry, TokenError, TokenType, VerifiedToken};
+use crate::tokens::{
+    BlacklistEntry, Revocation, Session, TokenError, TokenType, VerifiedToken, session_of,
+};
 use crate::users::{LoginError, authenticate};
 
 pub fn router() -> Router<AppState> {
@@ -53,6 +56,15 @@ pub fn router() -> Router<AppState> {
                 "Token Blacklist",
                 "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
                 &["refresh"],
+            ),
+        )
+        .route(
+            "/api/token/logout-all/",
+            post_endpoint(
+                post(logout_all),
+                "Logout All",
+                "Revokes every session and token of the user whose access token is given.",
+                &[],
             ),
         )
         // Token responses must not be cached by anything in between (RFC 6749 §5.1).
@@ -110,7 +122,9 @@ async fn obtain(
             LoginError::NoActiveAccount => ApiError::NoActiveAccount,
             LoginError::Store(error) => error.into(),
         })?;
-    Ok(json_body(&state.tokens.issue_pair(&user.id.to_string())))
+    let (pair, session) = state.tokens.start_session(&user.id.to_string());
+    state.revocations.start_session(&session).await?;
+    Ok(json_body(&pair))
 }
 // ANCHOR_END: obtain
 
@@ -125,12 +139,25 @@ struct Refreshed {
 /// `POST /api/token/refresh/`: a refresh token → a new access token and a new refresh token.
 /// The old refresh token is revoked before anything is issued, and the revocation is the race's
 /// referee: of two requests with the same token, only the one that revoked it gets new tokens.
+///
+/// A refresh token that was already rotated away and comes back has been copied: either the
+/// thief or the user now holds a newer one, and we cannot tell which. So the whole session is
+/// revoked, and both must log in again (RFC 9700 §4.14.2).
 async fn refresh(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let [raw] = required_strings(&data, ["refresh"])?;
-    let token = verify_unrevoked(&state, &raw, Some(TokenType::Refresh)).await?;
+    let token = state
+        .tokens
+        .verify(&raw, Some(TokenType::Refresh))
+        .map_err(ApiError::Token)?;
+    let now = state.tokens.now();
+    if state.revocations.is_blacklisted(&token.jti).await? {
+        revoke_session(&state, &token, now).await?;
+        return Err(ApiError::Token(TokenError::Blacklisted));
+    }
+    let session = current_session(&state, &token, now).await?;
     let user_id = token
         .user_id
         .as_deref()
@@ -145,9 +172,11 @@ async fn refresh(
         .blacklist(blacklist_entry(&state, &token))
         .await?
     {
+        // Lost the race against a concurrent request with the same token: a reuse too.
+        revoke_session(&state, &token, now).await?;
         return Err(ApiError::Token(TokenError::Blacklisted));
     }
-    let pair = state.tokens.rotate(&token);
+    let pair = state.tokens.rotate(&token, session.expires_at);
     Ok(json_body(&Refreshed {
         access: pair.access,
         refresh: pair.refresh,
@@ -163,13 +192,16 @@ async fn verify(
 ) -> Result<Response, ApiError> {
     let [raw] = required_strings(&data, ["token"])?;
     let token = state.tokens.verify(&raw, None).map_err(ApiError::Token)?;
-    if state.revocations.is_blacklisted(&token.jti).await? {
+    if state.revoked.is_revoked(&token) || state.revocations.is_blacklisted(&token.jti).await? {
         return Err(ApiError::NonField(TokenError::Blacklisted.to_string()));
     }
     Ok(json_body(&json!({})))
 }
 
-/// `POST /api/token/blacklist/`: logout. Revokes the refresh token so it can never be used again.
+// ANCHOR: blacklist
+/// `POST /api/token/blacklist/`: logout. Revokes the refresh token so it can never be used
+/// again, and its whole session, so the access tokens issued with it stop working now rather
+/// than when they expire.
 async fn blacklist(
     State(state): State<AppState>,
     FormData(data): FormData,
@@ -180,29 +212,84 @@ async fn blacklist(
         .verify(&raw, Some(TokenType::Refresh))
         .map_err(ApiError::Token)?;
     // No separate "already revoked?" read: the insert answers that, atomically.
-    if !state
+    let revoked_now = state
         .revocations
         .blacklist(blacklist_entry(&state, &token))
-        .await?
-    {
+        .await?;
+    revoke_session(&state, &token, state.tokens.now()).await?;
+    if !revoked_now {
         return Err(ApiError::Token(TokenError::Blacklisted));
     }
     Ok(json_body(&json!({})))
 }
+// ANCHOR_END: blacklist
 
-async fn verify_unrevoked(
+/// `POST /api/token/logout-all/` with an access token: logs the user out everywhere. Every
+/// session of theirs is revoked, and every token issued to them until now.
+async fn logout_all(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let now = state.tokens.now();
+    state
+        .revoked
+        .revoke(
+            revoke_everything(&state, &user.user.id.to_string(), now),
+            now,
+        )
+        .await?;
+    Ok(json_body(&json!({})))
+}
+
+/// Everything a user holds now: their live sessions by name, and by the cutoff any other token
+/// issued before this second (those of a simplejwt service we replaced, say).
+pub fn revoke_everything(state: &AppState, user_id: &str, now: i64) -> Revocation {
+    let settings = state.tokens.settings();
+    Revocation::User {
+        user_id: user_id.to_owned(),
+        cutoff: now,
+        expires_at: now + settings.refresh_lifetime.max(settings.access_lifetime),
+    }
+}
+
+/// The session of a refresh token, from the store. A revoked one refuses the token. A token
+/// with no recorded session (simplejwt issued it, before we took over) starts one now.
+async fn current_session(
     state: &AppState,
-    raw: &str,
-    expected: Option<TokenType>,
-) -> Result<VerifiedToken, ApiError> {
-    let token = state
-        .tokens
-        .verify(raw, expected)
-        .map_err(ApiError::Token)?;
-    if state.revocations.is_blacklisted(&token.jti).await? {
+    token: &VerifiedToken,
+    now: i64,
+) -> Result<Session, ApiError> {
+    let id = session_of(&token.jti);
+    if state.revoked.is_revoked(token) {
         return Err(ApiError::Token(TokenError::Blacklisted));
     }
-    Ok(token)
+    match state.revocations.session(id).await? {
+        Some((_, true)) => Err(ApiError::Token(TokenError::Blacklisted)),
+        Some((session, false)) => Ok(session),
+        None => {
+            let session = Session {
+                id: id.to_owned(),
+                user_id: token.user_id.clone().unwrap_or_default(),
+                started_at: now,
+                expires_at: now + state.tokens.settings().session_lifetime,
+            };
+            state.revocations.start_session(&session).await?;
+            Ok(session)
+        }
+    }
+}
+
+/// Revokes a token's session everywhere. The revocation outlives every token the session can
+/// still have: its recorded cap, or else the longest lifetime from now.
+async fn revoke_session(state: &AppState, token: &VerifiedToken, now: i64) -> Result<(), ApiError> {
+    let id = session_of(&token.jti);
+    let settings = state.tokens.settings();
+    let expires_at = match state.revocations.session(id).await? {
+        Some((session, _)) => session.expires_at,
+        None => now + settings.refresh_lifetime.max(settings.access_lifetime),
+    };
+    let revocation = Revocation::Session {
+        id: id.to_owned(),
+        expires_at,
+    };
+    Ok(state.revoked.revoke(revocation, now).await?)
 }
 
 fn blacklist_entry(state: &AppState, token: &VerifiedToken) -> BlacklistEntry {

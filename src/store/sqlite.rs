@@ -21,7 +21,7 @@ use sqlx::{Connection, Row, SqlSafeStr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-use crate::tokens::{BlacklistEntry, TokenStore};
+use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
 use crate::users::{NewUser, User, UserError, UserStore};
 
 /// The most revocations committed in one transaction.
@@ -73,11 +73,18 @@ fn migrator() -> Migrator {
             false,
         )
     };
-    Migrator::with_migrations(vec![migration(
-        1,
-        "users and blacklist",
-        include_str!("../../migrations/0001_users_and_blacklist.sql"),
-    )])
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "users and blacklist",
+            include_str!("../../migrations/0001_users_and_blacklist.sql"),
+        ),
+        migration(
+            2,
+            "sessions and revocations",
+            include_str!("../../migrations/0002_sessions_and_revocations.sql"),
+        ),
+    ])
 }
 
 /// Drains the queue: whatever is waiting when the writer comes round goes into one transaction.
@@ -148,13 +155,136 @@ impl TokenStore for SqliteStore {
         Ok(row.is_some())
     }
 
-    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM token_blacklist WHERE expires_at < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
+    async fn start_session(&self, session: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, started_at, expires_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(session.started_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
+
+    async fn session(&self, id: &str) -> Result<Option<(Session, bool)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, user_id, started_at, expires_at, revoked_at FROM sessions WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let session = Session {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            started_at: row.try_get("started_at")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        Ok(Some((session, revoked.is_some())))
+    }
+
+    async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        match &revocation {
+            Revocation::Session { id, expires_at } => {
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                publish_session(&mut tx, id, *expires_at).await?;
+            }
+            Revocation::User {
+                user_id,
+                cutoff,
+                expires_at,
+            } => {
+                // Each live session by name, so that its tokens issued within this very second
+                // are refused too; the cutoff covers older tokens, sessions or not.
+                let live: Vec<(String, i64)> = sqlx::query_as(
+                    "UPDATE sessions SET revoked_at = ?
+                     WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
+                     RETURNING id, expires_at",
+                )
+                .bind(now)
+                .bind(user_id)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (id, expires_at) in live {
+                    publish_session(&mut tx, &id, expires_at).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)",
+                )
+                .bind(user_id)
+                .bind(cutoff)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, session_id, user_id, cutoff, expires_at FROM revocations
+             WHERE seq > ? ORDER BY seq",
+        )
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let expires_at: i64 = row.try_get("expires_at")?;
+                let session: Option<String> = row.try_get("session_id")?;
+                let revocation = match session {
+                    Some(id) => Revocation::Session { id, expires_at },
+                    None => Revocation::User {
+                        user_id: row.try_get("user_id")?,
+                        cutoff: row.try_get::<Option<i64>, _>("cutoff")?.unwrap_or(i64::MAX),
+                        expires_at,
+                    },
+                };
+                Ok((row.try_get("seq")?, revocation))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for table in ["token_blacklist", "sessions", "revocations"] {
+            let sql = format!("DELETE FROM {table} WHERE expires_at < ?");
+            deleted += sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
+}
+
+async fn publish_session(
+    tx: &mut sqlx::SqliteConnection,
+    id: &str,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO revocations (session_id, expires_at) VALUES (?, ?)")
+        .bind(id)
+        .bind(expires_at)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 const USER_COLUMNS: &str = "id, username, password_hash, is_active, date_joined";

@@ -38,6 +38,8 @@ pub struct VerifiedToken {
     /// `None` only for tokens verified untyped (the verify endpoint accepts them, as simplejwt does).
     pub token_type: Option<String>,
     pub exp: i64,
+    /// The `iat` claim, when the token has one.
+    pub issued_at: Option<i64>,
     pub jti: String,
     /// The `user_id` claim, normalised to a string (simplejwt issues `"1"` but accepts `1`).
     pub user_id: Option<String>,

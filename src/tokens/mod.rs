@@ -4,10 +4,12 @@
 
 pub mod claims;
 pub mod keys;
+pub mod revocations;
 pub mod service;
 
 pub use claims::{TokenPair, TokenType, VerifiedToken};
 pub use keys::{Key, KeyAlgorithm, KeyError, KeySet};
+pub use revocations::RevocationView;
 pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings};
 
 use async_trait::async_trait;
@@ -45,7 +47,40 @@ pub struct BlacklistEntry {
     pub blacklisted_at: i64,
 }
 
-/// Where revoked token ids are kept. Implementations must make [`TokenStore::blacklist`] atomic:
+// ANCHOR: session
+/// One login and every token rotated from it: a token family. Its id is the first half of each
+/// of its tokens' `jti` ([`session_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub started_at: i64,
+    /// The absolute cap: no token of the session lives past it, however often it is refreshed.
+    pub expires_at: i64,
+}
+
+/// The session a token belongs to: the first 16 characters of its `jti`. A token simplejwt
+/// issued has a random jti, so it is a session of its own.
+pub fn session_of(jti: &str) -> &str {
+    jti.get(..16).unwrap_or(jti)
+}
+// ANCHOR_END: session
+
+/// Something every instance must stop accepting, published in order so that each instance can
+/// keep all of them in memory ([`RevocationView`]) and check access tokens without a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// Every token of one session: a logout, or a rotated-away refresh token used again.
+    Session { id: String, expires_at: i64 },
+    /// Every token of a user issued before `cutoff`: "log out everywhere", a new password.
+    User {
+        user_id: String,
+        cutoff: i64,
+        expires_at: i64,
+    },
+}
+
+/// Where revocations are kept. Implementations must make [`TokenStore::blacklist`] atomic:
 /// of two concurrent calls with the same `jti`, exactly one sees `true`.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
@@ -53,6 +88,16 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn blacklist(&self, entry: BlacklistEntry) -> Result<bool, StoreError>;
     /// Whether a token id has been revoked.
     async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError>;
-    /// Forgets revocations of tokens that expired before `now`; returns how many.
+    /// Records a new session (a login).
+    async fn start_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// A session, if it was recorded; with `true` when it has been revoked.
+    async fn session(&self, id: &str) -> Result<Option<(Session, bool)>, StoreError>;
+    /// Revokes a session, or all of a user's live sessions and every older token of theirs,
+    /// and publishes the revocation(s) for every instance.
+    async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError>;
+    /// The revocations published after sequence number `after`, oldest first, with their
+    /// sequence numbers.
+    async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError>;
+    /// Forgets revocations and sessions that expired before `now`; returns how many.
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
 }

@@ -3,9 +3,11 @@
 //! Verification is strict (RFC 8725): the key is one of ours, found by the token's `kid`, and the
 //! algorithm is that key's (never `none`, never another one the token asks for, never a key
 //! carried in its header); a `crit` header is refused because we implement no extensions; and
-//! every time claim is checked against our [`Clock`] with an explicit leeway. jsonwebtoken computes and compares the signature (in constant time) and
-//! nothing else: its `decode` would check `exp` against the system clock with 60 s of leeway and
-//! skip `iat`, `nbf`, `jti` and `token_type`.
+//! every time claim is checked against our [`Clock`] with an explicit leeway. A token meant for
+//! an audience is refused, since we are no audience (RFC 7519 §4.1.3; PyJWT does the same).
+//! jsonwebtoken computes and compares the signature (in constant time) and nothing else: its
+//! `decode` would check `exp` against the system clock with 60 s of leeway and skip `iat`,
+//! `nbf`, `jti` and `token_type`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::{KeySet, TokenError, TokenPair, TokenType, VerifiedToken};
+use super::{KeySet, Session, TokenError, TokenPair, TokenType, VerifiedToken, session_of};
 use crate::clock::Clock;
 
 /// The longest token we try to verify. simplejwt's are about 230 bytes; anything near this
@@ -29,43 +31,72 @@ const NOT_COPIED_TO_ACCESS: [&str; 4] = ["token_type", "exp", "iat", "jti"];
 pub struct TokenSettings {
     pub access_lifetime: i64,
     pub refresh_lifetime: i64,
+    /// The absolute cap on a session: however often its refresh token is rotated, no token of
+    /// it outlives `login + session_lifetime`, and then the user must log in again.
+    pub session_lifetime: i64,
     /// Seconds of grace for `exp`, `nbf` and `iat` (simplejwt's `LEEWAY`, default 0).
     pub leeway: i64,
 }
 
 impl Default for TokenSettings {
-    /// simplejwt's defaults: 5 minutes, 1 day, no leeway.
+    /// simplejwt's defaults (5 minutes, 1 day, no leeway), and sessions capped at 30 days.
     fn default() -> Self {
         Self {
             access_lifetime: 5 * 60,
             refresh_lifetime: 24 * 60 * 60,
+            session_lifetime: 30 * 24 * 60 * 60,
             leeway: 0,
         }
     }
 }
 
+// ANCHOR: jti
 /// Where token ids (`jti`) come from: random in production, predictable in tests.
+///
+/// A jti is 32 lowercase hex digits, the shape of simplejwt's `uuid4().hex`; ours are two
+/// halves: the session's 16 digits, then the token's own 16. Every token of a session (the
+/// first pair, and every pair rotated from it) shares the first half, so a token names its
+/// session without a claim simplejwt would not know, and without a database lookup.
 pub trait JtiSource: Send + Sync + 'static {
-    fn next_jti(&self) -> String;
+    /// A new session's id: 16 hex digits.
+    fn new_session(&self) -> String;
+    /// A new token id inside `session`.
+    fn next_jti(&self, session: &str) -> String;
 }
+// ANCHOR_END: jti
 
-/// `uuid4().hex`, as simplejwt makes them: 32 lowercase hex digits.
+/// 64 random bits for the session and 64 for the token.
 #[derive(Debug, Default)]
 pub struct RandomJti;
 
 impl JtiSource for RandomJti {
-    fn next_jti(&self) -> String {
-        uuid::Uuid::new_v4().simple().to_string()
+    fn new_session(&self) -> String {
+        format!("{:016x}", rand::random::<u64>())
+    }
+
+    fn next_jti(&self, session: &str) -> String {
+        format!("{session}{:016x}", rand::random::<u64>())
     }
 }
 
-/// `000…001`, `000…002`, …: the same shape as a random jti, but stable across test runs.
+/// Sessions `0000000000000000`, `0000000000000001`, … and tokens `…0001`, `…0002`, … counted
+/// across sessions: the same shape as random ids, but stable across test runs.
 #[derive(Debug, Default)]
-pub struct SequentialJti(AtomicU64);
+pub struct SequentialJti {
+    sessions: AtomicU64,
+    tokens: AtomicU64,
+}
 
 impl JtiSource for SequentialJti {
-    fn next_jti(&self) -> String {
-        format!("{:032x}", self.0.fetch_add(1, Ordering::Relaxed) + 1)
+    fn new_session(&self) -> String {
+        format!("{:016x}", self.sessions.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn next_jti(&self, session: &str) -> String {
+        format!(
+            "{session}{:016x}",
+            self.tokens.fetch_add(1, Ordering::Relaxed) + 1
+        )
     }
 }
 
@@ -110,23 +141,41 @@ impl TokenService {
     // ANCHOR: issue_pair
     /// A fresh refresh + access pair for a user who just proved who they are.
     pub fn issue_pair(&self, user_id: &str) -> TokenPair {
+        self.start_session(user_id).0
+    }
+
+    /// A login: a new session, and its first pair.
+    pub fn start_session(&self, user_id: &str) -> (TokenPair, Session) {
         let now = self.clock.now();
-        let mut refresh = self.fresh_claims(TokenType::Refresh, now);
+        let session = Session {
+            id: self.jti.new_session(),
+            user_id: user_id.to_owned(),
+            started_at: now,
+            expires_at: now + self.settings.session_lifetime,
+        };
+        let refresh_exp = (now + self.settings.refresh_lifetime).min(session.expires_at);
+        let mut refresh = self.fresh_claims(TokenType::Refresh, now, &session.id, refresh_exp);
         refresh.insert("user_id".into(), user_id.into());
-        let mut access = self.fresh_claims(TokenType::Access, now);
+        let access_exp = (now + self.settings.access_lifetime).min(session.expires_at);
+        let mut access = self.fresh_claims(TokenType::Access, now, &session.id, access_exp);
         access.insert("user_id".into(), user_id.into());
-        TokenPair {
+        let pair = TokenPair {
             refresh: self.sign(&refresh),
             access: self.sign(&access),
-        }
+        };
+        (pair, session)
     }
     // ANCHOR_END: issue_pair
 
+    // ANCHOR: rotate
     /// The pair that replaces a verified refresh token: a new access token carrying the refresh
     /// token's custom claims, and the same refresh payload with a new `jti`, `iat` and `exp`.
-    pub fn rotate(&self, refresh: &VerifiedToken) -> TokenPair {
+    /// Both stay in the refresh token's session, and neither lives past `session_expires_at`.
+    pub fn rotate(&self, refresh: &VerifiedToken, session_expires_at: i64) -> TokenPair {
         let now = self.clock.now();
-        let mut access = self.fresh_claims(TokenType::Access, now);
+        let session = session_of(&refresh.jti);
+        let access_exp = (now + self.settings.access_lifetime).min(session_expires_at);
+        let mut access = self.fresh_claims(TokenType::Access, now, session, access_exp);
         for (name, value) in &refresh.payload {
             if !NOT_COPIED_TO_ACCESS.contains(&name.as_str()) {
                 access.insert(name.clone(), value.clone());
@@ -134,14 +183,16 @@ impl TokenService {
         }
         // Re-inserting an existing key keeps its position, so the claim order stays simplejwt's.
         let mut renewed = refresh.payload.clone();
-        renewed.insert("jti".into(), self.jti.next_jti().into());
-        renewed.insert("exp".into(), (now + self.settings.refresh_lifetime).into());
+        let refresh_exp = (now + self.settings.refresh_lifetime).min(session_expires_at);
+        renewed.insert("jti".into(), self.jti.next_jti(session).into());
+        renewed.insert("exp".into(), refresh_exp.into());
         renewed.insert("iat".into(), now.into());
         TokenPair {
             refresh: self.sign(&renewed),
             access: self.sign(&access),
         }
     }
+    // ANCHOR_END: rotate
 
     // ANCHOR: verify
     /// Checks everything about a token except whether it was revoked. With `expected` set, the
@@ -160,7 +211,8 @@ impl TokenService {
 
         let now = self.clock.now();
         let leeway = self.settings.leeway;
-        if let Some(iat) = numeric_claim(&payload, "iat")?
+        let issued_at = numeric_claim(&payload, "iat")?;
+        if let Some(iat) = issued_at
             && iat > now + leeway
         {
             return Err(TokenError::Invalid);
@@ -177,6 +229,11 @@ impl TokenService {
             return Err(TokenError::Expired);
         }
         let exp = exp.ok_or(TokenError::NoExp)?;
+        // A token addressed to an audience is for that audience; we configure none, so it is
+        // not for us, whoever signed it.
+        if payload.contains_key("aud") {
+            return Err(TokenError::Invalid);
+        }
 
         let jti = match payload.get("jti") {
             None => return Err(TokenError::NoId),
@@ -203,6 +260,7 @@ impl TokenService {
         Ok(VerifiedToken {
             token_type,
             exp,
+            issued_at,
             jti,
             user_id,
             payload,
@@ -239,16 +297,18 @@ impl TokenService {
     }
     // ANCHOR_END: check_signature
 
-    fn fresh_claims(&self, token_type: TokenType, now: i64) -> Map<String, Value> {
-        let lifetime = match token_type {
-            TokenType::Access => self.settings.access_lifetime,
-            TokenType::Refresh => self.settings.refresh_lifetime,
-        };
+    fn fresh_claims(
+        &self,
+        token_type: TokenType,
+        now: i64,
+        session: &str,
+        exp: i64,
+    ) -> Map<String, Value> {
         let mut claims = Map::new();
         claims.insert("token_type".into(), token_type.as_str().into());
-        claims.insert("exp".into(), (now + lifetime).into());
+        claims.insert("exp".into(), exp.into());
         claims.insert("iat".into(), now.into());
-        claims.insert("jti".into(), self.jti.next_jti().into());
+        claims.insert("jti".into(), self.jti.next_jti(session).into());
         claims
     }
 

@@ -10,6 +10,7 @@ pub use password::{PasswordCost, Passwords};
 use async_trait::async_trait;
 
 use crate::store::StoreError;
+use crate::tokens::{Revocation, TokenStore};
 
 /// A user account, as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -112,6 +113,38 @@ pub async fn create_user(
         })
         .await
 }
+
+// ANCHOR: change_password
+/// Gives `username` a new password and revokes every token issued to them until now: whoever
+/// learnt the old password may hold tokens, and changing it is how a user throws them out.
+/// `revoke_for` is how long the revocation must be remembered: the longest a token can live.
+pub async fn change_password(
+    users: &dyn UserStore,
+    tokens: &dyn TokenStore,
+    passwords: &Passwords,
+    username: &str,
+    new_password: &str,
+    now: i64,
+    revoke_for: i64,
+) -> Result<User, UserError> {
+    if new_password.is_empty() {
+        return Err(UserError::InvalidPassword("it is empty"));
+    }
+    let user = users
+        .find_by_username(username)
+        .await?
+        .ok_or_else(|| UserError::NotFound(username.to_owned()))?;
+    let hash = passwords.hash(new_password).await?;
+    users.set_password_hash(username, &hash).await?;
+    let revocation = Revocation::User {
+        user_id: user.id.to_string(),
+        cutoff: now,
+        expires_at: now + revoke_for,
+    };
+    tokens.revoke(revocation, now).await?;
+    Ok(user)
+}
+// ANCHOR_END: change_password
 
 /// Why a login failed. The HTTP layer answers all of them with the same message, as simplejwt
 /// does, so that a caller cannot tell which usernames exist.

@@ -39,6 +39,18 @@ pub const DEVIATIONS: &[(&str, u16, &str, &str)] = &[
         "simplejwt crashes (500) on a user_id that is not a number",
     ),
     (
+        "hello.ok.access_of_blacklisted_refresh",
+        401,
+        r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token is blacklisted"}]}"#,
+        "logout revokes the whole session: its access tokens stop working at once",
+    ),
+    (
+        "verify.access_of_blacklisted_refresh",
+        400,
+        r#"{"non_field_errors":["Token is blacklisted"]}"#,
+        "logout revokes the whole session: its access tokens stop working at once",
+    ),
+    (
         "hello.accept_html",
         200,
         r#"{"message":"Hello, World!"}"#,

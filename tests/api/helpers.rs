@@ -93,21 +93,21 @@ impl TestApp {
         let inactive = create_user(&store, &passwords, "inactive", "123", false, NOW)
             .await
             .unwrap();
-        let state = AppState {
-            tokens: TokenService::new(
+        let state = AppState::new(
+            TokenService::new(
                 keys,
                 settings,
                 Arc::new(clock.clone()),
                 Arc::new(SequentialJti::default()),
             ),
-            users: Arc::new(CachedUserStore::new(
+            Arc::new(CachedUserStore::new(
                 Arc::new(store.clone()),
                 Arc::new(clock.clone()),
                 5,
             )),
-            revocations: Arc::new(store),
+            Arc::new(store),
             passwords,
-        };
+        );
         Self {
             router: app::router(state.clone(), None),
             state,

@@ -9,5 +9,6 @@ mod keys;
 mod login;
 mod protected;
 mod refresh;
+mod sessions;
 mod smoke;
 mod verification;

@@ -216,3 +216,23 @@ async fn an_oversized_token_is_invalid_not_an_error() {
     claims["padding"] = json!("x".repeat(10_000));
     assert_eq!(verdict(&app, &app.forge(&claims)).await, INVALID);
 }
+
+/// RFC 7519 §4.1.3: a token that names an audience is for that audience. We are none (as
+/// simplejwt without `AUDIENCE` is none, through PyJWT), so such a token is refused even though
+/// we signed it: a token minted for another service must not open ours.
+#[tokio::test]
+async fn a_token_for_an_audience_is_not_for_us() {
+    let app = TestApp::new().await;
+    for aud in [
+        json!("billing"),
+        json!(["billing", "api"]),
+        json!([]),
+        json!(""),
+    ] {
+        let mut claims = access_claims(&app);
+        claims["aud"] = aud.clone();
+        let token = app.forge(&claims);
+        assert_eq!(verdict(&app, &token).await, INVALID, "aud {aud}");
+        assert_eq!(app.hello(&token).await.status, 401, "aud {aud}");
+    }
+}
