@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 use crate::error::ApiError;
 use crate::tokens::{RevocationView, TokenService, TokenStore};
-use crate::users::{Passwords, User, UserStore};
+use crate::users::{LoginLimits, LoginThrottle, Passwords, User, UserStore};
 
 /// Everything a request handler may need. Cheap to clone: all shared behind `Arc`s.
 #[derive(Clone)]
@@ -28,9 +28,24 @@ pub struct AppState {
     /// The live revocations, in memory: what protected routes check instead of the database.
     pub revoked: RevocationView,
     pub passwords: Passwords,
+    /// Failed logins per user and per client address.
+    pub throttle: Arc<LoginThrottle>,
+    /// Where a request's client address comes from.
+    pub client_address: ClientAddressSource,
+}
+
+/// The client's address is the connection's peer, unless a proxy we trust says otherwise in the
+/// header configured for it. A header from anyone else is ignored: any client can send one.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAddressSource {
+    /// e.g. `X-Forwarded-For` (its last address is the one our proxy saw) or `X-Real-IP`.
+    pub header: Option<axum::http::HeaderName>,
+    /// The proxies whose header is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
+    /// Throttles logins with the default limits; reads the client address from the connection.
     pub fn new(
         tokens: TokenService,
         users: Arc<dyn UserStore>,
@@ -43,7 +58,19 @@ impl AppState {
             revoked: RevocationView::new(revocations.clone()),
             revocations,
             passwords,
+            throttle: Arc::new(LoginThrottle::new(LoginLimits::default())),
+            client_address: ClientAddressSource::default(),
         }
+    }
+
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        self.throttle = Arc::new(LoginThrottle::new(limits));
+        self
+    }
+
+    pub fn with_client_address(mut self, source: ClientAddressSource) -> Self {
+        self.client_address = source;
+        self
     }
 
     /// The user a `user_id` claim names. An id that is not a number names nobody (simplejwt

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::tokens::KeyAlgorithm;
+use crate::users::Rate;
 
 /// A JWT authentication workbook and the simplejwt-compatible token server it builds up to.
 ///
@@ -64,7 +65,7 @@ pub enum Environment {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list, deactivate and reactivate users, and set passwords.
     #[command(subcommand)]
     User(UserCommand),
@@ -126,6 +127,25 @@ pub struct ServeArgs {
     /// refresh token, password changes): the most another instance may lag behind.
     #[arg(long, env = "JWT_REVOCATION_POLL", default_value = "1s")]
     pub revocation_poll: Seconds,
+    /// Failed logins allowed per username before its logins are refused (429) for a while:
+    /// failures/period, e.g. 5/5m, or off.
+    #[arg(long, env = "JWT_LOGIN_FAILURES_PER_USER", default_value = "5/5m")]
+    pub login_failures_per_user: Rate,
+    /// Failed logins allowed per client address, whatever the usernames.
+    #[arg(long, env = "JWT_LOGIN_FAILURES_PER_ADDRESS", default_value = "20/1m")]
+    pub login_failures_per_address: Rate,
+    /// The header a reverse proxy puts the client's address in (X-Forwarded-For, X-Real-IP).
+    /// Believed only from --trusted-proxies; without it, the connection's peer is the client.
+    #[arg(long, env = "JWT_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// The proxies whose --client-ip-header is believed, comma-separated.
+    #[arg(
+        long,
+        env = "JWT_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1"
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
-use crate::app::ConnectionLimits;
+use crate::app::{ClientAddressSource, ConnectionLimits};
 use crate::cli::{Environment, ServeArgs};
 use crate::keyring::{Keyring, KeyringError, write_private_file};
 use crate::tokens::{Key, KeyAlgorithm, KeyError, KeySet, TokenSettings};
-use crate::users::PasswordCost;
+use crate::users::{LoginLimits, PasswordCost};
 use crate::workbook::Workbook;
 
 /// The name of the development HS256 key file inside the data directory.
@@ -36,6 +36,8 @@ pub struct Config {
     pub password_cost: PasswordCost,
     /// How often revocations made by other instances are read.
     pub revocation_poll: Duration,
+    pub login_limits: LoginLimits,
+    pub client_address: ClientAddressSource,
     pub connections: ConnectionLimits,
     /// Build the book from these sources and serve it at `/`.
     pub book_sources: Option<PathBuf>,
@@ -127,6 +129,14 @@ impl Config {
             keys,
             password_cost: PasswordCost::RECOMMENDED,
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
+            login_limits: LoginLimits {
+                per_user: args.login_failures_per_user,
+                per_address: args.login_failures_per_address,
+            },
+            client_address: ClientAddressSource {
+                header: args.client_ip_header.clone(),
+                trusted_proxies: args.trusted_proxies.clone(),
+            },
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
             },

@@ -41,6 +41,8 @@ pub enum ApiError {
     NotAcceptable,
     UnsupportedMediaType(String),
     PayloadTooLarge,
+    /// 429: too many failed logins; try again in this many seconds.
+    Throttled(i64),
     /// Our fault. The text is logged, never sent.
     Internal(String),
 }
@@ -64,6 +66,7 @@ impl ApiError {
             NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +117,12 @@ impl ApiError {
                 json!({ "detail": format!("Unsupported media type \"{media_type}\" in request.") })
             }
             PayloadTooLarge => json!({ "detail": "Request body is too large." }),
+            Throttled(1) => {
+                json!({ "detail": "Request was throttled. Expected available in 1 second." })
+            }
+            Throttled(seconds) => json!({
+                "detail": format!("Request was throttled. Expected available in {seconds} seconds.")
+            }),
             Internal(_) => json!({ "detail": "A server error occurred." }),
         }
     }
@@ -131,6 +140,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(WWW_AUTHENTICATE),
             );
+        }
+        if let ApiError::Throttled(seconds) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -28,7 +28,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
     let workbook = Workbook::here();
     match cli.command {
         None => serve::run(Config::load(cli.serve, data_dir, environment)?).await,
-        Some(Command::Serve(args)) => serve::run(Config::load(args, data_dir, environment)?).await,
+        Some(Command::Serve(args)) => serve::run(Config::load(*args, data_dir, environment)?).await,
         Some(Command::User(command)) => user::run(command, &data_dir).await,
         Some(Command::Cleanup) => cleanup::run(&data_dir).await,
         Some(Command::Key(command)) => key::run(command, &data_dir),

@@ -51,7 +51,9 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
         )),
         Arc::new(store.clone()),
         passwords.clone(),
-    );
+    )
+    .with_login_limits(config.login_limits)
+    .with_client_address(config.client_address.clone());
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {

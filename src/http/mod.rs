@@ -5,6 +5,7 @@
 mod account;
 pub mod auth;
 pub mod body;
+pub mod client;
 mod hello;
 mod jwks;
 mod tokens;

@@ -12,13 +12,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
+use super::client::ClientAddr;
 use super::endpoint;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::{
     BlacklistEntry, Revocation, Session, TokenError, TokenType, VerifiedToken, session_of,
 };
-use crate::users::{LoginError, authenticate};
+use crate::users::{LoginError, RetryAfter, authenticate};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -110,18 +111,31 @@ fn options(name: &str, description: &str, fields: &[&str]) -> Response {
 }
 
 // ANCHOR: obtain
-/// `POST /api/token/`: username + password → refresh + access.
+/// `POST /api/token/`: username + password → refresh + access. Too many failures for the user
+/// or from the address, and the attempt is refused before any password is checked.
 async fn obtain(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let [username, password] = required_strings(&data, ["username", "password"])?;
+    let address = address.map(|ip| ip.to_string());
+    let now = state.tokens.now();
+    if let Err(RetryAfter(seconds)) = state.throttle.check(&username, address.as_deref(), now) {
+        return Err(ApiError::Throttled(seconds));
+    }
     let user = authenticate(&*state.users, &state.passwords, &username, &password)
         .await
         .map_err(|error| match error {
-            LoginError::NoActiveAccount => ApiError::NoActiveAccount,
+            LoginError::NoActiveAccount => {
+                state
+                    .throttle
+                    .record_failure(&username, address.as_deref(), now);
+                ApiError::NoActiveAccount
+            }
             LoginError::Store(error) => error.into(),
         })?;
+    state.throttle.record_success(&username);
     let (pair, session) = state.tokens.start_session(&user.id.to_string());
     state.revocations.start_session(&session).await?;
     Ok(json_body(&pair))

@@ -1,11 +1,13 @@
-//! Users: the model, the [`UserStore`] trait the database implements, password hashing, and the
-//! login check itself ([`authenticate`]).
+//! Users: the model, the [`UserStore`] trait the database implements, password hashing, the
+//! login check itself ([`authenticate`]) and the throttle in front of it ([`throttle`]).
 
 pub mod cache;
 pub mod password;
+pub mod throttle;
 
 pub use cache::CachedUserStore;
 pub use password::{PasswordCost, Passwords};
+pub use throttle::{LoginLimits, LoginThrottle, Rate, RetryAfter};
 
 use async_trait::async_trait;
 

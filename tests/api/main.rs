@@ -11,4 +11,5 @@ mod protected;
 mod refresh;
 mod sessions;
 mod smoke;
+mod throttling;
 mod verification;
