@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
+use crate::http::cookies::CookieMode;
 use crate::tokens::{RevocationView, TokenService, TokenStore};
 use crate::users::{LoginLimits, LoginThrottle, Passwords, User, UserStore};
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Where a request's client address comes from.
     pub client_address: ClientAddressSource,
+    /// With cookie mode, the refresh token travels in an HttpOnly cookie, never in a body.
+    pub cookie_mode: Option<CookieMode>,
 }
 
 /// The client's address is the connection's peer, unless a proxy we trust says otherwise in the
@@ -60,7 +63,16 @@ impl AppState {
             passwords,
             throttle: Arc::new(LoginThrottle::new(LoginLimits::default())),
             client_address: ClientAddressSource::default(),
+            cookie_mode: None,
         }
+    }
+
+    /// Turns cookie mode on: see [`crate::http::cookies`].
+    pub fn with_refresh_cookie(mut self) -> Self {
+        self.cookie_mode = Some(CookieMode {
+            max_age: self.tokens.settings().refresh_lifetime,
+        });
+        self
     }
 
     pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {

@@ -146,6 +146,11 @@ pub struct ServeArgs {
         default_value = "127.0.0.1,::1"
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Cookie mode, for browser clients: the refresh token goes in an HttpOnly, Secure,
+    /// SameSite=Strict cookie scoped to /api/token/ instead of the body, and spending it takes
+    /// the csrftoken cookie's value in an X-CSRFToken header. A `refresh` in the body still works.
+    #[arg(long, env = "JWT_REFRESH_COOKIE")]
+    pub refresh_cookie: bool,
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,

@@ -37,6 +37,8 @@ pub struct Config {
     /// How often revocations made by other instances are read.
     pub revocation_poll: Duration,
     pub login_limits: LoginLimits,
+    /// Cookie mode: see `--refresh-cookie`.
+    pub refresh_cookie: bool,
     pub client_address: ClientAddressSource,
     pub connections: ConnectionLimits,
     /// Build the book from these sources and serve it at `/`.
@@ -129,6 +131,7 @@ impl Config {
             keys,
             password_cost: PasswordCost::RECOMMENDED,
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
+            refresh_cookie: args.refresh_cookie,
             login_limits: LoginLimits {
                 per_user: args.login_failures_per_user,
                 per_address: args.login_failures_per_address,

@@ -43,6 +43,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 429: too many failed logins; try again in this many seconds.
     Throttled(i64),
+    /// 403: a request spending the refresh cookie without the CSRF proof (Django's words).
+    Csrf(&'static str),
     /// Our fault. The text is logged, never sent.
     Internal(String),
 }
@@ -67,6 +69,7 @@ impl ApiError {
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Csrf(_) => StatusCode::FORBIDDEN,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,6 +126,7 @@ impl ApiError {
             Throttled(seconds) => json!({
                 "detail": format!("Request was throttled. Expected available in {seconds} seconds.")
             }),
+            Csrf(reason) => json!({ "detail": format!("CSRF Failed: {reason}") }),
             Internal(_) => json!({ "detail": "A server error occurred." }),
         }
     }

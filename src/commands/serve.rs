@@ -54,6 +54,11 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
     )
     .with_login_limits(config.login_limits)
     .with_client_address(config.client_address.clone());
+    let state = if config.refresh_cookie {
+        state.with_refresh_cookie()
+    } else {
+        state
+    };
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {

@@ -11,9 +11,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
+use super::tokens::pair_response;
 use super::{endpoint, method_not_allowed};
 use crate::app::AppState;
-use crate::error::{ApiError, json_body};
+use crate::error::ApiError;
 use crate::users::{UserError, authenticate, change_password};
 
 pub fn router() -> Router<AppState> {
@@ -69,7 +70,12 @@ async fn change(
     state.revoked.sync(now).await?;
     let (pair, session) = state.tokens.start_session(&user.user.id.to_string());
     state.revocations.start_session(&session).await?;
-    Ok(json_body(&pair))
+    Ok(pair_response(
+        &state,
+        &pair,
+        pair.access.clone(),
+        &pair.refresh,
+    ))
 }
 // ANCHOR_END: change
 

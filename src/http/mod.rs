@@ -6,6 +6,7 @@ mod account;
 pub mod auth;
 pub mod body;
 pub mod client;
+pub mod cookies;
 mod hello;
 mod jwks;
 mod tokens;

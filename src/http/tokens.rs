@@ -3,16 +3,17 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{MethodRouter, post};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
+use super::cookies::{REFRESH_COOKIE, check_csrf, clear_cookies, cookie, set_cookies};
 use super::endpoint;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
@@ -138,7 +139,12 @@ async fn obtain(
     state.throttle.record_success(&username);
     let (pair, session) = state.tokens.start_session(&user.id.to_string());
     state.revocations.start_session(&session).await?;
-    Ok(json_body(&pair))
+    Ok(pair_response(
+        &state,
+        &pair,
+        pair.access.clone(),
+        &pair.refresh,
+    ))
 }
 // ANCHOR_END: obtain
 
@@ -159,9 +165,10 @@ struct Refreshed {
 /// revoked, and both must log in again (RFC 9700 §4.14.2).
 async fn refresh(
     State(state): State<AppState>,
+    headers: HeaderMap,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    let [raw] = required_strings(&data, ["refresh"])?;
+    let raw = refresh_token_of(&state, &headers, &data)?;
     let token = state
         .tokens
         .verify(&raw, Some(TokenType::Refresh))
@@ -191,10 +198,11 @@ async fn refresh(
         return Err(ApiError::Token(TokenError::Blacklisted));
     }
     let pair = state.tokens.rotate(&token, session.expires_at);
-    Ok(json_body(&Refreshed {
-        access: pair.access,
-        refresh: pair.refresh,
-    }))
+    let body = Refreshed {
+        access: pair.access.clone(),
+        refresh: pair.refresh.clone(),
+    };
+    Ok(pair_response(&state, &body, pair.access, &pair.refresh))
 }
 // ANCHOR_END: refresh
 
@@ -218,9 +226,10 @@ async fn verify(
 /// than when they expire.
 async fn blacklist(
     State(state): State<AppState>,
+    headers: HeaderMap,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    let [raw] = required_strings(&data, ["refresh"])?;
+    let raw = refresh_token_of(&state, &headers, &data)?;
     let token = state
         .tokens
         .verify(&raw, Some(TokenType::Refresh))
@@ -234,7 +243,7 @@ async fn blacklist(
     if !revoked_now {
         return Err(ApiError::Token(TokenError::Blacklisted));
     }
-    Ok(json_body(&json!({})))
+    Ok(logged_out(&state))
 }
 // ANCHOR_END: blacklist
 
@@ -249,7 +258,7 @@ async fn logout_all(State(state): State<AppState>, user: AuthUser) -> Result<Res
             now,
         )
         .await?;
-    Ok(json_body(&json!({})))
+    Ok(logged_out(&state))
 }
 
 /// Everything a user holds now: their live sessions by name, and by the cutoff any other token
@@ -305,6 +314,53 @@ async fn revoke_session(state: &AppState, token: &VerifiedToken, now: i64) -> Re
     };
     Ok(state.revoked.revoke(revocation, now).await?)
 }
+
+// ANCHOR: cookie_mode
+/// The refresh token a request spends: the body's `refresh` field; or, in cookie mode and when
+/// the body has none, the cookie, which counts only with the CSRF proof.
+fn refresh_token_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    data: &Map<String, Value>,
+) -> Result<String, ApiError> {
+    if state.cookie_mode.is_some()
+        && !data.contains_key("refresh")
+        && let Some(token) = cookie(headers, REFRESH_COOKIE).filter(|t| !t.is_empty())
+    {
+        check_csrf(headers)?;
+        return Ok(token.to_owned());
+    }
+    let [raw] = required_strings(data, ["refresh"])?;
+    Ok(raw)
+}
+
+/// A new pair for the client: both tokens in the body; or, in cookie mode, only the access
+/// token, with the refresh token in its HttpOnly cookie where no script can read it.
+pub(crate) fn pair_response(
+    state: &AppState,
+    body: &impl Serialize,
+    access: String,
+    refresh: &str,
+) -> Response {
+    match state.cookie_mode {
+        None => json_body(body),
+        Some(mode) => {
+            let mut response = json_body(&json!({ "access": access }));
+            set_cookies(&mut response, mode, refresh);
+            response
+        }
+    }
+}
+
+/// `{}`, and in cookie mode the cookies cleared.
+fn logged_out(state: &AppState) -> Response {
+    let mut response = json_body(&json!({}));
+    if state.cookie_mode.is_some() {
+        clear_cookies(&mut response);
+    }
+    response
+}
+// ANCHOR_END: cookie_mode
 
 fn blacklist_entry(state: &AppState, token: &VerifiedToken) -> BlacklistEntry {
     BlacklistEntry {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod contract;
+mod cookie_mode;
 mod helpers;
 mod hostile_input;
 mod keys;

@@ -1,0 +1,1005 @@
+//! The chapter 3 checks, written once. `tests/signing.rs` in the exercise crate and in the
+//! solution crate both include this file, with `sut` ("system under test") naming their own
+//! library, so the exercise and its solution can never be checked differently.
+//!
+//! Tests are named `stepN_…` after the step of the chapter they check: `cargo run -- check 3`
+//! reports the first step that fails and `cargo run -- hint 3` gives hints for it.
+//!
+//! Ground truth: the test vectors of RFC 4231 (HMAC-SHA256), the examples of RFC 7515
+//! Appendix A.1 (HS256), A.2 (RS256) and A.3 (ES256) with their keys, and RFC 8037 Appendix A
+//! (Ed25519). Every other token is built here, deterministically, from those keys.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde_json::{Value, json};
+
+use crate::sut::{
+    EcJwk, KeyRing, MIN_SECRET_BYTES, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
+    constant_time_eq, hmac_sha256, hs256_key, naive_verify, recover_secret, sign_compact,
+    sign_hs256, signing_input, verify_hs256, verify_pinned,
+};
+
+// --- Ground truth -------------------------------------------------------------------------
+
+// ANCHOR: rfc7515_a1
+/// RFC 7515 Appendix A.1: the HMAC key, as the JWK member `k` (64 bytes once decoded).
+const A1_KEY: &str =
+    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+/// The header and the payload exactly as the RFC writes them, line breaks (`\r\n`) included.
+const A1_HEADER: &[u8] = b"{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}";
+const PAYLOAD: &[u8] =
+    b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+/// The signing input: the ASCII text that HMAC-SHA256 is computed over.
+const A1_SIGNING_INPUT: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+/// The 32 bytes of the signature, as the RFC lists them.
+const A1_SIGNATURE: [u8; 32] = [
+    116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77,
+    105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+];
+/// The complete token.
+const A1_TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+    .dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+// ANCHOR_END: rfc7515_a1
+
+// ANCHOR: rfc7515_a2
+/// RFC 7515 Appendix A.2: a 2048-bit RSA key ...
+const RSA_KEY: RsaJwk = RsaJwk {
+    n: "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ",
+    e: "AQAB",
+    d: "Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ",
+    p: "4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc",
+    q: "uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc",
+};
+/// ... which signs the same payload under the header `{"alg":"RS256"}`.
+const A2_HEADER: &[u8] = b"{\"alg\":\"RS256\"}";
+const A2_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+    .cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+// ANCHOR_END: rfc7515_a2
+
+// ANCHOR: rfc7515_a3
+/// RFC 7515 Appendix A.3: a P-256 key, and the same payload signed with ES256. ECDSA draws a
+/// fresh secret number for every signature, so this exact signature cannot be made again.
+const EC_KEY: EcJwk = EcJwk {
+    x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    d: "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI",
+};
+const A3_HEADER: &[u8] = b"{\"alg\":\"ES256\"}";
+const A3_TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+    .DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+// ANCHOR_END: rfc7515_a3
+
+// ANCHOR: rfc8037
+/// RFC 8037 Appendix A.1: an Ed25519 key; A.4: the JWS it makes of a short text (not JSON).
+const ED_KEY: OkpJwk = OkpJwk {
+    x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    d: "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",
+};
+const ED_HEADER: &[u8] = b"{\"alg\":\"EdDSA\"}";
+const ED_PAYLOAD: &[u8] = b"Example of Ed25519 signing";
+const ED_TOKEN: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc\
+    .hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+// ANCHOR_END: rfc8037
+
+/// The RFC's claims, as JSON: what a successful verification of the RFC 7515 tokens returns.
+fn rfc_claims() -> Value {
+    json!({"iss": "joe", "exp": 1300819380, "http://example.com/is_root": true})
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(text: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .expect("test data is base64url")
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test data is hex"))
+        .collect()
+}
+
+/// A token signed here, independently of the code under test: compact JSON header and payload,
+/// signed by jsonwebtoken itself.
+fn signed(header: &Value, payload: &Value, key: &EncodingKey, algorithm: Algorithm) -> String {
+    let input = format!("{}.{}", b64(header.to_string()), b64(payload.to_string()));
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm).unwrap();
+    format!("{input}.{signature}")
+}
+
+/// The part of a token before its last dot: the signing input.
+fn message(token: &str) -> &str {
+    token.rsplit_once('.').unwrap().0
+}
+
+/// The part of a token after its last dot: the signature.
+fn signature_segment(token: &str) -> &str {
+    token.rsplit_once('.').unwrap().1
+}
+
+// --- Step 1: HMAC-SHA256 by hand ---------------------------------------------------------
+
+// ANCHOR: rfc4231
+/// RFC 4231 §4: key, data and HMAC-SHA256, for test cases 1 to 4 and 6 to 7. (Test case 5
+/// truncates its output to 128 bits; it is checked on its own below.)
+fn rfc4231_cases() -> Vec<(&'static str, Vec<u8>, Vec<u8>, &'static str)> {
+    vec![
+        (
+            "test case 1",
+            vec![0x0b; 20],
+            b"Hi There".to_vec(),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+        ),
+        (
+            "test case 2 (a key shorter than the output)",
+            b"Jefe".to_vec(),
+            b"what do ya want for nothing?".to_vec(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        ),
+        (
+            "test case 3",
+            vec![0xaa; 20],
+            vec![0xdd; 50],
+            "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+        ),
+        (
+            "test case 4",
+            (0x01..=0x19).collect(),
+            vec![0xcd; 50],
+            "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+        ),
+        (
+            "test case 6 (a key longer than a block)",
+            vec![0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+        ),
+        (
+            "test case 7 (a key and data longer than a block)",
+            vec![0xaa; 131],
+            b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.".to_vec(),
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+        ),
+    ]
+}
+// ANCHOR_END: rfc4231
+
+#[test]
+fn step1_rfc4231_keys_up_to_a_block() {
+    for (name, key, data, expected) in rfc4231_cases().into_iter().take(4) {
+        assert_eq!(hmac_sha256(&key, &data).to_vec(), hex(expected), "{name}");
+    }
+    // Test case 5: only the first 128 bits of the output are given.
+    let mac = hmac_sha256(&[0x0c; 20], b"Test With Truncation");
+    assert_eq!(mac[..16], hex("a3b6167473100ee06e0c796c2955552b")[..]);
+}
+
+#[test]
+fn step1_rfc4231_keys_longer_than_a_block_are_hashed_first() {
+    for (name, key, data, expected) in rfc4231_cases().into_iter().skip(4) {
+        assert_eq!(hmac_sha256(&key, &data).to_vec(), hex(expected), "{name}");
+    }
+    // Which is why a long key and its SHA-256 hash are the same HMAC key.
+    let long_key = [0xaa; 131];
+    let hashed = <sha2::Sha256 as sha2::Digest>::digest(long_key);
+    assert_eq!(
+        hmac_sha256(&long_key, b"message"),
+        hmac_sha256(&hashed, b"message")
+    );
+}
+
+#[test]
+fn step1_a_key_of_exactly_one_block_signs_rfc7515_a1() {
+    let key = unb64(A1_KEY);
+    assert_eq!(key.len(), 64, "one SHA-256 block: used as it is");
+    assert_eq!(hmac_sha256(&key, A1_SIGNING_INPUT.as_bytes()), A1_SIGNATURE);
+}
+
+#[test]
+fn step1_agrees_with_the_hmac_crate_for_every_key_length() {
+    // Every key length from empty to two blocks, so padding, the exact block and hashing are
+    // all covered, with messages of several lengths.
+    for key_length in 0..=130usize {
+        let key: Vec<u8> = (0..key_length).map(|i| (i * 7 + 3) as u8).collect();
+        for message in [&b""[..], b"abc", &[0x5a; 64], &[0xa5; 200]] {
+            let mut reference = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+            reference.update(message);
+            assert_eq!(
+                hmac_sha256(&key, message)[..],
+                reference.finalize().into_bytes()[..],
+                "key of {key_length} bytes, message of {} bytes",
+                message.len()
+            );
+        }
+    }
+}
+
+// --- Step 2: constant-time comparison -----------------------------------------------------
+
+#[test]
+fn step2_equal_bytes_are_equal() {
+    assert!(constant_time_eq(&A1_SIGNATURE, &A1_SIGNATURE.clone()));
+    assert!(constant_time_eq(b"", b""));
+    assert!(constant_time_eq(b"x", b"x"));
+}
+
+#[test]
+fn step2_a_difference_in_any_bit_is_noticed() {
+    for index in 0..A1_SIGNATURE.len() {
+        for bit in 0..8 {
+            let mut guess = A1_SIGNATURE;
+            guess[index] ^= 1 << bit;
+            assert!(
+                !constant_time_eq(&A1_SIGNATURE, &guess),
+                "byte {index}, bit {bit} differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn step2_different_lengths_are_never_equal() {
+    assert!(!constant_time_eq(&A1_SIGNATURE, &A1_SIGNATURE[..31]));
+    assert!(!constant_time_eq(&A1_SIGNATURE[..1], &A1_SIGNATURE));
+    assert!(!constant_time_eq(b"", b"\0"));
+    assert!(!constant_time_eq(b"abc", b"abcd"));
+}
+
+// --- Step 3: HS256 by hand ------------------------------------------------------------------
+
+#[test]
+fn step3_the_signing_input_is_two_segments_and_a_dot() {
+    let input = signing_input(A1_HEADER, PAYLOAD);
+    assert_eq!(input, A1_SIGNING_INPUT);
+    // RFC 7515 lists the signing input as ASCII codes: 101 is `e`, 121 `y`, 74 `J`…
+    assert_eq!(input.as_bytes()[..8], [101, 121, 74, 48, 101, 88, 65, 105]);
+    assert_eq!(signing_input(b"{}", b""), "e30.");
+}
+
+#[test]
+fn step3_reproduces_rfc7515_a1_byte_for_byte() {
+    let token = sign_hs256(&unb64(A1_KEY), A1_HEADER, PAYLOAD);
+    assert_eq!(token, A1_TOKEN);
+    assert_eq!(unb64(signature_segment(&token)), A1_SIGNATURE);
+}
+
+#[test]
+fn step3_verifies_the_rfc_token() {
+    assert!(verify_hs256(&unb64(A1_KEY), A1_TOKEN));
+}
+
+#[test]
+fn step3_refuses_any_change() {
+    let key = unb64(A1_KEY);
+    let mut other_key = key.clone();
+    other_key[63] ^= 1;
+    let (input, signature) = A1_TOKEN.rsplit_once('.').unwrap();
+    let (_, payload) = input.split_once('.').unwrap();
+    let edited_payload = b64(String::from_utf8_lossy(PAYLOAD).replace("true", "false"));
+    let compact_header = b64(br#"{"typ":"JWT","alg":"HS256"}"#);
+    let mut one_character_changed = signature.to_string();
+    one_character_changed.replace_range(0..1, "e");
+    let cases: Vec<(&str, String, &[u8])> = vec![
+        ("the RFC's token", A1_TOKEN.into(), &key),
+        ("the RFC's token, another key", A1_TOKEN.into(), &other_key),
+        (
+            "is_root changed to false",
+            format!(
+                "{}.{edited_payload}.{signature}",
+                A1_TOKEN.split('.').next().unwrap()
+            ),
+            &key,
+        ),
+        (
+            "the same header JSON, written without line breaks",
+            format!("{compact_header}.{payload}.{signature}"),
+            &key,
+        ),
+        (
+            "the signature's first character changed",
+            format!("{input}.{one_character_changed}"),
+            &key,
+        ),
+        (
+            "the signature's last character dropped",
+            format!("{input}.{}", &signature[..signature.len() - 1]),
+            &key,
+        ),
+        ("the signature removed", format!("{input}."), &key),
+        ("the signature padded with =", format!("{A1_TOKEN}="), &key),
+        (
+            "the signature in plain base64",
+            format!("{input}.{}", signature.replace('-', "+").replace('_', "/")),
+            &key,
+        ),
+        (
+            "a fourth segment added",
+            format!("{A1_TOKEN}.{signature}"),
+            &key,
+        ),
+    ];
+    let mut report = String::new();
+    for (what, token, key) in cases {
+        let verdict = if verify_hs256(key, &token) {
+            "accepted"
+        } else {
+            "refused"
+        };
+        report.push_str(&format!("{verdict:<9}{what}\n"));
+    }
+    insta::assert_snapshot!("step3_verdicts", report);
+}
+
+// --- Step 4: RS256, ES256 and EdDSA ---------------------------------------------------------
+
+#[test]
+fn step4_reproduces_rfc7515_a1_hs256() {
+    let key = EncodingKey::from_secret(&unb64(A1_KEY));
+    assert_eq!(
+        sign_compact(A1_HEADER, PAYLOAD, &key, Algorithm::HS256).unwrap(),
+        A1_TOKEN
+    );
+}
+
+#[test]
+fn step4_reproduces_rfc7515_a2_rs256_byte_for_byte() {
+    let token = sign_compact(
+        A2_HEADER,
+        PAYLOAD,
+        &RSA_KEY.encoding_key(),
+        Algorithm::RS256,
+    );
+    assert_eq!(token.unwrap(), A2_TOKEN);
+}
+
+#[test]
+fn step4_reproduces_rfc8037_ed25519_byte_for_byte() {
+    let token = sign_compact(
+        ED_HEADER,
+        ED_PAYLOAD,
+        &ED_KEY.encoding_key(),
+        Algorithm::EdDSA,
+    );
+    assert_eq!(token.unwrap(), ED_TOKEN);
+}
+
+#[test]
+fn step4_an_es256_signature_of_the_same_input_differs_and_both_verify() {
+    let ours = sign_compact(A3_HEADER, PAYLOAD, &EC_KEY.encoding_key(), Algorithm::ES256).unwrap();
+    assert_eq!(message(&ours), message(A3_TOKEN), "the same signing input");
+    assert_ne!(
+        signature_segment(&ours),
+        signature_segment(A3_TOKEN),
+        "a different nonce, so a different signature"
+    );
+    let public = EC_KEY.decoding_key();
+    for token in [&ours[..], A3_TOKEN] {
+        let valid = jsonwebtoken::crypto::verify(
+            signature_segment(token),
+            message(token).as_bytes(),
+            &public,
+            Algorithm::ES256,
+        );
+        assert_eq!(valid, Ok(true), "{token}");
+        assert_eq!(
+            unb64(signature_segment(token)).len(),
+            64,
+            "r and s, 32 bytes each"
+        );
+    }
+}
+
+#[test]
+fn step4_signature_sizes() {
+    let cases = [
+        (
+            Algorithm::HS256,
+            EncodingKey::from_secret(&unb64(A1_KEY)),
+            A1_HEADER,
+            PAYLOAD,
+            A1_TOKEN,
+            "RFC 7515 A.1",
+        ),
+        (
+            Algorithm::RS256,
+            RSA_KEY.encoding_key(),
+            A2_HEADER,
+            PAYLOAD,
+            A2_TOKEN,
+            "RFC 7515 A.2",
+        ),
+        (
+            Algorithm::ES256,
+            EC_KEY.encoding_key(),
+            A3_HEADER,
+            PAYLOAD,
+            A3_TOKEN,
+            "RFC 7515 A.3",
+        ),
+        (
+            Algorithm::EdDSA,
+            ED_KEY.encoding_key(),
+            ED_HEADER,
+            ED_PAYLOAD,
+            ED_TOKEN,
+            "RFC 8037 A.4",
+        ),
+    ];
+    let mut report = String::new();
+    for (algorithm, key, header, payload, rfc_token, source) in cases {
+        let token = sign_compact(header, payload, &key, algorithm).unwrap();
+        let signature = signature_segment(&token);
+        let comparison = if token == rfc_token {
+            "identical to"
+        } else {
+            "differs from"
+        };
+        report.push_str(&format!(
+            "{:<6} {:>3} bytes, {:>3} characters, {comparison} {source}\n",
+            format!("{algorithm:?}"),
+            unb64(signature).len(),
+            signature.len(),
+        ));
+    }
+    insta::assert_snapshot!("step4_signatures", report);
+}
+
+// --- Step 5: jsonwebtoken, with the algorithm pinned ----------------------------------------
+
+/// An EdDSA token with JSON claims, signed with the RFC 8037 key (RFC 8037's own example
+/// signs plain text, which `decode` would refuse as claims).
+fn eddsa_token() -> String {
+    signed(
+        &json!({"alg": "EdDSA"}),
+        &json!({"iss": "joe", "sub": "ed25519"}),
+        &ED_KEY.encoding_key(),
+        Algorithm::EdDSA,
+    )
+}
+
+/// HS256, with the RSA public key's PEM text as the HMAC secret: the algorithm-confusion forgery.
+fn confused_token(header: &Value, payload: &Value) -> String {
+    signed(
+        header,
+        payload,
+        &EncodingKey::from_secret(RSA_KEY.public_key_pem().as_bytes()),
+        Algorithm::HS256,
+    )
+}
+
+#[test]
+fn step5_verifies_each_rfc_token_with_its_own_algorithm() {
+    let hs256 = DecodingKey::from_secret(&unb64(A1_KEY));
+    for (token, key, algorithm) in [
+        (A1_TOKEN, &hs256, Algorithm::HS256),
+        (A2_TOKEN, &RSA_KEY.decoding_key(), Algorithm::RS256),
+        (A3_TOKEN, &EC_KEY.decoding_key(), Algorithm::ES256),
+    ] {
+        let claims = verify_pinned(token, key, algorithm).unwrap();
+        assert_eq!(Value::Object(claims), rfc_claims(), "{algorithm:?}");
+    }
+    let claims = verify_pinned(&eddsa_token(), &ED_KEY.decoding_key(), Algorithm::EdDSA).unwrap();
+    assert_eq!(
+        Value::Object(claims),
+        json!({"iss": "joe", "sub": "ed25519"})
+    );
+}
+
+#[test]
+fn step5_pinning_stops_algorithm_confusion() {
+    let forged = confused_token(
+        &json!({"alg": "HS256"}),
+        &json!({"iss": "joe", "admin": true}),
+    );
+    let refused = verify_pinned(&forged, &RSA_KEY.decoding_key(), Algorithm::RS256)
+        .expect_err("an HS256 token under an RS256 pin");
+    assert!(
+        matches!(refused.kind(), ErrorKind::InvalidAlgorithm),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn step5_refuses_what_the_pin_does_not_allow() {
+    let (input, _) = A2_TOKEN.rsplit_once('.').unwrap();
+    let edited = A2_TOKEN.replace(
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+        &b64(br#"{"iss":"joe","exp":1300819380,"http://example.com/is_root":true,"admin":true}"#),
+    );
+    let unsigned = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none"}"#),
+        input.split_once('.').unwrap().1
+    );
+    let confused = confused_token(&json!({"alg": "HS256"}), &json!({"iss": "joe"}));
+    let hs256 = DecodingKey::from_secret(&unb64(A1_KEY));
+    let rsa = RSA_KEY.decoding_key();
+    let ec = EC_KEY.decoding_key();
+    let cases: [(&str, &str, &DecodingKey, Algorithm); 8] = [
+        (
+            "RFC 7515 A.1 (HS256), pinned HS256",
+            A1_TOKEN,
+            &hs256,
+            Algorithm::HS256,
+        ),
+        (
+            "RFC 7515 A.2 (RS256), pinned RS256",
+            A2_TOKEN,
+            &rsa,
+            Algorithm::RS256,
+        ),
+        (
+            "RFC 7515 A.2 (RS256), pinned ES256",
+            A2_TOKEN,
+            &ec,
+            Algorithm::ES256,
+        ),
+        (
+            "RFC 7515 A.1 (HS256), pinned RS256",
+            A1_TOKEN,
+            &rsa,
+            Algorithm::RS256,
+        ),
+        (
+            "HS256 keyed with the RSA public key PEM, pinned RS256",
+            &confused,
+            &rsa,
+            Algorithm::RS256,
+        ),
+        ("alg none, pinned RS256", &unsigned, &rsa, Algorithm::RS256),
+        (
+            "RFC 7515 A.2 with the payload edited, pinned RS256",
+            &edited,
+            &rsa,
+            Algorithm::RS256,
+        ),
+        (
+            "RFC 7515 A.2 with the signature removed, pinned RS256",
+            &format!("{input}."),
+            &rsa,
+            Algorithm::RS256,
+        ),
+    ];
+    let mut report = String::new();
+    for (what, token, key, algorithm) in cases {
+        let verdict = match verify_pinned(token, key, algorithm) {
+            Ok(claims) => format!("accepted {}", Value::Object(claims)),
+            Err(error) => format!("refused: {:?}", error.kind()),
+        };
+        report.push_str(&format!("{what}\n    {verdict}\n"));
+    }
+    insta::assert_snapshot!("step5_pinned_verdicts", report);
+}
+
+// --- Step 6: a careful verifier and the attack catalog --------------------------------------
+
+const RSA_KID: &str = "rfc7515-a2-rsa";
+const EC_KID: &str = "rfc7515-a3-ec";
+/// RFC 8037 A.3: the RFC 7638 thumbprint of the Ed25519 key, the kind of `kid` our server uses.
+const ED_KID: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+
+/// The verifier's keys: public keys only, each with its `kid` and its one algorithm.
+fn ring() -> KeyRing {
+    KeyRing::new(vec![
+        TrustedKey::new(RSA_KID, Algorithm::RS256, RSA_KEY.decoding_key()),
+        TrustedKey::new(EC_KID, Algorithm::ES256, EC_KEY.decoding_key()),
+        TrustedKey::new(ED_KID, Algorithm::EdDSA, ED_KEY.decoding_key()),
+    ])
+}
+
+/// An attacker's own Ed25519 key pair, made from a fixed seed.
+fn attacker_key() -> (EncodingKey, String) {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0x42; 32]);
+    let der = key.to_pkcs8_der().unwrap();
+    (
+        EncodingKey::from_ed_der(der.as_bytes()),
+        b64(key.verifying_key().as_bytes()),
+    )
+}
+
+// ANCHOR: attack_catalog
+/// Every attack of the chapter as a token, built deterministically, with the reason a careful
+/// verifier must give for refusing it (`Ok` for the genuine token).
+fn attack_catalog() -> Vec<(&'static str, String, Result<Value, Refusal>)> {
+    let genuine = json!({"sub": "alice", "admin": false});
+    let forged = json!({"sub": "alice", "admin": true});
+    let rsa_header = json!({"alg": "RS256", "kid": RSA_KID});
+    let genuine_token = signed(
+        &rsa_header,
+        &genuine,
+        &RSA_KEY.encoding_key(),
+        Algorithm::RS256,
+    );
+    let (header, _) = genuine_token.split_once('.').unwrap();
+    let signature = signature_segment(&genuine_token);
+    let (attacker, attacker_x) = attacker_key();
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": attacker_x});
+    let unsigned =
+        |header: Value| format!("{}.{}.", b64(header.to_string()), b64(forged.to_string()));
+    let hs256 = |header: Value, secret: &str| {
+        signed(
+            &header,
+            &forged,
+            &EncodingKey::from_secret(secret.as_bytes()),
+            Algorithm::HS256,
+        )
+    };
+    vec![
+        (
+            "a genuine RS256 token",
+            genuine_token.clone(),
+            Ok(genuine.clone()),
+        ),
+        (
+            "the payload edited to admin: true, the signature kept",
+            format!("{header}.{}.{signature}", b64(forged.to_string())),
+            Err(Refusal::BadSignature),
+        ),
+        (
+            "alg none, no signature",
+            unsigned(json!({"alg": "none"})),
+            Err(Refusal::Unsigned),
+        ),
+        (
+            "alg nOnE, with the RSA key's kid",
+            unsigned(json!({"alg": "nOnE", "kid": RSA_KID})),
+            Err(Refusal::WrongAlgorithm {
+                expected: Algorithm::RS256,
+                found: "nOnE".into(),
+            }),
+        ),
+        (
+            "the signature stripped from an RS256 token",
+            format!("{header}.{}.", b64(forged.to_string())),
+            Err(Refusal::MissingSignature),
+        ),
+        (
+            "algorithm confusion: HS256 keyed with the RSA public key PEM",
+            confused_token(&json!({"alg": "HS256", "kid": RSA_KID}), &forged),
+            Err(Refusal::WrongAlgorithm {
+                expected: Algorithm::RS256,
+                found: "HS256".into(),
+            }),
+        ),
+        (
+            "the attacker's own key in the header (jwk)",
+            signed(
+                &json!({"alg": "EdDSA", "jwk": jwk}),
+                &forged,
+                &attacker,
+                Algorithm::EdDSA,
+            ),
+            Err(Refusal::KeyInHeader {
+                member: "jwk".into(),
+            }),
+        ),
+        (
+            "a URL to fetch the key from (jku)",
+            signed(
+                &json!({"alg": "EdDSA", "jku": "https://attacker.example/jwks.json"}),
+                &forged,
+                &attacker,
+                Algorithm::EdDSA,
+            ),
+            Err(Refusal::KeyInHeader {
+                member: "jku".into(),
+            }),
+        ),
+        (
+            "a URL to fetch a certificate from (x5u)",
+            signed(
+                &json!({"alg": "EdDSA", "x5u": "https://attacker.example/cert.pem"}),
+                &forged,
+                &attacker,
+                Algorithm::EdDSA,
+            ),
+            Err(Refusal::KeyInHeader {
+                member: "x5u".into(),
+            }),
+        ),
+        (
+            "kid as a path: an empty file makes an empty HMAC key",
+            hs256(
+                json!({"alg": "HS256", "kid": "../../../../../../dev/null"}),
+                "",
+            ),
+            Err(Refusal::UnknownKey {
+                kid: Some("../../../../../../dev/null".into()),
+            }),
+        ),
+        (
+            "kid as SQL: the query returns the attacker's secret",
+            hs256(
+                json!({"alg": "HS256", "kid": "x' UNION SELECT 'attacker-secret' --"}),
+                "attacker-secret",
+            ),
+            Err(Refusal::UnknownKey {
+                kid: Some("x' UNION SELECT 'attacker-secret' --".into()),
+            }),
+        ),
+        (
+            "a genuine signature, but an extension we do not implement (crit)",
+            signed(
+                &json!({"alg": "RS256", "kid": RSA_KID, "b64": false, "crit": ["b64"]}),
+                &forged,
+                &RSA_KEY.encoding_key(),
+                Algorithm::RS256,
+            ),
+            Err(Refusal::CriticalExtension),
+        ),
+    ]
+}
+// ANCHOR_END: attack_catalog
+
+#[test]
+fn step6_accepts_genuine_tokens_with_each_key() {
+    let claims = json!({"sub": "alice"});
+    let ring = ring();
+    for (kid, key, algorithm) in [
+        (RSA_KID, RSA_KEY.encoding_key(), Algorithm::RS256),
+        (EC_KID, EC_KEY.encoding_key(), Algorithm::ES256),
+        (ED_KID, ED_KEY.encoding_key(), Algorithm::EdDSA),
+    ] {
+        let header = json!({"alg": format!("{algorithm:?}"), "typ": "JWT", "kid": kid});
+        let token = signed(&header, &claims, &key, algorithm);
+        assert_eq!(
+            ring.verify(&token).map(Value::Object),
+            Ok(claims.clone()),
+            "{kid}"
+        );
+    }
+}
+
+#[test]
+fn step6_without_a_kid_only_a_single_key_is_used() {
+    let only_rsa = KeyRing::new(vec![TrustedKey::new(
+        RSA_KID,
+        Algorithm::RS256,
+        RSA_KEY.decoding_key(),
+    )]);
+    assert_eq!(
+        only_rsa.verify(A2_TOKEN).map(Value::Object),
+        Ok(rfc_claims())
+    );
+    let only_hmac = KeyRing::new(vec![TrustedKey::new(
+        "rfc7515-a1",
+        Algorithm::HS256,
+        DecodingKey::from_secret(&unb64(A1_KEY)),
+    )]);
+    assert_eq!(
+        only_hmac.verify(A1_TOKEN).map(Value::Object),
+        Ok(rfc_claims())
+    );
+    // With several keys, a token without a kid would make us guess: refuse it.
+    assert_eq!(
+        ring().verify(A2_TOKEN),
+        Err(Refusal::UnknownKey { kid: None })
+    );
+    // And the key's algorithm decides, even for the only key.
+    assert_eq!(
+        only_rsa.verify(A1_TOKEN),
+        Err(Refusal::WrongAlgorithm {
+            expected: Algorithm::RS256,
+            found: "HS256".into()
+        })
+    );
+}
+
+#[test]
+fn step6_a_kid_only_chooses_among_our_keys() {
+    let ring = ring();
+    for kid in [
+        "rfc7515-a2-RSA",
+        "rfc7515-a2-rsa ",
+        "/etc/passwd",
+        "https://attacker.example/key",
+        "",
+    ] {
+        let token = signed(
+            &json!({"alg": "RS256", "kid": kid}),
+            &json!({"sub": "alice"}),
+            &RSA_KEY.encoding_key(),
+            Algorithm::RS256,
+        );
+        assert_eq!(
+            ring.verify(&token),
+            Err(Refusal::UnknownKey {
+                kid: Some(kid.into())
+            }),
+            "kid {kid:?}"
+        );
+    }
+}
+
+#[test]
+fn step6_malformed_tokens_are_refused_before_anything_else() {
+    let ring = ring();
+    let kid_number = signed(
+        &json!({"alg": "RS256", "kid": 7}),
+        &json!({}),
+        &RSA_KEY.encoding_key(),
+        Algorithm::RS256,
+    );
+    let genuine = signed(
+        &json!({"alg": "RS256", "kid": RSA_KID}),
+        &json!({}),
+        &RSA_KEY.encoding_key(),
+        Algorithm::RS256,
+    );
+    // A genuine signature over a payload that is not JSON: refused last, but refused.
+    let input = format!(
+        "{}.{}",
+        b64(format!(r#"{{"alg":"RS256","kid":"{RSA_KID}"}}"#)),
+        b64("not json")
+    );
+    let rsa = RSA_KEY.encoding_key();
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &rsa, Algorithm::RS256).unwrap();
+    let not_json_payload = format!("{input}.{signature}");
+    for token in [
+        "",
+        "abc",
+        "a.b",
+        &format!("{A2_TOKEN}.extra"),
+        "bm90IGpzb24.e30.c2ln",
+        "WzFd.e30.c2ln",
+        &format!("{}.e30.c2ln", b64(r#"{"alg":["RS256"]}"#)),
+        &format!("{}.e30.c2ln", b64(r#"{"typ":"JWT"}"#)),
+        &kid_number,
+        // A signature that is not base64url.
+        &format!("{}.!!!!", message(&genuine)),
+        &not_json_payload,
+    ] {
+        assert_eq!(ring.verify(token), Err(Refusal::Malformed), "{token}");
+    }
+}
+
+#[test]
+fn step6_each_attack_is_refused_for_its_own_reason() {
+    let ring = ring();
+    for (what, token, expected) in attack_catalog() {
+        assert_eq!(ring.verify(&token).map(Value::Object), expected, "{what}");
+    }
+}
+
+#[test]
+fn step6_attack_verdicts() {
+    let ring = ring();
+    let pem = RSA_KEY.public_key_pem();
+    let mut report = String::new();
+    for (number, (what, token, expected)) in attack_catalog().into_iter().enumerate() {
+        let naive = match (naive_verify(&token, &pem), expected) {
+            (Ok(claims), Ok(_)) => format!("accepted {}", Value::Object(claims)),
+            (Ok(claims), Err(_)) => format!("ACCEPTS THE FORGERY {}", Value::Object(claims)),
+            (Err(reason), _) => format!("refused ({reason})"),
+        };
+        let careful = match ring.verify(&token) {
+            Ok(claims) => format!("accepted {}", Value::Object(claims)),
+            Err(refusal) => format!("refused: {refusal:?}\n              {refusal}"),
+        };
+        report.push_str(&format!(
+            "{:>2}. {what}\n    naive:    {naive}\n    careful:  {careful}\n",
+            number + 1
+        ));
+    }
+    insta::assert_snapshot!("step6_attack_verdicts", report);
+}
+
+// --- Step 7: a weak secret ------------------------------------------------------------------
+
+// ANCHOR: wordlist
+/// A few hundred passwords and "secrets" people actually type, one per line.
+const WORDLIST: &str = include_str!("../fixtures/wordlist.txt");
+
+/// An access token shaped like simplejwt's, from a service whose SECRET_KEY was a word.
+const LEAKED_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\
+    .eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzY3MjI2MjAwLCJpYXQiOjE3NjcyMjU5MDAsImp0aSI6IjljMWY0ZTJiN2EzZDRjOGU5ZjBhMWIyYzNkNGU1ZjYwIiwidXNlcl9pZCI6IjQyIn0\
+    .HJyqT7DXvgyJA-DX1keG3icsVK-5cWpw-iV5s069irc";
+
+/// The example token jwt.io showed for years, signed with the secret its debugger suggested.
+const JWT_IO_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\
+    .eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ\
+    .SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+// ANCHOR_END: wordlist
+
+fn words() -> Vec<&'static str> {
+    WORDLIST.lines().filter(|line| !line.is_empty()).collect()
+}
+
+#[test]
+fn step7_recovers_the_secret_of_a_leaked_token() {
+    assert!(
+        words().len() >= 300,
+        "the word list has a few hundred words"
+    );
+    assert_eq!(recover_secret(LEAKED_TOKEN, &words()), Some("kittens"));
+}
+
+#[test]
+fn step7_recovers_the_secret_of_jwt_io_example() {
+    assert_eq!(
+        recover_secret(JWT_IO_TOKEN, &words()),
+        Some("your-256-bit-secret")
+    );
+}
+
+#[test]
+fn step7_finds_nothing_when_the_secret_is_random() {
+    let random = hex("8d3c5e1f0a9b7c6d2e4f1a3b5c7d9e0f1b2a3c4d5e6f708192a3b4c5d6e7f809");
+    let token = signed(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &json!({"user_id": "42"}),
+        &EncodingKey::from_secret(&random),
+        Algorithm::HS256,
+    );
+    assert_eq!(recover_secret(&token, &words()), None);
+    assert_eq!(recover_secret("not a token", &words()), None);
+}
+
+#[test]
+fn step7_with_the_secret_anyone_can_mint_tokens() {
+    let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
+    // Whatever claims the attacker likes, signed with the service's own key.
+    let minted = signed(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &json!({"token_type": "access", "exp": 4102444800u64, "jti": "0", "user_id": "1"}),
+        &EncodingKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+    );
+    let key = DecodingKey::from_secret(secret.as_bytes());
+    let valid = jsonwebtoken::crypto::verify(
+        signature_segment(&minted),
+        message(&minted).as_bytes(),
+        &key,
+        Algorithm::HS256,
+    );
+    assert_eq!(valid, Ok(true), "the service cannot tell it from its own");
+}
+
+#[test]
+fn step7_a_careful_server_refuses_a_short_secret() {
+    assert_eq!(MIN_SECRET_BYTES, 32);
+    let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
+    assert_eq!(
+        hs256_key("leaked", secret.as_bytes()).err(),
+        Some(WeakSecret { length: 7 })
+    );
+    assert_eq!(
+        hs256_key("jwt.io", b"your-256-bit-secret").err(),
+        Some(WeakSecret { length: 19 })
+    );
+    assert_eq!(
+        hs256_key("short", &[0x5a; 31]).err(),
+        Some(WeakSecret { length: 31 })
+    );
+    let strong = hs256_key("strong", &[0x5a; 32]).expect("32 bytes are enough");
+    assert_eq!(strong.kid, "strong");
+    assert_eq!(strong.algorithm, Algorithm::HS256);
+    assert!(hs256_key("", &[]).is_err());
+}
+
+#[test]
+fn step7_a_strong_key_from_hs256_key_verifies_its_tokens() {
+    let secret = unb64(A1_KEY);
+    let ring = KeyRing::new(vec![hs256_key("rfc7515-a1", &secret).unwrap()]);
+    // The ring's verify is step 6's; here only the key's bytes and algorithm are checked.
+    let key = &ring.keys()[0];
+    let valid = jsonwebtoken::crypto::verify(
+        signature_segment(A1_TOKEN),
+        message(A1_TOKEN).as_bytes(),
+        &key.key,
+        key.algorithm,
+    );
+    assert_eq!(valid, Ok(true));
+}

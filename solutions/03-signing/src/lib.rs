@@ -1,0 +1,374 @@
+//! Chapter 3, "Signing and verifying": make signatures, check them, and refuse forgeries.
+//!
+//! A signature is computed over the *signing input*, the ASCII text `header.payload` exactly as
+//! it appears in the token. HS256 does that with a shared secret and HMAC-SHA256; RS256, ES256
+//! and EdDSA with a private key, so that anyone holding the public key can check it. Checking a
+//! signature is the easy part. A careful verifier also decides, before it reads the token, which
+//! algorithm and which key it accepts, and refuses everything else.
+//!
+//! The steps, from easy to hard: [`hmac_sha256`], [`constant_time_eq`], [`signing_input`] with
+//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`KeyRing::verify`],
+//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other; steps 4 to 7
+//! each stand on their own.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub mod keys;
+pub mod naive;
+
+pub use keys::{EcJwk, OkpJwk, RsaJwk};
+pub use naive::naive_verify;
+
+/// SHA-256 works on blocks of 64 bytes; HMAC pads or hashes its key to exactly one block.
+pub const BLOCK_BYTES: usize = 64;
+
+// ANCHOR: hmac_sha256
+/// Step 1. HMAC-SHA256 (RFC 2104), from SHA-256 alone.
+///
+/// The key becomes one 64-byte block: a key longer than a block is hashed first (its 32-byte
+/// hash is used instead), and the block is filled up with zero bytes. Then
+/// `HMAC(key, message) = SHA-256((block XOR opad) || SHA-256((block XOR ipad) || message))`,
+/// where `ipad` is the byte `0x36` repeated and `opad` the byte `0x5c` repeated.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; BLOCK_BYTES];
+    if key.len() > BLOCK_BYTES {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner = Sha256::new()
+        .chain_update(block.map(|byte| byte ^ 0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(block.map(|byte| byte ^ 0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+// ANCHOR_END: hmac_sha256
+
+// ANCHOR: constant_time_eq
+/// Step 2. Whether two byte strings are equal, taking the same time wherever they differ.
+///
+/// `==` on slices stops at the first byte that differs, so how long it takes tells an attacker
+/// how many leading bytes of their guess were right. Here every byte is looked at, whatever
+/// happened before. Slices of different lengths are simply unequal: the length of an HMAC is
+/// no secret.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |seen, (x, y)| seen | (x ^ y));
+    // Keep the optimiser from turning the loop back into an early exit.
+    std::hint::black_box(difference) == 0
+}
+// ANCHOR_END: constant_time_eq
+
+// ANCHOR: signing_input
+/// Step 3a. The JWS signing input: `BASE64URL(header) || '.' || BASE64URL(payload)`, the exact
+/// text every JWS algorithm signs. `header` and `payload` are the bytes to encode, byte for
+/// byte: a line break or a space in them is part of what gets signed.
+pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
+    let mut input = URL_SAFE_NO_PAD.encode(header);
+    input.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut input);
+    input
+}
+// ANCHOR_END: signing_input
+
+// ANCHOR: sign_hs256
+/// Step 3b. A complete HS256 token: the signing input, a dot, and the base64url of
+/// HMAC-SHA256(key, signing input).
+pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
+    let mut token = signing_input(header, payload);
+    let signature = hmac_sha256(key, token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    token
+}
+// ANCHOR_END: sign_hs256
+
+// ANCHOR: verify_hs256
+/// Step 3c. Whether `token` carries a correct HS256 signature under `key`.
+///
+/// The token must have exactly three segments and a signature in strict base64url. The HMAC is
+/// recomputed over the first two segments exactly as received and compared in constant time.
+/// This checks the signature only; the header is step 6's business.
+pub fn verify_hs256(key: &[u8], token: &str) -> bool {
+    let Some((message, signature)) = token.rsplit_once('.') else {
+        return false;
+    };
+    if message.matches('.').count() != 1 {
+        return false;
+    }
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    constant_time_eq(&hmac_sha256(key, message.as_bytes()), &signature)
+}
+// ANCHOR_END: verify_hs256
+
+// ANCHOR: sign_compact
+/// Step 4. A complete token signed with any algorithm jsonwebtoken knows: the same signing input
+/// as step 3, signed by `jsonwebtoken::crypto::sign` with `key` and `algorithm`.
+///
+/// The header is taken as given, so it is the caller's job to make its `alg` match `algorithm`.
+pub fn sign_compact(
+    header: &[u8],
+    payload: &[u8],
+    key: &EncodingKey,
+    algorithm: Algorithm,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm)?;
+    Ok(format!("{input}.{signature}"))
+}
+// ANCHOR_END: sign_compact
+
+// ANCHOR: verify_pinned
+/// Step 5. Verify a token with jsonwebtoken, accepting exactly one algorithm: the one the caller
+/// chose, never the one the token names. Returns the claims.
+///
+/// Time claims are not checked here: jsonwebtoken would compare `exp` with the system clock, and
+/// the RFC's examples expired in 2011. Chapter 2 checks time against a clock we control.
+pub fn verify_pinned(
+    token: &str,
+    key: &DecodingKey,
+    algorithm: Algorithm,
+) -> Result<Map<String, Value>, jsonwebtoken::errors::Error> {
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation)?;
+    Ok(data.claims)
+}
+// ANCHOR_END: verify_pinned
+
+// ANCHOR: trusted_key
+/// A verification key we configured ourselves, with its id and the one algorithm it is for.
+#[derive(Clone)]
+pub struct TrustedKey {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub key: DecodingKey,
+}
+
+impl TrustedKey {
+    pub fn new(kid: impl Into<String>, algorithm: Algorithm, key: DecodingKey) -> Self {
+        Self {
+            kid: kid.into(),
+            algorithm,
+            key,
+        }
+    }
+}
+
+/// Every key a verifier trusts. A token's `kid` can only *choose among* these.
+#[derive(Clone, Default)]
+pub struct KeyRing {
+    keys: Vec<TrustedKey>,
+}
+
+impl KeyRing {
+    pub fn new(keys: Vec<TrustedKey>) -> Self {
+        Self { keys }
+    }
+
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+}
+// ANCHOR_END: trusted_key
+
+// ANCHOR: refusal
+/// Why a careful verifier refused a token. Listed in the order [`KeyRing::verify`] checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not three segments; a header or payload that is not base64url of a JSON object; an `alg`
+    /// or a `kid` that is not a string; a signature that is not base64url.
+    Malformed,
+    /// The header carries a key or says where to fetch one (`member` is the first of
+    /// [`KEY_MEMBERS`] found). Keys come from our configuration, never from the token.
+    KeyInHeader { member: String },
+    /// A `crit` header: the token demands extensions we do not implement.
+    CriticalExtension,
+    /// `"alg": "none"`, an unsecured token.
+    Unsigned,
+    /// The `kid` names no key of the ring, or there is no `kid` and the ring has several keys.
+    UnknownKey { kid: Option<String> },
+    /// The token's `alg` is not the algorithm of the key it selected.
+    WrongAlgorithm { expected: Algorithm, found: String },
+    /// The signature segment is empty: stripped.
+    MissingSignature,
+    /// The signature does not match the header and payload.
+    BadSignature,
+}
+// ANCHOR_END: refusal
+
+/// Header members that carry a key (`jwk`, `x5c`) or a URL to fetch one from (`jku`, `x5u`).
+pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
+
+// ANCHOR: verify
+impl KeyRing {
+    /// Step 6. Verify a token against the ring, refusing anything an attacker could have made.
+    ///
+    /// Check in this order, returning the first [`Refusal`] that applies:
+    /// 1. three segments, a header that is a JSON object with a string `alg` (`Malformed`);
+    /// 2. none of [`KEY_MEMBERS`] in the header (`KeyInHeader`);
+    /// 3. no `crit` (`CriticalExtension`);
+    /// 4. `alg` is not `none` (`Unsigned`);
+    /// 5. the key: the one whose `kid` equals the header's `kid` (a string, or `Malformed`);
+    ///    without a `kid`, the ring's only key if it has exactly one (`UnknownKey`);
+    /// 6. `alg` is exactly that key's algorithm (`WrongAlgorithm`);
+    /// 7. the signature is not empty (`MissingSignature`);
+    /// 8. the signature verifies with that key and *its* algorithm (`BadSignature`, or
+    ///    `Malformed` if it is not base64url);
+    /// 9. only then, the payload is a JSON object (`Malformed`), which is returned.
+    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
+        let [header, payload, signature] = token.split('.').collect::<Vec<_>>()[..] else {
+            return Err(Refusal::Malformed);
+        };
+        let header = json_object(header).ok_or(Refusal::Malformed)?;
+        let Some(Value::String(alg)) = header.get("alg") else {
+            return Err(Refusal::Malformed);
+        };
+        if let Some(member) = KEY_MEMBERS.iter().find(|m| header.contains_key(**m)) {
+            return Err(Refusal::KeyInHeader {
+                member: member.to_string(),
+            });
+        }
+        if header.contains_key("crit") {
+            return Err(Refusal::CriticalExtension);
+        }
+        if alg == "none" {
+            return Err(Refusal::Unsigned);
+        }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.as_str()),
+            Some(_) => return Err(Refusal::Malformed),
+        };
+        let key = match kid {
+            Some(kid) => self.keys.iter().find(|key| key.kid == kid),
+            None if self.keys.len() == 1 => self.keys.first(),
+            None => None,
+        }
+        .ok_or_else(|| Refusal::UnknownKey {
+            kid: kid.map(str::to_string),
+        })?;
+        if alg.parse::<Algorithm>().ok() != Some(key.algorithm) {
+            return Err(Refusal::WrongAlgorithm {
+                expected: key.algorithm,
+                found: alg.clone(),
+            });
+        }
+        if signature.is_empty() {
+            return Err(Refusal::MissingSignature);
+        }
+        let message = &token[..token.len() - signature.len() - 1];
+        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, key.algorithm) {
+            Ok(true) => json_object(payload).ok_or(Refusal::Malformed),
+            Ok(false) => Err(Refusal::BadSignature),
+            Err(_) => Err(Refusal::Malformed),
+        }
+    }
+}
+// ANCHOR_END: verify
+
+/// The fewest bytes an HS256 secret may have: as many as the hash is long (RFC 7518 §3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+// ANCHOR: recover_secret
+/// Step 7a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
+/// who got hold of one token would: offline, as fast as the machine can compute HMACs.
+pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
+    let (message, signature) = token.rsplit_once('.')?;
+    words.iter().copied().find(|word| {
+        let key = DecodingKey::from_secret(word.as_bytes());
+        matches!(
+            jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key, Algorithm::HS256),
+            Ok(true)
+        )
+    })
+}
+// ANCHOR_END: recover_secret
+
+// ANCHOR: hs256_key
+/// A secret too short to be trusted with HS256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeakSecret {
+    pub length: usize,
+}
+
+/// Step 7b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] when `secret` is shorter than
+/// [`MIN_SECRET_BYTES`]. A careful server refuses to start with such a key.
+pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(WeakSecret {
+            length: secret.len(),
+        });
+    }
+    Ok(TrustedKey::new(
+        kid,
+        Algorithm::HS256,
+        DecodingKey::from_secret(secret),
+    ))
+}
+// ANCHOR_END: hs256_key
+
+/// A base64url segment holding a JSON object, or `None`.
+pub fn json_object(segment: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Malformed => write!(f, "the token is malformed"),
+            Refusal::KeyInHeader { member } => write!(
+                f,
+                "the header carries a key ({member}); keys come only from our configuration"
+            ),
+            Refusal::CriticalExtension => {
+                write!(f, "the token demands extensions (crit) we do not implement")
+            }
+            Refusal::Unsigned => write!(f, "the token is unsigned (alg none)"),
+            Refusal::UnknownKey { kid: Some(kid) } => write!(f, "no key has the kid {kid:?}"),
+            Refusal::UnknownKey { kid: None } => {
+                write!(f, "the token names no kid and we hold several keys")
+            }
+            Refusal::WrongAlgorithm { expected, found } => write!(
+                f,
+                "the key is for {expected:?} but the token says {found:?}"
+            ),
+            Refusal::MissingSignature => write!(f, "the signature has been removed"),
+            Refusal::BadSignature => write!(f, "the signature does not match"),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl fmt::Display for WeakSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "an HS256 secret needs at least {MIN_SECRET_BYTES} random bytes; this one has {}",
+            self.length
+        )
+    }
+}
+
+impl std::error::Error for WeakSecret {}
