@@ -35,6 +35,8 @@ pub struct AppState {
     pub client_address: ClientAddressSource,
     /// With cookie mode, the refresh token travels in an HttpOnly cookie, never in a body.
     pub cookie_mode: Option<CookieMode>,
+    /// simplejwt's sliding tokens: their endpoints answer, and protected routes take them too.
+    pub sliding_tokens: bool,
 }
 
 /// The client's address is the connection's peer, unless a proxy we trust says otherwise in the
@@ -64,7 +66,14 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(LoginLimits::default())),
             client_address: ClientAddressSource::default(),
             cookie_mode: None,
+            sliding_tokens: false,
         }
+    }
+
+    /// Turns sliding tokens on: `/api/token/sliding/` and `/api/token/sliding/refresh/`.
+    pub fn with_sliding_tokens(mut self) -> Self {
+        self.sliding_tokens = true;
+        self
     }
 
     /// Turns cookie mode on: see [`crate::http::cookies`].

@@ -151,6 +151,16 @@ pub struct ServeArgs {
     /// the csrftoken cookie's value in an X-CSRFToken header. A `refresh` in the body still works.
     #[arg(long, env = "JWT_REFRESH_COOKIE")]
     pub refresh_cookie: bool,
+    /// simplejwt's sliding tokens: POST /api/token/sliding/ and /api/token/sliding/refresh/
+    /// answer, and protected routes accept sliding tokens as well as access tokens.
+    #[arg(long, env = "JWT_SLIDING_TOKENS")]
+    pub sliding_tokens: bool,
+    /// A sliding token's lifetime from its last refresh.
+    #[arg(long, env = "JWT_SLIDING_LIFETIME", default_value = "5m")]
+    pub sliding_lifetime: Seconds,
+    /// How long after login a sliding token can still be refreshed.
+    #[arg(long, env = "JWT_SLIDING_REFRESH_LIFETIME", default_value = "1d")]
+    pub sliding_refresh_lifetime: Seconds,
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,
@@ -239,6 +249,8 @@ pub enum KeyCommand {
     /// Remove an old key: tokens it signed stop verifying. Wait until they have expired (the
     /// refresh lifetime after the rotation that replaced it).
     Retire {
+        /// A thumbprint kid may begin with `-`: it is still the kid, not an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         ring: KeyringArgs,

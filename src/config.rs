@@ -39,6 +39,8 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// Cookie mode: see `--refresh-cookie`.
     pub refresh_cookie: bool,
+    /// Sliding tokens: see `--sliding-tokens`.
+    pub sliding_tokens: bool,
     pub client_address: ClientAddressSource,
     pub connections: ConnectionLimits,
     /// Build the book from these sources and serve it at `/`.
@@ -101,11 +103,15 @@ impl Config {
             access_lifetime: args.access_lifetime.0,
             refresh_lifetime: args.refresh_lifetime.0,
             session_lifetime: args.session_lifetime.0,
+            sliding_lifetime: args.sliding_lifetime.0,
+            sliding_refresh_lifetime: args.sliding_refresh_lifetime.0,
             leeway: args.leeway.0,
         };
         if tokens.access_lifetime <= 0
             || tokens.refresh_lifetime <= 0
             || tokens.session_lifetime <= 0
+            || tokens.sliding_lifetime <= 0
+            || tokens.sliding_refresh_lifetime <= 0
             || args.revocation_poll.0 <= 0
         {
             return Err(ConfigError::Invalid(
@@ -132,6 +138,7 @@ impl Config {
             password_cost: PasswordCost::RECOMMENDED,
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
             refresh_cookie: args.refresh_cookie,
+            sliding_tokens: args.sliding_tokens,
             login_limits: LoginLimits {
                 per_user: args.login_failures_per_user,
                 per_address: args.login_failures_per_address,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::store::StoreError;
-use crate::tokens::TokenError;
+use crate::tokens::{TokenError, TokenType};
 
 /// `WWW-Authenticate` on every 401, as DRF sends it for simplejwt's authentication class.
 pub const WWW_AUTHENTICATE: &str = r#"Bearer realm="api""#;
@@ -28,6 +28,9 @@ pub enum ApiError {
     Token(TokenError),
     /// 401 from protected routes, which also name the token class that was tried.
     AccessToken(TokenError),
+    /// 401 from protected routes that accept several token classes (with sliding tokens on):
+    /// one message per class tried, in order.
+    AuthTokens(Vec<(TokenType, TokenError)>),
     /// 401: a valid token without a `user_id` claim.
     NoUserIdentification,
     UserNotFound,
@@ -58,6 +61,7 @@ impl ApiError {
             | BadAuthorizationHeader
             | Token(_)
             | AccessToken(_)
+            | AuthTokens(_)
             | NoUserIdentification
             | UserNotFound
             | UserInactive
@@ -98,6 +102,15 @@ impl ApiError {
                     "token_type": "access",
                     "message": error.to_string(),
                 }],
+            }),
+            AuthTokens(tried) => json!({
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": tried.iter().map(|(class, error)| json!({
+                    "token_class": class.class_name(),
+                    "token_type": class.as_str(),
+                    "message": error.to_string(),
+                })).collect::<Vec<_>>(),
             }),
             NoUserIdentification => with_code(
                 "Token contained no recognizable user identification",

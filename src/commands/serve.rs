@@ -59,6 +59,11 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
     } else {
         state
     };
+    let state = if config.sliding_tokens {
+        state.with_sliding_tokens()
+    } else {
+        state
+    };
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {

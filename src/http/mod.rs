@@ -40,11 +40,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route, with its trailing slash: a request for one of these without the slash is
 /// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 8] = [
+pub const ROUTES: [&str; 10] = [
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
     "/api/token/blacklist/",
+    "/api/token/sliding/",
+    "/api/token/sliding/refresh/",
     "/api/token/logout-all/",
     "/api/password/change/",
     "/api/me/",

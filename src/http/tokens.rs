@@ -20,7 +20,7 @@ use crate::error::{ApiError, json_body};
 use crate::tokens::{
     BlacklistEntry, Revocation, Session, TokenError, TokenType, VerifiedToken, session_of,
 };
-use crate::users::{LoginError, RetryAfter, authenticate};
+use crate::users::{LoginError, RetryAfter, User, authenticate};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -58,6 +58,24 @@ pub fn router() -> Router<AppState> {
                 "Token Blacklist",
                 "Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.",
                 &["refresh"],
+            ),
+        )
+        .route(
+            "/api/token/sliding/",
+            post_endpoint(
+                post(obtain_sliding),
+                "Token Obtain Sliding",
+                "Takes a set of user credentials and returns a sliding JSON web token to prove the\nauthentication of those credentials.",
+                &["username", "password"],
+            ),
+        )
+        .route(
+            "/api/token/sliding/refresh/",
+            post_endpoint(
+                post(refresh_sliding),
+                "Token Refresh Sliding",
+                "Takes a sliding JSON web token and returns a new, refreshed version if the\ntoken's refresh period has not expired.",
+                &["token"],
             ),
         )
         .route(
@@ -119,7 +137,25 @@ async fn obtain(
     ClientAddr(address): ClientAddr,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    let [username, password] = required_strings(&data, ["username", "password"])?;
+    let user = log_in(&state, address, &data).await?;
+    let (pair, session) = state.tokens.start_session(&user.id.to_string());
+    state.revocations.start_session(&session).await?;
+    Ok(pair_response(
+        &state,
+        &pair,
+        pair.access.clone(),
+        &pair.refresh,
+    ))
+}
+// ANCHOR_END: obtain
+
+/// The user a username and password prove, unless throttled.
+async fn log_in(
+    state: &AppState,
+    address: Option<std::net::IpAddr>,
+    data: &Map<String, Value>,
+) -> Result<User, ApiError> {
+    let [username, password] = required_strings(data, ["username", "password"])?;
     let address = address.map(|ip| ip.to_string());
     let now = state.tokens.now();
     if let Err(RetryAfter(seconds)) = state.throttle.check(&username, address.as_deref(), now) {
@@ -137,16 +173,52 @@ async fn obtain(
             LoginError::Store(error) => error.into(),
         })?;
     state.throttle.record_success(&username);
-    let (pair, session) = state.tokens.start_session(&user.id.to_string());
-    state.revocations.start_session(&session).await?;
-    Ok(pair_response(
-        &state,
-        &pair,
-        pair.access.clone(),
-        &pair.refresh,
-    ))
+    Ok(user)
 }
-// ANCHOR_END: obtain
+
+/// `POST /api/token/sliding/` (with sliding tokens on): username + password → `{"token"}`.
+async fn obtain_sliding(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    if !state.sliding_tokens {
+        return Err(ApiError::NotFound);
+    }
+    let user = log_in(&state, address, &data).await?;
+    let (token, session) = state.tokens.start_sliding_session(&user.id.to_string());
+    state.revocations.start_session(&session).await?;
+    Ok(json_body(&json!({ "token": token })))
+}
+
+/// `POST /api/token/sliding/refresh/`: a sliding token → the same token with a new `exp`, until
+/// its `refresh_exp`. A revoked session's token slides no further.
+async fn refresh_sliding(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    if !state.sliding_tokens {
+        return Err(ApiError::NotFound);
+    }
+    let [raw] = required_strings(&data, ["token"])?;
+    let token = state
+        .tokens
+        .verify(&raw, Some(TokenType::Sliding))
+        .map_err(ApiError::Token)?;
+    if state.revoked.is_revoked(&token) || state.revocations.is_blacklisted(&token.jti).await? {
+        return Err(ApiError::Token(TokenError::Blacklisted));
+    }
+    let user_id = token
+        .user_id
+        .as_deref()
+        .ok_or(ApiError::NoUserIdentification)?;
+    match state.find_user(user_id).await? {
+        Some(user) if user.is_active => {}
+        _ => return Err(ApiError::NoActiveAccountForToken),
+    }
+    let slid = state.tokens.slide(&token).map_err(ApiError::Token)?;
+    Ok(json_body(&json!({ "token": slid })))
+}
 
 /// The refresh endpoint answers `access` first.
 #[derive(Serialize)]

@@ -5,12 +5,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 // ANCHOR: token_type
-/// The two kinds of token the server issues. One must never pass for the other: a refresh token
+/// The kinds of token the server issues. One must never pass for another: a refresh token
 /// lives a day and must not open protected routes; an access token must not mint new tokens.
+/// A sliding token (simplejwt's, off unless configured) is both, within its own limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenType {
     Access,
     Refresh,
+    Sliding,
 }
 
 impl TokenType {
@@ -19,6 +21,16 @@ impl TokenType {
         match self {
             TokenType::Access => "access",
             TokenType::Refresh => "refresh",
+            TokenType::Sliding => "sliding",
+        }
+    }
+
+    /// simplejwt's class name for this type, as its error messages show it.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            TokenType::Access => "AccessToken",
+            TokenType::Refresh => "RefreshToken",
+            TokenType::Sliding => "SlidingToken",
         }
     }
 }

@@ -35,6 +35,12 @@ pub enum TokenError {
     NoType,
     #[error("Token is blacklisted")]
     Blacklisted,
+    /// A sliding token without its refresh deadline.
+    #[error("Token has no 'refresh_exp' claim")]
+    NoRefreshExp,
+    /// A sliding token past its refresh deadline: log in again.
+    #[error("Token 'refresh_exp' claim has expired")]
+    RefreshExpired,
 }
 
 /// One revoked refresh token, kept until the token would have expired anyway.

@@ -36,6 +36,10 @@ pub struct TokenSettings {
     pub session_lifetime: i64,
     /// Seconds of grace for `exp`, `nbf` and `iat` (simplejwt's `LEEWAY`, default 0).
     pub leeway: i64,
+    /// A sliding token's `exp` from its last refresh (simplejwt's `SLIDING_TOKEN_LIFETIME`).
+    pub sliding_lifetime: i64,
+    /// How long after login a sliding token can still be refreshed (`refresh_exp`).
+    pub sliding_refresh_lifetime: i64,
 }
 
 impl Default for TokenSettings {
@@ -46,6 +50,8 @@ impl Default for TokenSettings {
             refresh_lifetime: 24 * 60 * 60,
             session_lifetime: 30 * 24 * 60 * 60,
             leeway: 0,
+            sliding_lifetime: 5 * 60,
+            sliding_refresh_lifetime: 24 * 60 * 60,
         }
     }
 }
@@ -166,6 +172,42 @@ impl TokenService {
         (pair, session)
     }
     // ANCHOR_END: issue_pair
+
+    // ANCHOR: sliding
+    /// A login with a sliding token: one token that opens protected routes until `exp` and can
+    /// be traded for a fresh one until `refresh_exp`, simplejwt's claims in its order.
+    pub fn start_sliding_session(&self, user_id: &str) -> (String, Session) {
+        let now = self.clock.now();
+        let session = Session {
+            id: self.jti.new_session(),
+            user_id: user_id.to_owned(),
+            started_at: now,
+            expires_at: now + self.settings.session_lifetime,
+        };
+        let refresh_exp = (now + self.settings.sliding_refresh_lifetime).min(session.expires_at);
+        let exp = (now + self.settings.sliding_lifetime).min(refresh_exp);
+        let mut claims = self.fresh_claims(TokenType::Sliding, now, &session.id, exp);
+        claims.insert("refresh_exp".into(), refresh_exp.into());
+        claims.insert("user_id".into(), user_id.into());
+        (self.sign(&claims), session)
+    }
+
+    /// The same sliding token with a new `exp` and `iat`, while its `refresh_exp` has not
+    /// passed. Like simplejwt, it keeps its `jti` (and so its session) and its deadline.
+    pub fn slide(&self, token: &VerifiedToken) -> Result<String, TokenError> {
+        let now = self.clock.now();
+        let refresh_exp =
+            numeric_claim(&token.payload, "refresh_exp")?.ok_or(TokenError::NoRefreshExp)?;
+        if refresh_exp <= now - self.settings.leeway {
+            return Err(TokenError::RefreshExpired);
+        }
+        let mut claims = token.payload.clone();
+        let exp = (now + self.settings.sliding_lifetime).min(refresh_exp);
+        claims.insert("exp".into(), exp.into());
+        claims.insert("iat".into(), now.into());
+        Ok(self.sign(&claims))
+    }
+    // ANCHOR_END: sliding
 
     // ANCHOR: rotate
     /// The pair that replaces a verified refresh token: a new access token carrying the refresh

@@ -180,6 +180,13 @@ fn keys_are_generated_rotated_listed_and_retired() {
     );
     let retired = run(data.path(), &["key", "retire", oldest], "");
     assert!(retired.status.success(), "{}", text(&retired.stderr));
+    // A kid may begin with `-` (it is base64url): still read as the kid, never as an option.
+    let dashed = run(data.path(), &["key", "retire", "-Abc"], "");
+    assert!(
+        text(&dashed.stderr).contains("has no key \"-Abc\""),
+        "{}",
+        text(&dashed.stderr)
+    );
     let unknown = run(data.path(), &["key", "retire", "../../etc/passwd"], "");
     assert!(
         text(&unknown.stderr).contains("has no key"),

@@ -11,6 +11,7 @@ mod login;
 mod protected;
 mod refresh;
 mod sessions;
+mod sliding;
 mod smoke;
 mod throttling;
 mod verification;
