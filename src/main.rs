@@ -9,8 +9,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // JSON logs are for production, where an access line per request is wanted; the text
+    // logs of development leave them out unless RUST_LOG asks (`RUST_LOG=info,access=info`).
+    let default_filter = if cli.global.log_json {
+        "info,sqlx=warn"
+    } else {
+        "info,sqlx=warn,access=warn"
+    };
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -7,8 +7,10 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod cookies;
+mod health;
 mod hello;
 mod jwks;
+pub mod observe;
 mod tokens;
 
 use std::convert::Infallible;
@@ -26,7 +28,6 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -59,7 +60,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(tokens::router())
         .merge(hello::router())
         .merge(jwks::router())
-        .merge(account::router());
+        .merge(account::router())
+        .merge(health::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
         ("x-frame-options", "DENY"),
@@ -81,7 +83,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(observe::observe))
         .with_state(state)
 }
 

@@ -63,6 +63,13 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Closes the connections: queries from now on fail (what shutdown does last).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
 fn migrator() -> Migrator {
     let migration = |version, description: &'static str, sql: &'static str| {
         Migration::new(
@@ -258,6 +265,11 @@ impl TokenStore for SqliteStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {

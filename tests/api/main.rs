@@ -8,6 +8,7 @@ mod helpers;
 mod hostile_input;
 mod keys;
 mod login;
+mod observability;
 mod protected;
 mod refresh;
 mod sessions;

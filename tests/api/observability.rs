@@ -1,0 +1,59 @@
+//! Health endpoints and request ids. (That logs never hold a token or a password is checked in
+//! `tests/logs.rs`, a binary of its own: a log subscriber is process-wide.)
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use jwt_workbook::store::SqliteStore;
+use serde_json::json;
+
+use crate::helpers::{DATABASE, TestApp};
+
+async fn get(app: &TestApp, uri: &str, request_id: Option<&str>) -> crate::helpers::TestResponse {
+    let mut request = Request::builder().uri(uri);
+    if let Some(id) = request_id {
+        request = request.header("x-request-id", id);
+    }
+    app.send(request.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn healthz_answers_and_readyz_follows_the_database() {
+    let app = TestApp::new().await;
+    let live = get(&app, "/healthz", None).await;
+    assert_eq!(
+        (live.status, live.json()),
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    assert_eq!(live.header("cache-control"), Some("no-store"));
+    let ready = get(&app, "/readyz", None).await;
+    assert_eq!(ready.json(), json!({"status": "ok", "database": "ok"}));
+
+    // The same app over a store whose database has gone away.
+    let store = SqliteStore::open(&app.data.path().join(DATABASE))
+        .await
+        .unwrap();
+    let mut state = app.state.clone();
+    state.revocations = Arc::new(store.clone());
+    store.close().await;
+    let router = jwt_workbook::app::router(state, None);
+    let request = Request::builder()
+        .uri("/readyz")
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_a_sane_one_is_kept() {
+    let app = TestApp::new().await;
+    let given = get(&app, "/healthz", Some("req-42.a_b")).await;
+    assert_eq!(given.header("x-request-id"), Some("req-42.a_b"));
+    let made = get(&app, "/nope/", None).await;
+    let id = made.header("x-request-id").unwrap();
+    assert_eq!(id.len(), 32, "{id}");
+    let replaced = get(&app, "/healthz", Some("a b; drop")).await;
+    assert_ne!(replaced.header("x-request-id"), Some("a b; drop"));
+}
