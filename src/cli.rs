@@ -44,6 +44,10 @@ pub struct GlobalArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "JWT_WORKBOOK_LOG_JSON", global = true)]
     pub log_json: bool,
+    /// A shared PostgreSQL database, `postgres://user:password@host/database`, for several
+    /// instances; without it, users and tokens live in a SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
 }
 
 impl GlobalArgs {

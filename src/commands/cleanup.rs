@@ -1,16 +1,12 @@
-//! `cleanup`: forget revoked tokens that have expired anyway. `serve` also does this hourly.
+//! `cleanup`: forget revoked tokens and sessions that have expired anyway. `serve` also does
+//! this hourly.
 
-use std::path::Path;
-
-use super::CommandError;
+use super::{CommandError, Database};
 use crate::clock::{Clock, SystemClock};
-use crate::config::database_path;
-use crate::store::SqliteStore;
-use crate::tokens::TokenStore;
 
-pub async fn run(data_dir: &Path) -> Result<(), CommandError> {
-    let store = SqliteStore::open(&database_path(data_dir)).await?;
+pub async fn run(database: Database<'_>) -> Result<(), CommandError> {
+    let store = database.open().await?;
     let deleted = store.delete_expired(SystemClock.now()).await?;
-    println!("deleted {deleted} expired revoked-token record(s)");
+    println!("deleted {deleted} expired revocation record(s)");
     Ok(())
 }

@@ -18,19 +18,40 @@ use crate::cli::{Cli, Command};
 use crate::config::Config;
 use crate::workbook::Workbook;
 
+/// Where the database is: a PostgreSQL URL, or the SQLite file in the data directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Database<'a> {
+    pub url: Option<&'a str>,
+    pub data_dir: &'a std::path::Path,
+}
+
+impl Database<'_> {
+    pub async fn open(self) -> Result<std::sync::Arc<dyn crate::store::Database>, CommandError> {
+        std::fs::create_dir_all(self.data_dir)?;
+        Ok(crate::store::open(self.url, self.data_dir).await?)
+    }
+}
+
 /// What a subcommand can fail with: a message for a person at a terminal.
 pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     let environment = cli.global.environment();
-    let data_dir = cli.global.data_dir;
+    let database_url = cli.global.database_url.clone();
+    let database = Database {
+        url: database_url.as_deref(),
+        data_dir: &cli.global.data_dir,
+    };
+    let data_dir = cli.global.data_dir.clone();
     let workbook = Workbook::here();
     match cli.command {
-        None => serve::run(Config::load(cli.serve, data_dir, environment)?).await,
-        Some(Command::Serve(args)) => serve::run(Config::load(*args, data_dir, environment)?).await,
-        Some(Command::User(command)) => user::run(command, &data_dir).await,
-        Some(Command::Cleanup) => cleanup::run(&data_dir).await,
+        None => serve::run(Config::load(cli.serve, data_dir, environment)?, database).await,
+        Some(Command::Serve(args)) => {
+            serve::run(Config::load(*args, data_dir, environment)?, database).await
+        }
+        Some(Command::User(command)) => user::run(command, database).await,
+        Some(Command::Cleanup) => cleanup::run(database).await,
         Some(Command::Key(command)) => key::run(command, &data_dir),
         Some(Command::Book { out }) => book::run(&workbook, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook),

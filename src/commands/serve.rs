@@ -9,13 +9,12 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::{CommandError, progress};
+use super::{CommandError, Database, progress};
 use crate::app::{self, AppState};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::store::SqliteStore;
-use crate::tokens::{RandomJti, RevocationView, TokenService, TokenStore};
+use crate::tokens::{RandomJti, RevocationView, TokenService};
 use crate::users::{CachedUserStore, Passwords, UserError, create_user};
 use crate::workbook::{Workbook, book};
 
@@ -33,8 +32,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often expired revocation records are deleted.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
-pub async fn run(config: Config) -> Result<(), CommandError> {
-    let store = SqliteStore::open(&config.database_path()).await?;
+pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandError> {
+    let store = database.open().await?;
     let passwords = Passwords::new(config.password_cost)?;
     let clock = Arc::new(SystemClock);
     let state = AppState::new(
@@ -45,11 +44,11 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
             Arc::new(RandomJti),
         ),
         Arc::new(CachedUserStore::new(
-            Arc::new(store.clone()),
+            store.clone(),
             clock.clone(),
             USER_CACHE_SECONDS,
         )),
-        Arc::new(store.clone()),
+        store.clone(),
         passwords.clone(),
     )
     .with_login_limits(config.login_limits)
@@ -68,7 +67,7 @@ pub async fn run(config: Config) -> Result<(), CommandError> {
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
         match create_user(
-            &store,
+            &*store,
             &passwords,
             DEMO_USERNAME,
             DEMO_PASSWORD,
@@ -186,7 +185,7 @@ async fn follow_revocations(view: RevocationView, clock: Arc<SystemClock>, every
     }
 }
 
-async fn clean_periodically(store: SqliteStore, clock: Arc<SystemClock>) {
+async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<SystemClock>) {
     let mut ticks = tokio::time::interval(CLEANUP_INTERVAL);
     loop {
         ticks.tick().await;

@@ -2,22 +2,19 @@
 //! `createsuperuser --noinput`), so scripts and deployments can seed users.
 
 use std::io::BufRead;
-use std::path::Path;
 
-use super::CommandError;
+use super::{CommandError, Database};
 use crate::cli::{PasswordInput, UserCommand};
 use crate::clock::{Clock, SystemClock};
-use crate::config::database_path;
-use crate::store::SqliteStore;
-use crate::users::{PasswordCost, Passwords, UserStore, change_password, create_user};
+use crate::users::{PasswordCost, Passwords, change_password, create_user};
 
 /// How long a password change's revocation is kept. This command does not know the servers'
 /// token lifetimes, so it outlasts any sensible session cap (the default is 30 days).
 const REVOCATION_MEMORY: i64 = 400 * 24 * 60 * 60;
 
-pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandError> {
-    std::fs::create_dir_all(data_dir)?;
-    let store = SqliteStore::open(&database_path(data_dir)).await?;
+pub async fn run(command: UserCommand, database: Database<'_>) -> Result<(), CommandError> {
+    let store = database.open().await?;
+    let store = &*store;
     match command {
         UserCommand::Create {
             username,
@@ -27,7 +24,7 @@ pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandErr
             let password = read_password(&password)?;
             let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
             let user = create_user(
-                &store,
+                store,
                 &passwords,
                 &username,
                 &password,
@@ -61,8 +58,8 @@ pub async fn run(command: UserCommand, data_dir: &Path) -> Result<(), CommandErr
             }
             let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
             change_password(
-                &store,
-                &store,
+                store,
+                store,
                 &passwords,
                 &username,
                 &password,

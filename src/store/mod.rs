@@ -1,9 +1,73 @@
-//! Persistence: the SQLite database that holds users and revoked tokens, behind the
-//! [`UserStore`](crate::users::UserStore) and [`TokenStore`](crate::tokens::TokenStore) traits.
+//! Persistence: users, sessions and revocations behind the [`UserStore`] and [`TokenStore`]
+//! traits, in a SQLite file by default ([`SqliteStore`]) or in a PostgreSQL database that
+//! several instances share ([`PostgresStore`]). [`open`] picks one from the database URL.
 
+mod postgres;
 mod sqlite;
 
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+use crate::tokens::TokenStore;
+use crate::users::UserStore;
+
+/// Both halves of the database, as one object the commands can hold.
+pub trait Database: UserStore + TokenStore {}
+
+impl<T: UserStore + TokenStore> Database for T {}
+
+/// The database a URL names: `postgres://…` (or `postgresql://…`) is the shared PostgreSQL;
+/// anything else, or nothing, is the SQLite file in the data directory.
+pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Database>, StoreError> {
+    match url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PostgresStore::connect(url).await?))
+        }
+        Some(other) => Err(StoreError::Url(redact(other))),
+        None => Ok(Arc::new(
+            SqliteStore::open(&crate::config::database_path(data_dir)).await?,
+        )),
+    }
+}
+
+/// A URL fit for an error message: its password, if any, replaced.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Numbered migrations from `(description, sql)` pairs, version 1 first.
+fn migrator<const N: usize>(steps: [(&'static str, &'static str); N]) -> Migrator {
+    let migrations = steps
+        .into_iter()
+        .zip(1..)
+        .map(|((description, sql), version)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
 
 /// A failure of the database itself (not "no such row": that is an `Option` or a domain error).
 #[derive(Debug, thiserror::Error)]
@@ -12,9 +76,27 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "unsupported database URL {0:?}: use postgres://user:password@host/database, or none for SQLite"
+    )]
+    Url(String),
     #[error("the database writer has stopped")]
     WriterGone,
     /// The writer's batch failed; the cause was logged by the writer.
     #[error("committing to the database failed: {0}")]
     Write(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_an_error_message() {
+        assert_eq!(
+            redact("mysql://app:s3cret@db/app"),
+            "mysql://app:***@db/app"
+        );
+        assert_eq!(redact("mysql://db/app"), "mysql://db/app");
+    }
 }

@@ -6,18 +6,17 @@
 //! the file lock. One task draining a queue turns N concurrent rotations into one transaction
 //! and one fsync, and `synchronous = FULL` means a rotation is on disk before it is answered.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row, SqlSafeStr};
+use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
@@ -71,23 +70,12 @@ impl SqliteStore {
 }
 
 fn migrator() -> Migrator {
-    let migration = |version, description: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            Cow::Borrowed(description),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        migration(
-            1,
+    super::migrator([
+        (
             "users and blacklist",
             include_str!("../../migrations/0001_users_and_blacklist.sql"),
         ),
-        migration(
-            2,
+        (
             "sessions and revocations",
             include_str!("../../migrations/0002_sessions_and_revocations.sql"),
         ),

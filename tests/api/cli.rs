@@ -135,7 +135,7 @@ fn cleanup_reports_what_it_deleted() {
     assert!(cleaned.status.success(), "{}", text(&cleaned.stderr));
     assert_eq!(
         text(&cleaned.stdout).trim(),
-        "deleted 0 expired revoked-token record(s)"
+        "deleted 0 expired revocation record(s)"
     );
 }
 

@@ -1,0 +1,317 @@
+//! The PostgreSQL store: one database that several instances of the server share, so that a
+//! user, a session or a revocation recorded through one instance holds for all of them.
+//!
+//! The same tables as the SQLite store, in PostgreSQL's types. PostgreSQL lets writers run at
+//! once, so each revocation is a plain statement; the primary key still decides every race.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+use super::StoreError;
+use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
+use crate::users::{NewUser, User, UserError, UserStore};
+
+/// Every writer of the revocation feed takes this lock first (for the length of its
+/// transaction), so sequence numbers become visible in the order they were handed out: a
+/// reader that has seen number N can never later find a smaller one appear.
+const FEED_LOCK: i64 = 0x6a77_745f_6665_6564; // "jwt_feed"
+
+/// Users and tokens in a shared PostgreSQL database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and migrates. Several instances may start at once: the migrations take
+    /// PostgreSQL's advisory lock, so exactly one of them applies each.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the connections: queries from now on fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn migrator() -> Migrator {
+    super::migrator([
+        (
+            "users and blacklist",
+            include_str!("../../migrations/postgres/0001_users_and_blacklist.sql"),
+        ),
+        (
+            "sessions and revocations",
+            include_str!("../../migrations/postgres/0002_sessions_and_revocations.sql"),
+        ),
+    ])
+}
+
+async fn publish_session(
+    tx: &mut Transaction<'_, Postgres>,
+    id: &str,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO revocations (session_id, expires_at) VALUES ($1, $2)")
+        .bind(id)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn blacklist(&self, entry: BlacklistEntry) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(&entry.jti)
+        .bind(&entry.user_id)
+        .bind(entry.expires_at)
+        .bind(entry.blacklisted_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM token_blacklist WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn start_session(&self, session: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, started_at, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(session.started_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<(Session, bool)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, user_id, started_at, expires_at, revoked_at FROM sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let session = Session {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            started_at: row.try_get("started_at")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        Ok(Some((session, revoked.is_some())))
+    }
+
+    async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FEED_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        match &revocation {
+            Revocation::Session { id, expires_at } => {
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                publish_session(&mut tx, id, *expires_at).await?;
+            }
+            Revocation::User {
+                user_id,
+                cutoff,
+                expires_at,
+            } => {
+                let live: Vec<(String, i64)> = sqlx::query_as(
+                    "UPDATE sessions SET revoked_at = $1
+                     WHERE user_id = $2 AND revoked_at IS NULL AND expires_at >= $1
+                     RETURNING id, expires_at",
+                )
+                .bind(now)
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (id, expires_at) in live {
+                    publish_session(&mut tx, &id, expires_at).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES ($1, $2, $3)",
+                )
+                .bind(user_id)
+                .bind(cutoff)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, session_id, user_id, cutoff, expires_at FROM revocations
+             WHERE seq > $1 ORDER BY seq",
+        )
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let expires_at: i64 = row.try_get("expires_at")?;
+                let session: Option<String> = row.try_get("session_id")?;
+                let revocation = match session {
+                    Some(id) => Revocation::Session { id, expires_at },
+                    None => Revocation::User {
+                        user_id: row.try_get("user_id")?,
+                        cutoff: row.try_get::<Option<i64>, _>("cutoff")?.unwrap_or(i64::MAX),
+                        expires_at,
+                    },
+                };
+                Ok((row.try_get("seq")?, revocation))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    async fn delete_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for sql in [
+            "DELETE FROM token_blacklist WHERE expires_at < $1",
+            "DELETE FROM sessions WHERE expires_at < $1",
+            "DELETE FROM revocations WHERE expires_at < $1",
+        ] {
+            deleted += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        password_hash: row.try_get("password_hash")?,
+        is_active: row.try_get("is_active")?,
+        date_joined: row.try_get("date_joined")?,
+    })
+}
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, is_active, date_joined FROM users
+             WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, is_active, date_joined FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn list(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, username, password_hash, is_active, date_joined FROM users ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn create(&self, user: NewUser) -> Result<User, UserError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO users (username, password_hash, is_active, date_joined)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.is_active)
+        .bind(user.date_joined)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        let Some(id) = id else {
+            return Err(UserError::AlreadyExists(user.username));
+        };
+        Ok(User {
+            id,
+            username: user.username,
+            password_hash: user.password_hash,
+            is_active: user.is_active,
+            date_joined: user.date_joined,
+        })
+    }
+
+    async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError> {
+        let result = sqlx::query("UPDATE users SET is_active = $1 WHERE username = $2")
+            .bind(active)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::NotFound(username.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError> {
+        let result = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+            .bind(hash)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::NotFound(username.to_owned()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! The two stores keep the same promises. Every check here runs against a SQLite file, always,
+//! and against a real PostgreSQL when one is given (`.ci/run` starts one): the PostgreSQL runs
+//! are `#[ignore]`d so that `cargo test` passes on a machine without it, and `.ci/run` runs
+//! them with `--ignored` and `JWT_TEST_POSTGRES_URL` set (they fail loudly without it).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use jwt_workbook::store::{Database, PostgresStore, SqliteStore};
+use jwt_workbook::tokens::{BlacklistEntry, Revocation, RevocationView, Session, VerifiedToken};
+use jwt_workbook::users::{NewUser, UserError};
+use serde_json::Map;
+
+const NOW: i64 = 1_795_358_767;
+
+/// Session ids are the first 16 characters of a jti.
+const S1: &str = "1111111111111111";
+const S2: &str = "2222222222222222";
+const S3: &str = "3333333333333333";
+
+async fn sqlite() -> (tempfile::TempDir, Arc<dyn Database>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("stores.sqlite3"))
+        .await
+        .unwrap();
+    (dir, Arc::new(store))
+}
+
+/// A fresh, empty database on the server `JWT_TEST_POSTGRES_URL` names (its role needs
+/// CREATEDB), so tests never see each other's rows.
+async fn postgres() -> Arc<dyn Database> {
+    Arc::new(
+        PostgresStore::connect(&fresh_postgres_database().await)
+            .await
+            .unwrap(),
+    )
+}
+
+async fn fresh_postgres_database() -> String {
+    let url = std::env::var("JWT_TEST_POSTGRES_URL").expect(
+        "set JWT_TEST_POSTGRES_URL=postgres://user:password@host/database (a role with CREATEDB)",
+    );
+    let name = format!("workbook_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn user(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        password_hash: "$argon2id$fake".into(),
+        is_active: true,
+        date_joined: NOW,
+    }
+}
+
+fn entry(jti: &str) -> BlacklistEntry {
+    BlacklistEntry {
+        jti: jti.into(),
+        user_id: Some("1".into()),
+        expires_at: NOW + 100,
+        blacklisted_at: NOW,
+    }
+}
+
+fn session(id: &str, user_id: &str) -> Session {
+    Session {
+        id: id.into(),
+        user_id: user_id.into(),
+        started_at: NOW,
+        expires_at: NOW + 1000,
+    }
+}
+
+fn token(jti: &str, user_id: &str, iat: i64) -> VerifiedToken {
+    VerifiedToken {
+        token_type: Some("access".into()),
+        exp: NOW + 300,
+        issued_at: Some(iat),
+        jti: jti.into(),
+        user_id: Some(user_id.into()),
+        payload: Map::new(),
+    }
+}
+
+async fn users_are_unique_and_kept(store: Arc<dyn Database>) {
+    let alice = store.create(user("alice")).await.unwrap();
+    let bob = store.create(user("bob")).await.unwrap();
+    assert_ne!(alice.id, bob.id);
+    assert!(matches!(
+        store.create(user("alice")).await,
+        Err(UserError::AlreadyExists(name)) if name == "alice"
+    ));
+    assert!(
+        store.find_by_username("Alice").await.unwrap().is_none(),
+        "case-sensitive"
+    );
+    store.set_active("bob", false).await.unwrap();
+    store
+        .set_password_hash("alice", "$argon2id$new")
+        .await
+        .unwrap();
+    let found = store.find_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(found.password_hash, "$argon2id$new");
+    let listed: Vec<(String, bool)> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.username, u.is_active))
+        .collect();
+    assert_eq!(listed, [("alice".into(), true), ("bob".into(), false)]);
+    assert!(matches!(
+        store.set_active("nobody", true).await,
+        Err(UserError::NotFound(_))
+    ));
+    store.ping().await.unwrap();
+}
+
+/// Of many concurrent revocations of one token id, exactly one wins.
+async fn a_blacklist_race_has_one_winner(store: Arc<dyn Database>) {
+    let attempts: Vec<_> = (0..24)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.blacklist(entry("contested")).await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for attempt in attempts {
+        winners += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    assert!(store.is_blacklisted("contested").await.unwrap());
+    assert!(!store.is_blacklisted("other").await.unwrap());
+}
+
+async fn sessions_and_revocations_are_published_in_order(store: Arc<dyn Database>) {
+    store.start_session(&session(S1, "1")).await.unwrap();
+    store.start_session(&session(S2, "1")).await.unwrap();
+    store.start_session(&session(S3, "2")).await.unwrap();
+    assert_eq!(
+        store.session(S1).await.unwrap(),
+        Some((session(S1, "1"), false))
+    );
+    assert_eq!(store.session("nope").await.unwrap(), None);
+
+    let view = RevocationView::new(store.clone());
+    let revocation = Revocation::Session {
+        id: S3.into(),
+        expires_at: NOW + 1000,
+    };
+    view.revoke(revocation, NOW).await.unwrap();
+    let everything = Revocation::User {
+        user_id: "1".into(),
+        cutoff: NOW,
+        expires_at: NOW + 2000,
+    };
+    view.revoke(everything, NOW).await.unwrap();
+    assert!(
+        store.session(S1).await.unwrap().unwrap().1,
+        "revoked with its user"
+    );
+    assert!(store.session(S3).await.unwrap().unwrap().1);
+
+    let feed = store.revocations_since(0).await.unwrap();
+    let seqs: Vec<i64> = feed.iter().map(|(seq, _)| *seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(
+        feed.len(),
+        4,
+        "s3, then s1 and s2 by name, then the cutoff: {feed:?}"
+    );
+    assert!(view.is_revoked(&token(&format!("{S1}0000000000000001"), "1", NOW)));
+    assert!(
+        view.is_revoked(&token("99999999999999990000000000000001", "1", NOW - 1)),
+        "older than the cutoff"
+    );
+    assert!(!view.is_revoked(&token("99999999999999990000000000000001", "1", NOW)));
+    assert!(!view.is_revoked(&token("99999999999999990000000000000001", "2", NOW - 1)));
+
+    store.blacklist(entry("old")).await.unwrap();
+    let deleted = store.delete_expired(NOW + 5000).await.unwrap();
+    assert_eq!(
+        deleted,
+        1 + 3 + 4,
+        "the jti, three sessions, four revocations"
+    );
+    assert!(store.revocations_since(0).await.unwrap().is_empty());
+}
+
+/// Writers racing each other, and a reader syncing while they write: the reader still ends
+/// up with every revocation. With PostgreSQL this needs the feed's lock; without it a later
+/// sequence number can become visible first, and the reader would skip the earlier one for good.
+async fn a_reader_misses_no_revocation_published_concurrently(stores: [Arc<dyn Database>; 2]) {
+    let reader = RevocationView::new(stores[0].clone());
+    let writers: Vec<_> = (0..40)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                let revocation = Revocation::Session {
+                    id: format!("{i:016x}"),
+                    expires_at: NOW + 1000,
+                };
+                store.revoke(revocation, NOW).await.unwrap();
+            })
+        })
+        .collect();
+    let syncing = {
+        let reader = reader.clone();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                reader.sync(NOW).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    syncing.await.unwrap();
+    reader.sync(NOW).await.unwrap();
+    let missing: BTreeSet<usize> = (0..40)
+        .filter(|i| !reader.is_revoked(&token(&format!("{i:016x}0000000000000001"), "9", NOW)))
+        .collect();
+    assert!(missing.is_empty(), "never learnt of sessions {missing:?}");
+}
+
+macro_rules! both_stores {
+    ($($check:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let (_dir, store) = super::sqlite().await;
+                    super::$check(store).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = "needs PostgreSQL: set JWT_TEST_POSTGRES_URL and run with --ignored (.ci/run does)"]
+                async fn $check() {
+                    super::$check(super::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_stores!(
+    users_are_unique_and_kept,
+    a_blacklist_race_has_one_winner,
+    sessions_and_revocations_are_published_in_order,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_reader_misses_no_revocation_published_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.sqlite3");
+    let first: Arc<dyn Database> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let second: Arc<dyn Database> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    a_reader_misses_no_revocation_published_concurrently([first, second]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set JWT_TEST_POSTGRES_URL and run with --ignored (.ci/run does)"]
+async fn on_postgres_a_reader_misses_no_revocation_published_concurrently() {
+    let url = fresh_postgres_database().await;
+    let first: Arc<dyn Database> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    let second: Arc<dyn Database> = Arc::new(PostgresStore::connect(&url).await.unwrap());
+    a_reader_misses_no_revocation_published_concurrently([first, second]).await;
+}
