@@ -42,6 +42,7 @@ pub fn parse_authorization(value: Option<&[u8]>) -> Credentials<'_> {
 }
 // ANCHOR_END: parse_authorization
 
+// ANCHOR: auth_user
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
@@ -98,6 +99,7 @@ fn verify_bearer(state: &AppState, raw: &str) -> Result<VerifiedToken, ApiError>
         _ => ApiError::AuthTokens(refusals),
     })
 }
+// ANCHOR_END: auth_user
 
 #[cfg(test)]
 mod tests {

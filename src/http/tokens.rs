@@ -149,6 +149,7 @@ async fn obtain(
 }
 // ANCHOR_END: obtain
 
+// ANCHOR: log_in
 /// The user a username and password prove, unless throttled.
 async fn log_in(
     state: &AppState,
@@ -175,6 +176,7 @@ async fn log_in(
     state.throttle.record_success(&username);
     Ok(user)
 }
+// ANCHOR_END: log_in
 
 /// `POST /api/token/sliding/` (with sliding tokens on): username + password → `{"token"}`.
 async fn obtain_sliding(

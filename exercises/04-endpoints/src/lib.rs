@@ -1,0 +1,184 @@
+//! Chapter 4, "Token endpoints": the flow of Django REST framework + simplejwt (log in, present
+//! the access token, verify a token) as axum handlers and an extractor.
+//!
+//! Your exercise: replace each `todo!()` below, step by step, until `cargo test -p
+//! ch04-endpoints-exercise` passes. `cargo run -- check 4` says which step to work on next.
+//!
+//! Everything below the HTTP layer is the shared server's, ready to use. [`AppState`] holds the
+//! token service (it issues and verifies tokens: chapters 2 and 3), the user store and the
+//! password hasher; [`authenticate`] checks a username and a password; [`FormData`] reads a JSON,
+//! form-encoded or multipart body into fields; [`required_strings`] validates those fields as
+//! DRF's serializers do; [`ApiError`] renders every failure in DRF's shape and words. What this
+//! crate adds is the flow: which check runs when, and which answer each failure gets.
+//!
+//! The steps: [`parse_authorization`], [`user_for_access_token`], the [`CurrentUser`]
+//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
+
+// Until each step is written, its arguments and imports go unused.
+#![allow(unused_variables, unused_imports, dead_code)]
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde_json::json;
+
+use jwt_workbook::app::AppState;
+use jwt_workbook::error::{ApiError, json_body};
+use jwt_workbook::http::body::{FormData, required_strings};
+use jwt_workbook::tokens::TokenType;
+use jwt_workbook::users::{LoginError, User, authenticate};
+
+// ANCHOR: credentials
+/// What an `Authorization` header says, read the way DRF + simplejwt read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    /// No header, an empty one, or another scheme (`Token …`, `Basic …`, even `bearer …`): not
+    /// meant for us. The request carries no user, and a protected route answers "not provided".
+    Anonymous,
+    /// `Bearer` with no token after it, or with more than one word: meant for us, but broken.
+    Malformed,
+    /// `Bearer <token>`: the token's bytes, not checked in any way yet.
+    Bearer(&'a [u8]),
+}
+// ANCHOR_END: credentials
+
+// ANCHOR: parse_authorization
+/// Step 1. Read an `Authorization` header value as DRF does: split it into words at runs of
+/// whitespace. No words at all, or a first word that is not exactly `Bearer` (the scheme is
+/// case-sensitive), is [`Credentials::Anonymous`]. `Bearer` followed by exactly one word is
+/// [`Credentials::Bearer`] with that word; `Bearer` followed by none, or by two or more, is
+/// [`Credentials::Malformed`].
+pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
+    // TODO: Split on ASCII whitespace (`u8::is_ascii_whitespace`), dropping the empty pieces
+    // that runs of it leave. Then look at the first three words at once: a tuple of
+    // `Option<&[u8]>` in a `match` says "Bearer, one word, nothing more" in one pattern.
+    todo!()
+}
+// ANCHOR_END: parse_authorization
+
+// ANCHOR: user_for_access_token
+/// Step 2. The user an access token proves, checked in simplejwt's order, each failure with
+/// its own answer:
+///
+/// 1. the token verifies as an *access* token (`state.tokens.verify` with
+///    `Some(TokenType::Access)`), else [`ApiError::AccessToken`] with the reason;
+/// 2. it has a `user_id` claim, else [`ApiError::NoUserIdentification`];
+/// 3. that user exists (`state.find_user`), else [`ApiError::UserNotFound`];
+/// 4. and is active, else [`ApiError::UserInactive`].
+pub async fn user_for_access_token(state: &AppState, token: &str) -> Result<User, ApiError> {
+    // TODO: The four checks of the doc comment, in that order, each turning its failure into
+    // its `ApiError` with `map_err`, `ok_or` or an early `return`. `?` does the rest.
+    todo!()
+}
+// ANCHOR_END: user_for_access_token
+
+// ANCHOR: current_user
+/// The user whose access token came with the request. A handler that takes it as an argument
+/// runs only for a valid access token of an active user; every other request gets the
+/// extractor's rejection, a 401, and the handler never runs.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+// ANCHOR_END: current_user
+
+// ANCHOR: extractor
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    /// Step 3. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
+    /// [`ApiError::NotAuthenticated`]; malformed is [`ApiError::BadAuthorizationHeader`]; a
+    /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
+    /// be one of ours: treat it as an empty token, which the token service refuses.)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // TODO: `parts.headers.get(header::AUTHORIZATION)` is an `Option<&HeaderValue>`;
+        // `.map(HeaderValue::as_bytes)` makes it what step 1 reads. Then one `match` on the
+        // three kinds of credentials; the token's bytes become text with `std::str::from_utf8`.
+        todo!()
+    }
+}
+// ANCHOR_END: extractor
+
+// ANCHOR: obtain
+/// Step 4. `POST /api/token/`: a username and a password in, a refresh and an access token
+/// out. Both fields are required strings ([`required_strings`] answers the 400s); every kind
+/// of bad credentials is one 401, [`ApiError::NoActiveAccount`]; the body on success is the
+/// pair from `state.tokens.issue_pair`, for the user's id as a string.
+pub async fn obtain(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    // TODO: `required_strings(&data, ["username", "password"])?` gives both fields or the 400.
+    // `authenticate(&*state.users, &state.passwords, …)` checks them; map its error to the
+    // right `ApiError`. `json_body` turns the pair into the response.
+    todo!()
+}
+// ANCHOR_END: obtain
+
+// ANCHOR: verify
+/// Step 5. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
+/// passes (`None` as the expected type), and no user is looked up: the answer is about the
+/// token alone. A refusal is [`ApiError::Token`], the token endpoints' 401.
+pub async fn verify(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    // TODO: One required field, `token`; one call to `state.tokens.verify`; `{}` as the body.
+    todo!()
+}
+// ANCHOR_END: verify
+
+// ANCHOR: hello
+/// Step 6. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
+pub async fn hello(CurrentUser(user): CurrentUser) -> Response {
+    // TODO: `json_body(&json!({...}))`. The extractor in the arguments has done the checking.
+    todo!()
+}
+// ANCHOR_END: hello
+
+// ANCHOR: me
+/// Step 6. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
+/// `date_joined`, in that order.
+pub async fn me(CurrentUser(user): CurrentUser) -> Response {
+    // TODO: The four fields of `user`, with `json!`, in the order of the doc comment.
+    todo!()
+}
+// ANCHOR_END: me
+
+// ANCHOR: router
+/// Step 7. The routes, each with its trailing slash as Django writes them:
+///
+/// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
+///   `Allow: POST`;
+/// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
+///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
+///   anonymous one gets the 401;
+/// - each of those paths without its slash is a 301 to the path with it;
+/// - any other path is DRF's 404, `{"detail": "Not found."}`.
+pub fn router(state: AppState) -> Router {
+    // TODO: `Router::new().route(path, post(obtain).fallback(...))` and so on; a `fallback` on a
+    // method router answers the methods it does not serve. For the protected routes, make
+    // that fallback take a `CurrentUser` first. A loop can add the four slashless paths with
+    // `any(...)`. Finish with `.fallback(...)` for unknown paths and `.with_state(state)`.
+    todo!()
+}
+// ANCHOR_END: router
+
+// ANCHOR: helpers
+/// DRF's 405, `{"detail": "Method \"PUT\" not allowed."}`, with the `Allow` header that HTTP
+/// requires on every 405 (RFC 9110 §15.5.6): the methods the endpoint does serve.
+pub fn method_not_allowed(method: Method, allow: &'static str) -> Response {
+    ([(header::ALLOW, allow)], ApiError::MethodNotAllowed(method)).into_response()
+}
+
+/// Django's `APPEND_SLASH`: a path asked for without its trailing slash is sent, with a 301
+/// and an empty body, to `location`, the same path with the slash.
+pub fn moved_permanently(location: &'static str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+// ANCHOR_END: helpers

@@ -1,0 +1,234 @@
+//! Chapter 4, "Token endpoints", solved: the flow of Django REST framework + simplejwt (log in,
+//! present the access token, verify a token) as axum handlers and an extractor.
+//!
+//! Everything below the HTTP layer is the shared server's, ready to use. [`AppState`] holds the
+//! token service (it issues and verifies tokens: chapters 2 and 3), the user store and the
+//! password hasher; [`authenticate`] checks a username and a password; [`FormData`] reads a JSON,
+//! form-encoded or multipart body into fields; [`required_strings`] validates those fields as
+//! DRF's serializers do; [`ApiError`] renders every failure in DRF's shape and words. What this
+//! crate adds is the flow: which check runs when, and which answer each failure gets.
+//!
+//! The steps: [`parse_authorization`], [`user_for_access_token`], the [`CurrentUser`]
+//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde_json::json;
+
+use jwt_workbook::app::AppState;
+use jwt_workbook::error::{ApiError, json_body};
+use jwt_workbook::http::body::{FormData, required_strings};
+use jwt_workbook::tokens::TokenType;
+use jwt_workbook::users::{LoginError, User, authenticate};
+
+// ANCHOR: credentials
+/// What an `Authorization` header says, read the way DRF + simplejwt read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    /// No header, an empty one, or another scheme (`Token …`, `Basic …`, even `bearer …`): not
+    /// meant for us. The request carries no user, and a protected route answers "not provided".
+    Anonymous,
+    /// `Bearer` with no token after it, or with more than one word: meant for us, but broken.
+    Malformed,
+    /// `Bearer <token>`: the token's bytes, not checked in any way yet.
+    Bearer(&'a [u8]),
+}
+// ANCHOR_END: credentials
+
+// ANCHOR: parse_authorization
+/// Step 1. Read an `Authorization` header value as DRF does: split it into words at runs of
+/// whitespace. No words at all, or a first word that is not exactly `Bearer` (the scheme is
+/// case-sensitive), is [`Credentials::Anonymous`]. `Bearer` followed by exactly one word is
+/// [`Credentials::Bearer`] with that word; `Bearer` followed by none, or by two or more, is
+/// [`Credentials::Malformed`].
+pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
+    let Some(header) = header else {
+        return Credentials::Anonymous;
+    };
+    let mut words = header
+        .split(u8::is_ascii_whitespace)
+        .filter(|word| !word.is_empty());
+    match (words.next(), words.next(), words.next()) {
+        (Some(b"Bearer"), Some(token), None) => Credentials::Bearer(token),
+        (Some(b"Bearer"), _, _) => Credentials::Malformed,
+        _ => Credentials::Anonymous,
+    }
+}
+// ANCHOR_END: parse_authorization
+
+// ANCHOR: user_for_access_token
+/// Step 2. The user an access token proves, checked in simplejwt's order, each failure with
+/// its own answer:
+///
+/// 1. the token verifies as an *access* token (`state.tokens.verify` with
+///    `Some(TokenType::Access)`), else [`ApiError::AccessToken`] with the reason;
+/// 2. it has a `user_id` claim, else [`ApiError::NoUserIdentification`];
+/// 3. that user exists (`state.find_user`), else [`ApiError::UserNotFound`];
+/// 4. and is active, else [`ApiError::UserInactive`].
+pub async fn user_for_access_token(state: &AppState, token: &str) -> Result<User, ApiError> {
+    let verified = state
+        .tokens
+        .verify(token, Some(TokenType::Access))
+        .map_err(ApiError::AccessToken)?;
+    let user_id = verified
+        .user_id
+        .as_deref()
+        .ok_or(ApiError::NoUserIdentification)?;
+    let user = state
+        .find_user(user_id)
+        .await?
+        .ok_or(ApiError::UserNotFound)?;
+    if !user.is_active {
+        return Err(ApiError::UserInactive);
+    }
+    Ok(user)
+}
+// ANCHOR_END: user_for_access_token
+
+// ANCHOR: current_user
+/// The user whose access token came with the request. A handler that takes it as an argument
+/// runs only for a valid access token of an active user; every other request gets the
+/// extractor's rejection, a 401, and the handler never runs.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+// ANCHOR_END: current_user
+
+// ANCHOR: extractor
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    /// Step 3. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
+    /// [`ApiError::NotAuthenticated`]; malformed is [`ApiError::BadAuthorizationHeader`]; a
+    /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
+    /// be one of ours: treat it as an empty token, which the token service refuses.)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        match parse_authorization(header) {
+            Credentials::Anonymous => Err(ApiError::NotAuthenticated),
+            Credentials::Malformed => Err(ApiError::BadAuthorizationHeader),
+            Credentials::Bearer(token) => {
+                let token = std::str::from_utf8(token).unwrap_or_default();
+                user_for_access_token(state, token).await.map(CurrentUser)
+            }
+        }
+    }
+}
+// ANCHOR_END: extractor
+
+// ANCHOR: obtain
+/// Step 4. `POST /api/token/`: a username and a password in, a refresh and an access token
+/// out. Both fields are required strings ([`required_strings`] answers the 400s); every kind
+/// of bad credentials is one 401, [`ApiError::NoActiveAccount`]; the body on success is the
+/// pair from `state.tokens.issue_pair`, for the user's id as a string.
+pub async fn obtain(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    let [username, password] = required_strings(&data, ["username", "password"])?;
+    let user = authenticate(&*state.users, &state.passwords, &username, &password)
+        .await
+        .map_err(|error| match error {
+            LoginError::NoActiveAccount => ApiError::NoActiveAccount,
+            LoginError::Store(error) => error.into(),
+        })?;
+    Ok(json_body(&state.tokens.issue_pair(&user.id.to_string())))
+}
+// ANCHOR_END: obtain
+
+// ANCHOR: verify
+/// Step 5. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
+/// passes (`None` as the expected type), and no user is looked up: the answer is about the
+/// token alone. A refusal is [`ApiError::Token`], the token endpoints' 401.
+pub async fn verify(
+    State(state): State<AppState>,
+    FormData(data): FormData,
+) -> Result<Response, ApiError> {
+    let [token] = required_strings(&data, ["token"])?;
+    state.tokens.verify(&token, None).map_err(ApiError::Token)?;
+    Ok(json_body(&json!({})))
+}
+// ANCHOR_END: verify
+
+// ANCHOR: hello
+/// Step 6. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
+pub async fn hello(CurrentUser(_user): CurrentUser) -> Response {
+    json_body(&json!({ "message": "Hello, World!" }))
+}
+// ANCHOR_END: hello
+
+// ANCHOR: me
+/// Step 6. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
+/// `date_joined`, in that order.
+pub async fn me(CurrentUser(user): CurrentUser) -> Response {
+    json_body(&json!({
+        "id": user.id,
+        "username": user.username,
+        "is_active": user.is_active,
+        "date_joined": user.date_joined,
+    }))
+}
+// ANCHOR_END: me
+
+// ANCHOR: router
+/// Step 7. The routes, each with its trailing slash as Django writes them:
+///
+/// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
+///   `Allow: POST`;
+/// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
+///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
+///   anonymous one gets the 401;
+/// - each of those paths without its slash is a 301 to the path with it;
+/// - any other path is DRF's 404, `{"detail": "Not found."}`.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route(
+            "/api/token/",
+            post(obtain)
+                .fallback(|method: Method| async move { method_not_allowed(method, "POST") }),
+        )
+        .route(
+            "/api/token/verify/",
+            post(verify)
+                .fallback(|method: Method| async move { method_not_allowed(method, "POST") }),
+        )
+        .route("/hello/", get(hello).fallback(authenticated_wrong_method))
+        .route("/api/me/", get(me).fallback(authenticated_wrong_method));
+    for path in ["/api/token/", "/api/token/verify/", "/hello/", "/api/me/"] {
+        let bare = path.trim_end_matches('/');
+        router = router.route(bare, any(move || async move { moved_permanently(path) }));
+    }
+    router
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}
+
+/// A protected route asked with a method it does not serve: the extractor runs first.
+async fn authenticated_wrong_method(_user: CurrentUser, method: Method) -> Response {
+    method_not_allowed(method, "GET, HEAD")
+}
+// ANCHOR_END: router
+
+// ANCHOR: helpers
+/// DRF's 405, `{"detail": "Method \"PUT\" not allowed."}`, with the `Allow` header that HTTP
+/// requires on every 405 (RFC 9110 §15.5.6): the methods the endpoint does serve.
+pub fn method_not_allowed(method: Method, allow: &'static str) -> Response {
+    ([(header::ALLOW, allow)], ApiError::MethodNotAllowed(method)).into_response()
+}
+
+/// Django's `APPEND_SLASH`: a path asked for without its trailing slash is sent, with a 301
+/// and an empty body, to `location`, the same path with the slash.
+pub fn moved_permanently(location: &'static str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+// ANCHOR_END: helpers
