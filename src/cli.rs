@@ -103,6 +103,8 @@ pub enum Command {
     /// Generate, rotate, list and retire signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Render a deployment: nginx site, systemd unit, container file, Procfile, env file.
+    Deploy(Box<DeployArgs>),
     /// Build the book into a folder (for nginx, or a zip for a classroom).
     Book {
         /// Where to write the HTML.
@@ -259,6 +261,58 @@ pub enum KeyCommand {
         #[command(flatten)]
         ring: KeyringArgs,
     },
+}
+
+/// Options of `deploy`.
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// The public name clients use, e.g. api.example.com.
+    #[arg(long)]
+    pub domain: String,
+    /// An instance nginx passes requests to (repeat for several).
+    #[arg(long = "upstream", default_value = "127.0.0.1:8000")]
+    pub upstreams: Vec<String>,
+    /// Where the built book lies on the server (`jwt-workbook book --out DIR`).
+    #[arg(long, default_value = "/srv/jwt-workbook/book")]
+    pub book_dir: PathBuf,
+    /// The system user the service runs as.
+    #[arg(long, default_value = "jwt-workbook")]
+    pub user: String,
+    /// The installed binary.
+    #[arg(long, default_value = "/usr/local/bin/jwt-workbook")]
+    pub binary: PathBuf,
+    /// The service's data directory on the server.
+    #[arg(long, default_value = "/var/lib/jwt-workbook")]
+    pub server_data_dir: PathBuf,
+    /// Where the environment file will be installed.
+    #[arg(long, default_value = "/etc/jwt-workbook/jwt-workbook.env")]
+    pub env_file: PathBuf,
+    /// TLS certificate chain (default: Let's Encrypt's path for the domain).
+    #[arg(long)]
+    pub tls_certificate: Option<PathBuf>,
+    /// TLS private key (default: Let's Encrypt's path for the domain).
+    #[arg(long)]
+    pub tls_certificate_key: Option<PathBuf>,
+    #[arg(long, default_value_t = 80)]
+    pub http_port: u16,
+    #[arg(long, default_value_t = 443)]
+    pub https_port: u16,
+    /// nginx's log directory.
+    #[arg(long, default_value = "/var/log/nginx")]
+    pub log_dir: PathBuf,
+    /// Listen on IPv4 only.
+    #[arg(long)]
+    pub no_ipv6: bool,
+    /// The address nginx connects to the instances from; the instances then trust
+    /// X-Forwarded-For from that address only.
+    #[arg(long)]
+    pub proxy_bind: Option<std::net::IpAddr>,
+    /// The PostgreSQL the instances share, written into the environment file.
+    #[arg(long)]
+    pub shared_database_url: Option<String>,
+    /// The folder to write the files into.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

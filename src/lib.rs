@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod http;
 pub mod keyring;

@@ -6,10 +6,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+#[path = "support/postgres.rs"]
+mod support;
+
 use jwt_workbook::store::{Database, PostgresStore, SqliteStore};
 use jwt_workbook::tokens::{BlacklistEntry, Revocation, RevocationView, Session, VerifiedToken};
 use jwt_workbook::users::{NewUser, UserError};
 use serde_json::Map;
+use support::fresh_postgres_database;
 
 const NOW: i64 = 1_795_358_767;
 
@@ -34,20 +38,6 @@ async fn postgres() -> Arc<dyn Database> {
             .await
             .unwrap(),
     )
-}
-
-async fn fresh_postgres_database() -> String {
-    let url = std::env::var("JWT_TEST_POSTGRES_URL").expect(
-        "set JWT_TEST_POSTGRES_URL=postgres://user:password@host/database (a role with CREATEDB)",
-    );
-    let name = format!("workbook_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
 }
 
 fn user(name: &str) -> NewUser {

@@ -4,6 +4,7 @@
 pub mod book;
 pub mod check;
 pub mod cleanup;
+pub mod deploy;
 pub mod hint;
 pub mod key;
 pub mod progress;
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::User(command)) => user::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
         Some(Command::Key(command)) => key::run(command, &data_dir),
+        Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook),
         Some(Command::Check { chapter }) => check::run(&workbook, chapter.as_deref()),

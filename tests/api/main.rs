@@ -4,6 +4,7 @@
 mod cli;
 mod contract;
 mod cookie_mode;
+mod deploy;
 mod helpers;
 mod hostile_input;
 mod keys;
