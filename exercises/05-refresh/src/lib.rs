@@ -1,0 +1,456 @@
+//! Chapter 5, "Refresh, rotation and revocation": the bookkeeping behind a refresh endpoint.
+//!
+//! Your exercise: replace each `todo!()` below, step by step, until `cargo test -p
+//! ch05-refresh-exercise` passes. `cargo run -- check 5` says which step to work on next.
+//!
+//! A store of token families, in memory: a login starts a family and issues its first pair;
+//! every refresh rotates the refresh token (the old one is blacklisted, a new one is issued in
+//! the same family); a rotated-away refresh token that comes back revokes its whole family; no
+//! token of a family lives past the family's absolute end; and logging out revokes one family
+//! or every family of a user.
+//!
+//! There is no cryptography here and no database. A [`Token`] stands for the claims of a token
+//! whose signature has already been checked (chapter 3), and time is always a parameter, `now`,
+//! in seconds: the stories of the tests start at 0, which [`clock`] shows as `day 1 00:00:00`.
+//!
+//! The steps, from easy to hard: [`Policy::expiries`], [`Store::login`] and
+//! [`Store::authorize`], [`Store::refresh`], [`Store::revoke_family`], [`Store::logout`] and
+//! [`Store::revoke_user`], and [`run`]. Each builds on the ones before it.
+
+// Until each step is written, its arguments go unused.
+#![allow(unused_variables, dead_code)]
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+pub const MINUTE: i64 = 60;
+pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;
+
+// ANCHOR: policy
+/// How long things live, in seconds. All three are positive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// An access token opens the API until it expires; it is checked on every request.
+    pub access_lifetime: i64,
+    /// A refresh token buys the next pair. Each rotation issues a new one with a full
+    /// lifetime, so this is how long a client may stay idle and still come back.
+    pub refresh_lifetime: i64,
+    /// The absolute cap: no token of a family lives past `login + session_lifetime`, however
+    /// often it is refreshed. Then the user logs in again.
+    pub session_lifetime: i64,
+}
+
+impl Policy {
+    /// The shared server's defaults: 5 minutes, 1 day (simplejwt's), and 30 days.
+    pub const SERVER: Policy = Policy {
+        access_lifetime: 5 * MINUTE,
+        refresh_lifetime: DAY,
+        session_lifetime: 30 * DAY,
+    };
+}
+// ANCHOR_END: policy
+
+// ANCHOR: expiries
+/// When the two tokens of a new pair expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiries {
+    pub access: i64,
+    pub refresh: i64,
+}
+// ANCHOR_END: expiries
+
+// ANCHOR: token
+/// The two kinds of token, as in simplejwt's `token_type` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// A token's claims, as a server reads them once the signature has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token_type: TokenType,
+    /// `f1-r2`: the family (`f1`), then `a` or `r` and the number of the pair in the family.
+    /// Like the server's jti, it names the family without a claim of its own.
+    pub jti: String,
+    pub user: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl Token {
+    /// The family this token belongs to: its jti up to the dash.
+    pub fn family(&self) -> &str {
+        self.jti
+            .split_once('-')
+            .map_or(&self.jti, |(family, _)| family)
+    }
+}
+
+/// What a login or a refresh hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    pub access: Token,
+    pub refresh: Token,
+}
+// ANCHOR_END: token
+
+// ANCHOR: family
+/// One login and every pair rotated from it (the server calls it a session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    /// `f1`, `f2`, … in the order of the logins.
+    pub id: String,
+    pub user: String,
+    /// The login. The family ends, absolutely, at `started_at + session_lifetime`.
+    pub started_at: i64,
+    /// How many pairs have been issued in it: the next one is number `pairs + 1`.
+    pub pairs: u32,
+    /// Set once, by the first revocation; nothing of a revoked family is accepted again.
+    pub revoked: Option<Revocation>,
+}
+
+/// When and why a family was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub at: i64,
+    pub reason: Reason,
+}
+
+/// Why a family was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A refresh token of the family came back after it had been rotated away: two parties
+    /// hold the family, and the store cannot tell the user from the thief.
+    Reuse { jti: String },
+    /// The user logged out on this device.
+    Logout,
+    /// The user logged out on every device.
+    LogoutEverywhere,
+    /// The user changed their password.
+    PasswordChanged,
+}
+// ANCHOR_END: family
+
+// ANCHOR: refused
+/// Why a token was refused. The texts (see `Display`) are simplejwt's where it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// An access token where a refresh token belongs, or the other way round.
+    WrongType,
+    /// The token names a family this store never started.
+    UnknownFamily,
+    /// The family reached its absolute end: nothing more is issued in it.
+    SessionEnded,
+    /// The token's own `exp` has passed.
+    Expired,
+    /// A refresh token that was rotated away or logged out.
+    Blacklisted,
+    /// The token's family was revoked.
+    Revoked(Reason),
+}
+// ANCHOR_END: refused
+
+// ANCHOR: store
+/// Every family, and the blacklist of refresh tokens that were used up.
+#[derive(Debug, Clone)]
+pub struct Store {
+    policy: Policy,
+    /// In the order of the logins.
+    families: Vec<Family>,
+    /// The jtis of refresh tokens that must never be accepted again.
+    blacklist: BTreeSet<String>,
+}
+// ANCHOR_END: store
+
+impl Store {
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            policy,
+            families: Vec::new(),
+            blacklist: BTreeSet::new(),
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Every family, in the order of the logins.
+    pub fn families(&self) -> &[Family] {
+        &self.families
+    }
+
+    pub fn family(&self, id: &str) -> Option<&Family> {
+        self.families.iter().find(|family| family.id == id)
+    }
+
+    fn family_mut(&mut self, id: &str) -> Option<&mut Family> {
+        self.families.iter_mut().find(|family| family.id == id)
+    }
+
+    pub fn is_blacklisted(&self, jti: &str) -> bool {
+        self.blacklist.contains(jti)
+    }
+
+    /// The id the next login's family gets: `f1`, `f2`, …
+    fn next_family_id(&self) -> String {
+        format!("f{}", self.families.len() + 1)
+    }
+
+    /// Issues the next pair of an existing family, counting it in `pairs`.
+    fn mint(&mut self, family: &str, now: i64, expiries: Expiries) -> Pair {
+        let family = self
+            .family_mut(family)
+            .expect("pairs are only minted in families of this store");
+        family.pairs += 1;
+        let (id, number, user) = (family.id.clone(), family.pairs, family.user.clone());
+        let token = |token_type, letter, expires_at| Token {
+            token_type,
+            jti: format!("{id}-{letter}{number}"),
+            user: user.clone(),
+            issued_at: now,
+            expires_at,
+        };
+        Pair {
+            access: token(TokenType::Access, 'a', expiries.access),
+            refresh: token(TokenType::Refresh, 'r', expiries.refresh),
+        }
+    }
+}
+
+// ANCHOR: expiries_fn
+impl Policy {
+    /// Step 1. When the tokens of a pair issued at `now`, in a family that started at
+    /// `started_at`, expire: each at `now` plus its own lifetime, but never after the family's
+    /// absolute end, `started_at + session_lifetime`. From that end on, nothing may be issued
+    /// in the family any more: `None`.
+    pub fn expiries(&self, started_at: i64, now: i64) -> Option<Expiries> {
+        // TODO: The family ends at `started_at + self.session_lifetime`; from then on,
+        // `None`. Otherwise each token expires at `now` plus its lifetime, or at the end if
+        // that is sooner (`i64::min`).
+        todo!()
+    }
+}
+// ANCHOR_END: expiries_fn
+
+impl Store {
+    // ANCHOR: login
+    /// Step 2a. A user proved who they are: start a new family for them (the next id, started
+    /// now, no pairs yet, not revoked) and issue its first pair, with the expiries of step 1.
+    pub fn login(&mut self, user: &str, now: i64) -> Pair {
+        // TODO: Push a new `Family` (its id from `self.next_family_id()`, `pairs: 0`, not
+        // revoked) onto `self.families`, then issue its first pair with `self.mint`, using the
+        // expiries of step 1.
+        todo!()
+    }
+    // ANCHOR_END: login
+
+    // ANCHOR: authorize
+    /// Step 2b. What a protected route checks before it answers: the token is an access token,
+    /// of a family this store knows, not expired (`now >= expires_at` is expired), and its
+    /// family is not revoked. The first failure, in that order, is the answer.
+    pub fn authorize(&self, access: &Token, now: i64) -> Result<(), Refused> {
+        // TODO: Four checks, each returning its `Refused`: the type, the family
+        // (`access.family()`, then `self.family`), the token's `expires_at`, and the family's
+        // `revoked`.
+        todo!()
+    }
+    // ANCHOR_END: authorize
+
+    // ANCHOR: refresh
+    /// Step 3. Rotation: trade a refresh token for a new pair in the same family, and make sure
+    /// the old refresh token can never be used again.
+    ///
+    /// Refuse, in this order: a token that is not a refresh token, an unknown family, a family
+    /// that reached its end (step 1 says `None`), an expired token, a blacklisted token, a
+    /// revoked family. Otherwise blacklist the token's jti and issue the family's next pair,
+    /// with the expiries of step 1 (shortened near the family's end).
+    ///
+    /// Step 4 adds one line to the blacklisted case: a rotated-away token that comes back
+    /// revokes its whole family.
+    pub fn refresh(&mut self, refresh: &Token, now: i64) -> Result<Pair, Refused> {
+        // TODO: The checks in the order above. `self.policy.expiries(family.started_at, now)`
+        // both detects the end and gives the new pair's expiries. Then `self.blacklist.insert`
+        // the old jti and `self.mint` the family's next pair. Copy what you need out of
+        // `family` before you change `self`: the borrow checker will not let you do both.
+        todo!()
+    }
+    // ANCHOR_END: refresh
+
+    // ANCHOR: revoke_family
+    /// Step 4. Revoke a family: from now on none of its tokens is accepted, access tokens
+    /// included. Only the first revocation counts (its time and reason are kept); returns
+    /// whether this call revoked the family, so `false` for one already revoked or unknown.
+    pub fn revoke_family(&mut self, family: &str, reason: Reason, now: i64) -> bool {
+        // TODO: Find the family with `self.family_mut`; set `revoked` only if it is `None`.
+        // Then, in `refresh`, make the blacklisted case call this with `Reason::Reuse` before
+        // it refuses the token.
+        todo!()
+    }
+    // ANCHOR_END: revoke_family
+
+    // ANCHOR: logout
+    /// Step 5a. Logout, with the refresh token of this device: refuse a token that is not a
+    /// refresh token, of an unknown family, or expired, and change nothing. Otherwise
+    /// blacklist the token and revoke its family (reason `Logout`). A token that was already
+    /// blacklisted still revokes the family, but the answer is `Blacklisted`, as simplejwt's
+    /// blacklist endpoint answers a second logout.
+    pub fn logout(&mut self, refresh: &Token, now: i64) -> Result<(), Refused> {
+        // TODO: Three refusals that change nothing. Then `self.blacklist.insert` (it returns
+        // whether the jti was new) and `self.revoke_family` with `Reason::Logout`, whatever
+        // the insert said.
+        todo!()
+    }
+    // ANCHOR_END: logout
+
+    // ANCHOR: revoke_user
+    /// Step 5b. Revoke every live family of a user, with `reason`: those that are not revoked
+    /// yet and have not reached their end (step 1 still issues in them). Returns their ids,
+    /// in the order of the logins. Other users' families are untouched.
+    pub fn revoke_user(&mut self, user: &str, reason: Reason, now: i64) -> Vec<String> {
+        // TODO: Walk `self.families` mutably; a family is live if step 1 would still issue in
+        // it. Copy `self.policy` into a local first, to read it while the families are borrowed.
+        todo!()
+    }
+    // ANCHOR_END: revoke_user
+
+    // ANCHOR: logout_everywhere
+    /// "Log out everywhere", with a valid access token: every live family of its user.
+    pub fn logout_everywhere(&mut self, access: &Token, now: i64) -> Result<Vec<String>, Refused> {
+        self.authorize(access, now)?;
+        Ok(self.revoke_user(&access.user, Reason::LogoutEverywhere, now))
+    }
+
+    /// A password change, with a valid access token (the real endpoint also asks for the old
+    /// password): every live family of the user is revoked, and this device gets a new one.
+    pub fn change_password(&mut self, access: &Token, now: i64) -> Result<Pair, Refused> {
+        self.authorize(access, now)?;
+        self.revoke_user(&access.user, Reason::PasswordChanged, now);
+        Ok(self.login(&access.user, now))
+    }
+    // ANCHOR_END: logout_everywhere
+}
+
+// ANCHOR: script
+/// One line of a story: at an instant, someone does something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub at: i64,
+    /// Who acts: a device of the user (`phone`, `laptop`), or an `attacker`.
+    pub actor: &'static str,
+    pub action: Action,
+}
+
+/// What an actor can do. Each uses the tokens the actor holds at that moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Log in as `user` (with the right password): hold the new pair.
+    Login { user: &'static str },
+    /// Call a protected route with the access token held.
+    CallApi,
+    /// Refresh with the refresh token held; on success, hold the new pair instead.
+    Refresh,
+    /// Copy whatever tokens another actor holds (an XSS, malware, a leaked log…).
+    Steal { from: &'static str },
+    /// Log out with the refresh token held, then forget both tokens, whatever the answer.
+    Logout,
+    /// Log out everywhere with the access token held, then forget both tokens, whatever the
+    /// answer.
+    LogoutEverywhere,
+    /// Change the password with the access token held; on success, hold the new pair.
+    ChangePassword,
+}
+
+/// The tokens one actor holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    pub access: Option<Token>,
+    pub refresh: Option<Token>,
+}
+// ANCHOR_END: script
+
+// ANCHOR: run
+/// Step 6. Play a story against a new store with `policy`, event by event, and write down
+/// what happened. Each event gives two lines: the instant, the actor and what it does; then,
+/// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
+/// every family the event revoked (in the order of the families). The exact wording is in
+/// the step 6 snapshots.
+pub fn run(policy: Policy, script: &[Event]) -> String {
+    // TODO: A `Store`, a `std::collections::BTreeMap` from actor to `Held`, and a `String` to
+    // write to (`std::fmt::Write` gives you `writeln!` into a String). For each event: note
+    // which families are revoked already, play the action with the tokens the actor holds,
+    // write the two lines, then one `! family …` line per family revoked since. The step 6
+    // snapshots show every wording; `clock`, `INDENT`, `NO_ACCESS`, `NO_REFRESH` and the
+    // `Display` of `Pair` and `Refused` write most of it.
+    todo!()
+}
+// ANCHOR_END: run
+
+/// The indentation of a story's outcome lines.
+pub const INDENT: &str = "      ";
+/// The outcome when an actor has no access token to send.
+pub const NO_ACCESS: &str = "holds no access token";
+/// The outcome when an actor has no refresh token to send.
+pub const NO_REFRESH: &str = "holds no refresh token";
+
+/// An instant of a story, in seconds: `day` 1 is the first day, 0 is `day 1 00:00:00`.
+pub const fn instant(day: i64, hours: i64, minutes: i64, seconds: i64) -> i64 {
+    (day - 1) * DAY + hours * HOUR + minutes * MINUTE + seconds
+}
+
+/// An instant of a story as `day N HH:MM:SS`.
+pub fn clock(t: i64) -> String {
+    let second_of_day = t.rem_euclid(DAY);
+    format!(
+        "day {} {:02}:{:02}:{:02}",
+        t.div_euclid(DAY) + 1,
+        second_of_day / HOUR,
+        second_of_day % HOUR / MINUTE,
+        second_of_day % MINUTE
+    )
+}
+
+impl fmt::Display for Token {
+    /// `f1-a1 until day 1 09:05:00`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} until {}", self.jti, clock(self.expires_at))
+    }
+}
+
+impl fmt::Display for Pair {
+    /// `f1-a1 until day 1 09:05:00, f1-r1 until day 2 09:00:00`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, {}", self.access, self.refresh)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Reuse { jti } => write!(f, "{jti} came back after rotation"),
+            Reason::Logout => f.write_str("logout"),
+            Reason::LogoutEverywhere => f.write_str("logout everywhere"),
+            Reason::PasswordChanged => f.write_str("password change"),
+        }
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::WrongType => f.write_str("Token has wrong type"),
+            Refused::UnknownFamily => f.write_str("Token is invalid (unknown family)"),
+            Refused::SessionEnded => {
+                f.write_str("the session reached its absolute lifetime: log in again")
+            }
+            Refused::Expired => f.write_str("Token is expired"),
+            Refused::Blacklisted => f.write_str("Token is blacklisted"),
+            Refused::Revoked(reason) => write!(f, "family revoked ({reason})"),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}

@@ -1,0 +1,808 @@
+//! The chapter 5 checks, written once. `tests/refresh.rs` in the exercise crate and in the
+//! solution crate both include this file, with `sut` ("system under test") naming their own
+//! library, so the exercise and its solution can never be checked differently.
+//!
+//! Tests are named `stepN_…` after the step of the chapter they check: `cargo run -- check 5`
+//! reports the first step that fails and `cargo run -- hint 5` gives hints for it.
+//!
+//! Every instant is explicit: the stories start at 0 (`day 1 00:00:00`), nothing reads a clock.
+//! The lifetimes are the shared server's defaults (5 minutes, 1 day, 30 days) unless a test
+//! says otherwise; the rules are those of RFC 9700 §4.14.2 (rotation, reuse detection) and of
+//! the shared server (an absolute session cap, logout revokes the whole family).
+
+use crate::sut::Action::{
+    CallApi, ChangePassword, Login, Logout, LogoutEverywhere, Refresh, Steal,
+};
+use crate::sut::{
+    Action, DAY, Event, Expiries, Family, HOUR, MINUTE, Policy, Reason, Refused, Revocation, Store,
+    Token, TokenType, clock, instant, run,
+};
+
+/// The instant of the first login in most tests: day 1, 09:00:00.
+const T: i64 = instant(1, 9, 0, 0);
+
+/// Sessions capped at three days, so that a story reaches the cap in a few lines.
+const THREE_DAY_SESSIONS: Policy = Policy {
+    access_lifetime: 5 * MINUTE,
+    refresh_lifetime: DAY,
+    session_lifetime: 3 * DAY,
+};
+
+fn token(token_type: TokenType, jti: &str, user: &str, issued_at: i64, expires_at: i64) -> Token {
+    Token {
+        token_type,
+        jti: jti.to_string(),
+        user: user.to_string(),
+        issued_at,
+        expires_at,
+    }
+}
+
+fn revoked(reason: Reason) -> Result<(), Refused> {
+    Err(Refused::Revoked(reason))
+}
+
+fn reuse_of(jti: &str) -> Reason {
+    Reason::Reuse {
+        jti: jti.to_string(),
+    }
+}
+
+// --- Step 1: three lifetimes ----------------------------------------------------------------
+
+#[test]
+fn step1_a_login_gets_both_lifetimes_in_full() {
+    assert_eq!(
+        Policy::SERVER.expiries(T, T),
+        Some(Expiries {
+            access: T + 5 * MINUTE,
+            refresh: T + DAY,
+        })
+    );
+}
+
+#[test]
+fn step1_a_later_pair_is_measured_from_now_not_from_the_login() {
+    let now = instant(11, 14, 30, 0);
+    assert_eq!(
+        Policy::SERVER.expiries(T, now),
+        Some(Expiries {
+            access: now + 5 * MINUTE,
+            refresh: now + DAY,
+        })
+    );
+}
+
+#[test]
+fn step1_near_the_end_of_the_family_the_expiries_are_shortened() {
+    let end = T + 30 * DAY;
+    let an_hour_before = end - HOUR;
+    assert_eq!(
+        Policy::SERVER.expiries(T, an_hour_before),
+        Some(Expiries {
+            access: an_hour_before + 5 * MINUTE,
+            refresh: end,
+        }),
+        "an hour before the end, only the refresh token is shortened"
+    );
+    assert_eq!(
+        Policy::SERVER.expiries(T, end - 3 * MINUTE),
+        Some(Expiries {
+            access: end,
+            refresh: end,
+        }),
+        "three minutes before the end, both are"
+    );
+    assert_eq!(
+        Policy::SERVER.expiries(T, end - 1),
+        Some(Expiries {
+            access: end,
+            refresh: end,
+        }),
+        "the last second still issues a pair, for one second"
+    );
+}
+
+#[test]
+fn step1_from_the_end_on_nothing_is_issued() {
+    let end = T + 30 * DAY;
+    assert_eq!(Policy::SERVER.expiries(T, end), None);
+    assert_eq!(Policy::SERVER.expiries(T, end + 1), None);
+    assert_eq!(Policy::SERVER.expiries(T, end + 400 * DAY), None);
+}
+
+#[test]
+fn step1_a_session_shorter_than_a_refresh_token_caps_the_first_pair() {
+    let policy = Policy {
+        access_lifetime: 5 * MINUTE,
+        refresh_lifetime: DAY,
+        session_lifetime: 10 * MINUTE,
+    };
+    assert_eq!(
+        policy.expiries(T, T),
+        Some(Expiries {
+            access: T + 5 * MINUTE,
+            refresh: T + 10 * MINUTE,
+        })
+    );
+}
+
+#[test]
+fn step1_the_expiries_over_a_whole_session() {
+    let login = T;
+    let instants = [
+        instant(1, 9, 0, 0),
+        instant(2, 8, 30, 0),
+        instant(17, 18, 0, 0),
+        instant(30, 9, 0, 0),
+        instant(31, 8, 0, 0),
+        instant(31, 8, 57, 0),
+        instant(31, 8, 59, 59),
+        instant(31, 9, 0, 0),
+        instant(40, 12, 0, 0),
+    ];
+    let policy = Policy::SERVER;
+    let mut table = format!("login at {}, sessions of 30 days\n\n", clock(login));
+    table.push_str(&format!(
+        "{:<17}{:<27}{}\n",
+        "issued at", "access until", "refresh until"
+    ));
+    for now in instants {
+        let row = match policy.expiries(login, now) {
+            None => "nothing: the session has ended".to_string(),
+            Some(expiries) => {
+                let mark = |at: i64, full: i64| {
+                    let capped = if at < full { " (capped)" } else { "" };
+                    format!("{}{capped}", clock(at))
+                };
+                format!(
+                    "{:<27}{}",
+                    mark(expiries.access, now + policy.access_lifetime),
+                    mark(expiries.refresh, now + policy.refresh_lifetime)
+                )
+            }
+        };
+        table.push_str(&format!("{:<17}{row}\n", clock(now)));
+    }
+    insta::assert_snapshot!("step1_expiries", table);
+}
+
+// --- Step 2: log in, and use the access token -----------------------------------------------
+
+#[test]
+fn step2_login_starts_a_family_and_issues_its_first_pair() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    assert_eq!(
+        pair.access,
+        token(TokenType::Access, "f1-a1", "alice", T, T + 5 * MINUTE)
+    );
+    assert_eq!(
+        pair.refresh,
+        token(TokenType::Refresh, "f1-r1", "alice", T, T + DAY)
+    );
+    assert_eq!(pair.refresh.family(), "f1");
+    assert_eq!(
+        store.family("f1"),
+        Some(&Family {
+            id: "f1".into(),
+            user: "alice".into(),
+            started_at: T,
+            pairs: 1,
+            revoked: None,
+        })
+    );
+    assert_eq!(store.families().len(), 1);
+}
+
+#[test]
+fn step2_every_login_starts_a_family_of_its_own() {
+    let mut store = Store::new(Policy::SERVER);
+    let laptop = store.login("alice", T);
+    let phone = store.login("alice", T + MINUTE);
+    let bob = store.login("bob", T + 2 * MINUTE);
+    assert_eq!(
+        [&laptop, &phone, &bob].map(|pair| pair.refresh.jti.as_str()),
+        ["f1-r1", "f2-r1", "f3-r1"]
+    );
+    assert_eq!(phone.access.jti, "f2-a1");
+    assert_eq!(phone.access.issued_at, T + MINUTE);
+    assert_eq!(bob.access.user, "bob");
+    let families: Vec<(&str, &str)> = store
+        .families()
+        .iter()
+        .map(|family| (family.id.as_str(), family.user.as_str()))
+        .collect();
+    assert_eq!(families, [("f1", "alice"), ("f2", "alice"), ("f3", "bob")]);
+}
+
+#[test]
+fn step2_a_short_session_caps_the_first_pair() {
+    let mut store = Store::new(Policy {
+        access_lifetime: 5 * MINUTE,
+        refresh_lifetime: DAY,
+        session_lifetime: 10 * MINUTE,
+    });
+    let pair = store.login("alice", T);
+    assert_eq!(pair.access.expires_at, T + 5 * MINUTE);
+    assert_eq!(pair.refresh.expires_at, T + 10 * MINUTE);
+}
+
+#[test]
+fn step2_an_access_token_opens_the_api_until_it_expires() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    let exp = pair.access.expires_at;
+    assert_eq!(store.authorize(&pair.access, T), Ok(()));
+    assert_eq!(store.authorize(&pair.access, exp - 1), Ok(()));
+    assert_eq!(store.authorize(&pair.access, exp), Err(Refused::Expired));
+    assert_eq!(
+        store.authorize(&pair.access, exp + HOUR),
+        Err(Refused::Expired)
+    );
+}
+
+#[test]
+fn step2_authorize_refuses_a_refresh_token_and_a_stranger() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    assert_eq!(
+        store.authorize(&pair.refresh, T),
+        Err(Refused::WrongType),
+        "a refresh token is not an access token"
+    );
+    let forged = token(TokenType::Access, "f9-a1", "alice", T, T + 5 * MINUTE);
+    assert_eq!(store.authorize(&forged, T), Err(Refused::UnknownFamily));
+    // The jti of chapter 1's simplejwt token has no family in it at all.
+    let foreign = token(
+        TokenType::Access,
+        "2bd56272b3b24b3f8b522e58c37c17e1",
+        "1",
+        T,
+        T + 5 * MINUTE,
+    );
+    assert_eq!(foreign.family(), "2bd56272b3b24b3f8b522e58c37c17e1");
+    assert_eq!(store.authorize(&foreign, T), Err(Refused::UnknownFamily));
+}
+
+// --- Step 3: rotation -----------------------------------------------------------------------
+
+#[test]
+fn step3_refresh_issues_the_next_pair_of_the_same_family() {
+    let mut store = Store::new(Policy::SERVER);
+    let first = store.login("alice", T);
+    let later = T + HOUR;
+    let second = store.refresh(&first.refresh, later).unwrap();
+    assert_eq!(
+        second.access,
+        token(
+            TokenType::Access,
+            "f1-a2",
+            "alice",
+            later,
+            later + 5 * MINUTE
+        )
+    );
+    assert_eq!(
+        second.refresh,
+        token(TokenType::Refresh, "f1-r2", "alice", later, later + DAY)
+    );
+    assert_eq!(store.family("f1").map(|family| family.pairs), Some(2));
+    assert_eq!(store.authorize(&second.access, later), Ok(()));
+}
+
+#[test]
+fn step3_the_old_refresh_token_is_blacklisted_and_refused() {
+    let mut store = Store::new(Policy::SERVER);
+    let first = store.login("alice", T);
+    let second = store.refresh(&first.refresh, T + HOUR).unwrap();
+    assert!(store.is_blacklisted("f1-r1"));
+    assert!(!store.is_blacklisted("f1-r2"));
+    assert_eq!(
+        store.refresh(&first.refresh, T + 2 * HOUR),
+        Err(Refused::Blacklisted)
+    );
+    assert_eq!(second.refresh.jti, "f1-r2");
+}
+
+#[test]
+fn step3_every_rotation_gives_the_refresh_token_a_full_lifetime_again() {
+    // One refresh a day keeps the user signed in well past the first token's day...
+    let mut store = Store::new(Policy::SERVER);
+    let mut refresh = store.login("alice", T).refresh;
+    for k in 1..=7 {
+        let now = T + k * 20 * HOUR;
+        refresh = store.refresh(&refresh, now).unwrap().refresh;
+        assert_eq!(refresh.expires_at, now + DAY, "at {}", clock(now));
+    }
+    assert_eq!(refresh.jti, "f1-r8");
+}
+
+#[test]
+fn step3_refresh_refuses_the_wrong_type_strangers_and_expired_tokens() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    assert_eq!(
+        store.refresh(&pair.access, T + MINUTE),
+        Err(Refused::WrongType)
+    );
+    let forged = token(TokenType::Refresh, "f7-r3", "alice", T, T + DAY);
+    assert_eq!(store.refresh(&forged, T), Err(Refused::UnknownFamily));
+    assert_eq!(
+        store.refresh(&pair.refresh, T + DAY),
+        Err(Refused::Expired),
+        "a refresh token is expired at its exp, like any other"
+    );
+    // A refusal changes nothing: no new pair, nothing blacklisted.
+    assert_eq!(store.family("f1").map(|family| family.pairs), Some(1));
+    assert!(!store.is_blacklisted("f1-r1"));
+}
+
+#[test]
+fn step3_near_the_end_rotation_shortens_the_pair_and_at_the_end_refuses() {
+    let mut store = Store::new(THREE_DAY_SESSIONS);
+    let end = T + 3 * DAY;
+    let first = store.login("alice", T);
+    let second = store.refresh(&first.refresh, instant(2, 8, 0, 0)).unwrap();
+    assert_eq!(second.refresh.expires_at, instant(3, 8, 0, 0));
+    let third = store.refresh(&second.refresh, instant(3, 7, 0, 0)).unwrap();
+    assert_eq!(third.refresh.expires_at, instant(4, 7, 0, 0));
+    let fourth = store.refresh(&third.refresh, instant(4, 6, 0, 0)).unwrap();
+    assert_eq!(
+        fourth.refresh.expires_at, end,
+        "a day from now would pass the end"
+    );
+    assert_eq!(fourth.access.expires_at, instant(4, 6, 5, 0));
+    let fifth = store.refresh(&fourth.refresh, end - 2 * MINUTE).unwrap();
+    assert_eq!(fifth.access.expires_at, end, "the access token too");
+    assert_eq!(fifth.refresh.expires_at, end);
+    assert_eq!(
+        store.refresh(&fifth.refresh, end),
+        Err(Refused::SessionEnded),
+        "at the end, the end is the reason, not the token's own exp"
+    );
+    assert_eq!(store.family("f1").map(|family| family.pairs), Some(5));
+}
+
+#[test]
+fn step3_rotation_stays_inside_its_family() {
+    let mut store = Store::new(Policy::SERVER);
+    let laptop = store.login("alice", T);
+    let phone = store.login("alice", T + MINUTE);
+    let next = store.refresh(&laptop.refresh, T + HOUR).unwrap();
+    assert_eq!(next.refresh.jti, "f1-r2");
+    assert_eq!(next.refresh.family(), "f1");
+    assert_eq!(store.family("f2").map(|family| family.pairs), Some(1));
+    let phone_next = store.refresh(&phone.refresh, T + HOUR).unwrap();
+    assert_eq!(phone_next.access.jti, "f2-a2");
+}
+
+// --- Step 4: reuse detection ----------------------------------------------------------------
+
+#[test]
+fn step4_a_revoked_family_refuses_every_token_it_has() {
+    let mut store = Store::new(Policy::SERVER);
+    let laptop = store.login("alice", T);
+    let phone = store.login("alice", T);
+    assert!(store.revoke_family("f1", Reason::Logout, T + MINUTE));
+    assert_eq!(
+        store.family("f1").and_then(|family| family.revoked.clone()),
+        Some(Revocation {
+            at: T + MINUTE,
+            reason: Reason::Logout,
+        })
+    );
+    assert_eq!(
+        store.authorize(&laptop.access, T + 2 * MINUTE),
+        revoked(Reason::Logout),
+        "the access token is refused before its exp"
+    );
+    assert_eq!(
+        store.refresh(&laptop.refresh, T + 2 * MINUTE),
+        Err(Refused::Revoked(Reason::Logout))
+    );
+    assert_eq!(
+        store.authorize(&phone.access, T + 2 * MINUTE),
+        Ok(()),
+        "another family of the same user is untouched"
+    );
+}
+
+#[test]
+fn step4_only_the_first_revocation_counts() {
+    let mut store = Store::new(Policy::SERVER);
+    store.login("alice", T);
+    assert!(store.revoke_family("f1", Reason::Logout, T + MINUTE));
+    assert!(!store.revoke_family("f1", Reason::PasswordChanged, T + HOUR));
+    assert_eq!(
+        store.family("f1").and_then(|family| family.revoked.clone()),
+        Some(Revocation {
+            at: T + MINUTE,
+            reason: Reason::Logout,
+        })
+    );
+    assert!(
+        !store.revoke_family("f9", Reason::Logout, T),
+        "no such family"
+    );
+}
+
+#[test]
+fn step4_a_rotated_away_token_that_comes_back_revokes_its_family() {
+    // The user refreshes first; the attacker replays the copy it stole earlier.
+    let mut store = Store::new(Policy::SERVER);
+    let stolen = store.login("alice", T).refresh;
+    let users = store.refresh(&stolen, T + HOUR).unwrap();
+    assert_eq!(
+        store.refresh(&stolen, T + HOUR + MINUTE),
+        Err(Refused::Blacklisted),
+        "the replay itself is refused"
+    );
+    let reason = reuse_of("f1-r1");
+    assert_eq!(
+        store.refresh(&users.refresh, T + HOUR + 2 * MINUTE),
+        Err(Refused::Revoked(reason.clone())),
+        "and so is the newest refresh token of the family"
+    );
+    assert_eq!(
+        store.authorize(&users.access, T + HOUR + 2 * MINUTE),
+        revoked(reason.clone()),
+        "and its access token, although it has three minutes left"
+    );
+    assert_eq!(
+        store.family("f1").and_then(|family| family.revoked.clone()),
+        Some(Revocation {
+            at: T + HOUR + MINUTE,
+            reason,
+        })
+    );
+}
+
+#[test]
+fn step4_when_the_thief_refreshes_first_the_user_trips_the_alarm() {
+    let mut store = Store::new(Policy::SERVER);
+    let users = store.login("alice", T);
+    let thiefs = store.refresh(&users.refresh, T + 10 * MINUTE).unwrap();
+    assert_eq!(
+        store.authorize(&thiefs.access, T + 11 * MINUTE),
+        Ok(()),
+        "until the user comes back, the store cannot tell"
+    );
+    assert_eq!(
+        store.refresh(&users.refresh, T + 12 * MINUTE),
+        Err(Refused::Blacklisted)
+    );
+    assert_eq!(
+        store.authorize(&thiefs.access, T + 13 * MINUTE),
+        revoked(reuse_of("f1-r1"))
+    );
+    assert_eq!(
+        store.refresh(&thiefs.refresh, T + 13 * MINUTE),
+        Err(Refused::Revoked(reuse_of("f1-r1")))
+    );
+}
+
+#[test]
+fn step4_reuse_revokes_that_family_only() {
+    let mut store = Store::new(Policy::SERVER);
+    let laptop = store.login("alice", T);
+    let phone = store.login("alice", T);
+    store.refresh(&laptop.refresh, T + MINUTE).unwrap();
+    assert_eq!(
+        store.refresh(&laptop.refresh, T + 2 * MINUTE),
+        Err(Refused::Blacklisted)
+    );
+    assert!(store.family("f1").is_some_and(|f| f.revoked.is_some()));
+    assert!(store.family("f2").is_some_and(|f| f.revoked.is_none()));
+    assert!(store.refresh(&phone.refresh, T + 3 * MINUTE).is_ok());
+}
+
+#[test]
+fn step4_an_expired_replay_is_only_expired_a_live_one_is_reuse() {
+    // The expiry check comes first: a token past its exp proves nothing and opens nothing.
+    let mut store = Store::new(Policy::SERVER);
+    let first = store.login("alice", T);
+    let second = store.refresh(&first.refresh, T + HOUR).unwrap();
+    assert_eq!(
+        store.refresh(&first.refresh, T + DAY),
+        Err(Refused::Expired)
+    );
+    assert!(store.family("f1").is_some_and(|f| f.revoked.is_none()));
+    let third = store.refresh(&second.refresh, T + DAY).unwrap();
+    // f1-r2 is rotated away but not expired yet: that one is a reuse.
+    assert_eq!(
+        store.refresh(&second.refresh, T + DAY + MINUTE),
+        Err(Refused::Blacklisted)
+    );
+    assert_eq!(
+        store.refresh(&third.refresh, T + DAY + 2 * MINUTE),
+        Err(Refused::Revoked(reuse_of("f1-r2")))
+    );
+}
+
+// --- Step 5: logout, and logout everywhere --------------------------------------------------
+
+#[test]
+fn step5_logout_ends_the_family_at_once() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    assert_eq!(store.logout(&pair.refresh, T + MINUTE), Ok(()));
+    assert!(store.is_blacklisted("f1-r1"));
+    assert_eq!(
+        store.authorize(&pair.access, T + 2 * MINUTE),
+        revoked(Reason::Logout),
+        "simplejwt would still accept this access token for three more minutes"
+    );
+    assert_eq!(
+        store.refresh(&pair.refresh, T + 2 * MINUTE),
+        Err(Refused::Blacklisted)
+    );
+}
+
+#[test]
+fn step5_logging_out_twice_is_refused() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    assert_eq!(store.logout(&pair.refresh, T + MINUTE), Ok(()));
+    assert_eq!(
+        store.logout(&pair.refresh, T + 2 * MINUTE),
+        Err(Refused::Blacklisted)
+    );
+    assert_eq!(
+        store.family("f1").and_then(|family| family.revoked.clone()),
+        Some(Revocation {
+            at: T + MINUTE,
+            reason: Reason::Logout,
+        })
+    );
+}
+
+#[test]
+fn step5_logging_out_with_a_rotated_away_token_still_ends_the_family() {
+    let mut store = Store::new(Policy::SERVER);
+    let first = store.login("alice", T);
+    let second = store.refresh(&first.refresh, T + MINUTE).unwrap();
+    assert_eq!(
+        store.logout(&first.refresh, T + 2 * MINUTE),
+        Err(Refused::Blacklisted)
+    );
+    assert_eq!(
+        store.refresh(&second.refresh, T + 3 * MINUTE),
+        Err(Refused::Revoked(Reason::Logout))
+    );
+}
+
+#[test]
+fn step5_logout_refuses_what_it_cannot_use_and_changes_nothing() {
+    let mut store = Store::new(Policy::SERVER);
+    let pair = store.login("alice", T);
+    assert_eq!(
+        store.logout(&pair.access, T + MINUTE),
+        Err(Refused::WrongType)
+    );
+    let forged = token(TokenType::Refresh, "f4-r1", "alice", T, T + DAY);
+    assert_eq!(store.logout(&forged, T), Err(Refused::UnknownFamily));
+    assert_eq!(store.logout(&pair.refresh, T + DAY), Err(Refused::Expired));
+    assert!(!store.is_blacklisted("f1-r1"));
+    assert!(!store.is_blacklisted("f1-a1"));
+    assert!(store.family("f1").is_some_and(|f| f.revoked.is_none()));
+}
+
+#[test]
+fn step5_logout_on_one_device_leaves_the_others_signed_in() {
+    let mut store = Store::new(Policy::SERVER);
+    let laptop = store.login("alice", T);
+    let phone = store.login("alice", T);
+    store.logout(&laptop.refresh, T + MINUTE).unwrap();
+    assert_eq!(store.authorize(&phone.access, T + 2 * MINUTE), Ok(()));
+    assert!(store.refresh(&phone.refresh, T + 2 * MINUTE).is_ok());
+}
+
+#[test]
+fn step5_revoke_user_revokes_every_live_family_of_that_user() {
+    let mut store = Store::new(THREE_DAY_SESSIONS);
+    store.login("alice", instant(1, 9, 0, 0)); // f1: ends on day 4 at 09:00
+    store.login("alice", instant(3, 9, 0, 0)); // f2
+    let tablet = store.login("alice", instant(3, 10, 0, 0)); // f3
+    store.login("bob", instant(3, 11, 0, 0)); // f4
+    store.login("alice", instant(3, 12, 0, 0)); // f5
+    store.logout(&tablet.refresh, instant(3, 13, 0, 0)).unwrap();
+    let now = instant(4, 12, 0, 0);
+    assert_eq!(
+        store.revoke_user("alice", Reason::LogoutEverywhere, now),
+        ["f2", "f5"]
+    );
+    let reasons: Vec<(&str, Option<&Reason>)> = store
+        .families()
+        .iter()
+        .map(|f| (f.id.as_str(), f.revoked.as_ref().map(|r| &r.reason)))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("f1", None), // it ended before: nothing left to revoke
+            ("f2", Some(&Reason::LogoutEverywhere)),
+            ("f3", Some(&Reason::Logout)), // the first revocation counts
+            ("f4", None),                  // bob's
+            ("f5", Some(&Reason::LogoutEverywhere)),
+        ]
+    );
+    assert_eq!(
+        store.revoke_user("alice", Reason::PasswordChanged, now),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn step5_logout_everywhere_and_a_password_change() {
+    let mut store = Store::new(Policy::SERVER);
+    let laptop = store.login("alice", T);
+    let phone = store.login("alice", T);
+    let bob = store.login("bob", T);
+    assert_eq!(
+        store.logout_everywhere(&phone.access, T + MINUTE),
+        Ok(vec!["f1".to_string(), "f2".to_string()])
+    );
+    assert_eq!(
+        store.refresh(&laptop.refresh, T + 2 * MINUTE),
+        Err(Refused::Revoked(Reason::LogoutEverywhere))
+    );
+    assert_eq!(store.authorize(&bob.access, T + 2 * MINUTE), Ok(()));
+    assert_eq!(
+        store.logout_everywhere(&phone.access, T + 2 * MINUTE),
+        Err(Refused::Revoked(Reason::LogoutEverywhere)),
+        "it takes a valid access token"
+    );
+
+    let laptop = store.login("alice", T + 10 * MINUTE); // f4
+    let phone = store.login("alice", T + 10 * MINUTE); // f5
+    let fresh = store
+        .change_password(&phone.access, T + 11 * MINUTE)
+        .unwrap();
+    assert_eq!(fresh.access.jti, "f6-a1");
+    assert_eq!(
+        store.authorize(&laptop.access, T + 12 * MINUTE),
+        revoked(Reason::PasswordChanged)
+    );
+    assert_eq!(
+        store.authorize(&phone.access, T + 12 * MINUTE),
+        revoked(Reason::PasswordChanged)
+    );
+    assert_eq!(store.authorize(&fresh.access, T + 12 * MINUTE), Ok(()));
+}
+
+// --- Step 6: stories ------------------------------------------------------------------------
+
+const fn event(at: i64, actor: &'static str, action: Action) -> Event {
+    Event { at, actor, action }
+}
+
+// ANCHOR: stolen_refresh_token
+/// A script on the phone leaks its tokens; the phone refreshes first, then the attacker tries.
+const STOLEN_REFRESH_TOKEN: &[Event] = &[
+    event(instant(1, 9, 0, 0), "phone", Login { user: "alice" }),
+    event(instant(1, 9, 4, 0), "phone", CallApi),
+    event(instant(1, 11, 50, 0), "attacker", Steal { from: "phone" }),
+    event(instant(1, 11, 50, 5), "attacker", CallApi),
+    event(instant(1, 11, 58, 0), "phone", Refresh),
+    event(instant(1, 11, 58, 1), "phone", CallApi),
+    event(instant(1, 12, 0, 0), "attacker", Refresh),
+    event(instant(1, 12, 1, 0), "phone", CallApi),
+    event(instant(1, 12, 1, 1), "phone", Refresh),
+    event(instant(1, 12, 1, 30), "phone", Login { user: "alice" }),
+    event(instant(1, 12, 2, 0), "attacker", Refresh),
+];
+// ANCHOR_END: stolen_refresh_token
+
+// ANCHOR: thief_refreshes_first
+/// The same theft, but the attacker refreshes before the laptop does.
+const THIEF_REFRESHES_FIRST: &[Event] = &[
+    event(instant(1, 9, 0, 0), "laptop", Login { user: "alice" }),
+    event(instant(1, 9, 10, 0), "attacker", Steal { from: "laptop" }),
+    event(instant(1, 9, 18, 0), "attacker", Refresh),
+    event(instant(1, 9, 18, 30), "attacker", CallApi),
+    event(instant(1, 9, 20, 0), "laptop", Refresh),
+    event(instant(1, 9, 21, 0), "attacker", CallApi),
+    event(instant(1, 9, 21, 30), "attacker", Refresh),
+    event(instant(1, 9, 22, 0), "laptop", Login { user: "alice" }),
+    event(instant(1, 9, 22, 5), "laptop", CallApi),
+];
+// ANCHOR_END: thief_refreshes_first
+
+// ANCHOR: logout_everywhere
+/// Alice on three devices, Bob on one; a logout, then "log out everywhere".
+const LOGOUT_AND_LOGOUT_EVERYWHERE: &[Event] = &[
+    event(instant(1, 8, 0, 0), "phone", Login { user: "alice" }),
+    event(instant(1, 8, 58, 0), "laptop", Login { user: "alice" }),
+    event(instant(1, 8, 58, 30), "bob", Login { user: "bob" }),
+    event(instant(1, 8, 59, 0), "attacker", Steal { from: "laptop" }),
+    event(instant(1, 9, 0, 0), "laptop", Logout),
+    event(instant(1, 9, 0, 30), "laptop", CallApi),
+    event(instant(1, 9, 1, 0), "attacker", CallApi),
+    event(instant(1, 9, 10, 0), "phone", Refresh),
+    event(instant(1, 9, 12, 0), "tablet", Login { user: "alice" }),
+    event(instant(1, 9, 13, 0), "phone", LogoutEverywhere),
+    event(instant(1, 9, 14, 0), "tablet", Refresh),
+    event(instant(1, 9, 14, 30), "bob", Refresh),
+];
+// ANCHOR_END: logout_everywhere
+
+// ANCHOR: password_change
+/// The laptop's tokens leaked; Alice changes her password on her phone.
+const PASSWORD_CHANGE: &[Event] = &[
+    event(instant(1, 9, 0, 0), "phone", Login { user: "alice" }),
+    event(instant(1, 9, 1, 0), "laptop", Login { user: "alice" }),
+    event(instant(1, 9, 2, 0), "attacker", Steal { from: "laptop" }),
+    event(instant(1, 9, 3, 0), "phone", ChangePassword),
+    event(instant(1, 9, 3, 30), "attacker", Refresh),
+    event(instant(1, 9, 4, 0), "laptop", CallApi),
+    event(instant(1, 9, 4, 30), "phone", CallApi),
+    event(instant(1, 9, 5, 0), "laptop", Login { user: "alice" }),
+];
+// ANCHOR_END: password_change
+
+// ANCHOR: absolute_lifetime
+/// Sessions of three days (`THREE_DAY_SESSIONS`): the phone refreshes every day, the laptop
+/// is left alone for more than a day.
+const ABSOLUTE_LIFETIME: &[Event] = &[
+    event(instant(1, 10, 0, 0), "phone", Login { user: "alice" }),
+    event(instant(1, 10, 0, 30), "laptop", Login { user: "alice" }),
+    event(instant(2, 9, 0, 0), "phone", Refresh),
+    event(instant(2, 11, 0, 0), "laptop", Refresh),
+    event(instant(3, 8, 0, 0), "phone", Refresh),
+    event(instant(4, 7, 0, 0), "phone", Refresh),
+    event(instant(4, 9, 58, 0), "phone", Refresh),
+    event(instant(4, 9, 59, 59), "phone", CallApi),
+    event(instant(4, 10, 0, 0), "phone", CallApi),
+    event(instant(4, 10, 0, 0), "phone", Refresh),
+    event(instant(4, 10, 0, 5), "phone", Login { user: "alice" }),
+];
+// ANCHOR_END: absolute_lifetime
+
+#[test]
+fn step6_the_stolen_refresh_token() {
+    insta::assert_snapshot!(
+        "step6_stolen_refresh_token",
+        run(Policy::SERVER, STOLEN_REFRESH_TOKEN)
+    );
+}
+
+#[test]
+fn step6_the_thief_refreshes_first() {
+    insta::assert_snapshot!(
+        "step6_thief_refreshes_first",
+        run(Policy::SERVER, THIEF_REFRESHES_FIRST)
+    );
+}
+
+#[test]
+fn step6_logout_and_logout_everywhere() {
+    insta::assert_snapshot!(
+        "step6_logout_everywhere",
+        run(Policy::SERVER, LOGOUT_AND_LOGOUT_EVERYWHERE)
+    );
+}
+
+#[test]
+fn step6_a_password_change() {
+    insta::assert_snapshot!(
+        "step6_password_change",
+        run(Policy::SERVER, PASSWORD_CHANGE)
+    );
+}
+
+#[test]
+fn step6_the_absolute_lifetime() {
+    insta::assert_snapshot!(
+        "step6_absolute_lifetime",
+        run(THREE_DAY_SESSIONS, ABSOLUTE_LIFETIME)
+    );
+}
+
+#[test]
+fn step6_an_empty_story_is_an_empty_log() {
+    assert_eq!(run(Policy::SERVER, &[]), "");
+    // And one event is two lines.
+    let one = [event(T, "phone", Login { user: "alice" })];
+    assert_eq!(run(Policy::SERVER, &one).lines().count(), 2);
+}
