@@ -17,7 +17,8 @@ use tower::ServiceExt;
 
 use crate::error::ApiError;
 use crate::http::cookies::CookieMode;
-use crate::tokens::{RevocationView, TokenService, TokenStore};
+use crate::mail::Outbox;
+use crate::tokens::{PurposeTokens, RevocationView, TokenService, TokenStore};
 use crate::users::{LoginLimits, LoginThrottle, Passwords, User, UserStore};
 
 /// Everything a request handler may need. Cheap to clone: all shared behind `Arc`s.
@@ -37,6 +38,13 @@ pub struct AppState {
     pub cookie_mode: Option<CookieMode>,
     /// simplejwt's sliding tokens: their endpoints answer, and protected routes take them too.
     pub sliding_tokens: bool,
+    /// Password-reset and email-verification links.
+    pub links: PurposeTokens,
+    /// Where messages with links go; without one, no link is ever sent.
+    pub outbox: Option<Outbox>,
+    /// The address links point at. Never taken from a request's `Host` header, which a client
+    /// chooses: a reset link pointing at an attacker's site would hand them the token.
+    pub public_url: String,
 }
 
 /// The client's address is the connection's peer, unless a proxy we trust says otherwise in the
@@ -58,6 +66,7 @@ impl AppState {
         passwords: Passwords,
     ) -> Self {
         Self {
+            links: tokens.purpose_tokens(),
             tokens,
             users,
             revoked: RevocationView::new(revocations.clone()),
@@ -67,7 +76,16 @@ impl AppState {
             client_address: ClientAddressSource::default(),
             cookie_mode: None,
             sliding_tokens: false,
+            outbox: None,
+            public_url: "http://127.0.0.1:8000".into(),
         }
+    }
+
+    /// Sends links as files in `outbox`, pointing at `public_url`.
+    pub fn with_outbox(mut self, outbox: Outbox, public_url: impl Into<String>) -> Self {
+        self.outbox = Some(outbox);
+        self.public_url = public_url.into();
+        self
     }
 
     /// Turns sliding tokens on: `/api/token/sliding/` and `/api/token/sliding/refresh/`.

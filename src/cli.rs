@@ -167,6 +167,15 @@ pub struct ServeArgs {
     /// How long after login a sliding token can still be refreshed.
     #[arg(long, env = "JWT_SLIDING_REFRESH_LIFETIME", default_value = "1d")]
     pub sliding_refresh_lifetime: Seconds,
+    /// Where messages with password-reset and verification links are written, one file each
+    /// (the server speaks no SMTP). Default in development: `outbox` in the data directory;
+    /// in production no link is sent unless this is set.
+    #[arg(long, env = "JWT_MAIL_OUTBOX")]
+    pub mail_outbox: Option<PathBuf>,
+    /// The address links in messages point at, e.g. https://api.example.com. Never taken from
+    /// a request's Host header.
+    #[arg(long, env = "JWT_PUBLIC_URL", default_value = "http://127.0.0.1:8000")]
+    pub public_url: String,
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,

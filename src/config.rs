@@ -41,6 +41,9 @@ pub struct Config {
     pub refresh_cookie: bool,
     /// Sliding tokens: see `--sliding-tokens`.
     pub sliding_tokens: bool,
+    /// Where link messages go, if anywhere.
+    pub mail_outbox: Option<PathBuf>,
+    pub public_url: String,
     pub client_address: ClientAddressSource,
     pub connections: ConnectionLimits,
     /// Build the book from these sources and serve it at `/`.
@@ -129,6 +132,10 @@ impl Config {
             source,
         })?;
         let keys = load_keys(&args, &data_dir, environment)?;
+        let mail_outbox = args
+            .mail_outbox
+            .clone()
+            .or_else(|| (environment == Environment::Development).then(|| data_dir.join("outbox")));
         Ok(Self {
             addr: args.addr,
             data_dir,
@@ -139,6 +146,8 @@ impl Config {
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
             refresh_cookie: args.refresh_cookie,
             sliding_tokens: args.sliding_tokens,
+            mail_outbox,
+            public_url: args.public_url.trim_end_matches('/').to_owned(),
             login_limits: LoginLimits {
                 per_user: args.login_failures_per_user,
                 per_address: args.login_failures_per_address,

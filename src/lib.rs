@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod error;
 pub mod http;
 pub mod keyring;
+pub mod mail;
 pub mod store;
 pub mod tokens;
 pub mod users;

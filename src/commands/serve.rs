@@ -14,6 +14,7 @@ use crate::app::{self, AppState};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::mail::Outbox;
 use crate::tokens::{RandomJti, RevocationView, TokenService};
 use crate::users::{CachedUserStore, Passwords, UserError, create_user};
 use crate::workbook::{Workbook, book};
@@ -62,6 +63,10 @@ pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandEr
         state.with_sliding_tokens()
     } else {
         state
+    };
+    let state = match &config.mail_outbox {
+        Some(dir) => state.with_outbox(Outbox::at(dir), config.public_url.clone()),
+        None => state,
     };
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;

@@ -47,6 +47,8 @@ async fn me(AuthUser { user, .. }: AuthUser) -> Response {
         "username": user.username,
         "is_active": user.is_active,
         "date_joined": user.date_joined,
+        "email": user.email,
+        "email_verified": user.email_verified,
     }))
 }
 

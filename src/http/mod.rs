@@ -41,7 +41,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route, with its trailing slash: a request for one of these without the slash is
 /// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 10] = [
+pub const ROUTES: [&str; 15] = [
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
@@ -50,6 +50,11 @@ pub const ROUTES: [&str; 10] = [
     "/api/token/sliding/refresh/",
     "/api/token/logout-all/",
     "/api/password/change/",
+    "/api/password/reset/",
+    "/api/password/reset/confirm/",
+    "/api/email/",
+    "/api/email/verify/",
+    "/inspector/",
     "/api/me/",
     "/hello/",
 ];

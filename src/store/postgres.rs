@@ -55,6 +55,10 @@ fn migrator() -> Migrator {
             "sessions and revocations",
             include_str!("../../migrations/postgres/0002_sessions_and_revocations.sql"),
         ),
+        (
+            "user email",
+            include_str!("../../migrations/postgres/0003_user_email.sql"),
+        ),
     ])
 }
 
@@ -230,6 +234,8 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         password_hash: row.try_get("password_hash")?,
         is_active: row.try_get("is_active")?,
         date_joined: row.try_get("date_joined")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
     })
 }
 
@@ -237,7 +243,7 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
 impl UserStore for PostgresStore {
     async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, is_active, date_joined FROM users
+            "SELECT id, username, password_hash, is_active, date_joined, email, email_verified FROM users
              WHERE username = $1",
         )
         .bind(username)
@@ -248,7 +254,7 @@ impl UserStore for PostgresStore {
 
     async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, is_active, date_joined FROM users WHERE id = $1",
+            "SELECT id, username, password_hash, is_active, date_joined, email, email_verified FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -258,7 +264,7 @@ impl UserStore for PostgresStore {
 
     async fn list(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, username, password_hash, is_active, date_joined FROM users ORDER BY id",
+            "SELECT id, username, password_hash, is_active, date_joined, email, email_verified FROM users ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -286,6 +292,8 @@ impl UserStore for PostgresStore {
             password_hash: user.password_hash,
             is_active: user.is_active,
             date_joined: user.date_joined,
+            email: String::new(),
+            email_verified: false,
         })
     }
 
@@ -313,5 +321,31 @@ impl UserStore for PostgresStore {
             return Err(UserError::NotFound(username.to_owned()));
         }
         Ok(())
+    }
+
+    async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {
+        let result =
+            sqlx::query("UPDATE users SET email = $1, email_verified = FALSE WHERE id = $2")
+                .bind(email)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::NotFound(format!("#{id}")));
+        }
+        Ok(())
+    }
+
+    async fn verify_email(&self, id: i64, email: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE users SET email_verified = TRUE
+             WHERE id = $1 AND email = $2 AND email <> '' AND email_verified = FALSE",
+        )
+        .bind(id)
+        .bind(email)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 }

@@ -79,6 +79,10 @@ fn migrator() -> Migrator {
             "sessions and revocations",
             include_str!("../../migrations/0002_sessions_and_revocations.sql"),
         ),
+        (
+            "user email",
+            include_str!("../../migrations/0003_user_email.sql"),
+        ),
     ])
 }
 
@@ -287,7 +291,8 @@ async fn publish_session(
     Ok(())
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, is_active, date_joined";
+const USER_COLUMNS: &str =
+    "id, username, password_hash, is_active, date_joined, email, email_verified";
 
 fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -296,6 +301,8 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
         password_hash: row.try_get("password_hash")?,
         is_active: row.try_get("is_active")?,
         date_joined: row.try_get("date_joined")?,
+        email: row.try_get("email")?,
+        email_verified: row.try_get("email_verified")?,
     })
 }
 
@@ -348,6 +355,8 @@ impl UserStore for SqliteStore {
             password_hash: user.password_hash,
             is_active: user.is_active,
             date_joined: user.date_joined,
+            email: String::new(),
+            email_verified: false,
         })
     }
 
@@ -375,5 +384,30 @@ impl UserStore for SqliteStore {
             return Err(UserError::NotFound(username.to_owned()));
         }
         Ok(())
+    }
+
+    async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {
+        let result = sqlx::query("UPDATE users SET email = ?, email_verified = 0 WHERE id = ?")
+            .bind(email)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        if result.rows_affected() == 0 {
+            return Err(UserError::NotFound(format!("#{id}")));
+        }
+        Ok(())
+    }
+
+    async fn verify_email(&self, id: i64, email: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE users SET email_verified = 1
+             WHERE id = ? AND email = ? AND email <> '' AND email_verified = 0",
+        )
+        .bind(id)
+        .bind(email)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 }

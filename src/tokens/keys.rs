@@ -284,6 +284,11 @@ impl Key {
         secret_weakness(self.secret.as_deref()?)
     }
 
+    /// The key's own bytes (the secret, or the private key's DER), to derive other keys from.
+    pub(crate) fn material(&self) -> &[u8] {
+        self.encoding.as_bytes()
+    }
+
     pub(crate) fn header_segment(&self) -> &str {
         &self.header_segment
     }

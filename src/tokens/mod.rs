@@ -4,11 +4,13 @@
 
 pub mod claims;
 pub mod keys;
+pub mod purpose;
 pub mod revocations;
 pub mod service;
 
 pub use claims::{TokenPair, TokenType, VerifiedToken};
 pub use keys::{Key, KeyAlgorithm, KeyError, KeySet};
+pub use purpose::{Purpose, PurposeClaims, PurposeTokens};
 pub use revocations::RevocationView;
 pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings};
 

@@ -130,6 +130,12 @@ impl TokenService {
         }
     }
 
+    /// Link tokens (password reset, email verification) with keys derived from this
+    /// service's, on the same clock.
+    pub fn purpose_tokens(&self) -> super::PurposeTokens {
+        super::PurposeTokens::new(self.keys.clone(), self.clock.clone(), self.jti.clone())
+    }
+
     /// The keys this service signs and verifies with.
     pub fn keys(&self) -> &KeySet {
         &self.keys

@@ -95,6 +95,18 @@ impl UserStore for CachedUserStore {
         self.forget_all();
         result
     }
+
+    async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {
+        let result = self.inner.set_email(id, email).await;
+        self.forget_all();
+        result
+    }
+
+    async fn verify_email(&self, id: i64, email: &str) -> Result<bool, StoreError> {
+        let result = self.inner.verify_email(id, email).await;
+        self.forget_all();
+        result
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +127,8 @@ mod tests {
         async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             Ok((id == 1).then(|| User {
+                email: String::new(),
+                email_verified: false,
                 id: 1,
                 username: "vitor".into(),
                 password_hash: String::new(),
@@ -137,6 +151,12 @@ mod tests {
         }
         async fn set_password_hash(&self, _: &str, _: &str) -> Result<(), UserError> {
             Ok(())
+        }
+        async fn set_email(&self, _: i64, _: &str) -> Result<(), UserError> {
+            Ok(())
+        }
+        async fn verify_email(&self, _: i64, _: &str) -> Result<bool, StoreError> {
+            Ok(false)
         }
     }
 

@@ -26,6 +26,10 @@ pub struct User {
     pub is_active: bool,
     /// Unix seconds.
     pub date_joined: i64,
+    /// Where password-reset and verification links go; empty when none was given.
+    pub email: String,
+    /// Whether the owner followed a verification link sent to `email`.
+    pub email_verified: bool,
 }
 
 impl std::fmt::Debug for User {
@@ -74,6 +78,11 @@ pub trait UserStore: Send + Sync + 'static {
     async fn create(&self, user: NewUser) -> Result<User, UserError>;
     async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError>;
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError>;
+    /// A new address, not verified yet.
+    async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError>;
+    /// Marks `email` verified if it is still the user's address and not verified yet; `false`
+    /// otherwise (so a verification link works once, and only for the address it was sent to).
+    async fn verify_email(&self, id: i64, email: &str) -> Result<bool, StoreError>;
 }
 
 /// Django's username rule: 1–150 characters of letters, digits and `@.+-_`.
@@ -199,6 +208,8 @@ mod tests {
             password_hash: "$argon2id$secret".into(),
             is_active: true,
             date_joined: 0,
+            email: String::new(),
+            email_verified: false,
         };
         assert!(!format!("{user:?}").contains("argon2id"));
     }

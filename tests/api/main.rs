@@ -8,6 +8,7 @@ mod deploy;
 mod helpers;
 mod hostile_input;
 mod keys;
+mod links;
 mod login;
 mod observability;
 mod protected;
