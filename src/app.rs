@@ -15,6 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use crate::classroom::Classroom;
 use crate::error::ApiError;
 use crate::http::cookies::CookieMode;
 use crate::mail::Outbox;
@@ -45,6 +46,8 @@ pub struct AppState {
     /// The address links point at. Never taken from a request's `Host` header, which a client
     /// chooses: a reset link pointing at an attacker's site would hand them the token.
     pub public_url: String,
+    /// Classroom mode: the room's students and their progress.
+    pub classroom: Option<Arc<Classroom>>,
 }
 
 /// The client's address is the connection's peer, unless a proxy we trust says otherwise in the
@@ -78,7 +81,14 @@ impl AppState {
             sliding_tokens: false,
             outbox: None,
             public_url: "http://127.0.0.1:8000".into(),
+            classroom: None,
         }
+    }
+
+    /// Turns classroom mode on: `/api/class/` and `/api/class/progress/` answer.
+    pub fn with_classroom(mut self, classroom: Classroom) -> Self {
+        self.classroom = Some(Arc::new(classroom));
+        self
     }
 
     /// Sends links as files in `outbox`, pointing at `public_url`.

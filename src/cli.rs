@@ -82,7 +82,21 @@ pub enum Command {
         chapter: Option<String>,
     },
     /// Every chapter's steps, solved or not (from running the tests now).
-    Progress,
+    Progress {
+        /// Also send it to the classroom server at this address (http://host:port); your
+        /// password is read from standard input.
+        #[arg(long)]
+        submit: Option<String>,
+        /// Your account on the classroom server.
+        #[arg(long, requires = "submit")]
+        username: Option<String>,
+    },
+    /// Serve the book and the API for a room, with accounts for a list of students and a class
+    /// view for the instructor.
+    Classroom(Box<ClassroomArgs>),
+    /// Fetch and build everything a learner needs (crates, every exercise's tests, the book), so
+    /// that the room needs no network.
+    WarmUp,
     /// Check again on every save, until Ctrl-C.
     Watch { chapter: Option<String> },
     /// The next hint for the step you are on; each call reveals one more.
@@ -270,6 +284,22 @@ pub enum KeyCommand {
         #[command(flatten)]
         ring: KeyringArgs,
     },
+}
+
+/// Options of `classroom`.
+#[derive(Debug, Clone, Args)]
+pub struct ClassroomArgs {
+    /// The students' usernames, one per line (blank lines and # comments skipped).
+    #[arg(long)]
+    pub students: PathBuf,
+    /// The instructor's username: the only account whose token opens the class view.
+    #[arg(long, default_value = "instructor")]
+    pub instructor: String,
+    /// Where the new accounts' passwords are written (never overwritten).
+    #[arg(long, default_value = "classroom-accounts.csv")]
+    pub accounts: PathBuf,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Options of `deploy`.

@@ -46,6 +46,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 429: too many failed logins; try again in this many seconds.
     Throttled(i64),
+    /// 403: authenticated, but not allowed (DRF's `PermissionDenied`).
+    Forbidden,
     /// 403: a request spending the refresh cookie without the CSRF proof (Django's words).
     Csrf(&'static str),
     /// Our fault. The text is logged, never sent.
@@ -73,7 +75,7 @@ impl ApiError {
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Csrf(_) => StatusCode::FORBIDDEN,
+            Csrf(_) | Forbidden => StatusCode::FORBIDDEN,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,6 +142,9 @@ impl ApiError {
                 "detail": format!("Request was throttled. Expected available in {seconds} seconds.")
             }),
             Csrf(reason) => json!({ "detail": format!("CSRF Failed: {reason}") }),
+            Forbidden => {
+                json!({ "detail": "You do not have permission to perform this action." })
+            }
             Internal(_) => json!({ "detail": "A server error occurred." }),
         }
     }

@@ -9,6 +9,7 @@
 //! - [`app`] wires the state and the router; [`commands`] holds the subcommands of the binary.
 
 pub mod app;
+pub mod classroom;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -3,6 +3,7 @@
 
 pub mod book;
 pub mod check;
+pub mod classroom;
 pub mod cleanup;
 pub mod deploy;
 pub mod hint;
@@ -13,6 +14,7 @@ pub mod serve;
 pub mod solution;
 pub mod user;
 pub mod verify;
+pub mod warm_up;
 pub mod watch;
 
 use crate::cli::{Cli, Command};
@@ -47,9 +49,16 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
     let data_dir = cli.global.data_dir.clone();
     let workbook = Workbook::here();
     match cli.command {
-        None => serve::run(Config::load(cli.serve, data_dir, environment)?, database).await,
+        None => {
+            serve::run(
+                Config::load(cli.serve, data_dir, environment)?,
+                database,
+                None,
+            )
+            .await
+        }
         Some(Command::Serve(args)) => {
-            serve::run(Config::load(*args, data_dir, environment)?, database).await
+            serve::run(Config::load(*args, data_dir, environment)?, database, None).await
         }
         Some(Command::User(command)) => user::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
@@ -58,7 +67,13 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Book { out }) => book::run(&workbook, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook),
         Some(Command::Check { chapter }) => check::run(&workbook, chapter.as_deref()),
-        Some(Command::Progress) => progress::run(&workbook),
+        Some(Command::Progress { submit, username }) => {
+            progress::run(&workbook, submit.as_deref(), username.as_deref())
+        }
+        Some(Command::Classroom(args)) => {
+            classroom::run(*args, data_dir, environment, database).await
+        }
+        Some(Command::WarmUp) => warm_up::run(&workbook),
         Some(Command::Watch { chapter }) => watch::run(&workbook, chapter.as_deref()).await,
         Some(Command::Hint { chapter }) => hint::run(&workbook, &chapter, &data_dir),
         Some(Command::Reset { chapter, yes }) => reset::run(&workbook, &chapter, yes),

@@ -1,34 +1,70 @@
 //! `progress`: every chapter's steps, solved or not, from running the suites now (never from a
-//! saved state that could go stale), with a progress bar.
+//! saved state that could go stale), with a progress bar; with `--submit`, also sent to the
+//! classroom server so the instructor's class view shows it.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use super::CommandError;
+use crate::classroom::{ChapterProgress, ProgressReport};
 use crate::workbook::Workbook;
 use crate::workbook::exercises::{Outcome, run_suite};
 use crate::workbook::report;
 
-pub fn run(workbook: &Workbook) -> Result<(), CommandError> {
-    println!("{}", summary(workbook)?);
+pub fn run(
+    workbook: &Workbook,
+    submit: Option<&str>,
+    username: Option<&str>,
+) -> Result<(), CommandError> {
+    let (table, chapters) = measure(workbook)?;
+    println!("{table}");
+    if let Some(server) = submit {
+        let username = username.ok_or("--submit needs --username")?;
+        eprint!("password for {username} at {server}: ");
+        let mut password = String::new();
+        std::io::stdin().lock().read_line(&mut password)?;
+        let password = password.trim_end_matches(['\r', '\n']);
+        submit_report(server, username, password, &ProgressReport { chapters })?;
+        println!("sent to {server}: your instructor can see it now.");
+    }
     Ok(())
 }
 
 /// The progress table, as `progress` prints it and the `cargo run` banner shows it.
 pub fn summary(workbook: &Workbook) -> Result<String, CommandError> {
+    Ok(measure(workbook)?.0)
+}
+
+/// Runs every chapter's suite: the table for a person, and the same facts for the class view.
+fn measure(workbook: &Workbook) -> Result<(String, Vec<ChapterProgress>), CommandError> {
     let mut out = String::from("chapter          steps solved   next\n");
+    let mut chapters = Vec::new();
     let (mut done, mut total) = (0, 0);
     for chapter in workbook.chapters()? {
         let outcome = run_suite(workbook.root(), &chapter.exercise_package())?;
         let steps = outcome.steps();
         let (solved, count) = report::solved_steps(&steps);
-        let next = match (&outcome, outcome.first_failing_step()) {
-            (Outcome::DoesNotBuild { .. }, _) => "does not compile: cargo run -- check".to_string(),
-            (_, Some(step)) => format!("step {step}: {}", report::step_link(&chapter, step)),
-            (_, None) => "solved".to_string(),
+        let builds = !matches!(outcome, Outcome::DoesNotBuild { .. });
+        let next = match (builds, outcome.first_failing_step()) {
+            (false, _) => "does not compile: cargo run -- check".to_string(),
+            (true, Some(step)) => format!("step {step}: {}", report::step_link(&chapter, step)),
+            (true, None) => "solved".to_string(),
         };
         out.push_str(&format!(
             "{:<16} {:<14} {next}\n",
             chapter.slug,
             report::progress_bar(solved, count, 6)
         ));
+        chapters.push(ChapterProgress {
+            chapter: chapter.slug.clone(),
+            solved: solved as u32,
+            total: count as u32,
+            next_step: outcome.first_failing_step(),
+            builds,
+        });
         done += solved;
         total += count;
     }
@@ -36,5 +72,80 @@ pub fn summary(workbook: &Workbook) -> Result<String, CommandError> {
         "\nall steps        {}\n",
         report::progress_bar(done, total, 30)
     ));
-    Ok(out)
+    Ok((out, chapters))
+}
+
+// ANCHOR: submit
+/// Logs in to the classroom server and posts the report with the access token it gets.
+pub fn submit_report(
+    server: &str,
+    username: &str,
+    password: &str,
+    report: &ProgressReport,
+) -> Result<(), CommandError> {
+    let login = json!({ "username": username, "password": password });
+    let (status, body) = post(server, "/api/token/", None, &login.to_string())?;
+    if status != 200 {
+        return Err(format!("{server} refused the login ({status}): {}", detail(&body)).into());
+    }
+    let access = serde_json::from_str::<Value>(&body)?["access"]
+        .as_str()
+        .ok_or("the login answer had no access token")?
+        .to_owned();
+    let report = serde_json::to_string(report)?;
+    let (status, body) = post(server, "/api/class/progress/", Some(&access), &report)?;
+    match status {
+        200 => Ok(()),
+        404 => {
+            Err(format!("{server} is not running a classroom (`cargo run -- classroom`)").into())
+        }
+        _ => Err(format!("{server} refused the report ({status}): {}", detail(&body)).into()),
+    }
+}
+// ANCHOR_END: submit
+
+fn detail(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+/// One HTTP/1.1 POST of JSON over a plain connection: a classroom runs on the room's network.
+fn post(
+    server: &str,
+    path: &str,
+    token: Option<&str>,
+    json: &str,
+) -> Result<(u16, String), CommandError> {
+    let host = server
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{server}: give the classroom server as http://host:port"))?
+        .trim_end_matches('/');
+    let address = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:80")
+    };
+    let mut stream = TcpStream::connect(&address)
+        .map_err(|e| format!("cannot reach the classroom server at {address}: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let authorization = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n{authorization}Connection: close\r\n\r\n{json}",
+        json.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or("the classroom server's answer was not HTTP")?;
+    Ok((status, body.to_owned()))
 }

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use super::{CommandError, Database, progress};
 use crate::app::{self, AppState};
+use crate::classroom::Classroom;
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -33,7 +34,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often expired revocation records are deleted.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
-pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandError> {
+pub async fn run(
+    config: Config,
+    database: Database<'_>,
+    classroom: Option<Classroom>,
+) -> Result<(), CommandError> {
     let store = database.open().await?;
     let passwords = Passwords::new(config.password_cost)?;
     let clock = Arc::new(SystemClock);
@@ -68,6 +73,10 @@ pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandEr
         Some(dir) => state.with_outbox(Outbox::at(dir), config.public_url.clone()),
         None => state,
     };
+    let state = match classroom {
+        Some(room) => state.with_classroom(room),
+        None => state,
+    };
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
@@ -92,7 +101,13 @@ pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandEr
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-    print_banner(listener.local_addr()?, &config, demo, book.is_some());
+    print_banner(
+        listener.local_addr()?,
+        &config,
+        demo,
+        book.is_some(),
+        state.classroom.is_some(),
+    );
     if demo && book.is_some() && std::io::stdout().is_terminal() {
         tokio::task::spawn_blocking(print_progress);
     }
@@ -103,6 +118,7 @@ pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandEr
         clock,
         config.revocation_poll,
     ));
+    // ANCHOR: drain
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
@@ -124,6 +140,7 @@ pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandEr
     }
     cleaner.abort();
     follower.abort();
+    // ANCHOR_END: drain
     tracing::info!("stopped");
     Ok(())
 }
@@ -137,7 +154,7 @@ async fn build_book(sources: PathBuf, out: PathBuf) -> Result<PathBuf, CommandEr
     .await?
 }
 
-fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool) {
+fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, classroom: bool) {
     let base = format!("http://{addr}");
     let environment = match config.environment {
         Environment::Development => "development",
@@ -152,6 +169,10 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool) {
     println!("  verify          POST {base}/api/token/verify/");
     println!("  log out         POST {base}/api/token/blacklist/");
     println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
+    if classroom {
+        println!("  class view      GET  {base}/api/class/   (the instructor's token only)");
+        println!("  learners send   cargo run -- progress --submit {base} --username NAME");
+    }
     println!("  data            {}", config.data_dir.display());
     if demo {
         println!("  demo user       {DEMO_USERNAME} / {DEMO_PASSWORD}");

@@ -5,6 +5,7 @@
 mod account;
 pub mod auth;
 pub mod body;
+mod class;
 pub mod client;
 pub mod cookies;
 mod health;
@@ -41,7 +42,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route, with its trailing slash: a request for one of these without the slash is
 /// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 14] = [
+pub const ROUTES: [&str; 16] = [
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
@@ -54,6 +55,8 @@ pub const ROUTES: [&str; 14] = [
     "/api/password/reset/confirm/",
     "/api/email/",
     "/api/email/verify/",
+    "/api/class/",
+    "/api/class/progress/",
     "/api/me/",
     "/hello/",
 ];
@@ -65,7 +68,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(hello::router())
         .merge(jwks::router())
         .merge(account::router())
-        .merge(health::router());
+        .merge(health::router())
+        .merge(class::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
         ("x-frame-options", "DENY"),

@@ -1,0 +1,734 @@
+//! The chapter 6 checks, written once. `tests/production.rs` in the exercise crate and in the
+//! solution crate both include this file, with `sut` ("system under test") naming their own
+//! library, so the exercise and its solution can never be checked differently.
+//!
+//! Tests are named `stepN_…` after the step of the chapter they check: `cargo run -- check 6`
+//! reports the first step that fails and `cargo run -- hint 6` gives hints for it.
+//!
+//! Ground truth: the two example tokens of jwt.io's debugger, whose signatures prove which
+//! secrets made them (checked here with HMAC-SHA256); systemd's words for booleans
+//! (systemd.syntax(7)); RFC 7518 §3.2 (an HS256 key has at least 256 bits); RFC 1123 and RFC
+//! 1035 for host names (labels of at most 63 characters, names of at most 253).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::sut::{
+    Config, ConfigProblem, DeployProblem, DeploySettings, Entry, Environment, Event, HostProblem,
+    Lifecycle, PUBLISHED_SECRETS, Phase, TEMPLATES, Upstream, UpstreamProblem, ValueError,
+    Weakness, check_host_name, parse_bool, parse_duration, parse_upstream, render,
+    secret_weaknesses, simulate, validate,
+};
+
+/// A key made with `openssl rand -hex 32`, as the server's error message suggests.
+const HEX_KEY: &str = "e1118ffc710ccb8aeb99f19876c6635f4a628e4652ad9c1391945410a3407776";
+
+/// 32 bytes from a random generator: a key does not have to be text.
+const RAW_KEY: [u8; 32] = [
+    222, 180, 195, 100, 42, 200, 188, 241, 76, 61, 93, 183, 34, 189, 170, 80, 73, 249, 22, 245, 0,
+    255, 92, 145, 4, 87, 166, 3, 242, 92, 252, 165,
+];
+
+/// Shaped like the key `django-admin startproject` writes into settings.py (this one was made
+/// up for the test, with the same alphabet and length).
+const DJANGO_KEY: &str = "django-insecure-!f5+qcaj&@4+=xu)br5m_088*gm!9(_q&$*f1vfx0q2(g+m(%s";
+
+// ANCHOR: jwt_io_tokens
+/// The example tokens of jwt.io's debugger: the one it showed for years, and today's.
+const JWT_IO_TOKENS: [&str; 2] = [
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\
+     .eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ\
+     .SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\
+     .eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiYWRtaW4iOnRydWUsImlhdCI6MTUxNjIzOTAyMn0\
+     .KMUFsIDTnFmyG3nMiGM6H9FNFUROf3wh7SmqJp-QV30",
+];
+// ANCHOR_END: jwt_io_tokens
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+/// A file system with one readable file, for `JWT_SIGNING_KEY_FILE`.
+fn files(path: &str) -> Result<String, String> {
+    match path {
+        "/run/credentials/jwt-workbook@8001.service/signing-key" => Ok(format!("{HEX_KEY}\n")),
+        "/etc/jwt-workbook/signing-key" => Err("Permission denied (os error 13)".into()),
+        _ => Err("No such file or directory (os error 2)".into()),
+    }
+}
+
+fn problems(result: Result<Config, Vec<ConfigProblem>>) -> Vec<ConfigProblem> {
+    match result {
+        Ok(config) => panic!("expected problems, got {config:?}"),
+        Err(problems) => problems,
+    }
+}
+
+fn report<T: std::fmt::Debug, E: std::fmt::Debug + std::fmt::Display>(
+    cases: &[&str],
+    check: impl Fn(&str) -> Result<T, E>,
+) -> String {
+    let mut report = String::new();
+    for case in cases {
+        let verdict = match check(case) {
+            Ok(value) => format!("accepted as {value:?}"),
+            Err(problem) => format!("{problem:?}\n    {problem}"),
+        };
+        report.push_str(&format!("{case:?}: {verdict}\n"));
+    }
+    report
+}
+
+// ANCHOR: example_settings
+/// The settings of the chapter's example: two instances on one machine behind nginx.
+fn example_settings() -> DeploySettings {
+    DeploySettings {
+        domain: "api.example.com".into(),
+        upstreams: vec!["127.0.0.1:8001".into(), "127.0.0.1:8002".into()],
+        book_dir: "/srv/jwt-workbook/book".into(),
+        user: "jwt-workbook".into(),
+        max_body_kib: 64,
+    }
+}
+// ANCHOR_END: example_settings
+
+// --- Step 1: durations and switches ---------------------------------------------------------
+
+#[test]
+fn step1_durations_read_like_the_server_flags() {
+    let cases = [
+        ("300", 300),
+        ("300s", 300),
+        ("5m", 300),
+        ("12h", 43_200),
+        ("1d", 86_400),
+        ("0", 0),
+        ("0007s", 7),
+        (" 5m\n", 300),
+        ("18446744073709551615", u64::MAX),
+    ];
+    for (text, seconds) in cases {
+        assert_eq!(parse_duration(text), Ok(seconds), "parsing {text:?}");
+    }
+}
+
+#[test]
+fn step1_durations_refuse_with_the_first_problem() {
+    let cases = [
+        "",
+        "  ",
+        "m5",
+        "-5m",
+        "five minutes",
+        "5 min",
+        "5min",
+        "5M",
+        "1.5h",
+        "18446744073709551616",
+        "213503982334602d",
+    ];
+    insta::assert_snapshot!("step1_duration_refusals", report(&cases, parse_duration));
+}
+
+#[test]
+fn step1_switches_read_like_systemd() {
+    for text in ["1", "yes", "true", "on", "TRUE", "Yes", " on\n"] {
+        assert_eq!(parse_bool(text), Ok(true), "parsing {text:?}");
+    }
+    for text in ["0", "no", "false", "off", "False", "OFF"] {
+        assert_eq!(parse_bool(text), Ok(false), "parsing {text:?}");
+    }
+    assert_eq!(parse_bool(""), Err(ValueError::Empty));
+    for text in ["ture", "2", "y", "enabled", "-1"] {
+        assert_eq!(parse_bool(text), Err(ValueError::NotABoolean), "{text:?}");
+    }
+}
+
+// --- Step 2: a secret's weaknesses ----------------------------------------------------------
+
+#[test]
+fn step2_a_random_key_has_no_weakness() {
+    assert_eq!(secret_weaknesses(HEX_KEY.as_bytes()), []);
+    assert_eq!(secret_weaknesses(&RAW_KEY), []);
+}
+
+#[test]
+fn step2_a_published_secret_is_refused_however_long() {
+    assert_eq!(
+        secret_weaknesses(b"a-string-secret-at-least-256-bits-long"),
+        [Weakness::Published]
+    );
+    assert_eq!(
+        secret_weaknesses(b"your-256-bit-secret"),
+        [Weakness::Published, Weakness::TooShort { bytes: 19 }]
+    );
+    // Ground truth: each published secret really does sign one of jwt.io's example tokens.
+    for (token, secret) in JWT_IO_TOKENS.iter().zip(PUBLISHED_SECRETS) {
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(message.as_bytes());
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
+            signature,
+            "{secret:?} signs {token}"
+        );
+    }
+}
+
+#[test]
+fn step2_every_weakness_is_reported() {
+    let repeated = "a".repeat(40);
+    let cases = [
+        "",
+        "secret",
+        "changeme",
+        repeated.as_str(),
+        DJANGO_KEY,
+        "django-insecure-x",
+        // A pattern passes: these checks catch the usual mistakes, they cannot prove a key is
+        // random. Only where the key came from can.
+        "0123456789abcdef0123456789abcdef",
+    ];
+    let mut report = String::new();
+    for case in cases {
+        report.push_str(&format!("{case:?} ({} bytes):\n", case.len()));
+        let weaknesses = secret_weaknesses(case.as_bytes());
+        if weaknesses.is_empty() {
+            report.push_str("    no weakness found\n");
+        }
+        for weakness in weaknesses {
+            report.push_str(&format!("    {weakness:?}: {weakness}\n"));
+        }
+    }
+    insta::assert_snapshot!("step2_weaknesses", report);
+}
+
+// --- Step 3: configuration from the environment ---------------------------------------------
+
+#[test]
+fn step3_in_production_only_the_key_is_needed() {
+    let config = Config::from_env(&env(&[("JWT_SIGNING_KEY", HEX_KEY)]), files).unwrap();
+    insta::assert_snapshot!("step3_defaults", format!("{config:#?}"));
+    assert_eq!(
+        config.signing_key.as_ref().map(|key| key.expose()),
+        Some(HEX_KEY.as_bytes())
+    );
+}
+
+#[test]
+fn step3_reads_every_variable() {
+    let config = Config::from_env(
+        &env(&[
+            ("JWT_WORKBOOK_ENV", "production"),
+            ("JWT_WORKBOOK_ADDR", "[::1]:8001"),
+            ("JWT_ACCESS_LIFETIME", "10m"),
+            ("JWT_REFRESH_LIFETIME", "7d"),
+            ("JWT_REVOCATION_POLL", "5s"),
+            ("JWT_WORKBOOK_LOG_JSON", "yes"),
+            ("JWT_SIGNING_KEY", HEX_KEY),
+            // Not ours: ignored.
+            ("HOME", "/var/lib/jwt-workbook"),
+        ]),
+        files,
+    )
+    .unwrap();
+    assert_eq!(config.environment, Environment::Production);
+    assert_eq!(config.addr, "[::1]:8001".parse().unwrap());
+    assert_eq!(config.access_lifetime, 600);
+    assert_eq!(config.refresh_lifetime, 604_800);
+    assert_eq!(config.revocation_poll, 5);
+    assert!(config.log_json);
+}
+
+#[test]
+fn step3_the_key_can_come_from_a_file() {
+    let config = Config::from_env(
+        &env(&[(
+            "JWT_SIGNING_KEY_FILE",
+            "/run/credentials/jwt-workbook@8001.service/signing-key",
+        )]),
+        files,
+    )
+    .unwrap();
+    // The file ends with a line break, which is not part of the key.
+    assert_eq!(
+        config.signing_key.as_ref().map(|key| key.expose()),
+        Some(HEX_KEY.as_bytes())
+    );
+    assert_eq!(
+        problems(Config::from_env(
+            &env(&[("JWT_SIGNING_KEY_FILE", "/etc/jwt-workbook/signing-key")]),
+            files
+        )),
+        [ConfigProblem::KeyFile {
+            path: "/etc/jwt-workbook/signing-key".into(),
+            reason: "Permission denied (os error 13)".into()
+        }]
+    );
+}
+
+#[test]
+fn step3_development_needs_no_key_and_accepts_a_weak_one() {
+    let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files).unwrap();
+    assert_eq!(config.environment, Environment::Development);
+    assert_eq!(config.signing_key, None);
+    let config = Config::from_env(
+        &env(&[
+            ("JWT_WORKBOOK_ENV", "development"),
+            ("JWT_SIGNING_KEY", "secret"),
+        ]),
+        files,
+    )
+    .unwrap();
+    assert_eq!(
+        config.signing_key.as_ref().map(|key| key.expose()),
+        Some(&b"secret"[..])
+    );
+}
+
+#[test]
+fn step3_production_refuses_a_missing_or_weak_key() {
+    assert_eq!(
+        problems(Config::from_env(&env(&[]), files)),
+        [ConfigProblem::MissingKey]
+    );
+    assert_eq!(
+        problems(Config::from_env(
+            &env(&[("JWT_SIGNING_KEY", "short")]),
+            files
+        )),
+        [
+            ConfigProblem::WeakKey(Weakness::TooShort { bytes: 5 }),
+            ConfigProblem::WeakKey(Weakness::Repetitive { distinct: 5 }),
+        ]
+    );
+    assert_eq!(
+        problems(Config::from_env(
+            &env(&[
+                ("JWT_SIGNING_KEY", HEX_KEY),
+                ("JWT_SIGNING_KEY_FILE", "/etc/jwt-workbook/signing-key"),
+            ]),
+            files
+        )),
+        [ConfigProblem::KeyTwice]
+    );
+    assert_eq!(
+        problems(Config::from_env(&env(&[("JWT_SIGNING_KEY", "")]), files)),
+        [ConfigProblem::Invalid {
+            variable: "JWT_SIGNING_KEY",
+            value: String::new(),
+            error: ValueError::Empty
+        }]
+    );
+}
+
+#[test]
+fn step3_checks_the_lifetimes_against_each_other() {
+    assert_eq!(
+        problems(Config::from_env(
+            &env(&[
+                ("JWT_ACCESS_LIFETIME", "1d"),
+                ("JWT_REFRESH_LIFETIME", "1d"),
+                ("JWT_SIGNING_KEY", HEX_KEY),
+            ]),
+            files
+        )),
+        [ConfigProblem::AccessOutlivesRefresh {
+            access: 86_400,
+            refresh: 86_400
+        }]
+    );
+    assert_eq!(
+        problems(Config::from_env(
+            &env(&[("JWT_REVOCATION_POLL", "0s"), ("JWT_SIGNING_KEY", HEX_KEY)]),
+            files
+        )),
+        [ConfigProblem::NotPositive {
+            variable: "JWT_REVOCATION_POLL"
+        }]
+    );
+}
+
+#[test]
+fn step3_reports_every_problem_at_once() {
+    let result = Config::from_env(
+        &env(&[
+            ("JWT_WORKBOOK_ENV", "prod"),
+            ("JWT_WORKBOOK_ADDR", "localhost:8000"),
+            ("JWT_ACCESS_LIFETIME", "5 min"),
+            ("JWT_REFRESH_LIFETIME", "0"),
+            ("JWT_REVOCATION_POLL", ""),
+            ("JWT_WORKBOOK_LOG_JSON", "ture"),
+            ("JWT_SIGNING_KEY", DJANGO_KEY),
+        ]),
+        files,
+    );
+    let mut report = String::new();
+    for problem in problems(result) {
+        report.push_str(&format!("{problem}\n"));
+    }
+    insta::assert_snapshot!("step3_every_problem", report);
+}
+
+#[test]
+fn step3_the_key_never_shows_in_debug_output_or_messages() {
+    let config = Config::from_env(&env(&[("JWT_SIGNING_KEY", HEX_KEY)]), files).unwrap();
+    assert!(!format!("{config:?}").contains(HEX_KEY));
+    assert!(!format!("{config:#?}").contains(HEX_KEY));
+    for key in [DJANGO_KEY, "a-string-secret-at-least-256-bits-long"] {
+        for problem in problems(Config::from_env(&env(&[("JWT_SIGNING_KEY", key)]), files)) {
+            assert!(!format!("{problem} {problem:?}").contains(key), "{problem}");
+        }
+    }
+}
+
+// --- Step 4: host names and upstreams -------------------------------------------------------
+
+#[test]
+fn step4_accepts_host_names() {
+    for name in [
+        "api.example.com",
+        "localhost",
+        "127.0.0.1",
+        "app-2",
+        "xn--bcher-kva.example",
+        &format!("{}.example.com", "a".repeat(63)),
+    ] {
+        assert_eq!(check_host_name(name), Ok(()), "{name:?}");
+    }
+}
+
+#[test]
+fn step4_refuses_what_is_not_a_host_name() {
+    let too_long = ["a".repeat(63).as_str(); 4].join(".");
+    let long_label = format!("{}.example.com", "a".repeat(64));
+    let cases = [
+        "",
+        too_long.as_str(),
+        "API.example.com",
+        "api example.com",
+        "api.example.com; return 200 \"hello\"",
+        "api.example.com\n",
+        "*.example.com",
+        "api_v2.example.com",
+        "api..example.com",
+        "-api.example.com",
+        "example.com.",
+        long_label.as_str(),
+    ];
+    insta::assert_snapshot!("step4_host_names", report(&cases, check_host_name));
+}
+
+#[test]
+fn step4_reads_upstreams() {
+    let upstream = |host: &str, port| Upstream {
+        host: host.into(),
+        port,
+    };
+    assert_eq!(
+        parse_upstream("127.0.0.1:8001"),
+        Ok(upstream("127.0.0.1", 8001))
+    );
+    assert_eq!(parse_upstream("[::1]:8002"), Ok(upstream("[::1]", 8002)));
+    assert_eq!(parse_upstream("app-2:8000"), Ok(upstream("app-2", 8000)));
+    assert_eq!(
+        parse_upstream("localhost:65535"),
+        Ok(upstream("localhost", 65535))
+    );
+    assert_eq!(
+        parse_upstream("127.0.0.1:08001"),
+        Ok(upstream("127.0.0.1", 8001))
+    );
+}
+
+#[test]
+fn step4_refuses_what_is_not_host_port() {
+    let cases = [
+        "127.0.0.1",
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:+80",
+        "127.0.0.1:http",
+        "::1:8001",
+        "[::1:8001",
+        "[example.com]:8001",
+        "http://127.0.0.1:8001",
+        "app 2:8000",
+        "Localhost:8000",
+    ];
+    insta::assert_snapshot!("step4_upstreams", report(&cases, parse_upstream));
+    assert_eq!(
+        parse_upstream("[::1:8001"),
+        Err(UpstreamProblem::Ipv6),
+        "an opening bracket needs its closing one"
+    );
+    assert_eq!(
+        parse_upstream("Localhost:8000"),
+        Err(UpstreamProblem::Host(HostProblem::Character {
+            character: 'L'
+        }))
+    );
+}
+
+// --- Step 5: validate the deployment --------------------------------------------------------
+
+#[test]
+fn step5_accepts_the_example_settings() {
+    let deployment = validate(&example_settings()).unwrap();
+    assert_eq!(deployment.domain(), "api.example.com");
+    assert_eq!(
+        deployment
+            .upstreams()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["127.0.0.1:8001", "127.0.0.1:8002"]
+    );
+    assert_eq!(deployment.book_dir(), "/srv/jwt-workbook/book");
+    assert_eq!(deployment.user(), "jwt-workbook");
+    assert_eq!(deployment.max_body_kib(), 64);
+}
+
+#[test]
+fn step5_reports_every_problem_at_once() {
+    let settings = DeploySettings {
+        domain: "api.example.com; return 200 \"owned\"".into(),
+        upstreams: vec![
+            "127.0.0.1:8001".into(),
+            "127.0.0.1".into(),
+            "127.0.0.1:08001".into(),
+            "[::1]:8002".into(),
+            "http://127.0.0.1:8003".into(),
+        ],
+        book_dir: "/srv/jwt workbook/book".into(),
+        user: "root".into(),
+        max_body_kib: 0,
+    };
+    let mut report = String::new();
+    for problem in validate(&settings).unwrap_err() {
+        report.push_str(&format!("{problem}\n"));
+    }
+    insta::assert_snapshot!("step5_every_problem", report);
+}
+
+#[test]
+fn step5_one_problem_per_setting() {
+    let with = |change: &dyn Fn(&mut DeploySettings)| {
+        let mut settings = example_settings();
+        change(&mut settings);
+        validate(&settings).unwrap_err()
+    };
+    assert_eq!(
+        with(&|s| s.domain = "localhost".into()),
+        [DeployProblem::DomainWithoutDot {
+            domain: "localhost".into()
+        }]
+    );
+    assert_eq!(
+        with(&|s| s.domain = "API.example.com".into()),
+        [DeployProblem::Domain {
+            domain: "API.example.com".into(),
+            problem: HostProblem::Character { character: 'A' }
+        }]
+    );
+    assert_eq!(with(&|s| s.upstreams.clear()), [DeployProblem::NoUpstreams]);
+    assert_eq!(
+        with(&|s| s.book_dir = "book".into()),
+        [DeployProblem::BookDirNotAbsolute {
+            path: "book".into()
+        }]
+    );
+    assert_eq!(
+        with(&|s| s.book_dir = "/srv/book;".into()),
+        [DeployProblem::BookDirCharacter {
+            path: "/srv/book;".into(),
+            character: ';'
+        }]
+    );
+    assert_eq!(
+        with(&|s| s.book_dir = "/srv/jwt-workbook/../../etc".into()),
+        [DeployProblem::BookDirParent {
+            path: "/srv/jwt-workbook/../../etc".into()
+        }]
+    );
+    assert_eq!(
+        with(&|s| s.user = "JWT".into()),
+        [DeployProblem::User { user: "JWT".into() }]
+    );
+    assert_eq!(
+        with(&|s| s.user = "a".repeat(33)),
+        [DeployProblem::User {
+            user: "a".repeat(33)
+        }]
+    );
+    assert_eq!(
+        with(&|s| s.max_body_kib = 1025),
+        [DeployProblem::BodyLimit { kib: 1025 }]
+    );
+    let mut settings = example_settings();
+    settings.max_body_kib = 1024;
+    settings.user = "_jwt-workbook2".into();
+    settings.book_dir = "/srv/jwt-workbook/book/".into();
+    assert!(validate(&settings).is_ok());
+}
+
+// --- Step 6: render the files ---------------------------------------------------------------
+
+fn example_files() -> BTreeMap<String, String> {
+    render(&validate(&example_settings()).unwrap()).unwrap()
+}
+
+#[test]
+fn step6_renders_one_file_per_template() {
+    let files = example_files();
+    let mut names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    assert_eq!(files.keys().map(String::as_str).collect::<Vec<_>>(), names);
+    for (name, text) in &files {
+        assert!(!text.contains("{{"), "{name} still has a placeholder");
+    }
+}
+
+#[test]
+fn step6_renders_nginx_conf() {
+    insta::assert_snapshot!("step6_nginx_conf", example_files()["nginx.conf"]);
+}
+
+#[test]
+fn step6_renders_the_systemd_unit() {
+    insta::assert_snapshot!(
+        "step6_systemd_unit",
+        example_files()["jwt-workbook@.service"]
+    );
+}
+
+#[test]
+fn step6_renders_the_containerfile_and_procfile() {
+    let files = example_files();
+    insta::assert_snapshot!("step6_containerfile", files["Containerfile"]);
+    insta::assert_snapshot!("step6_procfile", files["Procfile"]);
+}
+
+#[test]
+fn step6_every_upstream_becomes_a_server_line() {
+    let mut settings = example_settings();
+    settings.upstreams = vec![
+        "10.0.0.5:8000".into(),
+        "[::1]:8003".into(),
+        "app-3:8000".into(),
+    ];
+    let nginx = &render(&validate(&settings).unwrap()).unwrap()["nginx.conf"];
+    let servers: Vec<&str> = nginx
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("server ") && line.contains("max_fails"))
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            "server 10.0.0.5:8000 max_fails=3 fail_timeout=10s;",
+            "server [::1]:8003 max_fails=3 fail_timeout=10s;",
+            "server app-3:8000 max_fails=3 fail_timeout=10s;",
+        ]
+    );
+}
+
+// --- Step 7: a graceful shutdown ------------------------------------------------------------
+
+#[test]
+fn step7_an_idle_server_stops_at_once() {
+    insta::assert_snapshot!(
+        "step7_idle",
+        simulate(30_000, &[(0, Event::Tick), (1_000, Event::Terminate)])
+    );
+}
+
+// ANCHOR: drain_script
+#[test]
+fn step7_in_flight_requests_finish_and_new_ones_are_refused() {
+    let script = [
+        (0, Event::Request(1)),
+        (20, Event::Request(2)),
+        (35, Event::Finished(1)),
+        (40, Event::Request(3)),
+        (100, Event::Terminate),
+        (120, Event::Request(4)),
+        (250, Event::Finished(2)),
+        (300, Event::Terminate),
+        (900, Event::Finished(3)),
+        (950, Event::Request(5)),
+    ];
+    insta::assert_snapshot!("step7_drain", simulate(30_000, &script));
+}
+// ANCHOR_END: drain_script
+
+#[test]
+fn step7_the_drain_timeout_cuts_off_a_stuck_request() {
+    let script = [
+        (0, Event::Request(1)),
+        (10, Event::Request(2)),
+        (50, Event::Finished(1)),
+        (1_000, Event::Terminate),
+        (20_000, Event::Tick),
+        (31_000, Event::Tick),
+        (32_000, Event::Finished(2)),
+    ];
+    insta::assert_snapshot!("step7_timeout", simulate(30_000, &script));
+}
+
+#[test]
+fn step7_the_deadline_is_checked_before_anything_else() {
+    let mut server = Lifecycle::new(100);
+    assert_eq!(server.on(0, Event::Request(1)), [Entry::Accepted(1)]);
+    assert_eq!(
+        server.on(0, Event::Terminate),
+        [Entry::StoppedAccepting { in_flight: 1 }]
+    );
+    assert_eq!(server.phase(), Phase::Draining { deadline: 100 });
+    assert_eq!(server.on(99, Event::Tick), []);
+    // At the deadline the request is given up on, even though it finishes at that very moment.
+    assert_eq!(
+        server.on(100, Event::Finished(1)),
+        [
+            Entry::GaveUp { abandoned: vec![1] },
+            Entry::DatabaseClosed,
+            Entry::Exited
+        ]
+    );
+    assert_eq!(server.phase(), Phase::Exited);
+}
+
+#[test]
+fn step7_nothing_happens_after_exit() {
+    let mut server = Lifecycle::new(30_000);
+    server.on(0, Event::Terminate);
+    assert_eq!(server.phase(), Phase::Exited);
+    for event in [
+        Event::Request(1),
+        Event::Finished(1),
+        Event::Terminate,
+        Event::Tick,
+    ] {
+        assert_eq!(server.on(1, event), [], "{event:?}");
+    }
+}
+
+#[test]
+fn step7_serving_ignores_ticks_and_strangers() {
+    let mut server = Lifecycle::new(30_000);
+    assert_eq!(server.on(0, Event::Tick), []);
+    assert_eq!(server.on(5, Event::Finished(9)), []);
+    assert_eq!(server.on(10, Event::Request(9)), [Entry::Accepted(9)]);
+    assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
+    assert_eq!(server.on(30, Event::Finished(9)), []);
+    assert_eq!(server.phase(), Phase::Serving);
+}

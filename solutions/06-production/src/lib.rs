@@ -1,0 +1,1089 @@
+//! Chapter 6, "Production deployment", solved: the parts of running a server for real that can
+//! be written as plain functions, and so tested without a machine to deploy to.
+//!
+//! - Configuration from the environment, every problem reported at once, and a signing key
+//!   refused when it is weak ([`parse_duration`], [`parse_bool`], [`secret_weaknesses`],
+//!   [`Config::from_env`]).
+//! - Deployment settings checked before anything is written from them, then rendered into
+//!   nginx, systemd, container and Procfile files from tera templates ([`check_host_name`],
+//!   [`parse_upstream`], [`validate`], [`render`]).
+//! - A graceful shutdown as a state machine over events ([`Lifecycle::on`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+// ANCHOR: value_error
+/// Why the value of one environment variable was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueError {
+    /// Set, but to nothing (or only spaces). `JWT_ACCESS_LIFETIME=` is a mistake, not a way to
+    /// ask for the default: the server refuses it too.
+    Empty,
+    /// A duration starts with a whole number.
+    NoNumber,
+    /// The number is followed by something other than `s`, `m`, `h` or `d`.
+    UnknownUnit { unit: String },
+    /// More seconds than a `u64` holds.
+    TooLarge,
+    /// Not one of the words for true or false.
+    NotABoolean,
+    /// Not `IP:port`.
+    NotAnAddress,
+    /// Not `development` or `production`.
+    NotAnEnvironment,
+}
+// ANCHOR_END: value_error
+
+// ANCHOR: parse_duration
+/// Step 1. Read a duration the way the server's flags are written: a whole number of seconds,
+/// or a whole number followed at once by `s`, `m`, `h` or `d`. Spaces around the value are
+/// ignored (values read from files often end with a newline).
+///
+/// `"300"` and `"5m"` are both 300. The first problem found, in this order: nothing at all
+/// ([`ValueError::Empty`]), no digit at the start ([`ValueError::NoNumber`]), a number too
+/// large for a `u64` ([`ValueError::TooLarge`]), a unit that is not one of the four
+/// ([`ValueError::UnknownUnit`], with the unit as written), and a total too large in seconds
+/// ([`ValueError::TooLarge`] again).
+pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    if number.is_empty() {
+        return Err(ValueError::NoNumber);
+    }
+    let number: u64 = number.parse().map_err(|_| ValueError::TooLarge)?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 60 * 60,
+        "d" => 24 * 60 * 60,
+        _ => {
+            return Err(ValueError::UnknownUnit {
+                unit: unit.to_string(),
+            });
+        }
+    };
+    number.checked_mul(scale).ok_or(ValueError::TooLarge)
+}
+// ANCHOR_END: parse_duration
+
+// ANCHOR: parse_bool
+/// Step 1, continued. Read a switch the way systemd does: `1`, `yes`, `true` and `on` are true;
+/// `0`, `no`, `false` and `off` are false, in any mix of upper and lower case, with spaces
+/// around ignored. Anything else is refused rather than guessed: `ture` is a typo, not a yes.
+pub fn parse_bool(text: &str) -> Result<bool, ValueError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(true),
+        "0" | "no" | "false" | "off" => Ok(false),
+        _ => Err(ValueError::NotABoolean),
+    }
+}
+// ANCHOR_END: parse_bool
+
+// ANCHOR: weakness
+/// Why a signing secret must not be used in production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Weakness {
+    /// It is printed in public documentation, so it is nobody's secret: see
+    /// [`PUBLISHED_SECRETS`].
+    Published,
+    /// It starts with `django-insecure-`: the key `django-admin startproject` writes into a new
+    /// project's settings, meant to be replaced before deployment.
+    DjangoInsecure,
+    /// Shorter than [`MIN_SECRET_BYTES`]: RFC 7518 §3.2 wants an HS256 key of at least 256 bits.
+    TooShort { bytes: usize },
+    /// Fewer than [`MIN_DISTINCT_BYTES`] different byte values: typed, not random.
+    Repetitive { distinct: usize },
+}
+
+/// Secrets that sign the example tokens of jwt.io's debugger: the one it used for years, and
+/// the one it uses now. The second is 38 bytes of 16 different characters, so it passes every
+/// other check here; it is still public.
+pub const PUBLISHED_SECRETS: [&str; 2] = [
+    "your-256-bit-secret",
+    "a-string-secret-at-least-256-bits-long",
+];
+
+/// The shortest HS256 key RFC 7518 allows: 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Fewer different bytes than this, and the key was not drawn at random.
+pub const MIN_DISTINCT_BYTES: usize = 8;
+// ANCHOR_END: weakness
+
+// ANCHOR: secret_weaknesses
+/// Step 2. Everything wrong with a signing secret, in the order of [`Weakness`]'s variants;
+/// empty when it may be used in production.
+pub fn secret_weaknesses(secret: &[u8]) -> Vec<Weakness> {
+    let mut weaknesses = Vec::new();
+    if PUBLISHED_SECRETS
+        .iter()
+        .any(|published| published.as_bytes() == secret)
+    {
+        weaknesses.push(Weakness::Published);
+    }
+    if secret.starts_with(b"django-insecure-") {
+        weaknesses.push(Weakness::DjangoInsecure);
+    }
+    if secret.len() < MIN_SECRET_BYTES {
+        weaknesses.push(Weakness::TooShort {
+            bytes: secret.len(),
+        });
+    }
+    let distinct = secret.iter().collect::<BTreeSet<_>>().len();
+    if distinct < MIN_DISTINCT_BYTES {
+        weaknesses.push(Weakness::Repetitive { distinct });
+    }
+    weaknesses
+}
+// ANCHOR_END: secret_weaknesses
+
+// ANCHOR: config
+/// Where the server runs: `development` creates a key and a demo user for you; `production`
+/// refuses to start without a strong key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A signing key. Its `Debug` says how long it is and nothing else, so a `{:?}` of the
+/// configuration in a log line or a panic message never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+/// The server's configuration, read from the environment by [`Config::from_env`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub environment: Environment,
+    pub addr: SocketAddr,
+    /// Seconds.
+    pub access_lifetime: u64,
+    /// Seconds.
+    pub refresh_lifetime: u64,
+    /// Seconds between two reads of the revocations other instances made.
+    pub revocation_poll: u64,
+    pub log_json: bool,
+    /// `None` only in development, where the server makes a key and keeps it.
+    pub signing_key: Option<Secret>,
+}
+
+/// The variables [`Config::from_env`] reads, in the order it checks them, and the default
+/// of each one that has a default.
+pub const ENVIRONMENT: &str = "JWT_WORKBOOK_ENV";
+pub const ADDR: &str = "JWT_WORKBOOK_ADDR";
+pub const ACCESS_LIFETIME: &str = "JWT_ACCESS_LIFETIME";
+pub const REFRESH_LIFETIME: &str = "JWT_REFRESH_LIFETIME";
+pub const REVOCATION_POLL: &str = "JWT_REVOCATION_POLL";
+pub const LOG_JSON: &str = "JWT_WORKBOOK_LOG_JSON";
+pub const SIGNING_KEY: &str = "JWT_SIGNING_KEY";
+pub const SIGNING_KEY_FILE: &str = "JWT_SIGNING_KEY_FILE";
+pub const DEFAULTS: [(&str, &str); 6] = [
+    (ENVIRONMENT, "production"),
+    (ADDR, "127.0.0.1:8000"),
+    (ACCESS_LIFETIME, "5m"),
+    (REFRESH_LIFETIME, "1d"),
+    (REVOCATION_POLL, "1s"),
+    (LOG_JSON, "false"),
+];
+
+/// Everything wrong with a configuration. [`Config::from_env`] reports them all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigProblem {
+    /// A value that cannot be read. `value` is what was set (never the signing key's: a key
+    /// that is set is never refused this way).
+    Invalid {
+        variable: &'static str,
+        value: String,
+        error: ValueError,
+    },
+    /// A lifetime or an interval of 0 seconds.
+    NotPositive { variable: &'static str },
+    /// An access token that outlives its refresh token makes refreshing pointless.
+    AccessOutlivesRefresh { access: u64, refresh: u64 },
+    /// Both `JWT_SIGNING_KEY` and `JWT_SIGNING_KEY_FILE`: which one was meant?
+    KeyTwice,
+    /// `JWT_SIGNING_KEY_FILE` names a file that cannot be read.
+    KeyFile { path: String, reason: String },
+    /// Production, and no key at all.
+    MissingKey,
+    /// Production, and a key with this weakness (one problem per weakness).
+    WeakKey(Weakness),
+}
+// ANCHOR_END: config
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The key itself, for the one place that signs with it.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes, redacted)", self.0.len())
+    }
+}
+
+impl Config {
+    // ANCHOR: from_env
+    /// Step 3. Read the configuration from environment variables, and report every problem,
+    /// not just the first, so that one attempt to start shows everything there is to fix.
+    ///
+    /// Each variable of [`DEFAULTS`] takes its default when it is not set at all. The problems
+    /// come in this order: each of those variables that cannot be read (in the order of
+    /// [`DEFAULTS`]); each of the three durations that is 0; an access lifetime that is not
+    /// shorter than the refresh lifetime (only when both were read); then the key's.
+    ///
+    /// The key is `JWT_SIGNING_KEY`, or the contents of the file named by
+    /// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break. Both set is
+    /// [`ConfigProblem::KeyTwice`]; either set but empty is [`ValueError::Empty`]. In
+    /// production, no key is [`ConfigProblem::MissingKey`], and each weakness of the key is one
+    /// [`ConfigProblem::WeakKey`]; development accepts both. When the environment itself cannot
+    /// be read, the key is judged as in production: in doubt, be strict.
+    pub fn from_env(
+        env: &BTreeMap<String, String>,
+        read_file: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Config, Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+        let environment = read_var(env, ENVIRONMENT, parse_environment, &mut problems);
+        let addr = read_var(env, ADDR, parse_addr, &mut problems);
+        let access = read_var(env, ACCESS_LIFETIME, parse_duration, &mut problems);
+        let refresh = read_var(env, REFRESH_LIFETIME, parse_duration, &mut problems);
+        let poll = read_var(env, REVOCATION_POLL, parse_duration, &mut problems);
+        let log_json = read_var(env, LOG_JSON, parse_bool, &mut problems);
+
+        for (variable, seconds) in [
+            (ACCESS_LIFETIME, access),
+            (REFRESH_LIFETIME, refresh),
+            (REVOCATION_POLL, poll),
+        ] {
+            if seconds == Some(0) {
+                problems.push(ConfigProblem::NotPositive { variable });
+            }
+        }
+        if let (Some(access), Some(refresh)) = (access, refresh)
+            && access >= refresh
+        {
+            problems.push(ConfigProblem::AccessOutlivesRefresh { access, refresh });
+        }
+
+        let key = match (env.get(SIGNING_KEY), env.get(SIGNING_KEY_FILE)) {
+            (Some(_), Some(_)) => {
+                problems.push(ConfigProblem::KeyTwice);
+                None
+            }
+            (Some(key), None) if key.is_empty() => {
+                problems.push(empty(SIGNING_KEY));
+                None
+            }
+            (Some(key), None) => Some(Secret::new(key.as_bytes())),
+            (None, Some(path)) if path.trim().is_empty() => {
+                problems.push(empty(SIGNING_KEY_FILE));
+                None
+            }
+            (None, Some(path)) => match read_file(path) {
+                Ok(text) => Some(Secret::new(text.trim_end_matches(['\r', '\n']).as_bytes())),
+                Err(reason) => {
+                    problems.push(ConfigProblem::KeyFile {
+                        path: path.clone(),
+                        reason,
+                    });
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let configured = env.contains_key(SIGNING_KEY) || env.contains_key(SIGNING_KEY_FILE);
+        if environment != Some(Environment::Development) {
+            match &key {
+                Some(key) => problems.extend(
+                    secret_weaknesses(key.expose())
+                        .into_iter()
+                        .map(ConfigProblem::WeakKey),
+                ),
+                None if !configured => problems.push(ConfigProblem::MissingKey),
+                None => {}
+            }
+        }
+
+        match (environment, addr, access, refresh, poll, log_json) {
+            (
+                Some(environment),
+                Some(addr),
+                Some(access),
+                Some(refresh),
+                Some(poll),
+                Some(log_json),
+            ) if problems.is_empty() => Ok(Config {
+                environment,
+                addr,
+                access_lifetime: access,
+                refresh_lifetime: refresh,
+                revocation_poll: poll,
+                log_json,
+                signing_key: key,
+            }),
+            _ => Err(problems),
+        }
+    }
+    // ANCHOR_END: from_env
+}
+
+// ANCHOR: read_var
+/// Reads one variable of [`DEFAULTS`] with `parse`: its value when it is set, its default
+/// otherwise. A value that does not parse becomes a [`ConfigProblem::Invalid`] in `problems`,
+/// and `None`.
+pub fn read_var<T>(
+    env: &BTreeMap<String, String>,
+    variable: &'static str,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
+    let value = env.get(variable).map_or_else(
+        || {
+            DEFAULTS
+                .iter()
+                .find(|(name, _)| *name == variable)
+                .map_or("", |(_, value)| *value)
+        },
+        String::as_str,
+    );
+    match parse(value) {
+        Ok(parsed) => Some(parsed),
+        Err(error) => {
+            problems.push(ConfigProblem::Invalid {
+                variable,
+                value: value.to_string(),
+                error,
+            });
+            None
+        }
+    }
+}
+// ANCHOR_END: read_var
+
+/// `development` or `production`, exactly as the server's `--environment` takes them.
+pub fn parse_environment(text: &str) -> Result<Environment, ValueError> {
+    match text.trim() {
+        "" => Err(ValueError::Empty),
+        "development" => Ok(Environment::Development),
+        "production" => Ok(Environment::Production),
+        _ => Err(ValueError::NotAnEnvironment),
+    }
+}
+
+/// An `IP:port` to listen on, such as `127.0.0.1:8000` or `[::1]:8000`.
+pub fn parse_addr(text: &str) -> Result<SocketAddr, ValueError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    text.parse().map_err(|_| ValueError::NotAnAddress)
+}
+
+fn empty(variable: &'static str) -> ConfigProblem {
+    ConfigProblem::Invalid {
+        variable,
+        value: String::new(),
+        error: ValueError::Empty,
+    }
+}
+
+// ANCHOR: host_problem
+/// Why a name is not a host name nginx and DNS will accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostProblem {
+    Empty,
+    /// More than 253 characters.
+    TooLong {
+        length: usize,
+    },
+    /// The first character that is not a lowercase letter, a digit, `-` or `.`.
+    Character {
+        character: char,
+    },
+    /// A label (the text between dots) that is empty, longer than 63 characters, or starts or
+    /// ends with `-`.
+    Label {
+        label: String,
+    },
+}
+
+/// Why an upstream is not `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamProblem {
+    /// No `:` at all.
+    NoPort,
+    /// The host part is not a host name.
+    Host(HostProblem),
+    /// `[…]` around something that is not an IPv6 address.
+    Ipv6,
+    /// Not a number from 1 to 65535.
+    Port { port: String },
+}
+
+/// An application instance nginx passes requests to: `127.0.0.1:8001`, `app-2:8000` or
+/// `[::1]:8001` (the brackets are part of `host`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upstream {
+    pub host: String,
+    pub port: u16,
+}
+// ANCHOR_END: host_problem
+
+// ANCHOR: check_host_name
+/// Step 4. Check a host name: not empty, at most 253 characters, only lowercase letters,
+/// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
+/// or ending with `-`. The first problem found, in that order; the characters are checked from
+/// left to right before the labels.
+///
+/// Uppercase is refused rather than lowered: one name, one spelling.
+pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
+    if name.is_empty() {
+        return Err(HostProblem::Empty);
+    }
+    if name.len() > 253 {
+        return Err(HostProblem::TooLong { length: name.len() });
+    }
+    if let Some(character) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.')))
+    {
+        return Err(HostProblem::Character { character });
+    }
+    match name.split('.').find(|label| {
+        label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-')
+    }) {
+        Some(label) => Err(HostProblem::Label {
+            label: label.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+// ANCHOR_END: check_host_name
+
+// ANCHOR: parse_upstream
+/// Step 4, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
+/// address in brackets or a host name ([`check_host_name`]; an IPv4 address is one); it is
+/// checked before the port.
+pub fn parse_upstream(text: &str) -> Result<Upstream, UpstreamProblem> {
+    let (host, port) = text.rsplit_once(':').ok_or(UpstreamProblem::NoPort)?;
+    if let Some(inside) = host.strip_prefix('[') {
+        let address = inside.strip_suffix(']').ok_or(UpstreamProblem::Ipv6)?;
+        address
+            .parse::<std::net::Ipv6Addr>()
+            .map_err(|_| UpstreamProblem::Ipv6)?;
+    } else {
+        check_host_name(host).map_err(UpstreamProblem::Host)?;
+    }
+    let number = port
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| port.parse::<u16>().ok())
+        .flatten()
+        .filter(|&number| number != 0)
+        .ok_or_else(|| UpstreamProblem::Port {
+            port: port.to_string(),
+        })?;
+    Ok(Upstream {
+        host: host.to_string(),
+        port: number,
+    })
+}
+// ANCHOR_END: parse_upstream
+
+// ANCHOR: deploy_settings
+/// What the operator asks for, as typed on a command line: nothing is checked yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySettings {
+    /// The public name, e.g. `api.example.com`.
+    pub domain: String,
+    /// The instances, each `host:port`.
+    pub upstreams: Vec<String>,
+    /// Where the built book is, for nginx to serve from disk.
+    pub book_dir: String,
+    /// The system user the instances run as.
+    pub user: String,
+    /// The largest request body nginx lets through, in KiB.
+    pub max_body_kib: u32,
+}
+
+/// Settings that passed [`validate`], and so are safe to write into configuration files. The
+/// fields are private: `validate` is the only way to make one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deployment {
+    domain: String,
+    upstreams: Vec<Upstream>,
+    book_dir: String,
+    user: String,
+    max_body_kib: u32,
+}
+
+/// Everything wrong with deployment settings. [`validate`] reports them all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployProblem {
+    Domain {
+        domain: String,
+        problem: HostProblem,
+    },
+    /// A name without a dot, like `localhost`, can have no public certificate.
+    DomainWithoutDot {
+        domain: String,
+    },
+    NoUpstreams,
+    Upstream {
+        upstream: String,
+        problem: UpstreamProblem,
+    },
+    /// The same instance twice would get twice the traffic.
+    DuplicateUpstream {
+        upstream: String,
+    },
+    BookDirNotAbsolute {
+        path: String,
+    },
+    /// The first character outside `A`–`Z`, `a`–`z`, `0`–`9`, `.`, `_`, `-` and `/`.
+    BookDirCharacter {
+        path: String,
+        character: char,
+    },
+    /// A `..` segment.
+    BookDirParent {
+        path: String,
+    },
+    /// The service must never run as root.
+    RootUser,
+    /// Not a system user name: a lowercase letter or `_`, then up to 31 lowercase letters,
+    /// digits, `_` or `-`.
+    User {
+        user: String,
+    },
+    /// 0 (which turns nginx's limit off) or more than [`MAX_BODY_KIB`].
+    BodyLimit {
+        kib: u32,
+    },
+}
+
+/// Nothing this API accepts comes near 1 MiB.
+pub const MAX_BODY_KIB: u32 = 1024;
+// ANCHOR_END: deploy_settings
+
+impl Deployment {
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    pub fn upstreams(&self) -> &[Upstream] {
+        &self.upstreams
+    }
+
+    pub fn book_dir(&self) -> &str {
+        &self.book_dir
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn max_body_kib(&self) -> u32 {
+        self.max_body_kib
+    }
+}
+
+// ANCHOR: validate
+/// Step 5. Check every setting and report every problem, in the order of [`DeployProblem`]'s
+/// variants, field by field. One problem at most per field, except for the upstreams, where
+/// each bad or repeated one is its own problem (an upstream repeats when it reads as the same
+/// host and port as an earlier one).
+pub fn validate(settings: &DeploySettings) -> Result<Deployment, Vec<DeployProblem>> {
+    let mut problems = Vec::new();
+
+    let domain = &settings.domain;
+    match check_host_name(domain) {
+        Err(problem) => problems.push(DeployProblem::Domain {
+            domain: domain.clone(),
+            problem,
+        }),
+        Ok(()) if !domain.contains('.') => problems.push(DeployProblem::DomainWithoutDot {
+            domain: domain.clone(),
+        }),
+        Ok(()) => {}
+    }
+
+    if settings.upstreams.is_empty() {
+        problems.push(DeployProblem::NoUpstreams);
+    }
+    let mut upstreams: Vec<Upstream> = Vec::new();
+    for text in &settings.upstreams {
+        match parse_upstream(text) {
+            Err(problem) => problems.push(DeployProblem::Upstream {
+                upstream: text.clone(),
+                problem,
+            }),
+            Ok(upstream) if upstreams.contains(&upstream) => {
+                problems.push(DeployProblem::DuplicateUpstream {
+                    upstream: text.clone(),
+                });
+            }
+            Ok(upstream) => upstreams.push(upstream),
+        }
+    }
+
+    let path = &settings.book_dir;
+    if !path.starts_with('/') {
+        problems.push(DeployProblem::BookDirNotAbsolute { path: path.clone() });
+    } else if let Some(character) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
+    {
+        problems.push(DeployProblem::BookDirCharacter {
+            path: path.clone(),
+            character,
+        });
+    } else if path.split('/').any(|segment| segment == "..") {
+        problems.push(DeployProblem::BookDirParent { path: path.clone() });
+    }
+
+    let user = &settings.user;
+    if user == "root" {
+        problems.push(DeployProblem::RootUser);
+    } else if !is_system_user_name(user) {
+        problems.push(DeployProblem::User { user: user.clone() });
+    }
+
+    if settings.max_body_kib == 0 || settings.max_body_kib > MAX_BODY_KIB {
+        problems.push(DeployProblem::BodyLimit {
+            kib: settings.max_body_kib,
+        });
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Deployment {
+        domain: domain.clone(),
+        upstreams,
+        book_dir: path.clone(),
+        user: user.clone(),
+        max_body_kib: settings.max_body_kib,
+    })
+}
+// ANCHOR_END: validate
+
+fn is_system_user_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
+        && name.len() <= 32
+        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
+}
+
+// ANCHOR: templates
+/// The files a deployment is made of, and the tera template each one is rendered from.
+pub const TEMPLATES: [(&str, &str); 4] = [
+    (
+        "nginx.conf",
+        include_str!("../../../exercises/06-production/templates/nginx.conf.tera"),
+    ),
+    (
+        "jwt-workbook@.service",
+        include_str!("../../../exercises/06-production/templates/jwt-workbook@.service.tera"),
+    ),
+    (
+        "Containerfile",
+        include_str!("../../../exercises/06-production/templates/Containerfile.tera"),
+    ),
+    (
+        "Procfile",
+        include_str!("../../../exercises/06-production/templates/Procfile.tera"),
+    ),
+];
+// ANCHOR_END: templates
+
+// ANCHOR: render
+/// Step 6. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
+///
+/// The templates see the deployment's fields under their own names (`domain`, `upstreams`,
+/// each with a `host` and a `port`, `book_dir`, `user`, `max_body_kib`). A template that uses
+/// anything else fails to render: tera refuses undefined variables.
+pub fn render(deployment: &Deployment) -> Result<BTreeMap<String, String>, tera::Error> {
+    let mut tera = tera::Tera::new();
+    for (name, source) in TEMPLATES {
+        tera.add_raw_template(name, source)?;
+    }
+    let context = tera::Context::from_serialize(deployment)?;
+    TEMPLATES
+        .iter()
+        .map(|(name, _)| Ok((name.to_string(), tera.render(name, &context)?)))
+        .collect()
+}
+// ANCHOR_END: render
+
+// ANCHOR: lifecycle_types
+/// Something that happens to a running server. Times are milliseconds on one clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A request arrived.
+    Request(u32),
+    /// A request's response has been sent.
+    Finished(u32),
+    /// SIGTERM: `systemctl stop`, `docker stop`, a platform replacing the instance. (Ctrl-C,
+    /// SIGINT, is handled the same way.)
+    Terminate,
+    /// Nothing happened, but time passed: lets the drain deadline be noticed.
+    Tick,
+}
+
+/// One line of what the server did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A request taken on while serving.
+    Accepted(u32),
+    /// A request's response sent.
+    Completed(u32),
+    /// A request refused while draining: 503 with `Connection: close`.
+    Refused(u32),
+    /// The first SIGTERM: the listening socket is closed; `in_flight` requests remain.
+    StoppedAccepting { in_flight: usize },
+    /// Another SIGTERM while draining changes nothing.
+    AlreadyStopping,
+    /// Every in-flight request has finished.
+    Drained,
+    /// The drain deadline passed with these requests still running (in increasing order).
+    GaveUp { abandoned: Vec<u32> },
+    /// Only once no request can use the database any more.
+    DatabaseClosed,
+    /// The process ends.
+    Exited,
+}
+
+/// Where the server is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Serving,
+    /// Finishing what is in flight, until `deadline`.
+    Draining {
+        deadline: u64,
+    },
+    Exited,
+}
+
+/// A server's life from the shutdown's point of view: which requests are in flight, and what
+/// happens to each event.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    drain_timeout: u64,
+    phase: Phase,
+    in_flight: BTreeSet<u32>,
+}
+// ANCHOR_END: lifecycle_types
+
+impl Lifecycle {
+    /// A server that is serving, and will wait `drain_timeout` milliseconds for in-flight
+    /// requests once told to stop.
+    pub fn new(drain_timeout: u64) -> Self {
+        Self {
+            drain_timeout,
+            phase: Phase::Serving,
+            in_flight: BTreeSet::new(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    // ANCHOR: on
+    /// Step 7. What the server does when `event` happens at `at`, as log entries.
+    ///
+    /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
+    ///   and starts draining until `at` + the drain timeout; a tick does nothing.
+    /// - Draining: first of all, if `at` has reached the deadline, give up on whatever is still
+    ///   in flight, close the database and exit, whatever the event was. Otherwise a new
+    ///   request is refused, a finished one is completed, another SIGTERM changes nothing, a
+    ///   tick does nothing.
+    /// - Whenever draining leaves nothing in flight (at once, if nothing was): drained, close the
+    ///   database, exit.
+    /// - Exited: nothing happens any more.
+    ///
+    /// A request finishing that was never accepted (or was given up on) is ignored.
+    pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
+        let mut log = Vec::new();
+        match self.phase {
+            Phase::Exited => return log,
+            Phase::Draining { deadline } if at >= deadline => {
+                log.push(Entry::GaveUp {
+                    abandoned: std::mem::take(&mut self.in_flight).into_iter().collect(),
+                });
+                self.exit(&mut log);
+                return log;
+            }
+            _ => {}
+        }
+        let serving = self.phase == Phase::Serving;
+        match event {
+            Event::Request(id) if serving => {
+                self.in_flight.insert(id);
+                log.push(Entry::Accepted(id));
+            }
+            Event::Request(id) => log.push(Entry::Refused(id)),
+            Event::Finished(id) => {
+                if self.in_flight.remove(&id) {
+                    log.push(Entry::Completed(id));
+                }
+            }
+            Event::Terminate if serving => {
+                self.phase = Phase::Draining {
+                    deadline: at.saturating_add(self.drain_timeout),
+                };
+                log.push(Entry::StoppedAccepting {
+                    in_flight: self.in_flight.len(),
+                });
+            }
+            Event::Terminate => log.push(Entry::AlreadyStopping),
+            Event::Tick => {}
+        }
+        if matches!(self.phase, Phase::Draining { .. }) && self.in_flight.is_empty() {
+            log.push(Entry::Drained);
+            self.exit(&mut log);
+        }
+        log
+    }
+    // ANCHOR_END: on
+
+    fn exit(&mut self, log: &mut Vec<Entry>) {
+        log.push(Entry::DatabaseClosed);
+        log.push(Entry::Exited);
+        self.phase = Phase::Exited;
+    }
+}
+
+// ANCHOR: simulate
+/// Runs a script of timed events through a new [`Lifecycle`] and returns its log, one line per
+/// entry, each stamped with the time of the event that caused it.
+pub fn simulate(drain_timeout: u64, script: &[(u64, Event)]) -> String {
+    let mut server = Lifecycle::new(drain_timeout);
+    let mut log = String::new();
+    for &(at, event) in script {
+        for entry in server.on(at, event) {
+            log.push_str(&format!("{:>3}.{:03}s  {entry}\n", at / 1000, at % 1000));
+        }
+    }
+    log
+}
+// ANCHOR_END: simulate
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::Empty => write!(f, "empty; unset it to get the default"),
+            ValueError::NoNumber => write!(
+                f,
+                "a duration starts with a whole number: 300, 300s, 5m, 12h or 1d"
+            ),
+            ValueError::UnknownUnit { unit } => write!(
+                f,
+                "unknown unit {unit:?}: write s, m, h or d right after the number"
+            ),
+            ValueError::TooLarge => write!(f, "too large"),
+            ValueError::NotABoolean => write!(
+                f,
+                "not a boolean: use true or false (1/0, yes/no and on/off work too)"
+            ),
+            ValueError::NotAnAddress => write!(
+                f,
+                "not an address to listen on: use IP:port, e.g. 127.0.0.1:8000 or [::1]:8000"
+            ),
+            ValueError::NotAnEnvironment => write!(f, "use development or production"),
+        }
+    }
+}
+
+impl fmt::Display for Weakness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Weakness::Published => write!(
+                f,
+                "it is published: jwt.io signs its example tokens with it"
+            ),
+            Weakness::DjangoInsecure => {
+                write!(f, "it is a Django development key (\"django-insecure-…\")")
+            }
+            Weakness::TooShort { bytes } => write!(
+                f,
+                "it is {bytes} bytes long; HS256 needs at least {MIN_SECRET_BYTES} (256 bits)"
+            ),
+            Weakness::Repetitive { distinct } => write!(
+                f,
+                "it uses only {distinct} of the 256 possible byte values; \
+                 a random key uses far more"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigProblem::Invalid {
+                variable,
+                value,
+                error,
+            } => write!(f, "{variable}={value:?}: {error}"),
+            ConfigProblem::NotPositive { variable } => {
+                write!(f, "{variable} must be longer than 0 seconds")
+            }
+            ConfigProblem::AccessOutlivesRefresh { access, refresh } => write!(
+                f,
+                "{ACCESS_LIFETIME} ({access} s) must be shorter than \
+                 {REFRESH_LIFETIME} ({refresh} s)"
+            ),
+            ConfigProblem::KeyTwice => write!(
+                f,
+                "both {SIGNING_KEY} and {SIGNING_KEY_FILE} are set: keep one"
+            ),
+            ConfigProblem::KeyFile { path, reason } => {
+                write!(f, "{SIGNING_KEY_FILE}={path:?} cannot be read: {reason}")
+            }
+            ConfigProblem::MissingKey => write!(
+                f,
+                "no signing key: set {SIGNING_KEY_FILE} to a file (mode 0600) holding at least \
+                 32 random bytes, e.g. from `openssl rand -hex 32`"
+            ),
+            ConfigProblem::WeakKey(weakness) => {
+                write!(f, "the signing key is refused in production: {weakness}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for HostProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostProblem::Empty => write!(f, "it is empty"),
+            HostProblem::TooLong { length } => {
+                write!(f, "it is {length} characters long; the most is 253")
+            }
+            HostProblem::Character { character } => write!(
+                f,
+                "{character:?} is not allowed: only lowercase letters, digits, '-' and '.'"
+            ),
+            HostProblem::Label { label } => write!(
+                f,
+                "the label {label:?} must be 1 to 63 characters, not starting or ending with '-'"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for UpstreamProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamProblem::NoPort => write!(f, "no port: write host:port"),
+            UpstreamProblem::Host(HostProblem::Character { character: ':' }) => write!(
+                f,
+                "':' in the host: no http:// (nginx adds it), \
+                 and an IPv6 address goes in brackets, [::1]:8001"
+            ),
+            UpstreamProblem::Host(problem) => write!(f, "the host: {problem}"),
+            UpstreamProblem::Ipv6 => write!(
+                f,
+                "the brackets hold no IPv6 address; an IPv6 upstream is written [::1]:8001"
+            ),
+            UpstreamProblem::Port { port } => {
+                write!(f, "the port {port:?} is not a number from 1 to 65535")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+impl fmt::Display for DeployProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeployProblem::Domain { domain, problem } => {
+                write!(f, "domain {domain:?}: {problem}")
+            }
+            DeployProblem::DomainWithoutDot { domain } => write!(
+                f,
+                "domain {domain:?}: a name without a dot can have no public certificate"
+            ),
+            DeployProblem::NoUpstreams => write!(f, "no upstream: give at least one host:port"),
+            DeployProblem::Upstream { upstream, problem } => {
+                write!(f, "upstream {upstream:?}: {problem}")
+            }
+            DeployProblem::DuplicateUpstream { upstream } => {
+                write!(f, "upstream {upstream:?} is given twice")
+            }
+            DeployProblem::BookDirNotAbsolute { path } => write!(
+                f,
+                "book directory {path:?}: nginx needs an absolute path (starting with /)"
+            ),
+            DeployProblem::BookDirCharacter { path, character } => write!(
+                f,
+                "book directory {path:?}: {character:?} is not allowed \
+                 in a path written into nginx.conf"
+            ),
+            DeployProblem::BookDirParent { path } => {
+                write!(f, "book directory {path:?}: no '..' segments")
+            }
+            DeployProblem::RootUser => write!(f, "user \"root\": the service must not run as root"),
+            DeployProblem::User { user } => write!(
+                f,
+                "user {user:?} is not a system user name (a-z or _, then a-z, 0-9, _ or -)"
+            ),
+            DeployProblem::BodyLimit { kib } => write!(
+                f,
+                "body limit {kib} KiB: use 1 to {MAX_BODY_KIB} (0 turns nginx's limit off)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Accepted(id) => write!(f, "request {id} accepted"),
+            Entry::Completed(id) => write!(f, "request {id} completed"),
+            Entry::Refused(id) => write!(
+                f,
+                "request {id} refused: 503 Service Unavailable, Connection: close"
+            ),
+            Entry::StoppedAccepting { in_flight } => write!(
+                f,
+                "SIGTERM: stopped accepting connections; {in_flight} in flight"
+            ),
+            Entry::AlreadyStopping => write!(f, "SIGTERM again: already shutting down"),
+            Entry::Drained => write!(f, "drained: nothing in flight"),
+            Entry::GaveUp { abandoned } => {
+                let ids: Vec<String> = abandoned.iter().map(u32::to_string).collect();
+                write!(
+                    f,
+                    "drain timeout: giving up on request(s) {}",
+                    ids.join(", ")
+                )
+            }
+            Entry::DatabaseClosed => write!(f, "database pool closed"),
+            Entry::Exited => write!(f, "exit"),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Classroom mode: accounts for a room, progress sent by each learner's own `progress --submit`,
+//! and a class view that opens for the instructor's token and nobody else's.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use jwt_workbook::app::{self, ConnectionLimits};
+use jwt_workbook::classroom::{
+    ChapterProgress, Classroom, ProgressReport, accounts_csv, create_accounts,
+};
+use jwt_workbook::commands::progress::submit_report;
+use jwt_workbook::users::{PasswordCost, Passwords, create_user};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::helpers::{NOW, TestApp, TestResponse};
+
+async fn classroom_app() -> TestApp {
+    let mut app = TestApp::new().await;
+    let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).unwrap();
+    create_user(
+        &*app.state.users,
+        &passwords,
+        "teacher",
+        "t34cher",
+        true,
+        NOW,
+    )
+    .await
+    .unwrap();
+    let room = Classroom::new("teacher", vec!["vitor".into(), "zoe".into()]);
+    app.state = app.state.clone().with_classroom(room);
+    app.router = app::router(app.state.clone(), None);
+    app
+}
+
+async fn token_of(app: &TestApp, username: &str, password: &str) -> String {
+    app.obtain(username, password).await.field("access")
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> TestResponse {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    app.send(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+}
+
+fn report() -> ProgressReport {
+    ProgressReport {
+        chapters: vec![
+            ChapterProgress {
+                chapter: "01-anatomy".into(),
+                solved: 6,
+                total: 6,
+                next_step: None,
+                builds: true,
+            },
+            ChapterProgress {
+                chapter: "02-claims".into(),
+                solved: 2,
+                total: 6,
+                next_step: Some(3),
+                builds: true,
+            },
+        ],
+    }
+}
+
+#[tokio::test]
+async fn the_class_view_shows_each_student_to_the_instructor_only() {
+    let app = classroom_app().await;
+    let student = token_of(&app, "vitor", "123").await;
+    let teacher = token_of(&app, "teacher", "t34cher").await;
+    let body = serde_json::to_string(&report()).unwrap();
+    let sent = call(
+        &app,
+        Method::POST,
+        "/api/class/progress/",
+        Some(&student),
+        &body,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+
+    let view = call(&app, Method::GET, "/api/class/", Some(&teacher), "").await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.text());
+    let students = view.json()["students"].clone();
+    assert_eq!(students[0]["username"], "vitor");
+    assert_eq!(students[0]["working_on"], "02-claims step 3");
+    assert_eq!(
+        (students[0]["solved"].clone(), students[0]["total"].clone()),
+        (json!(8), json!(12))
+    );
+    assert_eq!(students[0]["submitted_at"], NOW);
+    assert_eq!(
+        students[1],
+        json!({"username": "zoe", "submitted_at": null, "chapters": [], "solved": 0, "total": 0, "working_on": null})
+    );
+
+    let peek = call(&app, Method::GET, "/api/class/", Some(&student), "").await;
+    assert_eq!(peek.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        peek.json(),
+        json!({"detail": "You do not have permission to perform this action."})
+    );
+    let anonymous = call(&app, Method::GET, "/api/class/", None, "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_report_that_is_not_one_is_refused() {
+    let app = classroom_app().await;
+    let student = token_of(&app, "vitor", "123").await;
+    for body in [
+        r#"{"chapters": "all of them"}"#,
+        r#"{"chapters": [{"chapter": "01", "solved": 9, "total": 6, "next_step": null, "builds": true}]}"#,
+    ] {
+        let answer = call(
+            &app,
+            Method::POST,
+            "/api/class/progress/",
+            Some(&student),
+            body,
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            answer.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn outside_classroom_mode_the_endpoints_do_not_exist() {
+    let app = TestApp::new().await;
+    let token = token_of(&app, "vitor", "123").await;
+    let answer = call(&app, Method::GET, "/api/class/", Some(&token), "").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
+
+/// What `cargo run -- progress --submit` does, against a real socket.
+#[tokio::test]
+async fn progress_submit_logs_in_and_sends_the_report_over_the_network() {
+    let app = classroom_app().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app::serve(
+        listener,
+        app.router.clone(),
+        ConnectionLimits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let target = server.clone();
+    tokio::task::spawn_blocking(move || {
+        submit_report(&target, "vitor", "123", &report()).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let target = server.clone();
+    let wrong = tokio::task::spawn_blocking(move || {
+        submit_report(&target, "vitor", "nope", &report()).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert!(wrong.contains("refused the login (401)"), "{wrong}");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+
+    let teacher = token_of(&app, "teacher", "t34cher").await;
+    let view = call(&app, Method::GET, "/api/class/", Some(&teacher), "").await;
+    assert_eq!(view.json()["students"][0]["working_on"], "02-claims step 3");
+}
+
+#[tokio::test]
+async fn accounts_are_created_once_and_listed_for_handing_out() {
+    let app = TestApp::new().await;
+    let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).unwrap();
+    let names = vec!["amy".to_owned(), "vitor".to_owned()];
+    let accounts = create_accounts(&*app.state.users, &passwords, &names, NOW)
+        .await
+        .unwrap();
+    assert!(accounts[0].1.is_some(), "amy is new");
+    assert_eq!(
+        accounts[1].1, None,
+        "vitor existed: his password is left alone"
+    );
+    let amy = accounts[0].1.clone().unwrap();
+    assert_eq!(app.obtain("amy", &amy).await.status, StatusCode::OK);
+    let csv = accounts_csv(&accounts);
+    assert!(
+        csv.starts_with(&format!("username,password\namy,{amy}\nvitor,(unchanged")),
+        "{csv}"
+    );
+}
