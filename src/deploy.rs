@@ -246,47 +246,6 @@ fn is_user_name(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    pub fn example() -> DeploySettings {
-        DeploySettings {
-            domain: "api.example.com".into(),
-            upstreams: vec!["127.0.0.1:8001".into(), "127.0.0.1:8002".into()],
-            book_dir: "/srv/jwt-workbook/book".into(),
-            user: "jwt-workbook".into(),
-            binary: "/usr/local/bin/jwt-workbook".into(),
-            data_dir: "/var/lib/jwt-workbook".into(),
-            env_file: "/etc/jwt-workbook/jwt-workbook.env".into(),
-            tls_certificate: "/etc/letsencrypt/live/api.example.com/fullchain.pem".into(),
-            tls_certificate_key: "/etc/letsencrypt/live/api.example.com/privkey.pem".into(),
-            http_port: 80,
-            https_port: 443,
-            log_dir: "/var/log/nginx".into(),
-            ipv6: true,
-            proxy_bind: None,
-            database_url: Some("postgres://jwt:secret@db.internal/jwt".into()),
-        }
-    }
-
-    #[test]
-    fn every_problem_is_named_at_once() {
-        let mut bad = example();
-        bad.domain = "api example.com".into();
-        bad.upstreams = vec!["127.0.0.1".into()];
-        bad.book_dir = "/srv/book; include /etc/shadow".into();
-        bad.user = "Root".into();
-        bad.database_url = Some("postgres://x\nJWT_SIGNING_KEY=weak".into());
-        let message = bad.validate().unwrap_err().to_string();
-        for expected in [
-            "--domain",
-            "--upstream",
-            "--book-dir",
-            "--user",
-            "--database-url",
-        ] {
-            assert!(message.contains(expected), "{expected} in {message}");
-        }
-        assert_eq!(message.lines().count(), 5, "{message}");
-    }
-
     #[test]
     fn names_are_checked_the_way_their_configuration_reads_them() {
         assert!(is_domain("api.example.com"));

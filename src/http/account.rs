@@ -14,7 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
-use super::tokens::pair_response;
+use super::tokens::new_session;
 use super::{endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
@@ -72,14 +72,7 @@ async fn change(
         ));
     }
     set_password(&state, username, &new).await?;
-    let (pair, session) = state.tokens.start_session(&user.user.id.to_string());
-    state.revocations.start_session(&session).await?;
-    Ok(pair_response(
-        &state,
-        &pair,
-        pair.access.clone(),
-        &pair.refresh,
-    ))
+    new_session(&state, user.user.id).await
 }
 // ANCHOR_END: change
 

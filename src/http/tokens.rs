@@ -138,16 +138,21 @@ async fn obtain(
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let user = log_in(&state, address, &data).await?;
-    let (pair, session) = state.tokens.start_session(&user.id.to_string());
+    new_session(&state, user.id).await
+}
+// ANCHOR_END: obtain
+
+/// A new session for a user who just proved who they are, recorded, and its first pair.
+pub(crate) async fn new_session(state: &AppState, user_id: i64) -> Result<Response, ApiError> {
+    let (pair, session) = state.tokens.start_session(&user_id.to_string());
     state.revocations.start_session(&session).await?;
     Ok(pair_response(
-        &state,
+        state,
         &pair,
         pair.access.clone(),
         &pair.refresh,
     ))
 }
-// ANCHOR_END: obtain
 
 // ANCHOR: log_in
 /// The user a username and password prove, unless throttled.
@@ -410,7 +415,7 @@ fn refresh_token_of(
 
 /// A new pair for the client: both tokens in the body; or, in cookie mode, only the access
 /// token, with the refresh token in its HttpOnly cookie where no script can read it.
-pub(crate) fn pair_response(
+fn pair_response(
     state: &AppState,
     body: &impl Serialize,
     access: String,

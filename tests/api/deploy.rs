@@ -97,3 +97,24 @@ fn a_value_that_would_write_its_own_directive_is_refused() {
     assert!(error.contains("--book-dir"), "{error}");
     assert!(error.contains("--tls-certificate "), "{error}");
 }
+
+#[test]
+fn every_problem_is_named_at_once() {
+    let mut bad = two_instances_on_postgres();
+    bad.domain = "api example.com".into();
+    bad.upstreams = vec!["127.0.0.1".into()];
+    bad.book_dir = "/srv/book; include /etc/shadow".into();
+    bad.user = "Root".into();
+    bad.database_url = Some("postgres://x\nJWT_SIGNING_KEY=weak".into());
+    let message = bad.validate().unwrap_err().to_string();
+    for expected in [
+        "--domain",
+        "--upstream",
+        "--book-dir",
+        "--user",
+        "--database-url",
+    ] {
+        assert!(message.contains(expected), "{expected} in {message}");
+    }
+    assert_eq!(message.lines().count(), 5, "{message}");
+}
