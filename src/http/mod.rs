@@ -10,6 +10,7 @@ pub mod client;
 pub mod cookies;
 mod health;
 mod hello;
+mod inspector;
 mod jwks;
 pub mod observe;
 mod tokens;
@@ -42,7 +43,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route, with its trailing slash: a request for one of these without the slash is
 /// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 16] = [
+pub const ROUTES: [&str; 17] = [
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
@@ -57,6 +58,7 @@ pub const ROUTES: [&str; 16] = [
     "/api/email/verify/",
     "/api/class/",
     "/api/class/progress/",
+    "/inspector/",
     "/api/me/",
     "/hello/",
 ];
@@ -69,7 +71,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(jwks::router())
         .merge(account::router())
         .merge(health::router())
-        .merge(class::router());
+        .merge(class::router())
+        .merge(inspector::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
         ("x-frame-options", "DENY"),

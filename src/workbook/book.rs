@@ -288,6 +288,24 @@ fn dedent_code_blocks(content: &str) -> String {
     out
 }
 
+/// The footer of every numbered chapter: the token inspector, served beside the book.
+const INSPECTOR_LINK: &str = "\n\n---\n\nTake any token of this chapter apart in the \
+    [token inspector](/inspector/), served by `cargo run` beside this book: it runs in your \
+    browser and sends your token nowhere.\n";
+
+/// `01-anatomy/index.md` and the like: the chapters that teach (not the how-to or the guide).
+fn is_numbered_chapter(source: &Path) -> bool {
+    source
+        .components()
+        .next()
+        .and_then(|first| first.as_os_str().to_str())
+        .is_some_and(|folder| {
+            folder.len() > 3
+                && folder.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+                && !folder.starts_with("00")
+        })
+}
+
 /// Replaces `{{#snapshot path}}` with the snapshot's body and dedents code blocks. Runs after
 /// mdBook's own includes.
 struct SnapshotPreprocessor;
@@ -336,6 +354,9 @@ impl Preprocessor for SnapshotPreprocessor {
                 }
             }
             chapter.content = dedent_code_blocks(&chapter.content);
+            if is_numbered_chapter(source) {
+                chapter.content.push_str(INSPECTOR_LINK);
+            }
         });
         match failure {
             Some(message) => Err(mdbook_driver::errors::Error::msg(message)),
