@@ -186,10 +186,10 @@ pub struct ServeArgs {
     /// in production no link is sent unless this is set.
     #[arg(long, env = "JWT_MAIL_OUTBOX")]
     pub mail_outbox: Option<PathBuf>,
-    /// The address links in messages point at, e.g. https://api.example.com. Never taken from
-    /// a request's Host header.
-    #[arg(long, env = "JWT_PUBLIC_URL", default_value = "http://127.0.0.1:8000")]
-    pub public_url: String,
+    /// The address links in messages point at, e.g. https://api.example.com (default: http://
+    /// and --addr). Never taken from a request's Host header.
+    #[arg(long, env = "JWT_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Clock-skew allowance for exp, nbf and iat.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0s")]
     pub leeway: Seconds,

@@ -147,7 +147,12 @@ impl Config {
             refresh_cookie: args.refresh_cookie,
             sliding_tokens: args.sliding_tokens,
             mail_outbox,
-            public_url: args.public_url.trim_end_matches('/').to_owned(),
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", args.addr))
+                .trim_end_matches('/')
+                .to_owned(),
             login_limits: LoginLimits {
                 per_user: args.login_failures_per_user,
                 per_address: args.login_failures_per_address,

@@ -24,13 +24,42 @@ pub fn run(
     if let Some(server) = submit {
         let username = username.ok_or("--submit needs --username")?;
         eprint!("password for {username} at {server}: ");
-        let mut password = String::new();
-        std::io::stdin().lock().read_line(&mut password)?;
+        let password = read_password_quietly()?;
         let password = password.trim_end_matches(['\r', '\n']);
         submit_report(server, username, password, &ProgressReport { chapters })?;
         println!("sent to {server}: your instructor can see it now.");
     }
     Ok(())
+}
+
+/// A line from standard input; at a terminal, without echoing it (a projected screen must not
+/// show a password).
+fn read_password_quietly() -> std::io::Result<String> {
+    let mut line = String::new();
+    #[cfg(unix)]
+    {
+        use std::io::IsTerminal;
+        use std::os::fd::AsRawFd;
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            let fd = stdin.as_raw_fd();
+            // SAFETY: termios is plain data, filled by tcgetattr before it is read.
+            let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+            if unsafe { libc::tcgetattr(fd, &mut saved) } == 0 {
+                let mut quiet = saved;
+                quiet.c_lflag &= !libc::ECHO;
+                // SAFETY: fd is our stdin; both structs came from tcgetattr.
+                unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+                let read = stdin.lock().read_line(&mut line);
+                unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+                eprintln!();
+                read?;
+                return Ok(line);
+            }
+        }
+    }
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line)
 }
 
 /// The progress table, as `progress` prints it and the `cargo run` banner shows it.

@@ -4,8 +4,8 @@
 //! every step has its section in the book.
 
 use super::CommandError;
-use crate::workbook::Workbook;
 use crate::workbook::hints::ChapterHints;
+use crate::workbook::{Workbook, timings};
 use std::collections::BTreeSet;
 
 use crate::workbook::exercises::{Outcome, TestResult, run_suite};
@@ -94,6 +94,14 @@ pub fn run(workbook: &Workbook) -> Result<(), CommandError> {
                 ));
             }
         }
+    }
+    match timings::check(&workbook.book_dir().join("src")) {
+        Ok(outline) => println!(
+            "timings: every chapter adds up; the course takes {} h {} min",
+            outline.total / 60,
+            outline.total % 60
+        ),
+        Err(found) => problems.extend(found),
     }
     if problems.is_empty() {
         println!("the workbook holds together: {} chapter(s)", chapters.len());

@@ -8,6 +8,7 @@ pub mod book;
 pub mod exercises;
 pub mod hints;
 pub mod report;
+pub mod timings;
 
 use std::path::{Path, PathBuf};
 

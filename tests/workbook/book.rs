@@ -122,3 +122,51 @@ fn anything_mdbook_warns_about_fails_the_build() {
     let error = build(dir.path()).expect_err("a warning").to_string();
     assert!(error.contains("footnote `a`"), "{error}");
 }
+
+/// The instructor's course outline and every chapter's own timing table agree, and each adds up.
+#[test]
+fn the_course_timings_add_up() {
+    let src = Workbook::here().book_dir().join("src");
+    if let Err(problems) = jwt_workbook::workbook::timings::check(&src) {
+        panic!("{}", problems.join("\n"));
+    }
+}
+
+#[test]
+fn a_chapter_whose_timing_drifted_from_the_outline_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    let table = |rows: &[(&str, &str)], total: &str| {
+        let mut text = String::from("| Part | Time |\n|---|---|\n");
+        for (label, time) in rows {
+            text.push_str(&format!("| {label} | {time} |\n"));
+        }
+        text + &format!("| **Total** | **{total}** |\n")
+    };
+    std::fs::create_dir_all(src.join("instructor")).unwrap();
+    std::fs::create_dir_all(src.join("01-demo")).unwrap();
+    std::fs::write(
+        src.join("instructor/index.md"),
+        format!(
+            "# Guide\n\n## Course outline\n\n{}",
+            table(&[("1 Demo", "30 min")], "30 min")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("01-demo/index.md"),
+        format!(
+            "# Demo\n\n## Timing for instructors\n\n{}",
+            table(&[("Read", "20 min"), ("Step 1", "20 min")], "about 35 min")
+        ),
+    )
+    .unwrap();
+    let problems = jwt_workbook::workbook::timings::check(src).unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            "01-demo: the timing rows add up to 40 min, its Total says 35 min",
+            "the course outline plans 30 min for chapter 1; the chapter says 35 min",
+        ]
+    );
+}

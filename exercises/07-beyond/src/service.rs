@@ -1,0 +1,124 @@
+//! Step 6: a token that another service sends, checked with the public keys its issuer
+//! publishes as a JWK Set (`GET /.well-known/jwks.json`).
+//!
+//! Fetching and caching the set is the caller's business (the book explains how); here the set
+//! is already in hand, parsed into jsonwebtoken's [`JwkSet`]. What this module decides is which
+//! key may check a token, and what else the token must say before it is believed.
+
+use std::fmt;
+
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::JwkSet;
+use serde::Deserialize;
+
+// What step 6 needs.
+#[allow(unused_imports)]
+use jsonwebtoken::errors::ErrorKind;
+#[allow(unused_imports)]
+use jsonwebtoken::jwk::PublicKeyUse;
+#[allow(unused_imports)]
+use jsonwebtoken::{DecodingKey, Validation};
+
+// ANCHOR: policy
+/// What a service accepts, fixed in its own configuration: nothing here comes from a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The one algorithm accepted, whatever a token's header says.
+    pub algorithm: Algorithm,
+    /// The issuer whose tokens are accepted: its `iss`, exactly.
+    pub issuer: String,
+    /// This service's own name, which a token's `aud` must contain.
+    pub audience: String,
+}
+// ANCHOR_END: policy
+
+// ANCHOR: service_claims
+/// The claims a service token must carry. Others (its `aud` among them, checked by then) are
+/// ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ServiceClaims {
+    pub iss: String,
+    /// Who is calling: the client id of the service the token was issued to.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+// ANCHOR_END: service_claims
+
+// ANCHOR: service_refused
+/// Why a service token was refused, in the order the checks are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceRefused {
+    /// The header cannot be read (an algorithm jsonwebtoken does not know, `none` among them,
+    /// counts as unreadable), or the claims are missing or of the wrong type.
+    Malformed,
+    /// The header's `alg` is not the policy's.
+    WrongAlgorithm { found: Algorithm },
+    /// The header names no key. With a key set, a verifier must be told which key to use.
+    NoKid,
+    /// No key in the set has this `kid`. (A caller refetches the set once, then gives up.)
+    UnknownKid { kid: String },
+    /// The key with this `kid` is not for this: its `alg` is missing or not the policy's, or its
+    /// `use` is not `sig`.
+    UnsuitableKey { kid: String },
+    /// The signature does not verify with that key.
+    BadSignature,
+    /// `iss` is not the policy's issuer.
+    WrongIssuer,
+    /// `aud` does not name this service.
+    WrongAudience,
+    /// `now` is at or after `exp`.
+    Expired { exp: i64 },
+}
+// ANCHOR_END: service_refused
+
+// ANCHOR: verify_service_token
+/// Step 6. Check a token another service sent, with the issuer's published keys, at `now`.
+///
+/// In this order: the header's `alg` must be the policy's; its `kid` picks the key from the
+/// set (and nothing else does: no `jku`, no `jwk`, no guessing); the key must be meant for
+/// this algorithm and for signatures; then the signature, `iss` and `aud` (jsonwebtoken checks
+/// those once told what to expect, and `exp`, `iss`, `aud` and `sub` must all be present); and
+/// last `exp` against `now`, with no leeway.
+pub fn verify_service_token(
+    keys: &JwkSet,
+    policy: &Policy,
+    token: &str,
+    now: i64,
+) -> Result<ServiceClaims, ServiceRefused> {
+    // TODO: `jsonwebtoken::decode_header`, then compare `alg`, take the `kid`, `keys.find` it,
+    // check the key's `common.key_algorithm` and `common.public_key_use`, make a
+    // `DecodingKey::from_jwk`, and decode with a `Validation` that knows the issuer and the
+    // audience. `exp` against `now` last.
+    todo!()
+}
+// ANCHOR_END: verify_service_token
+
+impl fmt::Display for ServiceRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceRefused::Malformed => write!(f, "the token cannot be read"),
+            ServiceRefused::WrongAlgorithm { found } => {
+                write!(
+                    f,
+                    "the header says {found:?}, which this service does not accept"
+                )
+            }
+            ServiceRefused::NoKid => write!(f, "the header names no key (no kid)"),
+            ServiceRefused::UnknownKid { kid } => {
+                write!(f, "no published key has the kid {kid:?}")
+            }
+            ServiceRefused::UnsuitableKey { kid } => {
+                write!(f, "the key {kid:?} is not a signing key for this algorithm")
+            }
+            ServiceRefused::BadSignature => write!(f, "the signature does not verify"),
+            ServiceRefused::WrongIssuer => write!(f, "the token comes from another issuer"),
+            ServiceRefused::WrongAudience => write!(f, "the token is meant for another service"),
+            ServiceRefused::Expired { exp } => {
+                write!(f, "the token expired at {}", crate::utc(*exp))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ServiceRefused {}

@@ -1,0 +1,885 @@
+//! The chapter 7 checks, written once. `tests/beyond.rs` in the exercise crate and in the
+//! solution crate both include this file, with `sut` ("system under test") naming their own
+//! library, so the exercise and its solution can never be checked differently.
+//!
+//! Tests are named `stepN_…` after the step of the chapter they check: `cargo run -- check 7`
+//! reports the first step that fails and `cargo run -- hint 7` gives hints for it.
+//!
+//! Ground truth: the HMAC-SHA256 test vectors of RFC 4231 (cases 1, 2 and 5, the last one
+//! truncated to 128 bits), the example key set of RFC 7517 Appendix A.1, the ES256 key and
+//! token of RFC 7515 Appendix A.3, and reset keys and fingerprints computed independently with
+//! Python's `hmac` module. The password hashes are real argon2id hashes (the server's
+//! parameters: m=19456, t=2, p=1) of the passwords named beside them, with fixed salts. Every
+//! forged token is built here, by hand or with jsonwebtoken, from fixed keys at fixed instants.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::sut::service::{Policy, ServiceClaims, verify_service_token};
+use crate::sut::{
+    Account, Accounts, Email, FINGERPRINT_BYTES, RESET_PAGE, RESET_REQUESTED, Refused,
+    confirm_reset, derive_key, issue_access_token, issue_reset_token, password_fingerprint,
+    request_reset, verify_access_token, verify_reset_token,
+};
+
+// --- Fixtures -----------------------------------------------------------------------------
+
+// ANCHOR: fixtures
+/// The server's secret in these tests: 32 bytes, fixed, and used nowhere else.
+const SERVER_SECRET: &[u8] = b"ch07-fixed-secret-for-tests-only";
+
+/// 2026-11-23 09:00:00 UTC, when the story starts.
+const T0: i64 = 1_795_424_400;
+
+/// alice's password, "tulip lantern orbit", as the server stores it.
+const ALICE_0: &str = "$argon2id$v=19$m=19456,t=2,p=1$0tQ83nj58h49b0jxaVaJBQ$70Jh1gJFHSIltADF90q4QrmRLDBVXrbCj75Ho0LTz+8";
+/// The password she chooses with a reset link, "quiet harbour 42".
+const ALICE_1: &str = "$argon2id$v=19$m=19456,t=2,p=1$wlOoyUdKV2b78CZFUbQicw$ZBYECR2oOhd2Wexil3Hn2T4lALuLi456Vr0lW0u9Xz8";
+/// The *same* password, "quiet harbour 42", set again later: a new salt, so a new hash.
+const ALICE_2: &str = "$argon2id$v=19$m=19456,t=2,p=1$BoewOjDwGQDSpRfDyhiS3w$khDXV+v5nWRTbrDPRFXNlBqBryZuxyuS9x+CxSKTWPs";
+// ANCHOR_END: fixtures
+
+/// bob's password, "bob's first password", and the one he resets it to, "bob's second password".
+const BOB_0: &str = "$argon2id$v=19$m=19456,t=2,p=1$g9aylEJaVKQ3qxaH1Yh4Tw$4C+ZmlXhwjcps/M5alWCTL/N1o6e8WzfkayzG0ZYuSQ";
+const BOB_1: &str = "$argon2id$v=19$m=19456,t=2,p=1$PD2WjrD3F94xIOK0k30MCA$yy/DN9uIjI3OZl/7xIqF1xcSDdvY7uFi3KyYG16//QI";
+/// carol's password, "carol is away"; her account is inactive.
+const CAROL_0: &str = "$argon2id$v=19$m=19456,t=2,p=1$06qlxMyd95y/YbYun9xuDA$ubjZ3z1SYXdvWnAmkRm/0oBncEyxSklnskhvpw9fp+o";
+/// mallory's password, "mallory means mischief": a real account, used to attack the others.
+const MALLORY_0: &str = "$argon2id$v=19$m=19456,t=2,p=1$KRSFeNVGAaj2ysDwscSNLQ$H26lZDBxCTvDC1DX0o/clitg+h93gP5Hl81P3C7QrYM";
+
+/// The reset key for `SERVER_SECRET`, HMAC-SHA256(secret, "password-reset"), from Python.
+const RESET_KEY_HEX: &str = "f1f2bf6f32b0614da4ce8022057dd86408d0fb853b645bdbc652c838eb28379a";
+/// The email-verification key, HMAC-SHA256(secret, "email-verification"), from Python.
+const VERIFICATION_KEY_HEX: &str =
+    "0e9ff3eb4a70a8037c202c28868cdbe62316afe361c2ed54eeebc36f65d75737";
+/// alice's first fingerprint under the reset key, from Python.
+const ALICE_0_FINGERPRINT: &str = "dr5H41D-qcdVGjBkFM5C8g";
+
+fn account(id: u64, username: &str, email: &str, password_hash: &str, active: bool) -> Account {
+    Account {
+        id,
+        username: username.to_string(),
+        email: email.to_string(),
+        password_hash: password_hash.to_string(),
+        active,
+    }
+}
+
+/// The server's accounts at the start of every test.
+fn accounts() -> Accounts {
+    Accounts::new(vec![
+        account(1, "alice", "alice@example.com", ALICE_0, true),
+        account(2, "bob", "bob@example.com", BOB_0, true),
+        account(3, "carol", "carol@example.com", CAROL_0, false),
+        account(4, "mallory", "mallory@example.net", MALLORY_0, true),
+        account(5, "dave", "", ALICE_0, true),
+    ])
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A compact JWS made by hand: whatever header and claims, signed with HMAC-SHA256 or
+/// HMAC-SHA512 under `key`, or unsigned.
+fn hand_made(header: &Value, claims: &Value, key: Option<&[u8]>) -> String {
+    let message = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = match (key, header["alg"].as_str()) {
+        (Some(key), Some("HS512")) => {
+            let mut mac = Hmac::<Sha512>::new_from_slice(key).unwrap();
+            mac.update(message.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        (Some(key), _) => hmac_sha256(key, message.as_bytes()),
+        (None, _) => Vec::new(),
+    };
+    format!("{message}.{}", b64(&signature))
+}
+
+/// The claims of a reset token as the server writes them, for account `sub` at `iat`.
+fn reset_claims(sub: &str, fingerprint: &str, iat: i64) -> Value {
+    json!({
+        "token_type": "password_reset",
+        "aud": "password-reset",
+        "sub": sub,
+        "iat": iat,
+        "exp": iat + 1800,
+        "pwd_fp": fingerprint,
+    })
+}
+
+fn hs(alg: &str) -> Value {
+    json!({"typ": "JWT", "alg": alg})
+}
+
+/// A segment's JSON.
+fn segment_json(segment: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+}
+
+/// `09:04:30` for an instant of the story's day.
+fn clock(t: i64) -> String {
+    let s = t.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// An instant of the story's day.
+fn at(hours: i64, minutes: i64, seconds: i64) -> i64 {
+    T0 - 9 * 3600 + hours * 3600 + minutes * 60 + seconds
+}
+
+// --- Step 1: a key for each purpose ---------------------------------------------------------
+
+#[test]
+fn step1_derive_key_is_hmac_sha256_of_the_label() {
+    // RFC 4231 test case 2: the key "Jefe", the message "what do ya want for nothing?".
+    assert_eq!(
+        derive_key(b"Jefe", "what do ya want for nothing?").to_vec(),
+        hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    );
+    // RFC 4231 test case 1: twenty 0x0b bytes, "Hi There".
+    assert_eq!(
+        derive_key(&[0x0b; 20], "Hi There").to_vec(),
+        hex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+    );
+}
+
+#[test]
+fn step1_each_purpose_gets_its_own_key() {
+    let reset = derive_key(SERVER_SECRET, "password-reset");
+    let verification = derive_key(SERVER_SECRET, "email-verification");
+    assert_eq!(reset.to_vec(), hex(RESET_KEY_HEX));
+    assert_eq!(verification.to_vec(), hex(VERIFICATION_KEY_HEX));
+    assert_ne!(reset, verification);
+    assert_ne!(&reset[..], SERVER_SECRET, "never the secret itself");
+}
+
+// --- Step 2: the password fingerprint --------------------------------------------------------
+
+#[test]
+fn step2_a_fingerprint_is_a_truncated_hmac_in_base64url() {
+    // RFC 4231 test case 5: twenty 0x0c bytes, "Test With Truncation", truncated to 128 bits:
+    // a3b6167473100ee06e0c796c2955552b.
+    assert_eq!(
+        password_fingerprint(&[0x0c; 20], "Test With Truncation"),
+        "o7YWdHMQDuBuDHlsKVVVKw"
+    );
+    assert_eq!(FINGERPRINT_BYTES, 16);
+    assert_eq!(
+        password_fingerprint(&hex(RESET_KEY_HEX), ALICE_0),
+        ALICE_0_FINGERPRINT
+    );
+}
+
+#[test]
+fn step2_the_fingerprint_follows_the_hash_and_the_key() {
+    let key = hex(RESET_KEY_HEX);
+    let first = password_fingerprint(&key, ALICE_0);
+    assert_eq!(first.len(), 22, "16 bytes are 22 base64url characters");
+    assert_eq!(first, password_fingerprint(&key, ALICE_0), "deterministic");
+    assert_ne!(first, password_fingerprint(&key, ALICE_1), "a new password");
+    assert_ne!(
+        password_fingerprint(&key, ALICE_1),
+        password_fingerprint(&key, ALICE_2),
+        "the same password with a new salt"
+    );
+    assert_ne!(
+        first,
+        password_fingerprint(&hex(VERIFICATION_KEY_HEX), ALICE_0),
+        "another key"
+    );
+    // Unkeyed, it would be a plain hash of the hash, which anyone holding the hash can match.
+    let unkeyed = b64(&Sha256::digest(ALICE_0.as_bytes())[..16]);
+    assert_ne!(first, unkeyed);
+}
+
+// --- Step 3: issue a reset token ------------------------------------------------------------
+
+#[test]
+fn step3_a_reset_token_says_what_it_is_for() {
+    let accounts = accounts();
+    let token = issue_reset_token(SERVER_SECRET, accounts.get(1).unwrap(), T0);
+    let segments: Vec<&str> = token.split('.').collect();
+    assert_eq!(segments.len(), 3, "a compact JWS: {token}");
+    assert_eq!(segment_json(segments[0]), hs("HS256"));
+    let claims = segment_json(segments[1]);
+    assert_eq!(claims, reset_claims("1", ALICE_0_FINGERPRINT, T0));
+    let names: Vec<&str> = claims
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, ["token_type", "aud", "sub", "iat", "exp", "pwd_fp"]);
+}
+
+#[test]
+fn step3_it_is_signed_with_the_reset_key_not_the_secret() {
+    let accounts = accounts();
+    let token = issue_reset_token(SERVER_SECRET, accounts.get(1).unwrap(), T0);
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    assert_eq!(
+        signature,
+        hmac_sha256(&hex(RESET_KEY_HEX), message.as_bytes()),
+        "HMAC-SHA256 with the reset key"
+    );
+    assert_ne!(signature, hmac_sha256(SERVER_SECRET, message.as_bytes()));
+}
+
+#[test]
+fn step3_the_reset_token_for_alice() {
+    let accounts = accounts();
+    let token = issue_reset_token(SERVER_SECRET, accounts.get(1).unwrap(), T0);
+    let segments: Vec<&str> = token.split('.').collect();
+    let report = format!(
+        "{token}\n\nheader:  {}\nclaims:  {}\n",
+        segment_json(segments[0]),
+        segment_json(segments[1])
+    );
+    insta::assert_snapshot!("step3_reset_token", report);
+}
+
+// --- Step 4: verify a reset token ------------------------------------------------------------
+
+#[test]
+fn step4_a_fresh_link_names_its_account() {
+    let key = hex(RESET_KEY_HEX);
+    let token = hand_made(
+        &hs("HS256"),
+        &reset_claims("1", ALICE_0_FINGERPRINT, T0),
+        Some(&key),
+    );
+    assert_eq!(
+        verify_reset_token(SERVER_SECRET, &accounts(), &token, T0),
+        Ok(1)
+    );
+    assert_eq!(
+        verify_reset_token(SERVER_SECRET, &accounts(), &token, T0 + 1799),
+        Ok(1)
+    );
+    assert_eq!(
+        verify_reset_token(SERVER_SECRET, &accounts(), &token, T0 + 1800),
+        Err(Refused::Expired { exp: T0 + 1800 })
+    );
+}
+
+#[test]
+fn step4_every_misuse_is_refused_with_its_reason() {
+    let key = hex(RESET_KEY_HEX);
+    let verification_key = hex(VERIFICATION_KEY_HEX);
+    let fp = |hash: &str| password_fingerprint_by_hand(&key, hash);
+    let alice = reset_claims("1", &fp(ALICE_0), T0);
+    let good = hand_made(&hs("HS256"), &alice, Some(&key));
+
+    let mut after_reset = accounts();
+    after_reset.set_password_hash(1, ALICE_1);
+    let mut same_password_again = accounts();
+    same_password_again.set_password_hash(1, ALICE_2);
+    let link_after_reset = hand_made(
+        &hs("HS256"),
+        &reset_claims("1", &fp(ALICE_1), T0),
+        Some(&key),
+    );
+
+    let access = json!({"token_type": "access", "exp": T0 + 300, "iat": T0, "user_id": "1"});
+    let mallory = hand_made(
+        &hs("HS256"),
+        &reset_claims("4", &fp(MALLORY_0), T0),
+        Some(&key),
+    );
+    let edited = {
+        let segments: Vec<&str> = mallory.split('.').collect();
+        let claims = reset_claims("1", &fp(MALLORY_0), T0);
+        format!(
+            "{}.{}.{}",
+            segments[0],
+            b64(claims.to_string().as_bytes()),
+            segments[2]
+        )
+    };
+    let with = |name: &str, value: Value| {
+        let mut claims = alice.clone();
+        claims[name] = value;
+        claims
+    };
+    let without = |name: &str| {
+        let mut claims = alice.clone();
+        claims.as_object_mut().unwrap().remove(name);
+        claims
+    };
+
+    let start = accounts();
+    let cases: Vec<(&str, String, &Accounts, i64)> = vec![
+        (
+            "a fresh link, a minute later",
+            good.clone(),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "the same link in its last second",
+            good.clone(),
+            &start,
+            T0 + 1799,
+        ),
+        (
+            "the same link when it expires",
+            good.clone(),
+            &start,
+            T0 + 1800,
+        ),
+        (
+            "the link after alice reset her password with it",
+            good.clone(),
+            &after_reset,
+            T0 + 60,
+        ),
+        (
+            "a link sent after that reset, once she set the same password again",
+            link_after_reset,
+            &same_password_again,
+            T0 + 60,
+        ),
+        (
+            "carol's link (her account is inactive)",
+            hand_made(
+                &hs("HS256"),
+                &reset_claims("3", &fp(CAROL_0), T0),
+                Some(&key),
+            ),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "a link for account 99, which does not exist",
+            hand_made(
+                &hs("HS256"),
+                &reset_claims("99", &fp(ALICE_0), T0),
+                Some(&key),
+            ),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "sub is a username, not an id",
+            hand_made(&hs("HS256"), &with("sub", json!("alice")), Some(&key)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "alice's access token",
+            hand_made(&hs("HS256"), &access, Some(SERVER_SECRET)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "reset claims, signed with the server's secret itself",
+            hand_made(&hs("HS256"), &alice, Some(SERVER_SECRET)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "reset claims, signed with the email-verification key",
+            hand_made(&hs("HS256"), &alice, Some(&verification_key)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "mallory's own link, sub edited to alice's id",
+            edited,
+            &start,
+            T0 + 60,
+        ),
+        (
+            "alg none, no signature",
+            hand_made(&json!({"alg": "none"}), &alice, None),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "HS512 with the reset key",
+            hand_made(&hs("HS512"), &alice, Some(&key)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "the reset key, but token_type access",
+            hand_made(
+                &hs("HS256"),
+                &with("token_type", json!("access")),
+                Some(&key),
+            ),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "the reset key, but aud email-verification",
+            hand_made(
+                &hs("HS256"),
+                &with("aud", json!("email-verification")),
+                Some(&key),
+            ),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "the reset key, but no pwd_fp",
+            hand_made(&hs("HS256"), &without("pwd_fp"), Some(&key)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "the reset key, but no token_type",
+            hand_made(&hs("HS256"), &without("token_type"), Some(&key)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "the reset key, but exp written as a string",
+            hand_made(&hs("HS256"), &with("exp", json!("1795426200")), Some(&key)),
+            &start,
+            T0 + 60,
+        ),
+        (
+            "not a JWT at all",
+            "password-reset-please".to_string(),
+            &start,
+            T0 + 60,
+        ),
+    ];
+    let mut report = String::new();
+    for (what, token, accounts, now) in cases {
+        let verdict = match verify_reset_token(SERVER_SECRET, accounts, &token, now) {
+            Ok(id) => format!("accepted: account {id}"),
+            Err(refused) => format!("{refused:?}\n    {refused}"),
+        };
+        report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
+    }
+    insta::assert_snapshot!("step4_refusals", report);
+}
+
+/// Step 2 by hand, so that step 4's tokens do not depend on the learner's step 2.
+fn password_fingerprint_by_hand(key: &[u8], password_hash: &str) -> String {
+    b64(&hmac_sha256(key, password_hash.as_bytes())[..16])
+}
+
+// --- Step 5: the whole flow ------------------------------------------------------------------
+
+/// The token in a reset message's link.
+fn token_in(message: &Email) -> String {
+    let link = message
+        .body
+        .lines()
+        .find(|line| line.starts_with("https://"))
+        .expect("the message has a link");
+    let (page, token) = link
+        .split_once("#token=")
+        .expect("the token is in the fragment");
+    assert_eq!(page, RESET_PAGE);
+    token.to_string()
+}
+
+#[test]
+fn step5_only_an_active_account_with_an_address_gets_a_message() {
+    let accounts = accounts();
+    let message = request_reset(SERVER_SECRET, &accounts, "alice", T0).expect("alice gets a link");
+    assert_eq!(message.to, "alice@example.com");
+    assert_eq!(
+        token_in(&message),
+        hand_made(
+            &hs("HS256"),
+            &reset_claims("1", ALICE_0_FINGERPRINT, T0),
+            Some(&hex(RESET_KEY_HEX))
+        )
+    );
+    for nobody in ["nobody", "carol", "dave", "Alice", ""] {
+        assert_eq!(
+            request_reset(SERVER_SECRET, &accounts, nobody, T0),
+            None,
+            "no message for {nobody:?}"
+        );
+    }
+}
+
+#[test]
+fn step5_the_link_puts_the_token_in_the_fragment() {
+    let message = request_reset(SERVER_SECRET, &accounts(), "bob", T0).unwrap();
+    let link = message
+        .body
+        .lines()
+        .find(|line| line.starts_with("https://"))
+        .unwrap();
+    assert!(
+        link.starts_with("https://app.example.com/reset-password#token=eyJ"),
+        "{link}"
+    );
+    assert!(!link.contains('?'), "no query string: {link}");
+}
+
+#[test]
+fn step5_a_link_works_once() {
+    let mut accounts = accounts();
+    let message = request_reset(SERVER_SECRET, &accounts, "alice", T0).unwrap();
+    let token = token_in(&message);
+    assert_eq!(
+        confirm_reset(SERVER_SECRET, &mut accounts, &token, ALICE_1, T0 + 240),
+        Ok(1)
+    );
+    assert_eq!(accounts.get(1).unwrap().password_hash, ALICE_1);
+    assert_eq!(
+        confirm_reset(SERVER_SECRET, &mut accounts, &token, ALICE_2, T0 + 270),
+        Err(Refused::PasswordChanged)
+    );
+    assert_eq!(
+        accounts.get(1).unwrap().password_hash,
+        ALICE_1,
+        "a refused link changes nothing"
+    );
+}
+
+/// The story's log: what each request got, as the server and the outbox saw it.
+struct Story {
+    accounts: Accounts,
+    log: String,
+    shown_a_message: bool,
+}
+
+impl Story {
+    fn line(&mut self, now: i64, text: &str) {
+        self.log.push_str(&format!("{}  {text}\n", clock(now)));
+    }
+
+    fn more(&mut self, text: &str) {
+        self.log.push_str(&format!("          {text}\n"));
+    }
+
+    /// `POST /api/password/reset/`; returns the link's token, if a message was sent.
+    fn request(&mut self, now: i64, username: &str, link: &str) -> Option<String> {
+        self.line(
+            now,
+            &format!("POST /api/password/reset/ {{\"username\": {username:?}}}"),
+        );
+        self.more(&format!("200 {{\"detail\": {RESET_REQUESTED:?}}}"));
+        match request_reset(SERVER_SECRET, &self.accounts, username, now) {
+            None => {
+                self.more("outbox: nothing");
+                None
+            }
+            Some(message) => {
+                self.more(&format!(
+                    "outbox: a message to {}, with link {link}",
+                    message.to
+                ));
+                if !self.shown_a_message {
+                    self.shown_a_message = true;
+                    for line in message.to_string().lines() {
+                        self.log.push_str(&format!("            | {line}\n"));
+                    }
+                }
+                Some(token_in(&message))
+            }
+        }
+    }
+
+    /// `POST /api/password/reset/confirm/`.
+    fn confirm(&mut self, now: i64, who: &str, token: &str, what: &str, new_hash: &str) {
+        self.line(
+            now,
+            &format!("{who}: POST /api/password/reset/confirm/ with {what}"),
+        );
+        match confirm_reset(SERVER_SECRET, &mut self.accounts, token, new_hash, now) {
+            Ok(id) => self.more(&format!(
+                "accepted: account {id} has a new password (and the server ends its sessions)"
+            )),
+            Err(refused) => self.more(&format!("refused, {refused:?}: {refused}")),
+        }
+    }
+}
+
+#[test]
+fn step5_the_whole_story() {
+    let mut story = Story {
+        accounts: accounts(),
+        log: String::new(),
+        shown_a_message: false,
+    };
+
+    // alice forgot her password. Strangers ask for accounts that do not exist or cannot log in.
+    let a = story.request(at(9, 0, 0), "alice", "A").unwrap();
+    story.request(at(9, 0, 5), "nobody", "-");
+    story.request(at(9, 0, 10), "carol", "-");
+    // She uses the link, and a copy of it is tried again later.
+    story.confirm(at(9, 4, 0), "alice", &a, "link A", ALICE_1);
+    story.confirm(
+        at(9, 4, 30),
+        "someone with alice's mailbox",
+        &a,
+        "link A",
+        MALLORY_0,
+    );
+
+    // bob asks twice, because the first message is slow, then uses the second one.
+    let b = story.request(at(9, 20, 0), "bob", "B").unwrap();
+    let c = story.request(at(9, 22, 0), "bob", "C").unwrap();
+    story.confirm(at(9, 23, 0), "bob", &c, "link C", BOB_1);
+    story.confirm(at(9, 25, 0), "bob", &b, "link B", BOB_0);
+
+    // alice asks again, then remembers her password and changes it in her settings instead
+    // (to the same password, which gets a new salt).
+    let d = story.request(at(10, 0, 0), "alice", "D").unwrap();
+    story.line(
+        at(10, 5, 0),
+        "alice changes her password in her settings (POST /api/password/change/)",
+    );
+    story.accounts.set_password_hash(1, ALICE_2);
+    story.confirm(at(10, 6, 0), "alice", &d, "link D", ALICE_1);
+
+    // A link that waited too long in an inbox.
+    let e = story.request(at(11, 0, 0), "alice", "E").unwrap();
+    story.confirm(at(11, 31, 0), "alice", &e, "link E", ALICE_1);
+
+    // mallory has an account of her own, and tries her tokens where they do not belong.
+    let access = issue_access_token(SERVER_SECRET, 4, at(12, 0, 0));
+    story.line(at(12, 0, 0), "mallory logs in and gets an access token");
+    story.confirm(
+        at(12, 0, 10),
+        "mallory",
+        &access,
+        "her access token",
+        MALLORY_0,
+    );
+    let f = story.request(at(12, 1, 0), "mallory", "F").unwrap();
+    let edited = {
+        let segments: Vec<&str> = f.split('.').collect();
+        let mut claims = segment_json(segments[1]);
+        claims["sub"] = json!("1");
+        format!(
+            "{}.{}.{}",
+            segments[0],
+            b64(claims.to_string().as_bytes()),
+            segments[2]
+        )
+    };
+    story.confirm(
+        at(12, 1, 30),
+        "mallory",
+        &edited,
+        "link F, its sub edited to \"1\"",
+        MALLORY_0,
+    );
+    story.line(
+        at(12, 2, 0),
+        "mallory: GET /api/me/ with Authorization: Bearer <link F's token>",
+    );
+    let verdict = match verify_access_token(SERVER_SECRET, &f, at(12, 2, 0)) {
+        Ok(id) => format!("accepted as user {id}"),
+        Err(refused) => format!("401, {refused:?}: {refused}"),
+    };
+    story.more(&verdict);
+
+    assert_eq!(story.accounts.get(1).unwrap().password_hash, ALICE_2);
+    assert_eq!(story.accounts.get(2).unwrap().password_hash, BOB_1);
+    assert_eq!(story.accounts.get(4).unwrap().password_hash, MALLORY_0);
+    insta::assert_snapshot!("step5_story", story.log);
+}
+
+// --- Step 6: a service token, checked through a JWK Set ------------------------------------
+
+// ANCHOR: jwks
+/// The auth server's published keys, `GET https://auth.example.com/.well-known/jwks.json`.
+/// The first is RFC 7515 Appendix A.3's P-256 key, with its RFC 7638 thumbprint as `kid`: the
+/// one that signs. The other two are RFC 7517 Appendix A.1's example set, verbatim: an RSA key
+/// for RS256, and an EC key whose `use` is `enc`, for encryption.
+const JWKS: &str = r#"{"keys":[
+  {"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+   "kid":"oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U","alg":"ES256","use":"sig"},
+  {"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+   "e":"AQAB","alg":"RS256","kid":"2011-04-29"},
+  {"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+   "y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","use":"enc","kid":"1"}
+]}"#;
+
+/// What the billing service accepts.
+fn billing_policy() -> Policy {
+    Policy {
+        algorithm: Algorithm::ES256,
+        issuer: "https://auth.example.com".to_string(),
+        audience: "billing".to_string(),
+    }
+}
+// ANCHOR_END: jwks
+
+/// The kid the auth server signs with.
+const KID: &str = "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U";
+
+/// RFC 7515 Appendix A.3: a genuine ES256 token from the same key, with no `kid`.
+const A3_TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9\
+    .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
+    .DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+
+/// The private half of RFC 7515 A.3's key, as PKCS#8 DER: the fixed 35-byte prefix that says
+/// "an EC private key on P-256" followed by the 32 bytes of `d`.
+fn auth_server_key() -> EncodingKey {
+    let d = URL_SAFE_NO_PAD
+        .decode("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI")
+        .unwrap();
+    let mut der = hex("3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420");
+    der.extend_from_slice(&d);
+    EncodingKey::from_ec_der(&der)
+}
+
+/// A service token for `reports` calling `billing`, issued at T0 for five minutes.
+fn service_claims() -> Value {
+    json!({
+        "iss": "https://auth.example.com",
+        "sub": "reports",
+        "aud": "billing",
+        "iat": T0,
+        "exp": T0 + 300,
+    })
+}
+
+/// ES256 with the auth server's key, under a header with this `kid` (and `jku`, if any).
+fn service_token(kid: Option<&str>, jku: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = kid.map(str::to_string);
+    header.jku = jku.map(str::to_string);
+    jsonwebtoken::encode(&header, claims, &auth_server_key()).unwrap()
+}
+
+fn jwks() -> JwkSet {
+    serde_json::from_str(JWKS).expect("the set parses")
+}
+
+#[test]
+fn step6_a_token_signed_with_a_published_key_is_accepted() {
+    let token = service_token(Some(KID), None, &service_claims());
+    assert_eq!(
+        verify_service_token(&jwks(), &billing_policy(), &token, T0 + 10),
+        Ok(ServiceClaims {
+            iss: "https://auth.example.com".to_string(),
+            sub: "reports".to_string(),
+            iat: T0,
+            exp: T0 + 300,
+        })
+    );
+}
+
+#[test]
+fn step6_every_wrong_key_issuer_and_audience_is_refused() {
+    let claims = service_claims();
+    let with = |name: &str, value: Value| {
+        let mut changed = claims.clone();
+        changed[name] = value;
+        changed
+    };
+    let good = service_token(Some(KID), None, &claims);
+    let tampered = {
+        let segments: Vec<&str> = good.split('.').collect();
+        let payload = b64(with("sub", json!("admin")).to_string().as_bytes());
+        format!("{}.{payload}.{}", segments[0], segments[2])
+    };
+    let confused = hand_made(
+        &json!({"typ": "JWT", "alg": "HS256", "kid": KID}),
+        &claims,
+        Some(JWKS.as_bytes()),
+    );
+    let unsigned = hand_made(&json!({"alg": "none", "kid": KID}), &claims, None);
+    let mut no_subject = claims.clone();
+    no_subject.as_object_mut().unwrap().remove("sub");
+
+    let cases: Vec<(&str, String, i64)> = vec![
+        ("a token from the auth server", good.clone(), T0 + 10),
+        ("the same token in its last second", good.clone(), T0 + 299),
+        ("the same token when it expires", good, T0 + 300),
+        (
+            "aud lists two services, billing among them",
+            service_token(Some(KID), None, &with("aud", json!(["ledger", "billing"]))),
+            T0 + 10,
+        ),
+        (
+            "a token meant for the reports service",
+            service_token(Some(KID), None, &with("aud", json!("reports"))),
+            T0 + 10,
+        ),
+        (
+            "a token from the staging auth server, which shares the key",
+            service_token(
+                Some(KID),
+                None,
+                &with("iss", json!("https://auth.staging.example.com")),
+            ),
+            T0 + 10,
+        ),
+        (
+            "RFC 7515 A.3's token: the right key, but no kid",
+            A3_TOKEN.to_string(),
+            T0,
+        ),
+        (
+            "a kid the set does not have",
+            service_token(Some("2026-11-rotated"), None, &claims),
+            T0 + 10,
+        ),
+        (
+            "a jku pointing at the attacker's own key set",
+            service_token(
+                Some("attacker-1"),
+                Some("https://attacker.example/jwks.json"),
+                &claims,
+            ),
+            T0 + 10,
+        ),
+        (
+            "the kid of the RS256 key",
+            service_token(Some("2011-04-29"), None, &claims),
+            T0 + 10,
+        ),
+        (
+            "the kid of the encryption key",
+            service_token(Some("1"), None, &claims),
+            T0 + 10,
+        ),
+        ("HS256 keyed with the published set", confused, T0 + 10),
+        ("alg none", unsigned, T0 + 10),
+        ("sub edited to admin after signing", tampered, T0 + 10),
+        (
+            "no sub",
+            service_token(Some(KID), None, &no_subject),
+            T0 + 10,
+        ),
+    ];
+    let mut report = String::new();
+    for (what, token, now) in cases {
+        let verdict = match verify_service_token(&jwks(), &billing_policy(), &token, now) {
+            Ok(claims) => format!("accepted: {:?} calling, from {}", claims.sub, claims.iss),
+            Err(refused) => format!("{refused:?}\n    {refused}"),
+        };
+        report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
+    }
+    insta::assert_snapshot!("step6_refusals", report);
+}
