@@ -164,10 +164,13 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
     if book {
         println!("  the book        {base}/");
     }
+    println!("  token inspector {base}/inspector/");
     println!("  obtain tokens   POST {base}/api/token/");
     println!("  refresh         POST {base}/api/token/refresh/");
     println!("  verify          POST {base}/api/token/verify/");
-    println!("  log out         POST {base}/api/token/blacklist/");
+    println!("  log out         POST {base}/api/token/blacklist/   (everywhere: /api/token/logout-all/)");
+    println!("  public keys     GET  {base}/.well-known/jwks.json");
+    println!("  health          GET  {base}/healthz   and   {base}/readyz");
     println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
     if classroom {
         println!("  class view      GET  {base}/api/class/   (the instructor's token only)");
