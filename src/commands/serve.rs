@@ -168,7 +168,9 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
     println!("  obtain tokens   POST {base}/api/token/");
     println!("  refresh         POST {base}/api/token/refresh/");
     println!("  verify          POST {base}/api/token/verify/");
-    println!("  log out         POST {base}/api/token/blacklist/   (everywhere: /api/token/logout-all/)");
+    println!(
+        "  log out         POST {base}/api/token/blacklist/   (everywhere: /api/token/logout-all/)"
+    );
     println!("  public keys     GET  {base}/.well-known/jwks.json");
     println!("  health          GET  {base}/healthz   and   {base}/readyz");
     println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
