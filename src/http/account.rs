@@ -19,7 +19,7 @@ use super::{endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;
-use crate::users::{RetryAfter, UserError, authenticate, change_password};
+use crate::users::{Attempt, RetryAfter, UserError, authenticate, change_password};
 
 pub fn router() -> Router<AppState> {
     let post_only = |handler| endpoint(handler, "POST, OPTIONS");
@@ -102,7 +102,7 @@ async fn request_reset(
     }
     state
         .throttle
-        .record_failure(&username, address.as_deref(), now);
+        .record_failure(&username, address.as_deref(), now, Attempt::Every);
     if let Some(user) = state.users.find_by_username(&username).await?
         && user.is_active
         && !user.email.is_empty()

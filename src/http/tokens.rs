@@ -20,7 +20,7 @@ use crate::error::{ApiError, json_body};
 use crate::tokens::{
     BlacklistEntry, Revocation, Session, TokenError, TokenType, VerifiedToken, session_of,
 };
-use crate::users::{LoginError, RetryAfter, User, authenticate};
+use crate::users::{Attempt, LoginError, RetryAfter, User, authenticate};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -171,9 +171,12 @@ async fn log_in(
         .await
         .map_err(|error| match error {
             LoginError::NoActiveAccount => {
-                state
-                    .throttle
-                    .record_failure(&username, address.as_deref(), now);
+                state.throttle.record_failure(
+                    &username,
+                    address.as_deref(),
+                    now,
+                    Attempt::Password(&password),
+                );
                 ApiError::NoActiveAccount
             }
             LoginError::Store(error) => error.into(),

@@ -7,7 +7,7 @@ pub mod throttle;
 
 pub use cache::CachedUserStore;
 pub use password::{PasswordCost, Passwords};
-pub use throttle::{LoginLimits, LoginThrottle, Rate, RetryAfter};
+pub use throttle::{Attempt, LoginLimits, LoginThrottle, Rate, RetryAfter};
 
 use async_trait::async_trait;
 

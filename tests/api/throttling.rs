@@ -43,10 +43,15 @@ fn limits(per_user: &str, per_address: &str) -> LoginLimits {
 }
 
 #[tokio::test]
-async fn an_account_is_throttled_after_five_wrong_passwords_even_for_the_right_one() {
+async fn an_account_is_throttled_after_five_different_wrong_passwords_even_for_the_right_one() {
     let app = TestApp::new().await;
-    for _ in 0..5 {
-        let answer = app.obtain("vitor", "wrong").await;
+    // The same wrong password again is no new guess: a client retrying it is not locked out.
+    for _ in 0..10 {
+        let answer = app.obtain("vitor", "an-old-password").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    for guess in ["wrong-1", "wrong-2", "wrong-3", "wrong-4"] {
+        let answer = app.obtain("vitor", guess).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     }
     let refused = app.obtain("vitor", "123").await;
@@ -77,9 +82,11 @@ async fn an_address_guessing_many_usernames_is_throttled() {
     let mut app = TestApp::new().await;
     app.state = app.state.clone().with_login_limits(limits("off", "3/1m"));
     app.router = jwt_workbook::app::router(app.state.clone(), None);
-    for _ in 0..3 {
+    for guess in ["x1", "x2", "x3"] {
         assert_eq!(
-            login_from(&app, "203.0.113.9:5000", None, "x").await.status,
+            login_from(&app, "203.0.113.9:5000", None, guess)
+                .await
+                .status,
             StatusCode::UNAUTHORIZED
         );
     }
@@ -109,8 +116,8 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
         });
     app.router = jwt_workbook::app::router(app.state.clone(), None);
     let proxy = "127.0.0.1:40000";
-    for _ in 0..2 {
-        login_from(&app, proxy, Some("198.51.100.7"), "x").await;
+    for guess in ["x1", "x2"] {
+        login_from(&app, proxy, Some("198.51.100.7"), guess).await;
     }
     let refused = login_from(&app, proxy, Some("198.51.100.7"), "123").await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
@@ -118,8 +125,8 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
     assert_eq!(other_client.status, StatusCode::OK);
 
     // Straight from the internet, a forged header changes nothing: the peer is counted.
-    for forged in ["10.0.0.1", "10.0.0.2"] {
-        login_from(&app, "203.0.113.9:1", Some(forged), "x").await;
+    for (forged, guess) in [("10.0.0.1", "y1"), ("10.0.0.2", "y2")] {
+        login_from(&app, "203.0.113.9:1", Some(forged), guess).await;
     }
     let refused = login_from(&app, "203.0.113.9:1", Some("10.0.0.3"), "123").await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
