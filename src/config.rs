@@ -171,10 +171,6 @@ impl Config {
         })
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        database_path(&self.data_dir)
-    }
-
     /// Where `serve` writes the built book.
     pub fn built_book_dir(&self) -> PathBuf {
         self.data_dir.join("book")
