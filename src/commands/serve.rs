@@ -42,7 +42,7 @@ pub async fn run(
     let store = database.open().await?;
     let passwords = Passwords::new(config.password_cost)?;
     let clock = Arc::new(SystemClock);
-    let state = AppState::new(
+    let mut state = AppState::new(
         TokenService::new(
             config.keys.clone(),
             config.tokens,
@@ -59,24 +59,18 @@ pub async fn run(
     )
     .with_login_limits(config.login_limits)
     .with_client_address(config.client_address.clone());
-    let state = if config.refresh_cookie {
-        state.with_refresh_cookie()
-    } else {
-        state
-    };
-    let state = if config.sliding_tokens {
-        state.with_sliding_tokens()
-    } else {
-        state
-    };
-    let state = match &config.mail_outbox {
-        Some(dir) => state.with_outbox(Outbox::at(dir), config.public_url.clone()),
-        None => state,
-    };
-    let state = match classroom {
-        Some(room) => state.with_classroom(room),
-        None => state,
-    };
+    if config.refresh_cookie {
+        state = state.with_refresh_cookie();
+    }
+    if config.sliding_tokens {
+        state = state.with_sliding_tokens();
+    }
+    if let Some(dir) = &config.mail_outbox {
+        state = state.with_outbox(Outbox::at(dir), config.public_url.clone());
+    }
+    if let Some(room) = classroom {
+        state = state.with_classroom(room);
+    }
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
