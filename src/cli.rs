@@ -3,7 +3,7 @@
 //! can also come from the environment variable named in `--help`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -23,6 +23,36 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// The same command line with every path a user gave or defaulted to made absolute against
+    /// `cwd`, the directory the command runs in. Done once, here at the edge: libraries further
+    /// down resolve relative paths against folders of their own (mdBook against the book's).
+    pub fn with_paths_from(mut self, cwd: &Path) -> Self {
+        let at = |path: &mut PathBuf| *path = absolute(cwd, path);
+        at(&mut self.global.data_dir);
+        self.serve.paths_from(cwd);
+        match &mut self.command {
+            Some(Command::Serve(args)) => args.paths_from(cwd),
+            Some(Command::Classroom(args)) => {
+                at(&mut args.students);
+                at(&mut args.accounts);
+                args.serve.paths_from(cwd);
+            }
+            Some(Command::Book { out }) => at(out),
+            // The other paths of `deploy` are paths on the production server, written into the
+            // files it renders; only the folder it writes to is on this machine.
+            Some(Command::Deploy(args)) => at(&mut args.out),
+            Some(Command::Key(
+                KeyCommand::Rotate { ring, .. }
+                | KeyCommand::List { ring }
+                | KeyCommand::Retire { ring, .. },
+            )) => ring.keys_dir.iter_mut().for_each(at),
+            _ => {}
+        }
+        self
+    }
 }
 
 /// Options every subcommand shares.
@@ -125,6 +155,27 @@ pub enum Command {
         #[arg(long, default_value = "target/book")]
         out: PathBuf,
     },
+}
+
+impl ServeArgs {
+    fn paths_from(&mut self, cwd: &Path) {
+        for path in [
+            &mut self.mail_outbox,
+            &mut self.signing_key_file,
+            &mut self.private_key_file,
+            &mut self.keys_dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = absolute(cwd, path);
+        }
+    }
+}
+
+/// `path` against `cwd`, without the `.` components (`./data` is `cwd/data`).
+fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    cwd.join(path).components().collect()
 }
 
 /// Options of `serve`.
@@ -421,6 +472,56 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.addr.to_string(), "127.0.0.1:8000");
         assert_eq!(cli.serve.access_lifetime, Seconds(300));
+    }
+
+    #[test]
+    fn every_path_a_user_gives_or_defaults_to_is_made_absolute_against_the_working_directory() {
+        let cwd = Path::new("/home/learner/jwt-workbook");
+        let cli = Cli::parse_from([
+            "jwt-workbook",
+            "--mail-outbox",
+            "./mail",
+            "--signing-key-file",
+            "secret.txt",
+            "--keys-dir",
+            "/etc/keys",
+        ])
+        .with_paths_from(cwd);
+        assert_eq!(cli.global.data_dir, cwd.join("data"));
+        assert_eq!(cli.serve.mail_outbox, Some(cwd.join("mail")));
+        assert_eq!(cli.serve.signing_key_file, Some(cwd.join("secret.txt")));
+        assert_eq!(
+            cli.serve.keys_dir,
+            Some("/etc/keys".into()),
+            "absolute stays"
+        );
+
+        let book = Cli::parse_from(["jwt-workbook", "book", "--out", "built-book"]);
+        let Some(Command::Book { out }) = book.with_paths_from(cwd).command else {
+            unreachable!()
+        };
+        assert_eq!(out, cwd.join("built-book"));
+
+        let classroom = Cli::parse_from([
+            "jwt-workbook",
+            "classroom",
+            "--students",
+            "room/students.txt",
+            "--private-key-file",
+            "../es256.pem",
+        ]);
+        let Some(Command::Classroom(args)) = classroom.with_paths_from(cwd).command else {
+            unreachable!()
+        };
+        assert_eq!(args.students, cwd.join("room/students.txt"));
+        assert_eq!(args.serve.private_key_file, Some(cwd.join("../es256.pem")));
+
+        let ring = Cli::parse_from(["jwt-workbook", "key", "list", "--keys-dir", "ring"]);
+        let Some(Command::Key(KeyCommand::List { ring })) = ring.with_paths_from(cwd).command
+        else {
+            unreachable!()
+        };
+        assert_eq!(ring.keys_dir, Some(cwd.join("ring")));
     }
 
     #[test]

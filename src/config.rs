@@ -46,6 +46,9 @@ pub struct Config {
     pub public_url: String,
     pub client_address: ClientAddressSource,
     pub connections: ConnectionLimits,
+    /// The workbook the command runs in, if any: its book is built and served at `/`
+    /// (unless `--no-book`), and a learner at a terminal sees its progress.
+    pub workbook: Option<Workbook>,
     /// Build the book from these sources and serve it at `/`.
     pub book_sources: Option<PathBuf>,
     /// Create (in development only) the demo user the README and the book log in as.
@@ -101,6 +104,7 @@ impl Config {
         args: ServeArgs,
         data_dir: PathBuf,
         environment: Environment,
+        workbook: Option<Workbook>,
     ) -> Result<Self, ConfigError> {
         let tokens = TokenSettings {
             access_lifetime: args.access_lifetime.0,
@@ -165,9 +169,11 @@ impl Config {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
             },
             demo_user: !args.no_demo_user,
-            book_sources: (!args.no_book)
-                .then(|| Workbook::here().book_dir())
-                .filter(|dir| dir.join("book.toml").is_file()),
+            book_sources: workbook
+                .as_ref()
+                .filter(|_| !args.no_book)
+                .map(Workbook::book_dir),
+            workbook,
         })
     }
 
@@ -310,9 +316,10 @@ mod tests {
     #[test]
     fn development_creates_a_key_once_and_keeps_it() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Config::load(args(&[]), dir.path().into(), Environment::Development).unwrap();
+        let first =
+            Config::load(args(&[]), dir.path().into(), Environment::Development, None).unwrap();
         let key = std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap();
-        Config::load(args(&[]), dir.path().into(), Environment::Development).unwrap();
+        Config::load(args(&[]), dir.path().into(), Environment::Development, None).unwrap();
         assert_eq!(first.keys.signing().weakness(), None);
         assert_eq!(key.len(), 64);
         assert_eq!(
@@ -328,6 +335,7 @@ mod tests {
             args(&["--algorithm", "EdDSA"]),
             dir.path().into(),
             Environment::Development,
+            None,
         )
         .unwrap();
         assert_eq!(config.keys.signing().algorithm(), KeyAlgorithm::EdDSA);
@@ -347,6 +355,7 @@ mod tests {
             args(&["--algorithm", "ES256"]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap_err();
         assert!(
@@ -369,6 +378,7 @@ mod tests {
             ]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap_err();
         assert!(error.to_string().contains("key.pem"), "{error}");
@@ -383,6 +393,7 @@ mod tests {
             args(&["--keys-dir", ring.to_str().unwrap()]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap_err();
         assert!(empty.to_string().contains("key rotate"), "{empty}");
@@ -398,6 +409,7 @@ mod tests {
             ]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap();
         assert_eq!(config.keys.signing().kid(), newest.kid());
@@ -418,6 +430,7 @@ mod tests {
             ]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap_err();
         assert!(matches!(error, ConfigError::WeakKey(_)), "{error}");
@@ -427,7 +440,7 @@ mod tests {
     fn production_refuses_to_start_without_a_key() {
         let dir = tempfile::tempdir().unwrap();
         let error =
-            Config::load(args(&[]), dir.path().into(), Environment::Production).unwrap_err();
+            Config::load(args(&[]), dir.path().into(), Environment::Production, None).unwrap_err();
         assert!(matches!(error, ConfigError::MissingKey), "{error}");
         assert!(error.to_string().contains("JWT_SIGNING_KEY"));
     }
@@ -439,6 +452,7 @@ mod tests {
             args(&["--signing-key", "secret"]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap_err();
         assert!(error.to_string().contains("at least 32 bytes"), "{error}");
@@ -453,6 +467,7 @@ mod tests {
             args(&["--signing-key-file", file.to_str().unwrap()]),
             dir.path().into(),
             Environment::Production,
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -468,6 +483,7 @@ mod tests {
             args(&["--access-lifetime", "0s"]),
             dir.path().into(),
             Environment::Development,
+            None,
         )
         .unwrap_err();
         assert!(error.to_string().contains("positive"));

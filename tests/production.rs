@@ -190,7 +190,11 @@ fn start_stack(database_url: &str) -> Stack {
     assert!(created.status.success(), "{created:?}");
 
     let book_dir = root.join("book");
-    book::build(&Workbook::here().book_dir(), &book_dir).unwrap();
+    book::build(
+        &Workbook::at(env!("CARGO_MANIFEST_DIR")).book_dir(),
+        &book_dir,
+    )
+    .unwrap();
     run(Command::new("openssl")
         .args([
             "req",

@@ -10,12 +10,14 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::keyring::write_private_file;
 use crate::users::{PasswordCost, Passwords};
+use crate::workbook::Workbook;
 
 pub async fn run(
     args: ClassroomArgs,
     data_dir: PathBuf,
     environment: Environment,
     database: Database<'_>,
+    workbook: Option<Workbook>,
 ) -> Result<(), CommandError> {
     let text = std::fs::read_to_string(&args.students)
         .map_err(|e| format!("{}: {e}", args.students.display()))?;
@@ -36,7 +38,7 @@ pub async fn run(
         accounts.len() - new,
         written.display()
     );
-    let config = Config::load(args.serve, data_dir, environment)?;
+    let config = Config::load(args.serve, data_dir, environment, workbook)?;
     let classroom = Classroom::new(args.instructor, students);
     serve::run(config, database, Some(classroom)).await
 }

@@ -38,8 +38,22 @@ impl Database<'_> {
 /// What a subcommand can fail with: a message for a person at a terminal.
 pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Runs the parsed command line.
+/// Runs the parsed command line in the current directory: its paths are resolved against it, and
+/// the learner's commands act on the workbook around it.
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| format!("the current directory cannot be read: {e}"))?;
+    let cli = cli.with_paths_from(&cwd);
+    let found = Workbook::enclosing(&cwd);
+    let workbook = || {
+        found.clone().ok_or_else(|| {
+            format!(
+                "{} is not inside a jwt-workbook checkout (a folder with book/ and exercises/): \
+                 run this command in your clone of the workbook",
+                cwd.display()
+            )
+        })
+    };
     let environment = cli.global.environment();
     let database_url = cli.global.database_url.clone();
     let database = Database {
@@ -47,36 +61,40 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         data_dir: &cli.global.data_dir,
     };
     let data_dir = cli.global.data_dir.clone();
-    let workbook = Workbook::here();
     match cli.command {
         None => {
             serve::run(
-                Config::load(cli.serve, data_dir, environment)?,
+                Config::load(cli.serve, data_dir, environment, found.clone())?,
                 database,
                 None,
             )
             .await
         }
         Some(Command::Serve(args)) => {
-            serve::run(Config::load(*args, data_dir, environment)?, database, None).await
+            serve::run(
+                Config::load(*args, data_dir, environment, found.clone())?,
+                database,
+                None,
+            )
+            .await
         }
         Some(Command::User(command)) => user::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
         Some(Command::Key(command)) => key::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),
-        Some(Command::Book { out }) => book::run(&workbook, &out),
-        Some(Command::VerifyWorkbook) => verify::run(&workbook),
-        Some(Command::Check { chapter }) => check::run(&workbook, chapter.as_deref()),
+        Some(Command::Book { out }) => book::run(&workbook()?, &out),
+        Some(Command::VerifyWorkbook) => verify::run(&workbook()?),
+        Some(Command::Check { chapter }) => check::run(&workbook()?, chapter.as_deref()),
         Some(Command::Progress { submit, username }) => {
-            progress::run(&workbook, submit.as_deref(), username.as_deref())
+            progress::run(&workbook()?, submit.as_deref(), username.as_deref())
         }
         Some(Command::Classroom(args)) => {
-            classroom::run(*args, data_dir, environment, database).await
+            classroom::run(*args, data_dir, environment, database, found.clone()).await
         }
-        Some(Command::WarmUp) => warm_up::run(&workbook),
-        Some(Command::Watch { chapter }) => watch::run(&workbook, chapter.as_deref()).await,
-        Some(Command::Hint { chapter }) => hint::run(&workbook, &chapter, &data_dir),
-        Some(Command::Reset { chapter, yes }) => reset::run(&workbook, &chapter, yes),
-        Some(Command::Solution { chapter }) => solution::run(&workbook, &chapter),
+        Some(Command::WarmUp) => warm_up::run(&workbook()?),
+        Some(Command::Watch { chapter }) => watch::run(&workbook()?, chapter.as_deref()).await,
+        Some(Command::Hint { chapter }) => hint::run(&workbook()?, &chapter, &data_dir),
+        Some(Command::Reset { chapter, yes }) => reset::run(&workbook()?, &chapter, yes),
+        Some(Command::Solution { chapter }) => solution::run(&workbook()?, &chapter),
     }
 }

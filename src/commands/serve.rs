@@ -102,8 +102,10 @@ pub async fn run(
         book.is_some(),
         state.classroom.is_some(),
     );
-    if demo && book.is_some() && std::io::stdout().is_terminal() {
-        tokio::task::spawn_blocking(print_progress);
+    if let Some(workbook) = config.workbook.clone().filter(|_| demo && book.is_some())
+        && std::io::stdout().is_terminal()
+    {
+        tokio::task::spawn_blocking(move || print_progress(&workbook));
     }
 
     let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
@@ -190,8 +192,8 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
 /// (the first time, the exercise crates compile), so the table follows the banner when it is
 /// ready, and the server answers meanwhile. Only for a person at a terminal: a script or a
 /// test that starts the server must not set off a `cargo test` of every chapter.
-fn print_progress() {
-    match progress::summary(&Workbook::here()) {
+fn print_progress(workbook: &Workbook) {
+    match progress::summary(workbook) {
         Ok(table) => println!("Your progress (cargo run -- progress):\n\n{table}"),
         Err(error) => println!("Your progress could not be checked: {error}\n"),
     }

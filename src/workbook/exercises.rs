@@ -214,6 +214,11 @@ pub fn run_suite(root: &Path, package: &str) -> Result<Outcome, WorkbookError> {
 fn cargo(root: &Path, args: &[&str]) -> Result<Output, WorkbookError> {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(args)
+        // The workbook's own target directory, whatever CARGO_TARGET_DIR says: two clones
+        // sharing one would share test binaries too, and cargo would run the other clone's
+        // exercise when this one's sources are older than its build.
+        .arg("--target-dir")
+        .arg(root.join("target"))
         .current_dir(root)
         // A snapshot is the expected answer: never let a run write or accept one.
         .env("INSTA_UPDATE", "no")

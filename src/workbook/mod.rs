@@ -19,9 +19,13 @@ pub struct Workbook {
 }
 
 impl Workbook {
-    /// The checkout this binary was built from: `cargo run` always runs inside it.
-    pub fn here() -> Self {
-        Self::at(env!("CARGO_MANIFEST_DIR"))
+    /// The workbook a command run in `dir` acts on: the nearest folder, `dir` or above it, that
+    /// holds `book/book.toml` and `exercises/`. Never the checkout the binary was compiled in:
+    /// two clones sharing one `CARGO_TARGET_DIR` run the same binary on their own exercises.
+    pub fn enclosing(dir: &Path) -> Option<Self> {
+        dir.ancestors()
+            .find(|root| root.join("book/book.toml").is_file() && root.join("exercises").is_dir())
+            .map(Self::at)
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Self {

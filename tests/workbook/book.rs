@@ -41,7 +41,8 @@ fn build(book_dir: &Path) -> Result<tempfile::TempDir, BookError> {
 
 #[test]
 fn the_workbook_book_builds_without_a_warning() {
-    let out = build(&Workbook::here().book_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let out = build(&Workbook::at(env!("CARGO_MANIFEST_DIR")).book_dir())
+        .unwrap_or_else(|e| panic!("{e}"));
     for page in [
         "index.html",
         "00-how-to-use/index.html",
@@ -54,7 +55,8 @@ fn the_workbook_book_builds_without_a_warning() {
 
 #[test]
 fn every_include_in_the_workbook_book_resolves_to_an_anchored_region() {
-    let problems = book::check_includes(&Workbook::here().book_dir()).unwrap();
+    let problems =
+        book::check_includes(&Workbook::at(env!("CARGO_MANIFEST_DIR")).book_dir()).unwrap();
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -126,7 +128,9 @@ fn anything_mdbook_warns_about_fails_the_build() {
 /// The instructor's course outline and every chapter's own timing table agree, and each adds up.
 #[test]
 fn the_course_timings_add_up() {
-    let src = Workbook::here().book_dir().join("src");
+    let src = Workbook::at(env!("CARGO_MANIFEST_DIR"))
+        .book_dir()
+        .join("src");
     if let Err(problems) = jwt_workbook::workbook::timings::check(&src) {
         panic!("{}", problems.join("\n"));
     }

@@ -85,7 +85,19 @@ fn demo_workbook() -> (tempfile::TempDir, Workbook) {
     }
     write(&root.join("exercises/01-demo/tests/suite/mod.rs"), SUITE);
     write(&root.join("exercises/01-demo/hints.toml"), HINTS);
-    write(&root.join(".gitignore"), "/target\n*.snap.new\n");
+    write(
+        &root.join("book/book.toml"),
+        "[book]\ntitle = \"Demo\"\nsrc = \"src\"\n",
+    );
+    write(
+        &root.join("book/src/SUMMARY.md"),
+        "# Summary\n\n- [Demo](01-demo/index.md)\n",
+    );
+    write(
+        &root.join("book/src/01-demo/index.md"),
+        "# Chapter 1: the demo chapter\n\n## Step 1 {#step-1}\n\n## Step 2 {#step-2}\n",
+    );
+    write(&root.join(".gitignore"), "/target\n/data\n*.snap.new\n");
     git(root, &["init", "-q"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-q", "-m", "shipped"]);
@@ -235,4 +247,137 @@ fn reset_restores_the_shipped_exercise_even_over_a_learners_commit() {
         std::fs::read_to_string(exercise_lib(&local)).unwrap(),
         UNSOLVED
     );
+}
+
+/// The real binary, run in `dir` as a learner runs it, building into `target`.
+fn workbook_tool(dir: &Path, target: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("JWT_WORKBOOK_DATA_DIR")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Two clones sharing one target directory run one and the same binary: each must check and
+/// reset the exercises of the clone it runs in, never those of the checkout it was built from.
+#[test]
+fn two_clones_sharing_a_target_directory_each_act_on_their_own_exercises() {
+    let (_a, a) = demo_workbook();
+    let (_b, b) = demo_workbook();
+    let target = tempfile::tempdir().unwrap();
+    write(&exercise_lib(&a), SOLVED);
+
+    let in_a = workbook_tool(a.root(), target.path(), &["check", "1"]);
+    assert!(
+        in_a.status.success(),
+        "a's exercise is solved: {}",
+        String::from_utf8_lossy(&in_a.stdout)
+    );
+    // From a folder inside the clone, as a learner in `exercises/01-demo` would run it.
+    let in_b = workbook_tool(
+        &b.root().join("exercises/01-demo"),
+        target.path(),
+        &["check", "1"],
+    );
+    assert!(!in_b.status.success(), "b's exercise is not solved");
+    assert!(
+        String::from_utf8_lossy(&in_b.stdout).contains("step 1"),
+        "{}",
+        String::from_utf8_lossy(&in_b.stdout)
+    );
+
+    write(&exercise_lib(&b), SOLVED);
+    let reset = workbook_tool(b.root(), target.path(), &["reset", "1", "--yes"]);
+    assert!(reset.status.success(), "{reset:?}");
+    assert_eq!(std::fs::read_to_string(exercise_lib(&b)).unwrap(), UNSOLVED);
+    assert_eq!(
+        std::fs::read_to_string(exercise_lib(&a)).unwrap(),
+        SOLVED,
+        "a reset in b leaves a alone"
+    );
+}
+
+#[test]
+fn outside_a_workbook_the_learners_tools_say_where_to_run_them() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let output = workbook_tool(elsewhere.path(), target.path(), &["check", "1"]);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("is not inside a jwt-workbook checkout"),
+        "{error}"
+    );
+}
+
+/// mdBook resolves a relative build directory against the book's own folder; the binary must
+/// resolve it against the directory it runs in, as the user means it.
+#[test]
+fn a_relative_book_out_folder_is_where_the_user_runs_the_command() {
+    let (_dir, workbook) = demo_workbook();
+    let target = tempfile::tempdir().unwrap();
+    let output = workbook_tool(
+        workbook.root(),
+        target.path(),
+        &["book", "--out", "built-book"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert!(workbook.root().join("built-book/index.html").is_file());
+    assert!(
+        workbook
+            .root()
+            .join("built-book/01-demo/index.html")
+            .is_file()
+    );
+    assert!(!workbook.root().join("book/built-book").exists());
+}
+
+/// `cargo run` as a learner starts it: the default, relative `data` folder, and the book at `/`.
+#[test]
+fn the_default_relative_data_dir_serves_the_book_at_the_root() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let (_dir, workbook) = demo_workbook();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+        .args(["--environment", "development", "--addr", "127.0.0.1:0"])
+        .current_dir(workbook.root())
+        .env_remove("JWT_WORKBOOK_DATA_DIR")
+        .env_remove("JWT_SIGNING_KEY")
+        .env_remove("JWT_SIGNING_KEY_FILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = banner.next().expect("the banner").unwrap();
+        if let Some(url) = line.split("serving on http://").nth(1) {
+            break url.trim().to_owned();
+        }
+    };
+    let get = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let home = get("/");
+    let chapter = get("/01-demo/index.html");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(home.starts_with("HTTP/1.1 200"), "{home}");
+    assert!(home.contains("the demo chapter"), "{home}");
+    assert!(chapter.starts_with("HTTP/1.1 200"), "{chapter}");
+    assert!(chapter.contains("id=\"step-1\""), "{chapter}");
+    assert!(workbook.root().join("data/book/index.html").is_file());
+    assert!(!workbook.root().join("book/data").exists());
 }
