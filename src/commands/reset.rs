@@ -26,7 +26,7 @@ pub fn run(workbook: &Workbook, chapter: &str, yes: bool) -> Result<(), CommandE
             return Ok(());
         }
     }
-    let shipped = shipped_revision(workbook);
+    let shipped = workbook.shipped_revision();
     let status = Command::new("git")
         .args(["checkout", shipped, "--", &src])
         .current_dir(workbook.root())
@@ -45,21 +45,4 @@ pub fn run(workbook: &Workbook, chapter: &str, yes: bool) -> Result<(), CommandE
         chapter.number
     );
     Ok(())
-}
-
-/// `origin/HEAD` when the workbook was cloned (it names the upstream branch), else `HEAD`.
-fn shipped_revision(workbook: &Workbook) -> &'static str {
-    let upstream = Command::new("git")
-        .args([
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "refs/remotes/origin/HEAD",
-        ])
-        .current_dir(workbook.root())
-        .output();
-    match upstream {
-        Ok(output) if output.status.success() => "origin/HEAD",
-        _ => "HEAD",
-    }
 }

@@ -5,14 +5,22 @@
 //! The book shows no code that is not compiled and tested: chapters include anchored regions of
 //! `src/`, `exercises/` and `solutions/`, and real output through `{{#snapshot path}}`, our own
 //! directive that includes an insta snapshot without its metadata header.
+//!
+//! The exercises are included as shipped (from git), not from the learner's working copy: their
+//! half-written code must not replace the starting code in the book, and a deleted `ANCHOR`
+//! comment must not stop `cargo run` from starting.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mdbook_driver::MDBook;
 use mdbook_driver::book::{Book, BookItem};
+use mdbook_driver::builtin_preprocessors::LinkPreprocessor;
 use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
+
+use super::Workbook;
 
 /// Why the book could not be built. Each message names the file and what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +67,9 @@ impl std::fmt::Display for IncludeProblem {
 /// Builds the book whose `book.toml` is in `book_dir` into `out_dir` (created if needed).
 /// Returns only when the build was clean: every include resolved, no warning from mdBook.
 pub fn build(book_dir: &Path, out_dir: &Path) -> Result<(), BookError> {
-    let problems = check_includes(book_dir)?;
+    let book_dir = &std::path::absolute(book_dir).map_err(|e| BookError::Load(e.to_string()))?;
+    let sources = Arc::new(Sources::for_book(book_dir));
+    let problems = includes_problems(book_dir, &sources)?;
     if !problems.is_empty() {
         return Err(BookError::BrokenIncludes(problems));
     }
@@ -78,7 +88,12 @@ pub fn build(book_dir: &Path, out_dir: &Path) -> Result<(), BookError> {
     tracing::subscriber::with_default(capture, || -> Result<(), BookError> {
         let mut book = MDBook::load(book_dir).map_err(|e| BookError::Load(format!("{e:#}")))?;
         book.config.build.build_dir = out_dir.to_path_buf();
-        book.with_preprocessor(SnapshotPreprocessor);
+        // Registered under the built-in's name, ours takes its place (and its turn, before
+        // everything else); it hands what it does not expand itself on to the built-in.
+        book.with_preprocessor(IncludePreprocessor {
+            sources: sources.clone(),
+        });
+        book.with_preprocessor(SnapshotPreprocessor { sources });
         book.build().map_err(|e| BookError::Build(format!("{e:#}")))
     })?;
     let log = String::from_utf8_lossy(&log.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
@@ -108,6 +123,11 @@ impl Write for CapturedLog {
 /// the file exists; an include names an anchor (never a line range, which silently shifts when
 /// the code changes) whose region is not empty; a snapshot has a body.
 pub fn check_includes(book_dir: &Path) -> Result<Vec<IncludeProblem>, BookError> {
+    let book_dir = &std::path::absolute(book_dir).map_err(|e| BookError::Load(e.to_string()))?;
+    includes_problems(book_dir, &Sources::for_book(book_dir))
+}
+
+fn includes_problems(book_dir: &Path, sources: &Sources) -> Result<Vec<IncludeProblem>, BookError> {
     let src = book_dir.join("src");
     let mut chapters = Vec::new();
     markdown_files(&src, &mut chapters).map_err(|e| BookError::Load(format!("{src:?}: {e}")))?;
@@ -119,7 +139,7 @@ pub fn check_includes(book_dir: &Path) -> Result<Vec<IncludeProblem>, BookError>
         let base = chapter.parent().unwrap_or(&src);
         let relative = chapter.strip_prefix(&src).unwrap_or(&chapter).to_path_buf();
         for directive in directives(&text) {
-            if let Err(reason) = resolve(base, &directive) {
+            if let Err(reason) = resolve(base, &directive, sources) {
                 problems.push(IncludeProblem {
                     chapter: relative.clone(),
                     directive: directive.text.clone(),
@@ -181,12 +201,43 @@ fn directives(text: &str) -> Vec<Directive> {
     found
 }
 
+/// Where the book's included files are read from: the working tree, except the exercises,
+/// which are read as shipped whenever git has them.
+struct Sources {
+    workbook: Option<Workbook>,
+    shipped: Mutex<HashMap<PathBuf, Option<String>>>,
+}
+
+impl Sources {
+    fn for_book(book_dir: &Path) -> Self {
+        Self {
+            workbook: Workbook::enclosing(book_dir),
+            shipped: Mutex::default(),
+        }
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if let Some(workbook) = self.workbook.as_ref().filter(|w| w.is_exercise(path)) {
+            let mut shipped = self.shipped.lock().unwrap_or_else(|e| e.into_inner());
+            let text = shipped
+                .entry(path.to_owned())
+                .or_insert_with(|| workbook.shipped_file(path));
+            // A file the author has not committed yet is read as it is.
+            if let Some(text) = text {
+                return Ok(text.clone());
+            }
+        }
+        std::fs::read_to_string(path)
+    }
+}
+
 /// What a directive shows, or why it shows nothing.
-fn resolve(base: &Path, directive: &Directive) -> Result<String, String> {
+fn resolve(base: &Path, directive: &Directive, sources: &Sources) -> Result<String, String> {
     match directive.kind.as_str() {
         "snapshot" => {
             let path = base.join(&directive.argument);
-            let text = std::fs::read_to_string(&path)
+            let text = sources
+                .read(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let body = snapshot_body(&text);
             if body.trim().is_empty() {
@@ -207,7 +258,8 @@ fn resolve(base: &Path, directive: &Directive) -> Result<String, String> {
                 return Err("uses a line range: name an anchor instead".into());
             }
             let path = base.join(file);
-            let text = std::fs::read_to_string(&path)
+            let text = sources
+                .read(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let region = anchored_region(&text, anchor)
                 .ok_or_else(|| format!("names anchor `{anchor}`, which {file} does not have"))?;
@@ -306,9 +358,89 @@ fn is_numbered_chapter(source: &Path) -> bool {
         })
 }
 
+/// Replaces every directive of one kind in every chapter with what it shows, read through
+/// `sources`; `finish` then gets each chapter's text and its source path.
+fn expand(
+    ctx: &PreprocessorContext,
+    book: &mut Book,
+    kinds: &[&str],
+    sources: &Sources,
+    finish: impl Fn(&mut String, &Path),
+) -> mdbook_driver::errors::Result<()> {
+    let src = ctx.root.join(&ctx.config.book.src);
+    let mut failure = None;
+    book.for_each_mut(|item| {
+        let BookItem::Chapter(chapter) = item else {
+            return;
+        };
+        let Some(source) = &chapter.source_path else {
+            return;
+        };
+        let base = src
+            .join(source)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or(src.clone());
+        for directive in directives(&chapter.content) {
+            if !kinds.contains(&directive.kind.as_str()) {
+                continue;
+            }
+            match resolve(&base, &directive, sources) {
+                Ok(body) => {
+                    chapter.content = chapter
+                        .content
+                        .replace(&directive.text, body.trim_end_matches('\n'));
+                }
+                Err(reason) => {
+                    failure.get_or_insert(format!(
+                        "{}: {} {reason}",
+                        source.display(),
+                        directive.text
+                    ));
+                }
+            }
+        }
+        finish(&mut chapter.content, source);
+    });
+    match failure {
+        Some(message) => Err(mdbook_driver::errors::Error::msg(message)),
+        None => Ok(()),
+    }
+}
+
+/// Expands `{{#include path:anchor}}` from [`Sources`] (the exercises as shipped), then lets
+/// mdBook's own link preprocessor do the rest (escaped directives, titles). Named `links`, so
+/// it replaces the built-in in its place.
+struct IncludePreprocessor {
+    sources: Arc<Sources>,
+}
+
+impl Preprocessor for IncludePreprocessor {
+    fn name(&self) -> &str {
+        LinkPreprocessor::NAME
+    }
+
+    fn run(
+        &self,
+        ctx: &PreprocessorContext,
+        mut book: Book,
+    ) -> mdbook_driver::errors::Result<Book> {
+        expand(
+            ctx,
+            &mut book,
+            &["include", "rustdoc_include"],
+            &self.sources,
+            |_, _| {},
+        )?;
+        LinkPreprocessor::new().run(ctx, book)
+    }
+}
+
 /// Replaces `{{#snapshot path}}` with the snapshot's body and dedents code blocks. Runs after
-/// mdBook's own includes.
-struct SnapshotPreprocessor;
+/// the includes.
+struct SnapshotPreprocessor {
+    sources: Arc<Sources>,
+}
 
 impl Preprocessor for SnapshotPreprocessor {
     fn name(&self) -> &str {
@@ -320,48 +452,19 @@ impl Preprocessor for SnapshotPreprocessor {
         ctx: &PreprocessorContext,
         mut book: Book,
     ) -> mdbook_driver::errors::Result<Book> {
-        let src = ctx.root.join(&ctx.config.book.src);
-        let mut failure = None;
-        book.for_each_mut(|item| {
-            let BookItem::Chapter(chapter) = item else {
-                return;
-            };
-            let Some(source) = &chapter.source_path else {
-                return;
-            };
-            let base = src
-                .join(source)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or(src.clone());
-            for directive in directives(&chapter.content) {
-                if directive.kind != "snapshot" {
-                    continue;
+        expand(
+            ctx,
+            &mut book,
+            &["snapshot"],
+            &self.sources,
+            |content, source| {
+                *content = dedent_code_blocks(content);
+                if is_numbered_chapter(source) {
+                    content.push_str(INSPECTOR_LINK);
                 }
-                match resolve(&base, &directive) {
-                    Ok(body) => {
-                        chapter.content = chapter
-                            .content
-                            .replace(&directive.text, body.trim_end_matches('\n'));
-                    }
-                    Err(reason) => {
-                        failure.get_or_insert(format!(
-                            "{}: {} {reason}",
-                            source.display(),
-                            directive.text
-                        ));
-                    }
-                }
-            }
-            chapter.content = dedent_code_blocks(&chapter.content);
-            if is_numbered_chapter(source) {
-                chapter.content.push_str(INSPECTOR_LINK);
-            }
-        });
-        match failure {
-            Some(message) => Err(mdbook_driver::errors::Error::msg(message)),
-            None => Ok(book),
-        }
+            },
+        )?;
+        Ok(book)
     }
 }
 

@@ -10,7 +10,8 @@ pub mod hints;
 pub mod report;
 pub mod timings;
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 
 /// A checkout of the workbook: the book, the exercises and the solutions.
 #[derive(Debug, Clone)]
@@ -40,4 +41,61 @@ impl Workbook {
     pub fn book_dir(&self) -> PathBuf {
         self.root.join("book")
     }
+
+    /// The revision the exercises were shipped at: `origin/HEAD` when the workbook was cloned
+    /// (it names the upstream branch, so a learner's own commits do not count), else `HEAD`.
+    pub fn shipped_revision(&self) -> &'static str {
+        let upstream = Command::new("git")
+            .args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "refs/remotes/origin/HEAD",
+            ])
+            .current_dir(&self.root)
+            .output();
+        match upstream {
+            Ok(output) if output.status.success() => "origin/HEAD",
+            _ => "HEAD",
+        }
+    }
+
+    /// A file of the workbook as shipped (see [`Self::shipped_revision`]), whatever the learner
+    /// has done to their copy; `None` when the workbook is not a git checkout or the file was
+    /// not shipped.
+    pub fn shipped_file(&self, path: &Path) -> Option<String> {
+        let relative = normalize(path).strip_prefix(&self.root).ok()?.to_owned();
+        let spec = format!("{}:{}", self.shipped_revision(), relative.to_str()?);
+        let output = Command::new("git")
+            .args(["show", &spec])
+            .current_dir(&self.root)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8(output.stdout).ok())
+            .flatten()
+    }
+
+    /// True for a path inside the exercise crates, the files a learner edits.
+    pub fn is_exercise(&self, path: &Path) -> bool {
+        normalize(path).starts_with(self.root.join("exercises"))
+    }
+}
+
+/// `path` with its `.` and `..` components folded away, without touching the filesystem.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

@@ -24,7 +24,7 @@ fn step2_double_doubles() {
 "#;
 
 // An unwritten step panics the way the exercises' placeholder macro does.
-const UNSOLVED: &str = "pub fn answer() -> u32 {\n    panic!(\"not yet implemented\")\n}\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    panic!(\"not yet implemented\")\n}\n";
+const UNSOLVED: &str = "// ANCHOR: answer\npub fn answer() -> u32 {\n    panic!(\"not yet implemented\")\n}\n// ANCHOR_END: answer\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    panic!(\"not yet implemented\")\n}\n";
 const STEP_ONE_SOLVED: &str = "pub fn answer() -> u32 {\n    42\n}\n\npub fn double(x: u32) -> u32 {\n    let _ = x;\n    panic!(\"not yet implemented\")\n}\n";
 const SOLVED: &str =
     "pub fn answer() -> u32 {\n    42\n}\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n";
@@ -95,7 +95,9 @@ fn demo_workbook() -> (tempfile::TempDir, Workbook) {
     );
     write(
         &root.join("book/src/01-demo/index.md"),
-        "# Chapter 1: the demo chapter\n\n## Step 1 {#step-1}\n\n## Step 2 {#step-2}\n",
+        "# Chapter 1: the demo chapter\n\n## Step 1 {#step-1}\n\n\
+         ```rust,ignore\n{{#include ../../../exercises/01-demo/src/lib.rs:answer}}\n```\n\n\
+         ## Step 2 {#step-2}\n",
     );
     write(&root.join(".gitignore"), "/target\n/data\n*.snap.new\n");
     git(root, &["init", "-q"]);
@@ -380,4 +382,21 @@ fn the_default_relative_data_dir_serves_the_book_at_the_root() {
     assert!(chapter.contains("id=\"step-1\""), "{chapter}");
     assert!(workbook.root().join("data/book/index.html").is_file());
     assert!(!workbook.root().join("book/data").exists());
+}
+
+/// The book shows each exercise as shipped: a learner's half-written code, or a deleted anchor
+/// comment, neither shows up in the book nor stops it from building.
+#[test]
+fn the_book_shows_the_exercise_as_shipped_whatever_the_learner_did_to_it() {
+    let (_dir, workbook) = demo_workbook();
+    write(
+        &exercise_lib(&workbook),
+        "pub fn answer() -> u32 {\n    41 + 1 // my own try\n}\n",
+    );
+    let out = tempfile::tempdir().unwrap();
+    jwt_workbook::workbook::book::build(&workbook.book_dir(), out.path())
+        .unwrap_or_else(|e| panic!("the learner's edit broke the book: {e}"));
+    let page = std::fs::read_to_string(out.path().join("01-demo/index.html")).unwrap();
+    assert!(page.contains("not yet implemented"), "{page}");
+    assert!(!page.contains("my own try"), "{page}");
 }
