@@ -41,7 +41,7 @@ fn blocks(markdown: &str) -> Vec<Block> {
                 block.text.push('\n');
             }
             (None, None) => {
-                if let Some(title) = line.strip_prefix("## ") {
+                if let Some(title) = line.strip_prefix("## ").or(line.strip_prefix("### ")) {
                     section = title.trim().to_owned();
                 }
             }
@@ -66,15 +66,19 @@ fn shell_blocks<'a>(all: &'a [Block], section: &str) -> Vec<&'a Block> {
 fn normalize(text: &str) -> String {
     let mut out = Vec::new();
     for line in text.trim().lines() {
-        let mut line = line.trim_end().to_owned();
-        // A JWT: three base64url parts, the first one a JSON header (`eyJ`).
-        while let Some(start) = line.find("eyJ").filter(|&i| !line[i..].starts_with("eyJ…")) {
-            let length = line[start..]
-                .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-                .unwrap_or(line.len() - start);
-            line.replace_range(start..start + length, "eyJ…");
+        // A JWT (base64url parts, the first a JSON header: `eyJ`) becomes `eyJ…`.
+        let mut rest = line.trim_end();
+        let mut shown = String::new();
+        while let Some(start) = rest.find("eyJ") {
+            shown.push_str(&rest[..start]);
+            shown.push_str("eyJ…");
+            rest = &rest[start + 3..];
+            rest = rest.trim_start_matches(|c: char| {
+                c.is_ascii_alphanumeric() || "-_.…".contains(c)
+            });
         }
-        out.push(line);
+        shown.push_str(rest);
+        out.push(shown);
     }
     out.join("\n")
 }
