@@ -202,3 +202,25 @@ fn keys_are_generated_rotated_listed_and_retired() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn logs_written_into_a_pipe_carry_no_escape_sequences() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["user", "list"])
+        // sqlx logs every statement at debug level: log lines for certain.
+        .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let logs = text(&output.stderr);
+    assert!(logs.contains("DEBUG"), "no log line to look at: {logs}");
+    assert!(!logs.contains('\x1b'), "{logs:?}");
+}
