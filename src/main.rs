@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use jwt_workbook::cli::Cli;
+use jwt_workbook::commands::Ending;
 use jwt_workbook::terminal;
 use tracing_subscriber::EnvFilter;
 
@@ -29,7 +30,9 @@ async fn main() -> ExitCode {
         logs.init();
     }
     match jwt_workbook::commands::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ending::Done) => ExitCode::SUCCESS,
+        // `check` has said what is left; the exit status is for scripts.
+        Ok(Ending::NotSolvedYet) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE

@@ -38,8 +38,17 @@ impl Database<'_> {
 /// What a subcommand can fail with: a message for a person at a terminal.
 pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How a command that did its work ended. `check` on an exercise that is not solved yet worked
+/// as intended, so it is no error; its exit status still tells a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Done,
+    /// `check` found steps left to solve (and has said which).
+    NotSolvedYet,
+}
+
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> Result<(), CommandError> {
+pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
     let environment = cli.global.environment();
     let database_url = cli.global.database_url.clone();
     let database = Database {
@@ -48,7 +57,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
     };
     let data_dir = cli.global.data_dir.clone();
     let workbook = Workbook::here();
-    match cli.command {
+    let done = match cli.command {
         None => {
             serve::run(
                 Config::load(cli.serve, data_dir, environment)?,
@@ -66,7 +75,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook),
-        Some(Command::Check { chapter }) => check::run(&workbook, chapter.as_deref()),
+        Some(Command::Check { chapter }) => return check::run(&workbook, chapter.as_deref()),
         Some(Command::Progress { submit, username }) => {
             progress::run(&workbook, submit.as_deref(), username.as_deref())
         }
@@ -78,5 +87,6 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Hint { chapter }) => hint::run(&workbook, &chapter, &data_dir),
         Some(Command::Reset { chapter, yes }) => reset::run(&workbook, &chapter, yes),
         Some(Command::Solution { chapter }) => solution::run(&workbook, &chapter),
-    }
+    };
+    done.map(|()| Ending::Done)
 }

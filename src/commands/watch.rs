@@ -32,7 +32,11 @@ pub async fn run(workbook: &Workbook, chapter: Option<&str>) -> Result<(), Comma
             }
             for chapter in &chapters {
                 let (workbook, chapter) = (workbook.clone(), chapter.clone());
-                tokio::task::spawn_blocking(move || check_chapter(&workbook, &chapter)).await??;
+                let left = tokio::task::spawn_blocking(move || check_chapter(&workbook, &chapter))
+                    .await??;
+                if let Some(sentence) = left {
+                    println!("{sentence}");
+                }
             }
             println!(
                 "Watching {} for changes. Ctrl-C to stop.",
