@@ -359,7 +359,8 @@ pub struct DeployArgs {
     /// The public name clients use, e.g. api.example.com.
     #[arg(long)]
     pub domain: String,
-    /// An instance nginx passes requests to (repeat for several).
+    /// The address of an instance nginx passes requests to, ip:port (repeat for several): each
+    /// gets its own systemd instance, jwt-workbook@ip:port.
     #[arg(long = "upstream", default_value = "127.0.0.1:8000")]
     pub upstreams: Vec<String>,
     /// Where the built book lies on the server (`jwt-workbook book --out DIR`).
@@ -383,10 +384,12 @@ pub struct DeployArgs {
     /// TLS private key (default: Let's Encrypt's path for the domain).
     #[arg(long)]
     pub tls_certificate_key: Option<PathBuf>,
-    #[arg(long, default_value_t = 80)]
-    pub http_port: u16,
-    #[arg(long, default_value_t = 443)]
-    pub https_port: u16,
+    /// The port nginx redirects plain HTTP from [default: 80].
+    #[arg(long)]
+    pub http_port: Option<u16>,
+    /// The port nginx serves TLS on [default: 443].
+    #[arg(long)]
+    pub https_port: Option<u16>,
     /// nginx's log directory.
     #[arg(long, default_value = "/var/log/nginx")]
     pub log_dir: PathBuf,
@@ -403,6 +406,9 @@ pub struct DeployArgs {
     /// The folder to write the files into.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the environment file already in --out, and the secrets filled in there.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

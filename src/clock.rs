@@ -26,6 +26,29 @@ impl Clock for SystemClock {
 
 /// `seconds` since the epoch as `YYYY-MM-DD HH:MM UTC`, for people reading a listing.
 pub fn utc_date_time(seconds: i64) -> String {
+    let (year, month, day, second_of_day) = civil(seconds);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        second_of_day / 3600,
+        second_of_day % 3600 / 60
+    )
+}
+
+/// `seconds` since the epoch in ISO 8601, as Django REST framework renders a `DateTimeField`
+/// in UTC: `2026-11-23T12:32:47Z` (Python's `isoformat()` with `+00:00` written `Z`, and no
+/// fraction when there is none, as with our whole seconds).
+pub fn iso8601_utc(seconds: i64) -> String {
+    let (year, month, day, second_of_day) = civil(seconds);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60
+    )
+}
+
+/// (year, month, day, second of the day) in UTC.
+fn civil(seconds: i64) -> (i64, i64, i64, i64) {
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // Civil date from a day count, by 400-year eras of 146,097 days (March-based years).
     let shifted = days + 719_468;
@@ -42,11 +65,7 @@ pub fn utc_date_time(seconds: i64) -> String {
         month_index - 9
     };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60
-    )
+    (year, month, day, second_of_day)
 }
 
 /// A clock that stands still until told to move: for tests and exercises.
@@ -85,6 +104,13 @@ mod tests {
         assert_eq!(utc_date_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc_date_time(1_300_819_380), "2011-03-22 18:43 UTC");
         assert_eq!(utc_date_time(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn iso_8601_is_written_the_way_drf_writes_utc() {
+        assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601_utc(1_300_819_385), "2011-03-22T18:43:05Z");
+        assert_eq!(iso8601_utc(951_868_799), "2000-02-29T23:59:59Z");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod http;
 pub mod keyring;
 pub mod mail;
 pub mod store;
+pub mod terminal;
 pub mod tokens;
 pub mod users;
 pub mod workbook;

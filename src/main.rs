@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use jwt_workbook::cli::Cli;
+use jwt_workbook::commands::Ending;
+use jwt_workbook::terminal;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -20,6 +22,7 @@ async fn main() -> ExitCode {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(terminal::escapes_allowed(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if cli.global.log_json {
         logs.json().init();
@@ -27,7 +30,9 @@ async fn main() -> ExitCode {
         logs.init();
     }
     match jwt_workbook::commands::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ending::Done) => ExitCode::SUCCESS,
+        // `check` has said what is left; the exit status is for scripts.
+        Ok(Ending::NotSolvedYet) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use jwt_workbook::deploy::DeploySettings;
+use jwt_workbook::deploy::{DeploySettings, Overwrite};
 use jwt_workbook::workbook::{Workbook, book};
 use serde_json::Value;
 
@@ -227,16 +227,18 @@ fn start_stack(database_url: &str) -> Stack {
         binary: BINARY.into(),
         data_dir: root.join("data"),
         env_file: root.join("jwt-workbook.env"),
-        tls_certificate: root.join("cert.pem"),
-        tls_certificate_key: root.join("key.pem"),
-        http_port: http,
-        https_port: https,
+        tls_certificate: Some(root.join("cert.pem")),
+        tls_certificate_key: Some(root.join("key.pem")),
+        http_port: Some(http),
+        https_port: Some(https),
         log_dir: logs.clone(),
         ipv6: false,
         proxy_bind: Some(PROXY_ADDRESS.parse().unwrap()),
         database_url: Some(database_url.to_owned()),
     };
-    settings.write(&root.join("deploy")).unwrap();
+    settings
+        .write(&root.join("deploy"), Overwrite::Refuse)
+        .unwrap();
     let main = root.join("nginx-main.conf");
     std::fs::write(
         &main,

@@ -73,14 +73,40 @@ fn normalize(text: &str) -> String {
             shown.push_str(&rest[..start]);
             shown.push_str("eyJ…");
             rest = &rest[start + 3..];
-            rest = rest.trim_start_matches(|c: char| {
-                c.is_ascii_alphanumeric() || "-_.…".contains(c)
-            });
+            rest =
+                rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || "-_.…".contains(c));
         }
         shown.push_str(rest);
-        out.push(shown);
+        out.push(mask_times(&shown));
     }
     out.join("\n")
+}
+
+/// `2026-12-05T12:00:00Z` (an ISO 8601 time in UTC, as `date_joined`) becomes `<time>`.
+fn mask_times(line: &str) -> String {
+    let shape = |s: &[u8]| {
+        s.len() >= 20
+            && s.iter().enumerate().take(19).all(|(i, &c)| match i {
+                4 | 7 => c == b'-',
+                10 => c == b'T',
+                13 | 16 => c == b':',
+                _ => c.is_ascii_digit(),
+            })
+    };
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) =
+        (0..rest.len()).find(|&i| rest.is_char_boundary(i) && shape(&rest.as_bytes()[i..]))
+    {
+        let end = rest[at + 19..]
+            .find('Z')
+            .map_or(at + 19, |z| at + 19 + z + 1);
+        out.push_str(&rest[..at]);
+        out.push_str("<time>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Runs `script` in bash in `dir`, as a user pasting it into a terminal there would.

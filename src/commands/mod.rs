@@ -38,9 +38,18 @@ impl Database<'_> {
 /// What a subcommand can fail with: a message for a person at a terminal.
 pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How a command that did its work ended. `check` on an exercise that is not solved yet worked
+/// as intended, so it is no error; its exit status still tells a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Done,
+    /// `check` found steps left to solve (and has said which).
+    NotSolvedYet,
+}
+
 /// Runs the parsed command line in the current directory: its paths are resolved against it, and
 /// the learner's commands act on the workbook around it.
-pub async fn run(cli: Cli) -> Result<(), CommandError> {
+pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
     let cwd = std::env::current_dir()
         .map_err(|e| format!("the current directory cannot be read: {e}"))?;
     let cli = cli.with_paths_from(&cwd);
@@ -61,7 +70,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         data_dir: &cli.global.data_dir,
     };
     let data_dir = cli.global.data_dir.clone();
-    match cli.command {
+    let done = match cli.command {
         None => {
             serve::run(
                 Config::load(cli.serve, data_dir, environment, found.clone())?,
@@ -84,7 +93,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook()?),
-        Some(Command::Check { chapter }) => check::run(&workbook()?, chapter.as_deref()),
+        Some(Command::Check { chapter }) => return check::run(&workbook()?, chapter.as_deref()),
         Some(Command::Progress { submit, username }) => {
             progress::run(&workbook()?, submit.as_deref(), username.as_deref())
         }
@@ -96,5 +105,6 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Hint { chapter }) => hint::run(&workbook()?, &chapter, &data_dir),
         Some(Command::Reset { chapter, yes }) => reset::run(&workbook()?, &chapter, yes),
         Some(Command::Solution { chapter }) => solution::run(&workbook()?, &chapter),
-    }
+    };
+    done.map(|()| Ending::Done)
 }

@@ -88,13 +88,14 @@ pub async fn run(
             Err(error) => return Err(error.into()),
         }
     }
+    // Before the book is built: a taken address is said at once, not after the build.
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| cannot_listen(config.addr, &e))?;
     let book = match &config.book_sources {
         Some(sources) => Some(build_book(sources.clone(), config.built_book_dir()).await?),
         None => None,
     };
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     print_banner(
         listener.local_addr()?,
         &config,
@@ -139,6 +140,20 @@ pub async fn run(
     // ANCHOR_END: drain
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Why `addr` cannot be listened on, and for the usual reason (another server, often an
+/// earlier `cargo run`, has it) how to pick another address.
+fn cannot_listen(addr: SocketAddr, error: &std::io::Error) -> String {
+    if error.kind() != std::io::ErrorKind::AddrInUse {
+        return format!("cannot listen on {addr}: {error}");
+    }
+    let other = SocketAddr::new(addr.ip(), addr.port().checked_add(1).unwrap_or(8001));
+    format!(
+        "cannot listen on {addr}: another program is already listening there (perhaps another \
+         `cargo run`).\nStop it, or listen elsewhere: `--addr {other}`, or \
+         JWT_WORKBOOK_ADDR={other} in the environment."
+    )
 }
 
 /// Builds the book off the async runtime (it takes a second or two).

@@ -1,11 +1,14 @@
 //! `watch [N]`: check again whenever a file of the exercise changes, until Ctrl-C. It looks at
 //! modification times twice a second: no file-notification machinery to install or to fail.
+//! At a terminal the screen is cleared before each check; in a pipe or a log, or with
+//! `NO_COLOR`, a separator line is printed instead of the escape sequence.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::CommandError;
 use super::check::check_chapter;
+use crate::terminal;
 use crate::workbook::Workbook;
 
 const POLL: Duration = Duration::from_millis(500);
@@ -21,10 +24,19 @@ pub async fn run(workbook: &Workbook, chapter: Option<&str>) -> Result<(), Comma
         let now = latest_change(&dirs);
         if Some(now) != last {
             last = Some(now);
-            print!("\x1b[2J\x1b[H");
+            if terminal::escapes_allowed(&std::io::stdout()) {
+                // Clear the screen: the report stays where the eye expects it.
+                print!("\x1b[2J\x1b[H");
+            } else {
+                println!("\n--- checking again ---\n");
+            }
             for chapter in &chapters {
                 let (workbook, chapter) = (workbook.clone(), chapter.clone());
-                tokio::task::spawn_blocking(move || check_chapter(&workbook, &chapter)).await??;
+                let left = tokio::task::spawn_blocking(move || check_chapter(&workbook, &chapter))
+                    .await??;
+                if let Some(sentence) = left {
+                    println!("{sentence}");
+                }
             }
             println!(
                 "Watching {} for changes. Ctrl-C to stop.",

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::auth::AuthUser;
 use super::endpoint;
 use crate::app::AppState;
+use crate::clock::iso8601_utc;
 use crate::error::{ApiError, json_body};
 
 pub fn router() -> Router<AppState> {
@@ -40,13 +41,14 @@ async fn hello(_user: AuthUser) -> Response {
 }
 // ANCHOR_END: hello
 
-/// `GET /api/me/`: who the access token belongs to.
+/// `GET /api/me/`: who the access token belongs to. `date_joined` is ISO 8601 in UTC, as a DRF
+/// serializer renders Django's `User.date_joined`.
 async fn me(AuthUser { user, .. }: AuthUser) -> Response {
     json_body(&json!({
         "id": user.id,
         "username": user.username,
         "is_active": user.is_active,
-        "date_joined": user.date_joined,
+        "date_joined": iso8601_utc(user.date_joined),
         "email": user.email,
         "email_verified": user.email_verified,
     }))

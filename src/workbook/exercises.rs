@@ -224,6 +224,8 @@ fn cargo(root: &Path, args: &[&str]) -> Result<Output, WorkbookError> {
         .env("INSTA_UPDATE", "no")
         .env_remove("INSTA_FORCE_PASS")
         .env("CARGO_TERM_COLOR", "never")
+        // insta's diffs are coloured when this asks, even into a pipe: we print them again.
+        .env_remove("CLICOLOR_FORCE")
         .env("RUST_BACKTRACE", "0")
         .output()
         .map_err(WorkbookError::Cargo)

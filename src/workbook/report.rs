@@ -71,6 +71,25 @@ pub fn chapter_report(
     out
 }
 
+/// What is left of a chapter, in a sentence (`5 of 6 steps left in chapter 1.`), or `None` when
+/// it is solved.
+pub fn what_is_left(chapter: &Chapter, outcome: &Outcome) -> Option<String> {
+    let number = chapter.number;
+    if let Outcome::DoesNotBuild { .. } = outcome {
+        return Some(format!("Chapter {number} does not compile yet."));
+    }
+    if outcome.all_passed() {
+        return None;
+    }
+    let steps = outcome.steps();
+    let left = steps.iter().filter(|step| !step.solved()).count();
+    Some(match (left, steps.len()) {
+        (_, 0) => format!("Chapter {number} is not solved yet: none of its tests ran."),
+        (0, _) => format!("Chapter {number}: every step passes, but a test outside them fails."),
+        (left, total) => format!("{left} of {total} steps left in chapter {number}."),
+    })
+}
+
 /// The output libtest printed for the failing tests of one step (`---- name stdout ----`
 /// sections: the panic message or the snapshot diff).
 pub fn failures_of_step(outcome: &Outcome, step: u32) -> String {

@@ -202,3 +202,57 @@ fn keys_are_generated_rotated_listed_and_retired() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn a_taken_address_is_reported_with_the_flag_and_variable_that_pick_another() {
+    let data = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let refused = run(
+        data.path(),
+        &[
+            "serve",
+            "--no-book",
+            "--no-demo-user",
+            "--addr",
+            &addr.to_string(),
+        ],
+        "",
+    );
+    assert!(!refused.status.success());
+    let next = format!("127.0.0.1:{}", addr.port() + 1);
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains(&format!(
+            "cannot listen on {addr}: another program is already listening there"
+        )),
+        "{said}"
+    );
+    assert!(said.contains(&format!("`--addr {next}`")), "{said}");
+    assert!(
+        said.contains(&format!("JWT_WORKBOOK_ADDR={next}")),
+        "{said}"
+    );
+}
+
+#[test]
+fn logs_written_into_a_pipe_carry_no_escape_sequences() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["user", "list"])
+        // sqlx logs every statement at debug level: log lines for certain.
+        .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let logs = text(&output.stderr);
+    assert!(logs.contains("DEBUG"), "no log line to look at: {logs}");
+    assert!(!logs.contains('\x1b'), "{logs:?}");
+}

@@ -400,3 +400,44 @@ fn the_book_shows_the_exercise_as_shipped_whatever_the_learner_did_to_it() {
     assert!(page.contains("not yet implemented"), "{page}");
     assert!(!page.contains("my own try"), "{page}");
 }
+
+/// `check` on an unsolved chapter did its job: it ends with what is left, as a sentence, and
+/// tells a script through `Ending`, which the binary turns into a non-zero exit without an
+/// `error:` line.
+#[test]
+fn check_ends_with_the_steps_left_rather_than_an_error() {
+    use jwt_workbook::commands::{Ending, check};
+
+    let (_dir, workbook) = demo_workbook();
+    let chapter = workbook.chapter("1").unwrap();
+    let package = chapter.exercise_package();
+    let left = |workbook: &Workbook| {
+        report::what_is_left(&chapter, &run_suite(workbook.root(), &package).unwrap())
+    };
+
+    assert_eq!(
+        check::run(&workbook, Some("1")).unwrap(),
+        Ending::NotSolvedYet
+    );
+    assert_eq!(
+        left(&workbook).as_deref(),
+        Some("2 of 2 steps left in chapter 1.")
+    );
+    std::fs::write(exercise_lib(&workbook), STEP_ONE_SOLVED).unwrap();
+    assert_eq!(
+        left(&workbook).as_deref(),
+        Some("1 of 2 steps left in chapter 1.")
+    );
+    std::fs::write(
+        exercise_lib(&workbook),
+        "pub fn answer() -> u32 { \"42\" }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        left(&workbook).as_deref(),
+        Some("Chapter 1 does not compile yet.")
+    );
+    std::fs::write(exercise_lib(&workbook), SOLVED).unwrap();
+    assert_eq!(left(&workbook), None);
+    assert_eq!(check::run(&workbook, Some("1")).unwrap(), Ending::Done);
+}
