@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{CommandError, Database, serve};
-use crate::classroom::{Classroom, accounts_csv, create_accounts, read_students};
+use crate::classroom::{Roster, accounts_csv, create_accounts, read_students};
 use crate::cli::{ClassroomArgs, Environment};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -37,8 +37,11 @@ pub async fn run(
         written.display()
     );
     let config = Config::load(args.serve, data_dir, environment)?;
-    let classroom = Classroom::new(args.instructor, students);
-    serve::run(config, database, Some(classroom)).await
+    let roster = Roster {
+        instructor: args.instructor,
+        students,
+    };
+    serve::run(config, database, Some(roster)).await
 }
 
 /// Never overwrites an earlier list (its passwords would be lost): a new name instead.

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use super::{CommandError, Database, progress};
 use crate::app::{self, AppState};
-use crate::classroom::Classroom;
+use crate::classroom::{Classroom, Roster};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -37,7 +37,7 @@ const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 pub async fn run(
     config: Config,
     database: Database<'_>,
-    classroom: Option<Classroom>,
+    classroom: Option<Roster>,
 ) -> Result<(), CommandError> {
     let store = database.open().await?;
     let passwords = Passwords::new(config.password_cost)?;
@@ -68,8 +68,8 @@ pub async fn run(
     if let Some(dir) = &config.mail_outbox {
         state = state.with_outbox(Outbox::at(dir), config.public_url.clone());
     }
-    if let Some(room) = classroom {
-        state = state.with_classroom(room);
+    if let Some(roster) = classroom {
+        state = state.with_classroom(Classroom::new(roster, store.clone()));
     }
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;

@@ -46,7 +46,8 @@ async fn submit(
             "not a progress report: {problem}"
         )));
     }
-    room.submit(&user.user.username, report, state.tokens.now());
+    room.submit(user.user.id, &report, state.tokens.now())
+        .await?;
     Ok(json_body(&json!({})))
 }
 
@@ -57,6 +58,6 @@ async fn class_view(State(state): State<AppState>, user: AuthUser) -> Result<Res
     if !room.is_instructor(&user.user.username) {
         return Err(ApiError::Forbidden);
     }
-    Ok(json_body(&json!({ "students": room.view() })))
+    Ok(json_body(&json!({ "students": room.view().await? })))
 }
 // ANCHOR_END: class_view
