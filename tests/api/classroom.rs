@@ -10,9 +10,10 @@ use jwt_workbook::app::{self, ConnectionLimits};
 use jwt_workbook::classroom::{
     ChapterProgress, Classroom, ProgressReport, Roster, accounts_csv, create_accounts,
 };
-use jwt_workbook::commands::progress::submit_report;
+use jwt_workbook::commands::progress::{submit_progress, submit_report};
 use jwt_workbook::store::SqliteStore;
 use jwt_workbook::users::{PasswordCost, Passwords, create_user};
+use jwt_workbook::workbook::Workbook;
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -239,6 +240,47 @@ async fn serve_on_a_socket(
         },
     ));
     (server, stop, serving)
+}
+
+/// `progress --submit` checks the password before it runs a single test: with a workbook that
+/// has no exercises at all, a wrong password is what it reports, and with the right one it
+/// gets as far as looking for the exercises.
+#[tokio::test]
+async fn progress_submit_checks_the_password_before_running_any_test() {
+    let app = classroom_app().await;
+    let (server, stop, serving) = serve_on_a_socket(&app).await;
+    let nowhere = tempfile::tempdir().unwrap();
+    let attempt = |password: &'static str| {
+        let (server, root) = (server.clone(), nowhere.path().to_owned());
+        tokio::task::spawn_blocking(move || {
+            submit_progress(&Workbook::at(root), &server, "vitor", || {
+                Ok(format!("{password}\n"))
+            })
+            .map_err(|e| e.to_string())
+        })
+    };
+    let wrong = attempt("nope").await.unwrap().unwrap_err();
+    assert!(wrong.contains("refused the login (401)"), "{wrong}");
+    assert!(wrong.contains("password"), "{wrong}");
+    let right = attempt("123").await.unwrap().unwrap_err();
+    assert!(
+        right.contains("exercises"),
+        "logged in, then measured: {right}"
+    );
+    let empty = attempt("").await.unwrap().unwrap_err();
+    assert!(empty.contains("no password"), "{empty}");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+
+    let unreachable = submit_progress(
+        &Workbook::at(nowhere.path()),
+        "127.0.0.1:8000",
+        "vitor",
+        || panic!("the address is wrong: no password should be asked for"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unreachable.contains("http://host:port"), "{unreachable}");
 }
 
 /// What `cargo run -- progress --submit` does, against a real socket.
