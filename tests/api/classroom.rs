@@ -1,6 +1,6 @@
 //! Classroom mode: accounts for a room, progress sent by each learner's own `progress --submit`,
-//! kept in the store across restarts, and a class view that opens for the instructor's token
-//! and nobody else's.
+//! kept in the store across restarts, and a class view (JSON, and a page that reads it) that
+//! opens for the instructor's token and nobody else's.
 
 use std::sync::Arc;
 
@@ -218,6 +218,32 @@ async fn a_new_submission_replaces_the_last_one() {
         (vitor["solved"].clone(), vitor["working_on"].clone()),
         (json!(12), json!(null))
     );
+}
+
+#[tokio::test]
+async fn the_class_page_is_served_with_a_strict_policy_in_classroom_mode_only() {
+    let app = classroom_app().await;
+    for (path, content_type) in [
+        ("/class/", "text/html; charset=utf-8"),
+        ("/class/class.js", "text/javascript; charset=utf-8"),
+        ("/class/class.css", "text/css; charset=utf-8"),
+    ] {
+        let page = call(&app, Method::GET, path, None, "").await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(page.header("content-type"), Some(content_type), "{path}");
+        let policy = page.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
+            "{path}: {policy}"
+        );
+    }
+    let page = call(&app, Method::GET, "/class/", None, "").await.text();
+    assert!(page.contains(r#"src="class.js""#), "{page}");
+    assert!(!page.contains("<script>"), "no inline script: {page}");
+
+    let plain = TestApp::new().await;
+    let page = call(&plain, Method::GET, "/class/", None, "").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
 }
 
 /// A real socket, serving the app until the returned sender is used (or dropped).
