@@ -85,7 +85,7 @@ impl AppState {
         }
     }
 
-    /// Turns classroom mode on: `/api/class/` and `/api/class/progress/` answer.
+    /// Turns classroom mode on: `/class/`, `/api/class/` and `/api/class/progress/` answer.
     pub fn with_classroom(mut self, classroom: Classroom) -> Self {
         self.classroom = Some(Arc::new(classroom));
         self

@@ -1,15 +1,17 @@
 //! Classroom mode: accounts for a list of students, and a class view that shows the instructor
 //! where each student stands, fed by the students' own `progress --submit`.
 //!
-//! Progress reports are kept in memory for the length of the class: they are recomputed from the
-//! students' test results at every submission, so nothing is lost that a new submission would
-//! not bring back.
+//! Each student's latest report is kept in the store ([`ProgressStore`]), so that restarting the
+//! room's server in the middle of a class (a crash, a laptop that slept, new flags) does not
+//! blank the instructor's view until every learner has submitted again.
 
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::store::StoreError;
 use crate::users::{Passwords, UserError, UserStore, create_user};
 
 /// Limits on a submission, so that no student (or anyone with a token) can fill the memory.
@@ -52,6 +54,28 @@ impl ProgressReport {
     }
 }
 
+/// A student's latest report, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedProgress {
+    pub username: String,
+    pub submitted_at: i64,
+    pub report: ProgressReport,
+}
+
+/// Where the students' reports are kept.
+#[async_trait]
+pub trait ProgressStore: Send + Sync + 'static {
+    /// Keeps a user's latest report, replacing the one before.
+    async fn save_progress(
+        &self,
+        user_id: i64,
+        submitted_at: i64,
+        report: &ProgressReport,
+    ) -> Result<(), StoreError>;
+    /// Every user's latest report, with their username.
+    async fn all_progress(&self) -> Result<Vec<SubmittedProgress>, StoreError>;
+}
+
 /// One row of the class view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StudentView {
@@ -66,69 +90,84 @@ pub struct StudentView {
     pub working_on: Option<String>,
 }
 
-/// The room: who the instructor is, who the students are, and their latest reports.
-#[derive(Debug)]
+/// Who is in the room: the instructor, and the students' usernames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roster {
+    pub instructor: String,
+    pub students: Vec<String>,
+}
+
+/// The room: its roster, and where the students' reports are kept.
+#[derive(Clone)]
 pub struct Classroom {
-    instructor: String,
-    students: Vec<String>,
-    reports: RwLock<BTreeMap<String, (i64, ProgressReport)>>,
+    roster: Roster,
+    reports: Arc<dyn ProgressStore>,
 }
 
 impl Classroom {
-    pub fn new(instructor: impl Into<String>, students: Vec<String>) -> Self {
-        Self {
-            instructor: instructor.into(),
-            students,
-            reports: RwLock::default(),
-        }
+    pub fn new(roster: Roster, reports: Arc<dyn ProgressStore>) -> Self {
+        Self { roster, reports }
     }
 
     pub fn is_instructor(&self, username: &str) -> bool {
-        username == self.instructor
+        username == self.roster.instructor
     }
 
-    /// Keeps a student's latest report (the instructor's own is not a student's).
-    pub fn submit(&self, username: &str, report: ProgressReport, now: i64) {
-        let mut reports = self.reports.write().unwrap_or_else(|e| e.into_inner());
-        reports.insert(username.to_owned(), (now, report));
+    /// Keeps a user's latest report (the view leaves the instructor's own out).
+    pub async fn submit(
+        &self,
+        user_id: i64,
+        report: &ProgressReport,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.reports.save_progress(user_id, now, report).await
     }
 
-    // ANCHOR: class_view
-    /// Every listed student (and anyone else who submitted), by name, with their latest report.
-    pub fn view(&self) -> Vec<StudentView> {
-        let reports = self.reports.read().unwrap_or_else(|e| e.into_inner());
-        let mut names: Vec<&String> = self.students.iter().chain(reports.keys()).collect();
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .filter(|name| !self.is_instructor(name))
-            .map(|name| {
-                let (submitted_at, chapters) = match reports.get(name) {
-                    Some((at, report)) => (Some(*at), report.chapters.clone()),
-                    None => (None, Vec::new()),
-                };
-                let working_on = chapters
-                    .iter()
-                    .find(|c| !c.builds || c.solved < c.total)
-                    .map(|c| match (c.builds, c.next_step) {
-                        (false, _) => format!("{}: does not compile", c.chapter),
-                        (true, Some(step)) => format!("{} step {step}", c.chapter),
-                        (true, None) => c.chapter.clone(),
-                    });
-                StudentView {
-                    username: name.clone(),
-                    submitted_at,
-                    solved: chapters.iter().map(|c| c.solved).sum(),
-                    total: chapters.iter().map(|c| c.total).sum(),
-                    chapters,
-                    working_on,
-                }
-            })
-            .collect()
+    /// Every listed student, and anyone else who submitted, by name.
+    pub async fn view(&self) -> Result<Vec<StudentView>, StoreError> {
+        Ok(class_view(&self.roster, self.reports.all_progress().await?))
     }
-    // ANCHOR_END: class_view
 }
+
+// ANCHOR: class_view
+/// Every listed student (and anyone else who submitted), by name, with their latest report.
+pub fn class_view(roster: &Roster, submitted: Vec<SubmittedProgress>) -> Vec<StudentView> {
+    let mut reports: BTreeMap<String, Option<SubmittedProgress>> = roster
+        .students
+        .iter()
+        .map(|name| (name.clone(), None))
+        .collect();
+    for report in submitted {
+        reports.insert(report.username.clone(), Some(report));
+    }
+    reports
+        .into_iter()
+        .filter(|(name, _)| *name != roster.instructor)
+        .map(|(username, report)| {
+            let (submitted_at, chapters) = match report {
+                Some(s) => (Some(s.submitted_at), s.report.chapters),
+                None => (None, Vec::new()),
+            };
+            let working_on = chapters
+                .iter()
+                .find(|c| !c.builds || c.solved < c.total)
+                .map(|c| match (c.builds, c.next_step) {
+                    (false, _) => format!("{}: does not compile", c.chapter),
+                    (true, Some(step)) => format!("{} step {step}", c.chapter),
+                    (true, None) => c.chapter.clone(),
+                });
+            StudentView {
+                username,
+                submitted_at,
+                solved: chapters.iter().map(|c| c.solved).sum(),
+                total: chapters.iter().map(|c| c.total).sum(),
+                chapters,
+                working_on,
+            }
+        })
+        .collect()
+}
+// ANCHOR_END: class_view
 
 /// The usernames of a students file: one per line; blank lines and `#` comments skipped.
 pub fn read_students(text: &str) -> Vec<String> {
@@ -198,19 +237,28 @@ mod tests {
 
     #[test]
     fn the_view_lists_every_student_with_where_to_help() {
-        let room = Classroom::new("teacher", vec!["bob".into(), "alice".into()]);
-        room.submit(
-            "alice",
-            ProgressReport {
-                chapters: vec![
-                    chapter("01-anatomy", 6, 6, None),
-                    chapter("02-claims", 2, 6, Some(3)),
-                ],
-            },
-            100,
+        let roster = Roster {
+            instructor: "teacher".into(),
+            students: vec!["bob".into(), "alice".into()],
+        };
+        let submitted = |username: &str, chapters| SubmittedProgress {
+            username: username.into(),
+            submitted_at: 100,
+            report: ProgressReport { chapters },
+        };
+        let view = class_view(
+            &roster,
+            vec![
+                submitted(
+                    "alice",
+                    vec![
+                        chapter("01-anatomy", 6, 6, None),
+                        chapter("02-claims", 2, 6, Some(3)),
+                    ],
+                ),
+                submitted("teacher", vec![]),
+            ],
         );
-        room.submit("teacher", ProgressReport { chapters: vec![] }, 100);
-        let view = room.view();
         let names: Vec<&str> = view.iter().map(|s| s.username.as_str()).collect();
         assert_eq!(names, ["alice", "bob"]);
         assert_eq!(view[0].working_on.as_deref(), Some("02-claims step 3"));

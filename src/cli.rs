@@ -37,7 +37,7 @@ impl Cli {
             Some(Command::Serve(args)) => args.paths_from(cwd),
             Some(Command::Classroom(args)) => {
                 at(&mut args.students);
-                at(&mut args.accounts);
+                args.accounts.iter_mut().for_each(at);
                 args.serve.paths_from(cwd);
             }
             Some(Command::Book { out }) => at(out),
@@ -346,9 +346,10 @@ pub struct ClassroomArgs {
     /// The instructor's username: the only account whose token opens the class view.
     #[arg(long, default_value = "instructor")]
     pub instructor: String,
-    /// Where the new accounts' passwords are written (never overwritten).
-    #[arg(long, default_value = "classroom-accounts.csv")]
-    pub accounts: PathBuf,
+    /// Where the new accounts' passwords are written (never overwritten). Defaults to
+    /// `classroom-accounts.csv` in the data directory, which git ignores.
+    #[arg(long)]
+    pub accounts: Option<PathBuf>,
     #[command(flatten)]
     pub serve: ServeArgs,
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod deploy;
 pub mod error;
 pub mod http;
+pub mod interfaces;
 pub mod keyring;
 pub mod mail;
 pub mod store;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 #[path = "support/postgres.rs"]
 mod support;
 
+use jwt_workbook::classroom::{ChapterProgress, ProgressReport};
 use jwt_workbook::store::{Database, PostgresStore, SqliteStore};
 use jwt_workbook::tokens::{BlacklistEntry, Revocation, RevocationView, Session, VerifiedToken};
 use jwt_workbook::users::{NewUser, UserError};
@@ -183,6 +184,48 @@ async fn sessions_and_revocations_are_published_in_order(store: Arc<dyn Database
     assert!(store.revocations_since(0).await.unwrap().is_empty());
 }
 
+fn report(solved: u32) -> ProgressReport {
+    ProgressReport {
+        chapters: vec![ChapterProgress {
+            chapter: "01-anatomy".into(),
+            solved,
+            total: 6,
+            next_step: (solved < 6).then_some(solved + 1),
+            builds: true,
+        }],
+    }
+}
+
+/// A student's latest report is kept (the one before it replaced), by username.
+async fn progress_reports_are_kept_latest_first(store: Arc<dyn Database>) {
+    let zoe = store.create(user("zoe")).await.unwrap();
+    let amy = store.create(user("amy")).await.unwrap();
+    assert!(store.all_progress().await.unwrap().is_empty());
+    store.save_progress(zoe.id, NOW, &report(2)).await.unwrap();
+    store
+        .save_progress(amy.id, NOW + 5, &report(6))
+        .await
+        .unwrap();
+    store
+        .save_progress(zoe.id, NOW + 60, &report(4))
+        .await
+        .unwrap();
+    let kept: Vec<(String, i64, ProgressReport)> = store
+        .all_progress()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.username, p.submitted_at, p.report))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("amy".into(), NOW + 5, report(6)),
+            ("zoe".into(), NOW + 60, report(4)),
+        ]
+    );
+}
+
 /// Writers racing each other, and a reader syncing while they write: the reader still ends
 /// up with every revocation. With PostgreSQL this needs the feed's lock; without it a later
 /// sequence number can become visible first, and the reader would skip the earlier one for good.
@@ -247,7 +290,26 @@ both_stores!(
     users_are_unique_and_kept,
     a_blacklist_race_has_one_winner,
     sessions_and_revocations_are_published_in_order,
+    progress_reports_are_kept_latest_first,
 );
+
+/// What a restart of the server does to the store: nothing kept in memory, the file opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_progress_reports_survive_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("restart.sqlite3");
+    let before = SqliteStore::open(&path).await.unwrap();
+    {
+        let store: &dyn Database = &before;
+        let zoe = store.create(user("zoe")).await.unwrap();
+        store.save_progress(zoe.id, NOW, &report(3)).await.unwrap();
+    }
+    before.close().await;
+    let after: Arc<dyn Database> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let kept = after.all_progress().await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].submitted_at, &kept[0].report), (NOW, &report(3)));
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_sqlite_a_reader_misses_no_revocation_published_concurrently() {

@@ -1,10 +1,13 @@
 //! `classroom`: accounts for a list of students (and the instructor), their passwords written to
 //! a CSV to hand out, then the book and the API served for the room with the class view on.
+//!
+//! The CSV holds passwords, so by default it goes into the data directory (which git ignores),
+//! never into the working tree where a `git add .` would publish it.
 
 use std::path::{Path, PathBuf};
 
 use super::{CommandError, Database, serve};
-use crate::classroom::{Classroom, accounts_csv, create_accounts, read_students};
+use crate::classroom::{Roster, accounts_csv, create_accounts, read_students};
 use crate::cli::{ClassroomArgs, Environment};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -31,7 +34,8 @@ pub async fn run(
     let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
     let accounts = create_accounts(&*store, &passwords, &names, SystemClock.now()).await?;
     drop(store);
-    let written = write_accounts(&args.accounts, &accounts_csv(&accounts))?;
+    let accounts_file = accounts_path(args.accounts.as_deref(), &data_dir);
+    let written = write_accounts(&accounts_file, &accounts_csv(&accounts))?;
     let new = accounts.iter().filter(|(_, p)| p.is_some()).count();
     println!(
         "{new} new account(s), {} already there; passwords in {} (readable by you only)",
@@ -39,9 +43,20 @@ pub async fn run(
         written.display()
     );
     let config = Config::load(args.serve, data_dir, environment, workbook)?;
-    let classroom = Classroom::new(args.instructor, students);
-    serve::run(config, database, Some(classroom)).await
+    let roster = Roster {
+        instructor: args.instructor,
+        students,
+    };
+    serve::run(config, database, Some(roster)).await
 }
+
+/// The file the instructor named, or `classroom-accounts.csv` in the data directory.
+fn accounts_path(chosen: Option<&Path>, data_dir: &Path) -> PathBuf {
+    chosen.map_or_else(|| data_dir.join(ACCOUNTS_FILE), Path::to_owned)
+}
+
+/// The accounts file's name in the data directory, unless `--accounts` says otherwise.
+pub const ACCOUNTS_FILE: &str = "classroom-accounts.csv";
 
 /// Never overwrites an earlier list (its passwords would be lost): a new name instead.
 fn write_accounts(path: &Path, csv: &str) -> Result<PathBuf, CommandError> {
@@ -59,6 +74,19 @@ fn write_accounts(path: &Path, csv: &str) -> Result<PathBuf, CommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_accounts_file_goes_into_the_data_directory_unless_named() {
+        let data = Path::new("/srv/room/data");
+        assert_eq!(
+            accounts_path(None, data),
+            data.join("classroom-accounts.csv")
+        );
+        assert_eq!(
+            accounts_path(Some(Path::new("slips.csv")), data),
+            Path::new("slips.csv")
+        );
+    }
 
     #[test]
     fn an_earlier_accounts_file_is_never_overwritten() {

@@ -19,16 +19,37 @@ pub fn run(
     submit: Option<&str>,
     username: Option<&str>,
 ) -> Result<(), CommandError> {
+    let Some(server) = submit else {
+        println!("{}", measure(workbook)?.0);
+        return Ok(());
+    };
+    let username = username.ok_or("--submit needs --username")?;
+    submit_progress(workbook, server, username, || {
+        eprint!("password for {username} at {server}: ");
+        read_password_quietly()
+    })
+}
+
+/// `progress --submit`: the password is checked with the server first, so that a typo or a
+/// wrong address is reported in a second, not after every chapter's suite has run; then the
+/// suites run and the report goes out.
+pub fn submit_progress(
+    workbook: &Workbook,
+    server: &str,
+    username: &str,
+    read_password: impl FnOnce() -> std::io::Result<String>,
+) -> Result<(), CommandError> {
+    server_address(server)?;
+    let password = read_password()?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(format!("no password given for {username}").into());
+    }
+    log_in(server, username, password)?;
     let (table, chapters) = measure(workbook)?;
     println!("{table}");
-    if let Some(server) = submit {
-        let username = username.ok_or("--submit needs --username")?;
-        eprint!("password for {username} at {server}: ");
-        let password = read_password_quietly()?;
-        let password = password.trim_end_matches(['\r', '\n']);
-        submit_report(server, username, password, &ProgressReport { chapters })?;
-        println!("sent to {server}: your instructor can see it now.");
-    }
+    submit_report(server, username, password, &ProgressReport { chapters })?;
+    println!("sent to {server}: your instructor can see it now.");
     Ok(())
 }
 
@@ -112,15 +133,7 @@ pub fn submit_report(
     password: &str,
     report: &ProgressReport,
 ) -> Result<(), CommandError> {
-    let login = json!({ "username": username, "password": password });
-    let (status, body) = post(server, "/api/token/", None, &login.to_string())?;
-    if status != 200 {
-        return Err(format!("{server} refused the login ({status}): {}", detail(&body)).into());
-    }
-    let access = serde_json::from_str::<Value>(&body)?["access"]
-        .as_str()
-        .ok_or("the login answer had no access token")?
-        .to_owned();
+    let access = log_in(server, username, password)?;
     let report = serde_json::to_string(report)?;
     let (status, body) = post(server, "/api/class/progress/", Some(&access), &report)?;
     match status {
@@ -131,6 +144,30 @@ pub fn submit_report(
         _ => Err(format!("{server} refused the report ({status}): {}", detail(&body)).into()),
     }
 }
+
+/// The access token of a login, or why there is none.
+fn log_in(server: &str, username: &str, password: &str) -> Result<String, CommandError> {
+    let login = json!({ "username": username, "password": password });
+    let (status, body) = post(server, "/api/token/", None, &login.to_string())?;
+    match status {
+        200 => {}
+        401 => {
+            return Err(format!(
+                "{server} refused the login (401): {}; check the username and the password \
+                 on your slip",
+                detail(&body)
+            )
+            .into());
+        }
+        _ => {
+            return Err(format!("{server} refused the login ({status}): {}", detail(&body)).into());
+        }
+    }
+    Ok(serde_json::from_str::<Value>(&body)?["access"]
+        .as_str()
+        .ok_or("the login answer had no access token")?
+        .to_owned())
+}
 // ANCHOR_END: submit
 
 fn detail(body: &str) -> String {
@@ -140,15 +177,11 @@ fn detail(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
-/// One HTTP/1.1 POST of JSON over a plain connection: a classroom runs on the room's network.
-fn post(
-    server: &str,
-    path: &str,
-    token: Option<&str>,
-    json: &str,
-) -> Result<(u16, String), CommandError> {
+/// The `Host` header and the address to connect to, of `http://host[:port][/]`.
+fn server_address(server: &str) -> Result<(&str, String), CommandError> {
     let host = server
         .strip_prefix("http://")
+        .filter(|host| !host.trim_end_matches('/').is_empty())
         .ok_or_else(|| format!("{server}: give the classroom server as http://host:port"))?
         .trim_end_matches('/');
     let address = if host.contains(':') {
@@ -156,6 +189,17 @@ fn post(
     } else {
         format!("{host}:80")
     };
+    Ok((host, address))
+}
+
+/// One HTTP/1.1 POST of JSON over a plain connection: a classroom runs on the room's network.
+fn post(
+    server: &str,
+    path: &str,
+    token: Option<&str>,
+    json: &str,
+) -> Result<(u16, String), CommandError> {
+    let (host, address) = server_address(server)?;
     let mut stream = TcpStream::connect(&address)
         .map_err(|e| format!("cannot reach the classroom server at {address}: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;

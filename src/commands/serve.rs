@@ -2,7 +2,7 @@
 //! SIGTERM, then let in-flight requests finish.
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +11,11 @@ use tokio::net::TcpListener;
 
 use super::{CommandError, Database, progress};
 use crate::app::{self, AppState};
-use crate::classroom::Classroom;
+use crate::classroom::{Classroom, Roster};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::interfaces;
 use crate::mail::Outbox;
 use crate::tokens::{RandomJti, RevocationView, TokenService};
 use crate::users::{CachedUserStore, Passwords, UserError, create_user};
@@ -37,7 +38,7 @@ const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 pub async fn run(
     config: Config,
     database: Database<'_>,
-    classroom: Option<Classroom>,
+    classroom: Option<Roster>,
 ) -> Result<(), CommandError> {
     let store = database.open().await?;
     let passwords = Passwords::new(config.password_cost)?;
@@ -68,8 +69,8 @@ pub async fn run(
     if let Some(dir) = &config.mail_outbox {
         state = state.with_outbox(Outbox::at(dir), config.public_url.clone());
     }
-    if let Some(room) = classroom {
-        state = state.with_classroom(room);
+    if let Some(roster) = classroom {
+        state = state.with_classroom(Classroom::new(roster, store.clone()));
     }
     state.revoked.sync(clock.now()).await?;
     let demo = config.environment == Environment::Development && config.demo_user;
@@ -166,12 +167,29 @@ async fn build_book(sources: PathBuf, out: PathBuf) -> Result<PathBuf, CommandEr
 }
 
 fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, classroom: bool) {
-    let base = format!("http://{addr}");
     let environment = match config.environment {
         Environment::Development => "development",
         Environment::Production => "production",
     };
+    // Bound to every interface, the server is reached at the machine's own addresses: those
+    // are what a room needs, never 0.0.0.0.
+    let reachable = interfaces::reachable(addr, &interfaces::interface_addresses());
+    let base = match reachable.first() {
+        Some(first) => format!("http://{first}"),
+        None => format!("http://{}", SocketAddr::new(loopback_of(addr), addr.port())),
+    };
     println!("\njwt-workbook ({environment}) is serving on {base}");
+    if addr.ip().is_unspecified() {
+        for other in reachable.iter().skip(1) {
+            println!("  also at         http://{other}");
+        }
+        if reachable.is_empty() {
+            println!(
+                "  (listening on {addr}, but this machine has no network address yet: only it can \
+                 reach the server)"
+            );
+        }
+    }
     if book {
         println!("  the book        {base}/");
     }
@@ -186,7 +204,8 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
     println!("  health          GET  {base}/healthz   and   {base}/readyz");
     println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
     if classroom {
-        println!("  class view      GET  {base}/api/class/   (the instructor's token only)");
+        println!("  class view      {base}/class/   (log in as the instructor)");
+        println!("                  GET  {base}/api/class/   (the same, as JSON)");
         println!("  learners send   cargo run -- progress --submit {base} --username NAME");
     }
     println!("  data            {}", config.data_dir.display());
@@ -200,6 +219,15 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
     println!("\nPress Ctrl-C to stop.\n");
     if demo && book && std::io::stdout().is_terminal() {
         println!("Checking your exercises; your progress will show here in a moment.\n");
+    }
+}
+
+/// The loopback address of a wildcard's family (`0.0.0.0` → `127.0.0.1`, `::` → `::1`).
+fn loopback_of(addr: SocketAddr) -> IpAddr {
+    match addr {
+        SocketAddr::V4(_) if addr.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
+        SocketAddr::V6(_) if addr.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+        _ => addr.ip(),
     }
 }
 

@@ -1,10 +1,15 @@
 //! The classroom endpoints (only in classroom mode): students submit their progress, the
 //! instructor reads the class view. Both need a token; the view needs the instructor's.
+//!
+//! `/class/` is the view as a page for the instructor: static files compiled into the binary,
+//! which log in and read `/api/class/` from the browser. Like the token inspector, it runs no
+//! code from anywhere else (a strict Content-Security-Policy holds it to that) and keeps its
+//! tokens in memory.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -16,7 +21,35 @@ use crate::app::AppState;
 use crate::classroom::ProgressReport;
 use crate::error::{ApiError, json_body};
 
+const INDEX: &str = include_str!("../../class/index.html");
+const SCRIPT: &str = include_str!("../../class/class.js");
+const STYLE: &str = include_str!("../../class/class.css");
+
+/// Our own files only; the page may call our own API and nothing else.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 pub fn router() -> Router<AppState> {
+    let file = |body: &'static str, content_type: &'static str| {
+        endpoint(
+            get(move |State(state): State<AppState>| async move {
+                page_file(&state, body, content_type)
+            })
+            .fallback(method_not_allowed),
+            "GET, HEAD",
+        )
+    };
+    let page = Router::new()
+        .route("/class/", file(INDEX, "text/html; charset=utf-8"))
+        .route(
+            "/class/class.js",
+            file(SCRIPT, "text/javascript; charset=utf-8"),
+        )
+        .route("/class/class.css", file(STYLE, "text/css; charset=utf-8"))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ));
     Router::new()
         .route(
             "/api/class/",
@@ -26,10 +59,19 @@ pub fn router() -> Router<AppState> {
             "/api/class/progress/",
             endpoint(post(submit).fallback(method_not_allowed), "POST"),
         )
+        .merge(page)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+}
+
+/// One of the page's files; outside classroom mode there is no page.
+fn page_file(state: &AppState, body: &'static str, content_type: &'static str) -> Response {
+    if state.classroom.is_none() {
+        return ApiError::NotFound.into_response();
+    }
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// `POST /api/class/progress/`: a student's report, from `progress --submit`.
@@ -46,7 +88,8 @@ async fn submit(
             "not a progress report: {problem}"
         )));
     }
-    room.submit(&user.user.username, report, state.tokens.now());
+    room.submit(user.user.id, &report, state.tokens.now())
+        .await?;
     Ok(json_body(&json!({})))
 }
 
@@ -57,6 +100,6 @@ async fn class_view(State(state): State<AppState>, user: AuthUser) -> Result<Res
     if !room.is_instructor(&user.user.username) {
         return Err(ApiError::Forbidden);
     }
-    Ok(json_body(&json!({ "students": room.view() })))
+    Ok(json_body(&json!({ "students": room.view().await? })))
 }
 // ANCHOR_END: class_view

@@ -43,7 +43,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route, with its trailing slash: a request for one of these without the slash is
 /// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 17] = [
+pub const ROUTES: [&str; 18] = [
     "/api/token/",
     "/api/token/refresh/",
     "/api/token/verify/",
@@ -58,6 +58,7 @@ pub const ROUTES: [&str; 17] = [
     "/api/email/verify/",
     "/api/class/",
     "/api/class/progress/",
+    "/class/",
     "/inspector/",
     "/api/me/",
     "/hello/",

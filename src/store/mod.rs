@@ -1,6 +1,7 @@
-//! Persistence: users, sessions and revocations behind the [`UserStore`] and [`TokenStore`]
-//! traits, in a SQLite file by default ([`SqliteStore`]) or in a PostgreSQL database that
-//! several instances share ([`PostgresStore`]). [`open`] picks one from the database URL.
+//! Persistence: users, sessions, revocations and classroom progress behind the [`UserStore`],
+//! [`TokenStore`] and [`ProgressStore`] traits, in a SQLite file by default ([`SqliteStore`])
+//! or in a PostgreSQL database that several instances share ([`PostgresStore`]). [`open`] picks
+//! one from the database URL.
 
 mod postgres;
 mod sqlite;
@@ -15,13 +16,14 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+use crate::classroom::ProgressStore;
 use crate::tokens::TokenStore;
 use crate::users::UserStore;
 
-/// Both halves of the database, as one object the commands can hold.
-pub trait Database: UserStore + TokenStore {}
+/// Every part of the database, as one object the commands can hold.
+pub trait Database: UserStore + TokenStore + ProgressStore {}
 
-impl<T: UserStore + TokenStore> Database for T {}
+impl<T: UserStore + TokenStore + ProgressStore> Database for T {}
 
 /// The database a URL names: `postgres://…` (or `postgresql://…`) is the shared PostgreSQL;
 /// anything else, or nothing, is the SQLite file in the data directory.

@@ -20,6 +20,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
 use crate::users::{NewUser, User, UserError, UserStore};
 
@@ -82,6 +83,10 @@ fn migrator() -> Migrator {
         (
             "user email",
             include_str!("../../migrations/0003_user_email.sql"),
+        ),
+        (
+            "class progress",
+            include_str!("../../migrations/0004_class_progress.sql"),
         ),
     ])
 }
@@ -409,5 +414,49 @@ impl UserStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl ProgressStore for SqliteStore {
+    async fn save_progress(
+        &self,
+        user_id: i64,
+        submitted_at: i64,
+        report: &ProgressReport,
+    ) -> Result<(), StoreError> {
+        let report = serde_json::to_string(report).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        sqlx::query(
+            "INSERT INTO class_progress (user_id, submitted_at, report) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE
+             SET submitted_at = excluded.submitted_at, report = excluded.report",
+        )
+        .bind(user_id)
+        .bind(submitted_at)
+        .bind(report)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn all_progress(&self) -> Result<Vec<SubmittedProgress>, StoreError> {
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT users.username, class_progress.submitted_at, class_progress.report
+             FROM class_progress JOIN users ON users.id = class_progress.user_id
+             ORDER BY users.username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(username, submitted_at, report)| {
+                let report = serde_json::from_str(&report)
+                    .map_err(|e| StoreError::from(sqlx::Error::Decode(e.into())))?;
+                Ok(SubmittedProgress {
+                    username,
+                    submitted_at,
+                    report,
+                })
+            })
+            .collect()
     }
 }

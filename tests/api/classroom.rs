@@ -1,18 +1,23 @@
 //! Classroom mode: accounts for a room, progress sent by each learner's own `progress --submit`,
-//! and a class view that opens for the instructor's token and nobody else's.
+//! kept in the store across restarts, and a class view (JSON, and a page that reads it) that
+//! opens for the instructor's token and nobody else's.
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use jwt_workbook::app::{self, ConnectionLimits};
 use jwt_workbook::classroom::{
-    ChapterProgress, Classroom, ProgressReport, accounts_csv, create_accounts,
+    ChapterProgress, Classroom, ProgressReport, Roster, accounts_csv, create_accounts,
 };
-use jwt_workbook::commands::progress::submit_report;
+use jwt_workbook::commands::progress::{submit_progress, submit_report};
+use jwt_workbook::store::SqliteStore;
 use jwt_workbook::users::{PasswordCost, Passwords, create_user};
+use jwt_workbook::workbook::Workbook;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::helpers::{NOW, TestApp, TestResponse};
+use crate::helpers::{DATABASE, NOW, TestApp, TestResponse};
 
 async fn classroom_app() -> TestApp {
     let mut app = TestApp::new().await;
@@ -27,10 +32,17 @@ async fn classroom_app() -> TestApp {
     )
     .await
     .unwrap();
-    let room = Classroom::new("teacher", vec!["vitor".into(), "zoe".into()]);
+    let room = Classroom::new(roster(), Arc::new(app.store.clone()));
     app.state = app.state.clone().with_classroom(room);
     app.router = app::router(app.state.clone(), None);
     app
+}
+
+fn roster() -> Roster {
+    Roster {
+        instructor: "teacher".into(),
+        students: vec!["vitor".into(), "zoe".into()],
+    }
 }
 
 async fn token_of(app: &TestApp, username: &str, password: &str) -> String {
@@ -150,10 +162,98 @@ async fn outside_classroom_mode_the_endpoints_do_not_exist() {
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
 }
 
-/// What `cargo run -- progress --submit` does, against a real socket.
 #[tokio::test]
-async fn progress_submit_logs_in_and_sends_the_report_over_the_network() {
+async fn submitted_progress_is_still_there_after_the_server_restarts() {
     let app = classroom_app().await;
+    let student = token_of(&app, "vitor", "123").await;
+    let body = serde_json::to_string(&report()).unwrap();
+    let sent = call(
+        &app,
+        Method::POST,
+        "/api/class/progress/",
+        Some(&student),
+        &body,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+
+    // A new process: the database file opened afresh, nothing carried over in memory.
+    let reopened = SqliteStore::open(&app.data.path().join(DATABASE))
+        .await
+        .unwrap();
+    let room = Classroom::new(roster(), Arc::new(reopened));
+    let view = room.view().await.unwrap();
+    assert_eq!(view[0].username, "vitor");
+    assert_eq!(view[0].submitted_at, Some(NOW));
+    assert_eq!(view[0].chapters, report().chapters);
+    assert_eq!(view[1].username, "zoe");
+    assert_eq!(view[1].submitted_at, None);
+}
+
+#[tokio::test]
+async fn a_new_submission_replaces_the_last_one() {
+    let app = classroom_app().await;
+    let student = token_of(&app, "vitor", "123").await;
+    let mut later = report();
+    later.chapters[1].solved = 6;
+    later.chapters[1].next_step = None;
+    for sent in [report(), later] {
+        let body = serde_json::to_string(&sent).unwrap();
+        let answer = call(
+            &app,
+            Method::POST,
+            "/api/class/progress/",
+            Some(&student),
+            &body,
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        app.clock.advance(60);
+    }
+    let teacher = token_of(&app, "teacher", "t34cher").await;
+    let view = call(&app, Method::GET, "/api/class/", Some(&teacher), "").await;
+    let vitor = view.json()["students"][0].clone();
+    assert_eq!(vitor["submitted_at"], NOW + 60);
+    assert_eq!(
+        (vitor["solved"].clone(), vitor["working_on"].clone()),
+        (json!(12), json!(null))
+    );
+}
+
+#[tokio::test]
+async fn the_class_page_is_served_with_a_strict_policy_in_classroom_mode_only() {
+    let app = classroom_app().await;
+    for (path, content_type) in [
+        ("/class/", "text/html; charset=utf-8"),
+        ("/class/class.js", "text/javascript; charset=utf-8"),
+        ("/class/class.css", "text/css; charset=utf-8"),
+    ] {
+        let page = call(&app, Method::GET, path, None, "").await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(page.header("content-type"), Some(content_type), "{path}");
+        let policy = page.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
+            "{path}: {policy}"
+        );
+    }
+    let page = call(&app, Method::GET, "/class/", None, "").await.text();
+    assert!(page.contains(r#"src="class.js""#), "{page}");
+    assert!(!page.contains("<script>"), "no inline script: {page}");
+
+    let plain = TestApp::new().await;
+    let page = call(&plain, Method::GET, "/class/", None, "").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+/// A real socket, serving the app until the returned sender is used (or dropped).
+async fn serve_on_a_socket(
+    app: &TestApp,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -165,6 +265,55 @@ async fn progress_submit_logs_in_and_sends_the_report_over_the_network() {
             let _ = stopped.await;
         },
     ));
+    (server, stop, serving)
+}
+
+/// `progress --submit` checks the password before it runs a single test: with a workbook that
+/// has no exercises at all, a wrong password is what it reports, and with the right one it
+/// gets as far as looking for the exercises.
+#[tokio::test]
+async fn progress_submit_checks_the_password_before_running_any_test() {
+    let app = classroom_app().await;
+    let (server, stop, serving) = serve_on_a_socket(&app).await;
+    let nowhere = tempfile::tempdir().unwrap();
+    let attempt = |password: &'static str| {
+        let (server, root) = (server.clone(), nowhere.path().to_owned());
+        tokio::task::spawn_blocking(move || {
+            submit_progress(&Workbook::at(root), &server, "vitor", || {
+                Ok(format!("{password}\n"))
+            })
+            .map_err(|e| e.to_string())
+        })
+    };
+    let wrong = attempt("nope").await.unwrap().unwrap_err();
+    assert!(wrong.contains("refused the login (401)"), "{wrong}");
+    assert!(wrong.contains("password"), "{wrong}");
+    let right = attempt("123").await.unwrap().unwrap_err();
+    assert!(
+        right.contains("exercises"),
+        "logged in, then measured: {right}"
+    );
+    let empty = attempt("").await.unwrap().unwrap_err();
+    assert!(empty.contains("no password"), "{empty}");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+
+    let unreachable = submit_progress(
+        &Workbook::at(nowhere.path()),
+        "127.0.0.1:8000",
+        "vitor",
+        || panic!("the address is wrong: no password should be asked for"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(unreachable.contains("http://host:port"), "{unreachable}");
+}
+
+/// What `cargo run -- progress --submit` does, against a real socket.
+#[tokio::test]
+async fn progress_submit_logs_in_and_sends_the_report_over_the_network() {
+    let app = classroom_app().await;
+    let (server, stop, serving) = serve_on_a_socket(&app).await;
     let target = server.clone();
     tokio::task::spawn_blocking(move || {
         submit_report(&target, "vitor", "123", &report()).map_err(|e| e.to_string())

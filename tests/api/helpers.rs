@@ -33,6 +33,8 @@ pub struct TestApp {
     pub vitor: User,
     /// `inactive` / `123`, deactivated.
     pub inactive: User,
+    /// The store behind the state, for what a test sets up directly (a classroom, say).
+    pub store: SqliteStore,
     pub data: tempfile::TempDir,
 }
 
@@ -105,7 +107,7 @@ impl TestApp {
                 Arc::new(clock.clone()),
                 5,
             )),
-            Arc::new(store),
+            Arc::new(store.clone()),
             passwords,
         );
         Self {
@@ -114,6 +116,7 @@ impl TestApp {
             clock,
             vitor,
             inactive,
+            store,
             data,
         }
     }
