@@ -1,6 +1,7 @@
 //! The application: its shared state, its router, and serving it until told to stop.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -15,30 +16,81 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::classroom::Classroom;
+use crate::classroom::{Classroom, Roster};
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::http::cookies::CookieMode;
 use crate::mail::Outbox;
-use crate::tokens::{PurposeTokens, RevocationView, TokenService, TokenStore};
-use crate::users::{LoginLimits, LoginThrottle, Passwords, User, UserStore};
+use crate::sessions::Sessions;
+use crate::store::Database;
+use crate::tokens::{JtiSource, KeySet, PurposeTokens, TokenService, TokenSettings};
+use crate::users::{
+    CachedUserStore, LoginLimits, LoginThrottle, PasswordCost, Passwords, UserError, UserStore,
+};
 
-/// Everything a request handler may need. Cheap to clone: all shared behind `Arc`s.
+/// How long a looked-up user is reused before the store is asked again: a deactivation reaches
+/// every instance's protected routes within this many seconds.
+pub const USER_CACHE_SECONDS: i64 = 5;
+
+/// What the state is built from: the part of the configuration that requests need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The first signs; all verify.
+    pub keys: KeySet,
+    pub tokens: TokenSettings,
+    pub password_cost: PasswordCost,
+    pub login_limits: LoginLimits,
+    /// Cookie mode: see `--refresh-cookie`.
+    pub refresh_cookie: bool,
+    /// Sliding tokens: see `--sliding-tokens`.
+    pub sliding_tokens: bool,
+    /// Where link messages go, if anywhere.
+    pub mail_outbox: Option<PathBuf>,
+    /// The address links point at.
+    pub public_url: String,
+    pub client_address: ClientAddressSource,
+    /// Classroom mode: the room's instructor and students.
+    pub classroom: Option<Roster>,
+}
+
+impl Settings {
+    /// simplejwt's defaults around `keys`, with the recommended password cost.
+    pub fn new(keys: KeySet) -> Self {
+        Self {
+            keys,
+            tokens: TokenSettings::default(),
+            password_cost: PasswordCost::RECOMMENDED,
+            login_limits: LoginLimits::default(),
+            refresh_cookie: false,
+            sliding_tokens: false,
+            mail_outbox: None,
+            public_url: "http://127.0.0.1:8000".into(),
+            client_address: ClientAddressSource::default(),
+            classroom: None,
+        }
+    }
+}
+
+// ANCHOR: app_state
+/// Everything a request handler may need, behind one `Arc`: cloning it for a request is one
+/// reference count, whatever it holds. Fields are reached through [`State`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<State>);
+
+/// The shared state itself. The session rules live in [`Sessions`]; the rest is what the other
+/// endpoints need.
+pub struct State {
+    /// Login, refresh, logout, password changes, authentication: every session rule.
+    pub sessions: Sessions,
+    /// Issues and verifies tokens (the same service [`Sessions`] uses).
     pub tokens: TokenService,
+    /// The users, through a short-lived cache.
     pub users: Arc<dyn UserStore>,
-    pub revocations: Arc<dyn TokenStore>,
-    /// The live revocations, in memory: what protected routes check instead of the database.
-    pub revoked: RevocationView,
     pub passwords: Passwords,
-    /// Failed logins per user and per client address.
-    pub throttle: Arc<LoginThrottle>,
     /// Where a request's client address comes from.
     pub client_address: ClientAddressSource,
     /// With cookie mode, the refresh token travels in an HttpOnly cookie, never in a body.
     pub cookie_mode: Option<CookieMode>,
-    /// simplejwt's sliding tokens: their endpoints answer, and protected routes take them too.
-    pub sliding_tokens: bool,
     /// Password-reset and email-verification links.
     pub links: PurposeTokens,
     /// Where messages with links go; without one, no link is ever sent.
@@ -47,8 +99,61 @@ pub struct AppState {
     /// chooses: a reset link pointing at an attacker's site would hand them the token.
     pub public_url: String,
     /// Classroom mode: the room's students and their progress.
-    pub classroom: Option<Arc<Classroom>>,
+    pub classroom: Option<Classroom>,
 }
+// ANCHOR_END: app_state
+
+impl std::ops::Deref for AppState {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+// ANCHOR: build
+/// The one place the state is assembled: `serve`, the tests and chapter 4's suite all call it,
+/// so every test runs the production wiring. The clock and the token ids are injected so tests
+/// can pin them.
+pub fn build(
+    settings: Settings,
+    store: Arc<dyn Database>,
+    clock: Arc<dyn Clock>,
+    jti: Arc<dyn JtiSource>,
+) -> Result<AppState, UserError> {
+    let passwords = Passwords::new(settings.password_cost)?;
+    let tokens = TokenService::new(settings.keys, settings.tokens, clock.clone(), jti);
+    let users: Arc<dyn UserStore> = Arc::new(CachedUserStore::new(
+        store.clone(),
+        clock,
+        USER_CACHE_SECONDS,
+    ));
+    let sessions = Sessions::new(
+        tokens.clone(),
+        store.clone(),
+        users.clone(),
+        passwords.clone(),
+        LoginThrottle::new(settings.login_limits),
+        settings.sliding_tokens,
+    );
+    Ok(AppState(Arc::new(State {
+        links: tokens.purpose_tokens(),
+        cookie_mode: settings.refresh_cookie.then_some(CookieMode {
+            max_age: settings.tokens.refresh_lifetime,
+        }),
+        sessions,
+        tokens,
+        users,
+        passwords,
+        client_address: settings.client_address,
+        outbox: settings.mail_outbox.as_deref().map(Outbox::at),
+        public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        classroom: settings
+            .classroom
+            .map(|roster| Classroom::new(roster, store)),
+    })))
+}
+// ANCHOR_END: build
 
 /// The client's address is the connection's peer, unless a proxy we trust says otherwise in the
 /// header configured for it. A header from anyone else is ignored: any client can send one.
@@ -60,75 +165,10 @@ pub struct ClientAddressSource {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-impl AppState {
-    /// Throttles logins with the default limits; reads the client address from the connection.
-    pub fn new(
-        tokens: TokenService,
-        users: Arc<dyn UserStore>,
-        revocations: Arc<dyn TokenStore>,
-        passwords: Passwords,
-    ) -> Self {
-        Self {
-            links: tokens.purpose_tokens(),
-            tokens,
-            users,
-            revoked: RevocationView::new(revocations.clone()),
-            revocations,
-            passwords,
-            throttle: Arc::new(LoginThrottle::new(LoginLimits::default())),
-            client_address: ClientAddressSource::default(),
-            cookie_mode: None,
-            sliding_tokens: false,
-            outbox: None,
-            public_url: "http://127.0.0.1:8000".into(),
-            classroom: None,
-        }
-    }
-
-    /// Turns classroom mode on: `/class/`, `/api/class/` and `/api/class/progress/` answer.
-    pub fn with_classroom(mut self, classroom: Classroom) -> Self {
-        self.classroom = Some(Arc::new(classroom));
-        self
-    }
-
-    /// Sends links as files in `outbox`, pointing at `public_url`.
-    pub fn with_outbox(mut self, outbox: Outbox, public_url: impl Into<String>) -> Self {
-        self.outbox = Some(outbox);
-        self.public_url = public_url.into();
-        self
-    }
-
-    /// Turns sliding tokens on: `/api/token/sliding/` and `/api/token/sliding/refresh/`.
-    pub fn with_sliding_tokens(mut self) -> Self {
-        self.sliding_tokens = true;
-        self
-    }
-
-    /// Turns cookie mode on: see [`crate::http::cookies`].
-    pub fn with_refresh_cookie(mut self) -> Self {
-        self.cookie_mode = Some(CookieMode {
-            max_age: self.tokens.settings().refresh_lifetime,
-        });
-        self
-    }
-
-    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
-        self.throttle = Arc::new(LoginThrottle::new(limits));
-        self
-    }
-
-    pub fn with_client_address(mut self, source: ClientAddressSource) -> Self {
-        self.client_address = source;
-        self
-    }
-
-    /// The user a `user_id` claim names. An id that is not a number names nobody (simplejwt
-    /// answers such a token with a 500; we say "not found").
-    pub async fn find_user(&self, user_id: &str) -> Result<Option<User>, ApiError> {
-        let Ok(id) = user_id.parse::<i64>() else {
-            return Ok(None);
-        };
-        Ok(self.users.find_by_id(id).await?)
+impl State {
+    /// The user a `user_id` claim names (see [`Sessions::find_user`]).
+    pub async fn find_user(&self, user_id: &str) -> Result<Option<crate::users::User>, ApiError> {
+        Ok(self.sessions.find_user(user_id).await?)
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::store::StoreError;
+use crate::storage::StoreError;
 use crate::users::{Passwords, UserError, UserStore, create_user};
 
 /// Limits on a submission, so that no student (or anyone with a token) can fill the memory.

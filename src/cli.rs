@@ -4,10 +4,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::clock::Seconds;
 use crate::tokens::KeyAlgorithm;
 use crate::users::Rate;
 
@@ -430,48 +430,9 @@ pub struct PasswordInput {
     pub password: Option<String>,
 }
 
-/// A duration in whole seconds, written `300`, `300s`, `5m`, `12h` or `1d`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seconds(pub i64);
-
-impl FromStr for Seconds {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-            Some(at) => text.split_at(at),
-            None => (text, "s"),
-        };
-        let scale = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86400,
-            _ => return Err(format!("{text:?}: use a number with s, m, h or d, e.g. 5m")),
-        };
-        number
-            .parse::<i64>()
-            .ok()
-            .and_then(|n| n.checked_mul(scale))
-            .map(Seconds)
-            .ok_or_else(|| format!("{text:?} is not a duration, e.g. 300s, 5m, 1d"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_people_write_them() {
-        assert_eq!("300".parse(), Ok(Seconds(300)));
-        assert_eq!("5m".parse(), Ok(Seconds(300)));
-        assert_eq!("1d".parse(), Ok(Seconds(86400)));
-        assert!("5 minutes".parse::<Seconds>().is_err());
-        assert!("m".parse::<Seconds>().is_err());
-        assert!("99999999999999999999d".parse::<Seconds>().is_err());
-    }
 
     #[test]
     fn no_subcommand_means_serve_with_defaults() {

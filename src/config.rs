@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
-use crate::app::{ClientAddressSource, ConnectionLimits};
+use crate::app::{ClientAddressSource, ConnectionLimits, Settings};
 use crate::cli::{Environment, ServeArgs};
 use crate::keyring::{Keyring, KeyringError, write_private_file};
 use crate::tokens::{Key, KeyAlgorithm, KeyError, KeySet, TokenSettings};
@@ -21,8 +21,6 @@ pub const DEV_KEY_FILE: &str = "dev-signing-key";
 pub fn dev_private_key_file(algorithm: KeyAlgorithm) -> String {
     format!("dev-{}-key.pem", algorithm.as_str().to_ascii_lowercase())
 }
-/// The name of the SQLite database inside the data directory.
-pub const DATABASE_FILE: &str = "workbook.sqlite3";
 
 /// Everything `serve` needs, validated.
 #[derive(Debug, Clone)]
@@ -30,21 +28,10 @@ pub struct Config {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub environment: Environment,
-    pub tokens: TokenSettings,
-    /// The first signs; all verify.
-    pub keys: KeySet,
-    pub password_cost: PasswordCost,
+    /// What the state is built from: keys, token lifetimes, modes (see [`crate::app::build`]).
+    pub app: Settings,
     /// How often revocations made by other instances are read.
     pub revocation_poll: Duration,
-    pub login_limits: LoginLimits,
-    /// Cookie mode: see `--refresh-cookie`.
-    pub refresh_cookie: bool,
-    /// Sliding tokens: see `--sliding-tokens`.
-    pub sliding_tokens: bool,
-    /// Where link messages go, if anywhere.
-    pub mail_outbox: Option<PathBuf>,
-    pub public_url: String,
-    pub client_address: ClientAddressSource,
     pub connections: ConnectionLimits,
     /// The workbook the command runs in, if any: its book is built and served at `/`
     /// (unless `--no-book`), and a learner at a terminal sees its progress.
@@ -144,27 +131,30 @@ impl Config {
             addr: args.addr,
             data_dir,
             environment,
-            tokens,
-            keys,
-            password_cost: PasswordCost::RECOMMENDED,
+            app: Settings {
+                keys,
+                tokens,
+                password_cost: PasswordCost::RECOMMENDED,
+                refresh_cookie: args.refresh_cookie,
+                sliding_tokens: args.sliding_tokens,
+                mail_outbox,
+                public_url: args
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", args.addr))
+                    .trim_end_matches('/')
+                    .to_owned(),
+                login_limits: LoginLimits {
+                    per_user: args.login_failures_per_user,
+                    per_address: args.login_failures_per_address,
+                },
+                client_address: ClientAddressSource {
+                    header: args.client_ip_header.clone(),
+                    trusted_proxies: args.trusted_proxies.clone(),
+                },
+                classroom: None,
+            },
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
-            refresh_cookie: args.refresh_cookie,
-            sliding_tokens: args.sliding_tokens,
-            mail_outbox,
-            public_url: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", args.addr))
-                .trim_end_matches('/')
-                .to_owned(),
-            login_limits: LoginLimits {
-                per_user: args.login_failures_per_user,
-                per_address: args.login_failures_per_address,
-            },
-            client_address: ClientAddressSource {
-                header: args.client_ip_header.clone(),
-                trusted_proxies: args.trusted_proxies.clone(),
-            },
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
             },
@@ -181,11 +171,6 @@ impl Config {
     pub fn built_book_dir(&self) -> PathBuf {
         self.data_dir.join("book")
     }
-}
-
-/// The SQLite file inside a data directory.
-pub fn database_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(DATABASE_FILE)
 }
 
 // ANCHOR: load_keys
@@ -320,7 +305,7 @@ mod tests {
             Config::load(args(&[]), dir.path().into(), Environment::Development, None).unwrap();
         let key = std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap();
         Config::load(args(&[]), dir.path().into(), Environment::Development, None).unwrap();
-        assert_eq!(first.keys.signing().weakness(), None);
+        assert_eq!(first.app.keys.signing().weakness(), None);
         assert_eq!(key.len(), 64);
         assert_eq!(
             std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap(),
@@ -338,14 +323,14 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(config.keys.signing().algorithm(), KeyAlgorithm::EdDSA);
+        assert_eq!(config.app.keys.signing().algorithm(), KeyAlgorithm::EdDSA);
         let pem = dir.path().join(dev_private_key_file(KeyAlgorithm::EdDSA));
         assert!(
             std::fs::read_to_string(pem)
                 .unwrap()
                 .contains("PRIVATE KEY")
         );
-        assert_eq!(config.keys.jwks()["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(config.app.keys.jwks()["keys"].as_array().unwrap().len(), 1);
     }
 
     #[test]
@@ -412,8 +397,8 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(config.keys.signing().kid(), newest.kid());
-        assert!(config.keys.verifying_key("HS256", None).is_some());
+        assert_eq!(config.app.keys.signing().kid(), newest.kid());
+        assert!(config.app.keys.verifying_key("HS256", None).is_some());
     }
 
     #[test]
@@ -471,7 +456,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            format!("{:?}", config.keys.signing()),
+            format!("{:?}", config.app.keys.signing()),
             "Key(HS256, 40 bytes, redacted)"
         );
     }

@@ -6,7 +6,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::store::StoreError;
+use crate::sessions::SessionError;
+use crate::storage::StoreError;
 use crate::tokens::{TokenError, TokenType};
 
 /// `WWW-Authenticate` on every 401, as DRF sends it for simplejwt's authentication class.
@@ -55,6 +56,13 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 400 with one message for one field: `{"field": ["message"]}`.
+    pub fn field(field: &str, message: &str) -> Self {
+        let mut errors = Map::new();
+        errors.insert(field.to_owned(), Value::from(vec![message]));
+        ApiError::Fields(errors)
+    }
+
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
@@ -171,6 +179,36 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+// ANCHOR: session_errors
+/// Each refusal of a session rule as simplejwt answers it.
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Token(reason) => ApiError::Token(reason),
+            SessionError::Revoked => ApiError::NonField(TokenError::Blacklisted.to_string()),
+            SessionError::Bearer(refusals) => match refusals.as_slice() {
+                [(TokenType::Access, reason)] => ApiError::AccessToken(*reason),
+                _ => ApiError::AuthTokens(refusals),
+            },
+            SessionError::NoUserIdentification => ApiError::NoUserIdentification,
+            SessionError::UserNotFound => ApiError::UserNotFound,
+            SessionError::UserInactive => ApiError::UserInactive,
+            SessionError::NoActiveAccount => ApiError::NoActiveAccount,
+            SessionError::NoActiveAccountForToken => ApiError::NoActiveAccountForToken,
+            SessionError::Throttled(seconds) => ApiError::Throttled(seconds),
+            SessionError::WrongPassword => ApiError::field("old_password", "Wrong password."),
+            SessionError::SamePassword => ApiError::field(
+                "new_password",
+                "The new password must differ from the old one.",
+            ),
+            SessionError::InvalidPassword(why) => ApiError::field("new_password", why),
+            SessionError::Store(error) => error.into(),
+            SessionError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+// ANCHOR_END: session_errors
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {

@@ -20,6 +20,8 @@ pub mod http;
 pub mod interfaces;
 pub mod keyring;
 pub mod mail;
+pub mod sessions;
+pub mod storage;
 pub mod store;
 pub mod terminal;
 pub mod tokens;

@@ -42,12 +42,12 @@ pub async fn run(
         accounts.len() - new,
         written.display()
     );
-    let config = Config::load(args.serve, data_dir, environment, workbook)?;
-    let roster = Roster {
+    let mut config = Config::load(args.serve, data_dir, environment, workbook)?;
+    config.app.classroom = Some(Roster {
         instructor: args.instructor,
         students,
-    };
-    serve::run(config, database, Some(roster)).await
+    });
+    serve::run(config, database).await
 }
 
 /// The file the instructor named, or `classroom-accounts.csv` in the data directory.

@@ -75,7 +75,6 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
             serve::run(
                 Config::load(cli.serve, data_dir, environment, found.clone())?,
                 database,
-                None,
             )
             .await
         }
@@ -83,7 +82,6 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
             serve::run(
                 Config::load(*args, data_dir, environment, found.clone())?,
                 database,
-                None,
             )
             .await
         }

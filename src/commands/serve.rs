@@ -11,23 +11,17 @@ use tokio::net::TcpListener;
 
 use super::{CommandError, Database, progress};
 use crate::app::{self, AppState};
-use crate::classroom::{Classroom, Roster};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::interfaces;
-use crate::mail::Outbox;
-use crate::tokens::{RandomJti, RevocationView, TokenService};
-use crate::users::{CachedUserStore, Passwords, UserError, create_user};
+use crate::tokens::RandomJti;
+use crate::users::{UserError, create_user};
 use crate::workbook::{Workbook, book};
 
 /// The account `cargo run` creates in development, so the README's `curl` lines just work.
 pub const DEMO_USERNAME: &str = "demo";
 pub const DEMO_PASSWORD: &str = "demo-password";
-
-/// How long a user's active flag may be served from memory when it was changed outside this
-/// process (by the `user` subcommand or another instance).
-const USER_CACHE_SECONDS: i64 = 5;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,49 +29,21 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often expired revocation records are deleted.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
-pub async fn run(
-    config: Config,
-    database: Database<'_>,
-    classroom: Option<Roster>,
-) -> Result<(), CommandError> {
+pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandError> {
     let store = database.open().await?;
-    let passwords = Passwords::new(config.password_cost)?;
     let clock = Arc::new(SystemClock);
-    let mut state = AppState::new(
-        TokenService::new(
-            config.keys.clone(),
-            config.tokens,
-            clock.clone(),
-            Arc::new(RandomJti),
-        ),
-        Arc::new(CachedUserStore::new(
-            store.clone(),
-            clock.clone(),
-            USER_CACHE_SECONDS,
-        )),
+    let state = app::build(
+        config.app.clone(),
         store.clone(),
-        passwords.clone(),
-    )
-    .with_login_limits(config.login_limits)
-    .with_client_address(config.client_address.clone());
-    if config.refresh_cookie {
-        state = state.with_refresh_cookie();
-    }
-    if config.sliding_tokens {
-        state = state.with_sliding_tokens();
-    }
-    if let Some(dir) = &config.mail_outbox {
-        state = state.with_outbox(Outbox::at(dir), config.public_url.clone());
-    }
-    if let Some(roster) = classroom {
-        state = state.with_classroom(Classroom::new(roster, store.clone()));
-    }
-    state.revoked.sync(clock.now()).await?;
+        clock.clone(),
+        Arc::new(RandomJti),
+    )?;
+    state.sessions.sync_revocations().await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
         match create_user(
             &*store,
-            &passwords,
+            &state.passwords,
             DEMO_USERNAME,
             DEMO_PASSWORD,
             true,
@@ -111,11 +77,7 @@ pub async fn run(
     }
 
     let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
-    let follower = tokio::spawn(follow_revocations(
-        state.revoked.clone(),
-        clock,
-        config.revocation_poll,
-    ));
+    let follower = tokio::spawn(follow_revocations(state.clone(), config.revocation_poll));
     // ANCHOR: drain
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
@@ -244,12 +206,12 @@ fn print_progress(workbook: &Workbook) {
 
 /// Learns what other instances (and the `user` subcommand) revoked. Between two polls another
 /// instance's logout is not yet known here: `--revocation-poll` bounds that window.
-async fn follow_revocations(view: RevocationView, clock: Arc<SystemClock>, every: Duration) {
+async fn follow_revocations(state: AppState, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(error) = view.sync(clock.now()).await {
+        if let Err(error) = state.sessions.sync_revocations().await {
             tracing::warn!(%error, "reading new revocations failed; retrying");
         }
     }

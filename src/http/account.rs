@@ -8,18 +8,18 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::post;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
-use super::tokens::new_session;
+use super::tokens::pair_response;
 use super::{endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;
-use crate::users::{Attempt, RetryAfter, UserError, authenticate, change_password};
+use crate::users::UserError;
 
 pub fn router() -> Router<AppState> {
     let post_only = |handler| endpoint(handler, "POST, OPTIONS");
@@ -51,35 +51,24 @@ pub fn router() -> Router<AppState> {
 }
 
 // ANCHOR: change
+/// `POST /api/password/change/`, signed in: a new password, every older token of the user
+/// revoked, and a new pair for the caller (see [`crate::sessions::Sessions::change_password`]).
 async fn change(
     State(state): State<AppState>,
     user: AuthUser,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let [old, new] = required_strings(&data, ["old_password", "new_password"])?;
-    let username = &user.user.username;
-    // The same slow check as a login, so a stolen access token alone cannot change a password.
-    if authenticate(&*state.users, &state.passwords, username, &old)
-        .await
-        .is_err()
-    {
-        return Err(field_error("old_password", "Wrong password."));
-    }
-    if new == old {
-        return Err(field_error(
-            "new_password",
-            "The new password must differ from the old one.",
-        ));
-    }
-    set_password(&state, username, &new).await?;
-    new_session(&state, user.user.id).await
+    let pair = state
+        .sessions
+        .change_password(&user.user, &old, &new)
+        .await?;
+    Ok(pair_response(&state, &pair, &pair.access, &pair.refresh))
 }
 // ANCHOR_END: change
 
 fn field_error(field: &str, message: &str) -> ApiError {
-    let mut errors = Map::new();
-    errors.insert(field.to_owned(), Value::from(vec![message]));
-    ApiError::Fields(errors)
+    ApiError::field(field, message)
 }
 
 /// The same answer whether or not the account exists, so the endpoint tells nobody who has one.
@@ -95,14 +84,10 @@ async fn request_reset(
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let [username] = required_strings(&data, ["username"])?;
-    let address = address.map(|ip| ip.to_string());
-    let now = state.tokens.now();
-    if let Err(RetryAfter(seconds)) = state.throttle.check(&username, address.as_deref(), now) {
-        return Err(ApiError::Throttled(seconds));
-    }
     state
-        .throttle
-        .record_failure(&username, address.as_deref(), now, Attempt::Every);
+        .sessions
+        .count_against_login_limits(&username, address)?;
+    let now = state.tokens.now();
     if let Some(user) = state.users.find_by_username(&username).await?
         && user.is_active
         && !user.email.is_empty()
@@ -149,7 +134,7 @@ async fn confirm_reset(
                 .fingerprint_now(Purpose::PasswordReset, &claims, &user.password_hash)
         })
         .ok_or_else(|| field_error("token", LINK_REFUSED))?;
-    set_password(&state, &user.username, &new).await?;
+    state.sessions.set_password(&user, &new).await?;
     Ok(json_body(&json!({ "detail": "Password has been reset." })))
 }
 // ANCHOR_END: confirm_reset
@@ -239,24 +224,6 @@ fn send(state: &AppState, to: &str, subject: &str, body: &str, now: i64) {
             "no mail outbox is configured: the link was not sent"
         ),
     }
-}
-
-/// The new password set, every older token of the user revoked here and at once.
-async fn set_password(state: &AppState, username: &str, new: &str) -> Result<(), ApiError> {
-    let now = state.tokens.now();
-    let settings = state.tokens.settings();
-    change_password(
-        &*state.users,
-        &*state.revocations,
-        &state.passwords,
-        username,
-        new,
-        now,
-        settings.session_lifetime.max(settings.refresh_lifetime),
-    )
-    .await
-    .map_err(user_error)?;
-    Ok(state.revoked.sync(now).await?)
 }
 
 fn user_error(error: UserError) -> ApiError {

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::tokens::{TokenError, TokenType, VerifiedToken};
+use crate::tokens::VerifiedToken;
 use crate::users::User;
 
 /// An active user, proven by a valid access token.
@@ -57,47 +57,9 @@ impl FromRequestParts<AppState> for AuthUser {
             Credentials::Bearer(raw) => raw,
         };
         let raw = std::str::from_utf8(raw).unwrap_or_default();
-        let token = verify_bearer(state, raw)?;
-        let user_id = token
-            .user_id
-            .as_deref()
-            .ok_or(ApiError::NoUserIdentification)?;
-        let user = state
-            .find_user(user_id)
-            .await?
-            .ok_or(ApiError::UserNotFound)?;
-        if !user.is_active {
-            return Err(ApiError::UserInactive);
-        }
+        let (user, token) = state.sessions.authenticate(raw).await?;
         Ok(AuthUser { user, token })
     }
-}
-
-/// An access token (or, with sliding tokens on, a sliding one), not revoked. Like simplejwt,
-/// every accepted class is tried in turn, and a refusal names why each one failed.
-fn verify_bearer(state: &AppState, raw: &str) -> Result<VerifiedToken, ApiError> {
-    let classes: &[TokenType] = if state.sliding_tokens {
-        &[TokenType::Access, TokenType::Sliding]
-    } else {
-        &[TokenType::Access]
-    };
-    let mut refusals = Vec::with_capacity(classes.len());
-    for &class in classes {
-        match state.tokens.verify(raw, Some(class)) {
-            // From memory: logouts, reused refresh tokens and "log out everywhere" reach every
-            // instance's view, so no query is needed here.
-            Ok(token) if state.revoked.is_revoked(&token) => {
-                refusals.push((class, TokenError::Blacklisted));
-            }
-            Ok(token) => return Ok(token),
-            Err(reason) => refusals.push((class, reason)),
-        }
-    }
-    tracing::debug!(?refusals, "bearer token refused");
-    Err(match refusals.as_slice() {
-        [(TokenType::Access, reason)] => ApiError::AccessToken(*reason),
-        _ => ApiError::AuthTokens(refusals),
-    })
 }
 // ANCHOR_END: auth_user
 

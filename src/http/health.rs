@@ -36,7 +36,7 @@ async fn healthz() -> Response {
 // ANCHOR: readyz
 /// Ready when the database answers: an instance that cannot reach it should get no traffic.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.revocations.ping().await {
+    match state.sessions.ping().await {
         Ok(()) => json_body(&json!({ "status": "ok", "database": "ok" })),
         Err(error) => {
             tracing::warn!(%error, "not ready: the database does not answer");

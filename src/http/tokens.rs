@@ -17,10 +17,6 @@ use super::cookies::{REFRESH_COOKIE, check_csrf, clear_cookies, cookie, set_cook
 use super::endpoint;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
-use crate::tokens::{
-    BlacklistEntry, Revocation, Session, TokenError, TokenType, VerifiedToken, session_of,
-};
-use crate::users::{Attempt, LoginError, RetryAfter, User, authenticate};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -137,54 +133,12 @@ async fn obtain(
     ClientAddr(address): ClientAddr,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    let user = log_in(&state, address, &data).await?;
-    new_session(&state, user.id).await
+    let [username, password] = required_strings(&data, ["username", "password"])?;
+    let user = state.sessions.log_in(&username, &password, address).await?;
+    let pair = state.sessions.start(&user).await?;
+    Ok(pair_response(&state, &pair, &pair.access, &pair.refresh))
 }
 // ANCHOR_END: obtain
-
-/// A new session for a user who just proved who they are, recorded, and its first pair.
-pub(crate) async fn new_session(state: &AppState, user_id: i64) -> Result<Response, ApiError> {
-    let (pair, session) = state.tokens.start_session(&user_id.to_string());
-    state.revocations.start_session(&session).await?;
-    Ok(pair_response(
-        state,
-        &pair,
-        pair.access.clone(),
-        &pair.refresh,
-    ))
-}
-
-// ANCHOR: log_in
-/// The user a username and password prove, unless throttled.
-async fn log_in(
-    state: &AppState,
-    address: Option<std::net::IpAddr>,
-    data: &Map<String, Value>,
-) -> Result<User, ApiError> {
-    let [username, password] = required_strings(data, ["username", "password"])?;
-    let address = address.map(|ip| ip.to_string());
-    let now = state.tokens.now();
-    if let Err(RetryAfter(seconds)) = state.throttle.check(&username, address.as_deref(), now) {
-        return Err(ApiError::Throttled(seconds));
-    }
-    let user = authenticate(&*state.users, &state.passwords, &username, &password)
-        .await
-        .map_err(|error| match error {
-            LoginError::NoActiveAccount => {
-                state.throttle.record_failure(
-                    &username,
-                    address.as_deref(),
-                    now,
-                    Attempt::Password(&password),
-                );
-                ApiError::NoActiveAccount
-            }
-            LoginError::Store(error) => error.into(),
-        })?;
-    state.throttle.record_success(&username);
-    Ok(user)
-}
-// ANCHOR_END: log_in
 
 /// `POST /api/token/sliding/` (with sliding tokens on): username + password → `{"token"}`.
 async fn obtain_sliding(
@@ -192,99 +146,50 @@ async fn obtain_sliding(
     ClientAddr(address): ClientAddr,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    if !state.sliding_tokens {
+    if !state.sessions.sliding_tokens() {
         return Err(ApiError::NotFound);
     }
-    let user = log_in(&state, address, &data).await?;
-    let (token, session) = state.tokens.start_sliding_session(&user.id.to_string());
-    state.revocations.start_session(&session).await?;
+    let [username, password] = required_strings(&data, ["username", "password"])?;
+    let user = state.sessions.log_in(&username, &password, address).await?;
+    let token = state.sessions.start_sliding(&user).await?;
     Ok(json_body(&json!({ "token": token })))
 }
 
-/// `POST /api/token/sliding/refresh/`: a sliding token → the same token with a new `exp`, until
-/// its `refresh_exp`. A revoked session's token slides no further.
+/// `POST /api/token/sliding/refresh/`: a sliding token → the same token with a new `exp`.
 async fn refresh_sliding(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    if !state.sliding_tokens {
+    if !state.sessions.sliding_tokens() {
         return Err(ApiError::NotFound);
     }
     let [raw] = required_strings(&data, ["token"])?;
-    let token = state
-        .tokens
-        .verify(&raw, Some(TokenType::Sliding))
-        .map_err(ApiError::Token)?;
-    if state.revoked.is_revoked(&token) || state.revocations.is_blacklisted(&token.jti).await? {
-        return Err(ApiError::Token(TokenError::Blacklisted));
-    }
-    let user_id = token
-        .user_id
-        .as_deref()
-        .ok_or(ApiError::NoUserIdentification)?;
-    match state.find_user(user_id).await? {
-        Some(user) if user.is_active => {}
-        _ => return Err(ApiError::NoActiveAccountForToken),
-    }
-    let slid = state.tokens.slide(&token).map_err(ApiError::Token)?;
-    Ok(json_body(&json!({ "token": slid })))
+    let token = state.sessions.slide(&raw).await?;
+    Ok(json_body(&json!({ "token": token })))
 }
 
 /// The refresh endpoint answers `access` first.
 #[derive(Serialize)]
-struct Refreshed {
-    access: String,
-    refresh: String,
+struct Refreshed<'a> {
+    access: &'a str,
+    refresh: &'a str,
 }
 
 // ANCHOR: refresh
-/// `POST /api/token/refresh/`: a refresh token → a new access token and a new refresh token.
-/// The old refresh token is revoked before anything is issued, and the revocation is the race's
-/// referee: of two requests with the same token, only the one that revoked it gets new tokens.
-///
-/// A refresh token that was already rotated away and comes back has been copied: either the
-/// thief or the user now holds a newer one, and we cannot tell which. So the whole session is
-/// revoked, and both must log in again (RFC 9700 §4.14.2).
+/// `POST /api/token/refresh/`: a refresh token → a new access token and a new refresh token
+/// (rotation and reuse detection: [`crate::sessions::Sessions::refresh`]).
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let raw = refresh_token_of(&state, &headers, &data)?;
-    let token = state
-        .tokens
-        .verify(&raw, Some(TokenType::Refresh))
-        .map_err(ApiError::Token)?;
-    let now = state.tokens.now();
-    if state.revocations.is_blacklisted(&token.jti).await? {
-        revoke_session(&state, &token, now).await?;
-        return Err(ApiError::Token(TokenError::Blacklisted));
-    }
-    let session = current_session(&state, &token, now).await?;
-    let user_id = token
-        .user_id
-        .as_deref()
-        .ok_or(ApiError::NoUserIdentification)?;
-    match state.find_user(user_id).await? {
-        Some(user) if user.is_active => {}
-        // The token is not consumed: it works again if the user is reactivated.
-        _ => return Err(ApiError::NoActiveAccountForToken),
-    }
-    if !state
-        .revocations
-        .blacklist(blacklist_entry(&state, &token))
-        .await?
-    {
-        // Lost the race against a concurrent request with the same token: a reuse too.
-        revoke_session(&state, &token, now).await?;
-        return Err(ApiError::Token(TokenError::Blacklisted));
-    }
-    let pair = state.tokens.rotate(&token, session.expires_at);
+    let pair = state.sessions.refresh(&raw).await?;
     let body = Refreshed {
-        access: pair.access.clone(),
-        refresh: pair.refresh.clone(),
+        access: &pair.access,
+        refresh: &pair.refresh,
     };
-    Ok(pair_response(&state, &body, pair.access, &pair.refresh))
+    Ok(pair_response(&state, &body, &pair.access, &pair.refresh))
 }
 // ANCHOR_END: refresh
 
@@ -295,36 +200,20 @@ async fn verify(
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let [raw] = required_strings(&data, ["token"])?;
-    let token = state.tokens.verify(&raw, None).map_err(ApiError::Token)?;
-    if state.revoked.is_revoked(&token) || state.revocations.is_blacklisted(&token.jti).await? {
-        return Err(ApiError::NonField(TokenError::Blacklisted.to_string()));
-    }
+    state.sessions.verify(&raw).await?;
     Ok(json_body(&json!({})))
 }
 
 // ANCHOR: blacklist
-/// `POST /api/token/blacklist/`: logout. Revokes the refresh token so it can never be used
-/// again, and its whole session, so the access tokens issued with it stop working now rather
-/// than when they expire.
+/// `POST /api/token/blacklist/`: logout. The refresh token and its whole session are revoked,
+/// so the access tokens issued with it stop working now rather than when they expire.
 async fn blacklist(
     State(state): State<AppState>,
     headers: HeaderMap,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
     let raw = refresh_token_of(&state, &headers, &data)?;
-    let token = state
-        .tokens
-        .verify(&raw, Some(TokenType::Refresh))
-        .map_err(ApiError::Token)?;
-    // No separate "already revoked?" read: the insert answers that, atomically.
-    let revoked_now = state
-        .revocations
-        .blacklist(blacklist_entry(&state, &token))
-        .await?;
-    revoke_session(&state, &token, state.tokens.now()).await?;
-    if !revoked_now {
-        return Err(ApiError::Token(TokenError::Blacklisted));
-    }
+    state.sessions.log_out(&raw).await?;
     Ok(logged_out(&state))
 }
 // ANCHOR_END: blacklist
@@ -332,69 +221,8 @@ async fn blacklist(
 /// `POST /api/token/logout-all/` with an access token: logs the user out everywhere. Every
 /// session of theirs is revoked, and every token issued to them until now.
 async fn logout_all(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
-    let now = state.tokens.now();
-    state
-        .revoked
-        .revoke(
-            revoke_everything(&state, &user.user.id.to_string(), now),
-            now,
-        )
-        .await?;
+    state.sessions.log_out_everywhere(&user.user).await?;
     Ok(logged_out(&state))
-}
-
-/// Everything a user holds now: their live sessions by name, and by the cutoff any other token
-/// issued before this second (those of a simplejwt service we replaced, say).
-pub fn revoke_everything(state: &AppState, user_id: &str, now: i64) -> Revocation {
-    let settings = state.tokens.settings();
-    Revocation::User {
-        user_id: user_id.to_owned(),
-        cutoff: now,
-        expires_at: now + settings.refresh_lifetime.max(settings.access_lifetime),
-    }
-}
-
-/// The session of a refresh token, from the store. A revoked one refuses the token. A token
-/// with no recorded session (simplejwt issued it, before we took over) starts one now.
-async fn current_session(
-    state: &AppState,
-    token: &VerifiedToken,
-    now: i64,
-) -> Result<Session, ApiError> {
-    let id = session_of(&token.jti);
-    if state.revoked.is_revoked(token) {
-        return Err(ApiError::Token(TokenError::Blacklisted));
-    }
-    match state.revocations.session(id).await? {
-        Some((_, true)) => Err(ApiError::Token(TokenError::Blacklisted)),
-        Some((session, false)) => Ok(session),
-        None => {
-            let session = Session {
-                id: id.to_owned(),
-                user_id: token.user_id.clone().unwrap_or_default(),
-                started_at: now,
-                expires_at: now + state.tokens.settings().session_lifetime,
-            };
-            state.revocations.start_session(&session).await?;
-            Ok(session)
-        }
-    }
-}
-
-/// Revokes a token's session everywhere. The revocation outlives every token the session can
-/// still have: its recorded cap, or else the longest lifetime from now.
-async fn revoke_session(state: &AppState, token: &VerifiedToken, now: i64) -> Result<(), ApiError> {
-    let id = session_of(&token.jti);
-    let settings = state.tokens.settings();
-    let expires_at = match state.revocations.session(id).await? {
-        Some((session, _)) => session.expires_at,
-        None => now + settings.refresh_lifetime.max(settings.access_lifetime),
-    };
-    let revocation = Revocation::Session {
-        id: id.to_owned(),
-        expires_at,
-    };
-    Ok(state.revoked.revoke(revocation, now).await?)
 }
 
 // ANCHOR: cookie_mode
@@ -418,10 +246,10 @@ fn refresh_token_of(
 
 /// A new pair for the client: both tokens in the body; or, in cookie mode, only the access
 /// token, with the refresh token in its HttpOnly cookie where no script can read it.
-fn pair_response(
+pub(crate) fn pair_response(
     state: &AppState,
     body: &impl Serialize,
-    access: String,
+    access: &str,
     refresh: &str,
 ) -> Response {
     match state.cookie_mode {
@@ -443,12 +271,3 @@ fn logged_out(state: &AppState) -> Response {
     response
 }
 // ANCHOR_END: cookie_mode
-
-fn blacklist_entry(state: &AppState, token: &VerifiedToken) -> BlacklistEntry {
-    BlacklistEntry {
-        jti: token.jti.clone(),
-        user_id: token.user_id.clone(),
-        expires_at: token.exp,
-        blacklisted_at: state.tokens.now(),
-    }
-}

@@ -16,9 +16,14 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+pub use crate::storage::StoreError;
+
 use crate::classroom::ProgressStore;
 use crate::tokens::TokenStore;
 use crate::users::UserStore;
+
+/// The name of the SQLite database inside the data directory.
+pub const DATABASE_FILE: &str = "workbook.sqlite3";
 
 /// Every part of the database, as one object the commands can hold.
 pub trait Database: UserStore + TokenStore + ProgressStore {}
@@ -34,7 +39,7 @@ pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Database
         }
         Some(other) => Err(StoreError::Url(redact(other))),
         None => Ok(Arc::new(
-            SqliteStore::open(&crate::config::database_path(data_dir)).await?,
+            SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?,
         )),
     }
 }
@@ -69,24 +74,6 @@ fn migrator<const N: usize>(steps: [(&'static str, &'static str); N]) -> Migrato
         })
         .collect();
     Migrator::with_migrations(migrations)
-}
-
-/// A failure of the database itself (not "no such row": that is an `Option` or a domain error).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-    #[error(
-        "unsupported database URL {0:?}: use postgres://user:password@host/database, or none for SQLite"
-    )]
-    Url(String),
-    #[error("the database writer has stopped")]
-    WriterGone,
-    /// The writer's batch failed; the cause was logged by the writer.
-    #[error("committing to the database failed: {0}")]
-    Write(String),
 }
 
 #[cfg(test)]

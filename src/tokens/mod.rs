@@ -16,7 +16,7 @@ pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettin
 
 use async_trait::async_trait;
 
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 /// Every way a token can be refused. The messages are simplejwt's, word for word, because
 /// clients written for it show them to users and some match on them.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::{Revocation, TokenStore, VerifiedToken, session_of};
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 #[derive(Debug, Default)]
 struct Seen {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::{NewUser, User, UserError, UserStore};
 use crate::clock::Clock;
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 /// Past this many entries the cache starts over, so memory stays bounded.
 const MAX_ENTRIES: usize = 100_000;

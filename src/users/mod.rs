@@ -11,7 +11,7 @@ pub use throttle::{Attempt, LoginLimits, LoginThrottle, Rate, RetryAfter};
 
 use async_trait::async_trait;
 
-use crate::store::StoreError;
+use crate::storage::StoreError;
 use crate::tokens::{Revocation, TokenStore};
 
 /// A user account, as stored.

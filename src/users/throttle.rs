@@ -41,7 +41,7 @@ impl FromStr for Rate {
         let explain = || format!("{text:?}: write failures/period, e.g. 5/5m or 20/1m, or off");
         let (max, period) = text.trim().split_once('/').ok_or_else(explain)?;
         let max: u32 = max.trim().parse().map_err(|_| explain())?;
-        let per_seconds = crate::cli::Seconds::from_str(period)?.0;
+        let per_seconds = crate::clock::Seconds::from_str(period)?.0;
         if per_seconds <= 0 {
             return Err(explain());
         }

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use crate::helpers::{DATABASE, NOW, TestApp, TestResponse};
 
 async fn classroom_app() -> TestApp {
-    let mut app = TestApp::new().await;
+    let app = TestApp::configured(|app| app.classroom = Some(roster())).await;
     let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).unwrap();
     create_user(
         &*app.state.users,
@@ -32,9 +32,6 @@ async fn classroom_app() -> TestApp {
     )
     .await
     .unwrap();
-    let room = Classroom::new(roster(), Arc::new(app.store.clone()));
-    app.state = app.state.clone().with_classroom(room);
-    app.router = app::router(app.state.clone(), None);
     app
 }
 

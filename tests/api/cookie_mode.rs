@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestResponse};
 
 async fn cookie_app() -> TestApp {
-    let mut app = TestApp::new().await;
-    app.state = app.state.clone().with_refresh_cookie();
-    app.router = jwt_workbook::app::router(app.state.clone(), None);
-    app
+    TestApp::configured(|app| app.refresh_cookie = true).await
 }
 
 /// The `name=value` of each `Set-Cookie`, and the whole header lines.

@@ -10,11 +10,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_workbook::app::{self, AppState};
+use jwt_workbook::app::{self, AppState, Settings};
 use jwt_workbook::clock::FixedClock;
 use jwt_workbook::store::SqliteStore;
-use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenService, TokenSettings};
-use jwt_workbook::users::{CachedUserStore, PasswordCost, Passwords, User, create_user};
+use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenSettings};
+use jwt_workbook::users::{PasswordCost, Passwords, User, create_user};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -83,11 +83,29 @@ impl TestApp {
 
     /// The app signing with the first of `keys` and verifying with all of them.
     pub async fn with_keys(keys: KeySet, settings: TokenSettings) -> Self {
+        Self::configured(|app| {
+            app.keys = keys;
+            app.tokens = settings;
+        })
+        .await
+    }
+
+    /// The app with the test key and defaults, then whatever `configure` changes (cookie mode,
+    /// sliding tokens, limits…), built by the production wiring: [`app::build`].
+    pub async fn configured(configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::configured_in(|settings, _| configure(settings)).await
+    }
+
+    /// [`Self::configured`], for settings that name a place in the test's data directory.
+    pub async fn configured_in(configure: impl FnOnce(&mut Settings, &std::path::Path)) -> Self {
         let data = tempfile::tempdir().expect("temporary directory");
+        let mut settings = Settings::new(KeySet::single(Key::hs256(KEY)));
+        settings.password_cost = PasswordCost::INSECURE_FOR_TESTS;
+        configure(&mut settings, data.path());
         let store = SqliteStore::open(&data.path().join(DATABASE))
             .await
             .expect("open the store");
-        let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).expect("hasher");
+        let passwords = Passwords::new(settings.password_cost).expect("hasher");
         let clock = FixedClock::at(NOW);
         let vitor = create_user(&store, &passwords, "vitor", "123", true, NOW)
             .await
@@ -95,21 +113,13 @@ impl TestApp {
         let inactive = create_user(&store, &passwords, "inactive", "123", false, NOW)
             .await
             .unwrap();
-        let state = AppState::new(
-            TokenService::new(
-                keys,
-                settings,
-                Arc::new(clock.clone()),
-                Arc::new(SequentialJti::default()),
-            ),
-            Arc::new(CachedUserStore::new(
-                Arc::new(store.clone()),
-                Arc::new(clock.clone()),
-                5,
-            )),
+        let state = app::build(
+            settings,
             Arc::new(store.clone()),
-            passwords,
-        );
+            Arc::new(clock.clone()),
+            Arc::new(SequentialJti::default()),
+        )
+        .expect("the state");
         Self {
             router: app::router(state.clone(), None),
             state,

@@ -11,13 +11,12 @@ const SENT: &str = "If the account exists, a reset link has been sent.";
 const REFUSED: &str = "This link is invalid, has expired or has already been used.";
 
 async fn app_with_outbox() -> (TestApp, Outbox) {
-    let mut app = TestApp::new().await;
+    let app = TestApp::configured_in(|app, data| {
+        app.mail_outbox = Some(data.join("outbox"));
+        app.public_url = "https://api.example.com".into();
+    })
+    .await;
     let outbox = Outbox::at(app.data.path().join("outbox"));
-    app.state = app
-        .state
-        .clone()
-        .with_outbox(outbox.clone(), "https://api.example.com");
-    app.router = jwt_workbook::app::router(app.state.clone(), None);
     app.state
         .users
         .set_email(app.vitor.id, "vitor@example.com")

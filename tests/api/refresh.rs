@@ -125,7 +125,7 @@ async fn expired_revocations_can_be_cleaned_up() {
     let app = TestApp::new().await;
     let (refresh, _) = app.login().await;
     assert_eq!(app.blacklist(&refresh).await.status, 200);
-    let store = &app.state.revocations;
+    let store = &app.store;
     assert_eq!(
         store.delete_expired(NOW + 86_400).await.unwrap(),
         0,

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use jwt_workbook::app::{self, AppState};
+use jwt_workbook::app::{self, Settings};
 use jwt_workbook::store::SqliteStore;
-use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenService, TokenSettings};
-use jwt_workbook::users::{CachedUserStore, PasswordCost, Passwords};
+use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenSettings, TokenStore};
+use jwt_workbook::users::PasswordCost;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -214,21 +214,15 @@ async fn another_instance_learns_a_logout_at_its_next_sync() {
         .await
         .unwrap();
     let clock = first.clock.clone();
-    let second = AppState::new(
-        TokenService::new(
-            KeySet::single(Key::hs256(KEY)),
-            TokenSettings::default(),
-            Arc::new(clock.clone()),
-            Arc::new(SequentialJti::default()),
-        ),
-        Arc::new(CachedUserStore::new(
-            Arc::new(store.clone()),
-            Arc::new(clock.clone()),
-            5,
-        )),
+    let mut settings = Settings::new(KeySet::single(Key::hs256(KEY)));
+    settings.password_cost = PasswordCost::INSECURE_FOR_TESTS;
+    let second = app::build(
+        settings,
         Arc::new(store),
-        Passwords::new(PasswordCost::INSECURE_FOR_TESTS).unwrap(),
-    );
+        Arc::new(clock.clone()),
+        Arc::new(SequentialJti::default()),
+    )
+    .unwrap();
     let second_router = app::router(second.clone(), None);
     let hello_on_second = |access: String| {
         let router = second_router.clone();
@@ -250,7 +244,7 @@ async fn another_instance_learns_a_logout_at_its_next_sync() {
         StatusCode::OK,
         "not yet synced: the window --revocation-poll bounds"
     );
-    second.revoked.sync(NOW).await.unwrap();
+    second.sessions.sync_revocations().await.unwrap();
     assert_eq!(
         hello_on_second(access.clone()).await,
         StatusCode::UNAUTHORIZED
@@ -271,16 +265,12 @@ async fn expired_revocations_are_forgotten_in_memory_and_on_disk() {
     let app = TestApp::new().await;
     let (refresh, _) = app.login().await;
     app.blacklist(&refresh).await;
-    assert_eq!(app.state.revoked.len(), (1, 0));
+    assert_eq!(app.state.sessions.revocations_in_memory(), (1, 0));
     let month = TokenSettings::default().session_lifetime;
-    app.state.revoked.sync(NOW + month + 1).await.unwrap();
-    assert_eq!(app.state.revoked.len(), (0, 0));
-    let deleted = app
-        .state
-        .revocations
-        .delete_expired(NOW + month + 1)
-        .await
-        .unwrap();
+    app.clock.set(NOW + month + 1);
+    app.state.sessions.sync_revocations().await.unwrap();
+    assert_eq!(app.state.sessions.revocations_in_memory(), (0, 0));
+    let deleted = app.store.delete_expired(NOW + month + 1).await.unwrap();
     assert_eq!(
         deleted, 3,
         "the blacklisted jti, the session and its published revocation"

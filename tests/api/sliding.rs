@@ -8,10 +8,11 @@ use serde_json::json;
 use crate::helpers::{NOW, TestApp, payload};
 
 async fn sliding_app(settings: TokenSettings) -> TestApp {
-    let mut app = TestApp::with_settings(settings).await;
-    app.state = app.state.clone().with_sliding_tokens();
-    app.router = jwt_workbook::app::router(app.state.clone(), None);
-    app
+    TestApp::configured(|app| {
+        app.tokens = settings;
+        app.sliding_tokens = true;
+    })
+    .await
 }
 
 async fn obtain_sliding(app: &TestApp) -> String {

@@ -79,9 +79,7 @@ async fn an_account_is_throttled_after_five_different_wrong_passwords_even_for_t
 
 #[tokio::test]
 async fn an_address_guessing_many_usernames_is_throttled() {
-    let mut app = TestApp::new().await;
-    app.state = app.state.clone().with_login_limits(limits("off", "3/1m"));
-    app.router = jwt_workbook::app::router(app.state.clone(), None);
+    let app = TestApp::configured(|app| app.login_limits = limits("off", "3/1m")).await;
     for guess in ["x1", "x2", "x3"] {
         assert_eq!(
             login_from(&app, "203.0.113.9:5000", None, guess)
@@ -105,16 +103,14 @@ async fn an_address_guessing_many_usernames_is_throttled() {
 /// apart, but only when it comes from the proxy. A client cannot dodge the limit by writing one.
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
-    let mut app = TestApp::new().await;
-    app.state = app
-        .state
-        .clone()
-        .with_login_limits(limits("off", "2/1m"))
-        .with_client_address(ClientAddressSource {
+    let app = TestApp::configured(|app| {
+        app.login_limits = limits("off", "2/1m");
+        app.client_address = ClientAddressSource {
             header: Some(HeaderName::from_static("x-forwarded-for")),
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-        });
-    app.router = jwt_workbook::app::router(app.state.clone(), None);
+        };
+    })
+    .await;
     let proxy = "127.0.0.1:40000";
     for guess in ["x1", "x2"] {
         login_from(&app, proxy, Some("198.51.100.7"), guess).await;

@@ -22,10 +22,10 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::BodyExt;
-use jwt_workbook::app::AppState;
+use jwt_workbook::app::{self, AppState, Settings};
 use jwt_workbook::clock::FixedClock;
 use jwt_workbook::store::SqliteStore;
-use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenService, TokenSettings};
+use jwt_workbook::tokens::{Key, KeySet, SequentialJti};
 use jwt_workbook::users::{PasswordCost, Passwords, User, create_user};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -74,14 +74,16 @@ impl World {
         .await
         .expect("create retired");
         let clock = FixedClock::at(NOW);
-        let tokens = TokenService::new(
-            KeySet::single(Key::hs256(KEY)),
-            TokenSettings::default(),
+        // The server's own wiring, the one `cargo run` uses, with a cheap hash and a test key.
+        let mut settings = Settings::new(KeySet::single(Key::hs256(KEY)));
+        settings.password_cost = PasswordCost::INSECURE_FOR_TESTS;
+        let state = app::build(
+            settings,
+            Arc::new(store),
             Arc::new(clock.clone()),
             Arc::new(SequentialJti::default()),
-        );
-        let store = Arc::new(store);
-        let state = AppState::new(tokens, store.clone(), store, passwords);
+        )
+        .expect("the server's state");
         Self {
             state,
             clock,
