@@ -16,6 +16,7 @@ use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::tokens::pair_response;
 use super::{endpoint, method_not_allowed};
+use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;
@@ -24,23 +25,23 @@ use crate::users::UserError;
 pub fn router() -> Router<AppState> {
     let post_only = |handler| endpoint(handler, "POST, OPTIONS");
     Router::new()
-        .route(
+        .slashed(
             "/api/password/change/",
             post_only(post(change).fallback(method_not_allowed)),
         )
-        .route(
+        .slashed(
             "/api/password/reset/",
             post_only(post(request_reset).fallback(method_not_allowed)),
         )
-        .route(
+        .slashed(
             "/api/password/reset/confirm/",
             post_only(post(confirm_reset).fallback(method_not_allowed)),
         )
-        .route(
+        .slashed(
             "/api/email/",
             post_only(post(set_email).fallback(method_not_allowed)),
         )
-        .route(
+        .slashed(
             "/api/email/verify/",
             post_only(post(verify_email).fallback(method_not_allowed)),
         )

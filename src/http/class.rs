@@ -17,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::auth::AuthUser;
 use super::body::FormData;
 use super::{endpoint, method_not_allowed};
+use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::classroom::ProgressReport;
 use crate::error::{ApiError, json_body};
@@ -40,7 +41,7 @@ pub fn router() -> Router<AppState> {
         )
     };
     let page = Router::new()
-        .route("/class/", file(INDEX, "text/html; charset=utf-8"))
+        .slashed("/class/", file(INDEX, "text/html; charset=utf-8"))
         .route(
             "/class/class.js",
             file(SCRIPT, "text/javascript; charset=utf-8"),
@@ -51,11 +52,11 @@ pub fn router() -> Router<AppState> {
             HeaderValue::from_static(CSP),
         ));
     Router::new()
-        .route(
+        .slashed(
             "/api/class/",
             endpoint(get(class_view).fallback(method_not_allowed), "GET, HEAD"),
         )
-        .route(
+        .slashed(
             "/api/class/progress/",
             endpoint(post(submit).fallback(method_not_allowed), "POST"),
         )

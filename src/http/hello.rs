@@ -8,13 +8,14 @@ use serde_json::json;
 
 use super::auth::AuthUser;
 use super::endpoint;
+use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::clock::iso8601_utc;
 use crate::error::{ApiError, json_body};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
+        .slashed(
             "/hello/",
             endpoint(
                 get(hello)
@@ -23,7 +24,7 @@ pub fn router() -> Router<AppState> {
                 "GET, HEAD, OPTIONS",
             ),
         )
-        .route(
+        .slashed(
             "/api/me/",
             endpoint(
                 get(me)

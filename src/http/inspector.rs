@@ -10,6 +10,7 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{endpoint, method_not_allowed};
+use super::SlashedRoutes;
 use crate::app::AppState;
 
 const INDEX: &str = include_str!("../../inspector/index.html");
@@ -29,7 +30,7 @@ pub fn router() -> Router<AppState> {
         )
     };
     Router::new()
-        .route("/inspector/", page(INDEX, "text/html; charset=utf-8"))
+        .slashed("/inspector/", page(INDEX, "text/html; charset=utf-8"))
         .route(
             "/inspector/inspector.js",
             page(SCRIPT, "text/javascript; charset=utf-8"),

@@ -25,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use axum::routing::{MethodRouter, any};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -41,28 +41,20 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// worker forever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Every route, with its trailing slash: a request for one of these without the slash is
-/// redirected, as Django's `APPEND_SLASH` does.
-pub const ROUTES: [&str; 18] = [
-    "/api/token/",
-    "/api/token/refresh/",
-    "/api/token/verify/",
-    "/api/token/blacklist/",
-    "/api/token/sliding/",
-    "/api/token/sliding/refresh/",
-    "/api/token/logout-all/",
-    "/api/password/change/",
-    "/api/password/reset/",
-    "/api/password/reset/confirm/",
-    "/api/email/",
-    "/api/email/verify/",
-    "/api/class/",
-    "/api/class/progress/",
-    "/class/",
-    "/inspector/",
-    "/api/me/",
-    "/hello/",
-];
+/// Declares a route once: `path`, which ends in `/`, answers with `methods`, and the same path
+/// without its slash is redirected to it (keeping the query), as Django's `APPEND_SLASH` does.
+/// No second list of paths to keep in step with the routers.
+trait SlashedRoutes {
+    fn slashed(self, path: &'static str, methods: MethodRouter<AppState>) -> Self;
+}
+
+impl SlashedRoutes for Router<AppState> {
+    fn slashed(self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
+        debug_assert!(path.ends_with('/') && path.len() > 1, "{path}");
+        self.route(path, methods)
+            .route(path.trim_end_matches('/'), any(append_slash))
+    }
+}
 
 /// The API router with every shared layer; with `book`, the built book's pages too, at `/`.
 pub fn router(state: AppState, book: Option<&Path>) -> Router {
@@ -141,12 +133,8 @@ async fn negotiate(request: Request, next: Next) -> Response {
     }
 }
 
-/// Paths no route claims: a 301 to the slashed path when that is a route; else a page of the
-/// book, when it is served; else a DRF-shaped 404.
+/// Paths no route claims: a page of the book, when it is served; else a DRF-shaped 404.
 async fn fallback(book: Option<Arc<Path>>, request: Request) -> Response {
-    if let Some(redirect) = slash_redirect(request.uri()) {
-        return redirect;
-    }
     match book {
         Some(book)
             if !request.uri().path().starts_with("/api/")
@@ -181,27 +169,23 @@ async fn book_page(book: &Path, request: Request) -> Response {
 }
 
 /// Django's `APPEND_SLASH`: a route asked for without its trailing slash is redirected to it.
-fn slash_redirect(uri: &Uri) -> Option<Response> {
-    let path = uri.path();
-    if path.ends_with('/') || !ROUTES.iter().any(|r| r.strip_suffix('/') == Some(path)) {
-        return None;
-    }
+async fn append_slash(uri: Uri) -> Response {
     let location = match uri.query() {
-        Some(query) => format!("{path}/?{query}"),
-        None => format!("{path}/"),
+        Some(query) => format!("{}/?{query}", uri.path()),
+        None => format!("{}/", uri.path()),
     };
-    let location = HeaderValue::from_str(&location).ok()?;
-    Some(
-        (
-            StatusCode::MOVED_PERMANENTLY,
-            [
-                (header::LOCATION, location),
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                ),
-            ],
-        )
-            .into_response(),
+    let Ok(location) = HeaderValue::from_str(&location) else {
+        return ApiError::NotFound.into_response();
+    };
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [
+            (header::LOCATION, location),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+        ],
     )
+        .into_response()
 }

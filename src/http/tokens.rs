@@ -15,12 +15,13 @@ use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::cookies::{REFRESH_COOKIE, check_csrf, clear_cookies, cookie, set_cookies};
 use super::endpoint;
+use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
+        .slashed(
             "/api/token/",
             post_endpoint(
                 post(obtain),
@@ -29,7 +30,7 @@ pub fn router() -> Router<AppState> {
                 &["username", "password"],
             ),
         )
-        .route(
+        .slashed(
             "/api/token/refresh/",
             post_endpoint(
                 post(refresh),
@@ -38,7 +39,7 @@ pub fn router() -> Router<AppState> {
                 &["refresh"],
             ),
         )
-        .route(
+        .slashed(
             "/api/token/verify/",
             post_endpoint(
                 post(verify),
@@ -47,7 +48,7 @@ pub fn router() -> Router<AppState> {
                 &["token"],
             ),
         )
-        .route(
+        .slashed(
             "/api/token/blacklist/",
             post_endpoint(
                 post(blacklist),
@@ -56,7 +57,7 @@ pub fn router() -> Router<AppState> {
                 &["refresh"],
             ),
         )
-        .route(
+        .slashed(
             "/api/token/sliding/",
             post_endpoint(
                 post(obtain_sliding),
@@ -65,7 +66,7 @@ pub fn router() -> Router<AppState> {
                 &["username", "password"],
             ),
         )
-        .route(
+        .slashed(
             "/api/token/sliding/refresh/",
             post_endpoint(
                 post(refresh_sliding),
@@ -74,7 +75,7 @@ pub fn router() -> Router<AppState> {
                 &["token"],
             ),
         )
-        .route(
+        .slashed(
             "/api/token/logout-all/",
             post_endpoint(
                 post(logout_all),
