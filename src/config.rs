@@ -3,24 +3,16 @@
 //! starting with a weak one.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::time::Duration;
 
 use crate::app::{ClientAddressSource, ConnectionLimits, Settings};
 use crate::cli::{Environment, ServeArgs};
-use crate::keyring::{Keyring, KeyringError, write_private_file};
-use crate::tokens::{Key, KeyAlgorithm, KeyError, KeySet, TokenSettings};
+use crate::keys::{KeySources, LoadError, load_keys};
+use crate::tokens::TokenSettings;
 use crate::users::{LoginLimits, PasswordCost};
 use crate::workbook::Workbook;
-
-/// The name of the development HS256 key file inside the data directory.
-pub const DEV_KEY_FILE: &str = "dev-signing-key";
-
-/// The development key pair file for an algorithm, inside the data directory.
-pub fn dev_private_key_file(algorithm: KeyAlgorithm) -> String {
-    format!("dev-{}-key.pem", algorithm.as_str().to_ascii_lowercase())
-}
 
 /// Everything `serve` needs, validated.
 #[derive(Debug, Clone)]
@@ -45,37 +37,8 @@ pub struct Config {
 /// Why the configuration was refused. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "no signing key. In production set JWT_SIGNING_KEY, or JWT_SIGNING_KEY_FILE to a file holding \
-         the key: at least 32 random bytes, e.g. the output of `openssl rand -hex 32`"
-    )]
-    MissingKey,
-    #[error(
-        "no {0} private key. In production set JWT_PRIVATE_KEY_FILE to a PEM file (make one with \
-         `jwt-workbook key generate --algorithm {0}`), or JWT_PRIVATE_KEY to its text, or use a \
-         key ring (JWT_KEYS_DIR)"
-    )]
-    MissingPrivateKey(KeyAlgorithm),
-    #[error(
-        "refusing to start in production with this signing key: {0}. Generate one with `openssl rand -hex 32`"
-    )]
-    WeakKey(String),
-    #[error("the private key {}: {source}", path.as_ref().map_or("from JWT_PRIVATE_KEY".into(), |p| p.display().to_string()))]
-    PrivateKey {
-        path: Option<PathBuf>,
-        source: KeyError,
-    },
-    #[error(
-        "the key ring {0} has no keys: create the first with `jwt-workbook key rotate --keys-dir {0} --algorithm ES256`"
-    )]
-    EmptyKeyring(String),
     #[error(transparent)]
-    Keyring(#[from] KeyringError),
-    #[error("the signing key file {path} cannot be read: {source}")]
-    KeyFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Keys(#[from] LoadError),
     #[error("the data directory {path} cannot be used: {source}")]
     DataDir {
         path: PathBuf,
@@ -122,7 +85,16 @@ impl Config {
             path: data_dir.clone(),
             source,
         })?;
-        let keys = load_keys(&args, &data_dir, environment)?;
+        let keys = load_keys(&KeySources {
+            algorithm: args.algorithm,
+            signing_key: args.signing_key.clone(),
+            signing_key_file: args.signing_key_file.clone(),
+            private_key: args.private_key.clone(),
+            private_key_file: args.private_key_file.clone(),
+            keys_dir: args.keys_dir.clone(),
+            data_dir: data_dir.clone(),
+            development: environment == Environment::Development,
+        })?;
         let mail_outbox = args
             .mail_outbox
             .clone()
@@ -173,123 +145,11 @@ impl Config {
     }
 }
 
-// ANCHOR: load_keys
-/// The keys, from the first of these that is configured:
-/// - a key ring (`--keys-dir`): its newest key signs, all verify;
-/// - for RS256, ES256 or EdDSA, the private key from `JWT_PRIVATE_KEY(_FILE)`, or in
-///   development a key pair generated once into the data directory;
-/// - for HS256, the secret from `JWT_SIGNING_KEY(_FILE)`, or in development a random secret
-///   kept in the data directory, so tokens survive a restart.
-///
-/// A configured HS256 secret that does not sign still verifies tokens without a `kid`, so
-/// moving from simplejwt to key pairs logs nobody out. In production every secret must be strong.
-fn load_keys(
-    args: &ServeArgs,
-    data_dir: &Path,
-    environment: Environment,
-) -> Result<KeySet, ConfigError> {
-    let mut secret = configured_secret(args)?;
-    let mut keys = if let Some(dir) = &args.keys_dir {
-        let ring = Keyring::at(dir).load()?;
-        if ring.is_empty() {
-            return Err(ConfigError::EmptyKeyring(dir.display().to_string()));
-        }
-        ring
-    } else if args.algorithm.is_asymmetric() {
-        vec![private_key(args, data_dir, environment)?]
-    } else {
-        match secret.take() {
-            Some(secret) => vec![secret],
-            None if environment == Environment::Development => vec![dev_secret(data_dir)?],
-            None => return Err(ConfigError::MissingKey),
-        }
-    };
-    keys.extend(secret);
-    for key in &keys {
-        match (environment, key.weakness()) {
-            (Environment::Production, Some(weakness)) => {
-                return Err(ConfigError::WeakKey(weakness));
-            }
-            (Environment::Development, Some(weakness)) => {
-                tracing::warn!("the signing key would be refused in production: {weakness}");
-            }
-            (_, None) => {}
-        }
-    }
-    Ok(KeySet::new(keys).expect("every branch above yields a key"))
-}
-// ANCHOR_END: load_keys
-
-/// The simplejwt-compatible HS256 secret, if one is configured.
-fn configured_secret(args: &ServeArgs) -> Result<Option<Key>, ConfigError> {
-    if let Some(key) = &args.signing_key {
-        return Ok(Some(Key::hs256(key.as_bytes())));
-    }
-    args.signing_key_file
-        .as_deref()
-        .map(read_secret_file)
-        .transpose()
-}
-
-fn private_key(
-    args: &ServeArgs,
-    data_dir: &Path,
-    environment: Environment,
-) -> Result<Key, ConfigError> {
-    let algorithm = args.algorithm;
-    let (pem, path) = if let Some(pem) = &args.private_key {
-        (pem.clone(), None)
-    } else if let Some(path) = &args.private_key_file {
-        (read_file(path)?, Some(path.clone()))
-    } else if environment == Environment::Development {
-        let path = data_dir.join(dev_private_key_file(algorithm));
-        if !path.exists() {
-            let (_, pem) = Key::generate(algorithm).map_err(|source| ConfigError::PrivateKey {
-                path: Some(path.clone()),
-                source,
-            })?;
-            write_private_file(&path, &pem).map_err(|source| ConfigError::KeyFile {
-                path: path.clone(),
-                source,
-            })?;
-        }
-        (read_file(&path)?, Some(path))
-    } else {
-        return Err(ConfigError::MissingPrivateKey(algorithm));
-    };
-    Key::from_pem(algorithm, &pem, None).map_err(|source| ConfigError::PrivateKey { path, source })
-}
-
-fn dev_secret(data_dir: &Path) -> Result<Key, ConfigError> {
-    let path = data_dir.join(DEV_KEY_FILE);
-    if !path.exists() {
-        write_private_file(&path, &crate::tokens::keys::generate_hex_secret()).map_err(
-            |source| ConfigError::KeyFile {
-                path: path.clone(),
-                source,
-            },
-        )?;
-    }
-    read_secret_file(&path)
-}
-
-fn read_secret_file(path: &Path) -> Result<Key, ConfigError> {
-    // Editors and `echo` add a newline; it is never part of the key.
-    Ok(Key::hs256(
-        read_file(path)?.trim_end_matches(['\r', '\n']).as_bytes(),
-    ))
-}
-
-fn read_file(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::KeyFile {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::load::{DEV_KEY_FILE, dev_private_key_file};
+    use crate::keys::{KeyAlgorithm, Keyring};
     use clap::Parser;
 
     fn args(extra: &[&str]) -> ServeArgs {
@@ -384,7 +244,7 @@ mod tests {
         assert!(empty.to_string().contains("key rotate"), "{empty}");
 
         let newest = Keyring::at(&ring).rotate(KeyAlgorithm::ES256, 1).unwrap();
-        let secret = crate::tokens::keys::generate_hex_secret();
+        let secret = crate::keys::generate_hex_secret();
         let config = Config::load(
             args(&[
                 "--keys-dir",
@@ -418,7 +278,10 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(matches!(error, ConfigError::WeakKey(_)), "{error}");
+        assert!(
+            matches!(error, ConfigError::Keys(LoadError::WeakKey(_))),
+            "{error}"
+        );
     }
 
     #[test]
@@ -426,7 +289,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let error =
             Config::load(args(&[]), dir.path().into(), Environment::Production, None).unwrap_err();
-        assert!(matches!(error, ConfigError::MissingKey), "{error}");
+        assert!(
+            matches!(error, ConfigError::Keys(LoadError::MissingKey)),
+            "{error}"
+        );
         assert!(error.to_string().contains("JWT_SIGNING_KEY"));
     }
 

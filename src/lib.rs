@@ -3,10 +3,14 @@
 //! The token server that the workbook builds up to: simplejwt-compatible endpoints on axum,
 //! strict JWT verification, refresh-token rotation with a durable blacklist, and users in SQLite.
 //!
-//! - [`tokens`] issues and verifies tokens; [`keyring`] keeps rotating keys on disk; [`users`]
-//!   checks passwords; [`store`] persists both.
-//! - [`http`] maps them onto simplejwt's endpoints; [`error`] renders every failure DRF-style.
-//! - [`app`] wires the state and the router; [`commands`] holds the subcommands of the binary.
+//! Layers, each importing only those below it:
+//! - [`http`] maps requests onto the domain (parse → call → render); [`error`] renders every
+//!   failure DRF-style.
+//! - The domain: [`sessions`] (every rule of a login session's life), [`tokens`], [`keys`],
+//!   [`users`], [`classroom`]; their store traits fail with [`storage::StoreError`].
+//! - [`store`] implements those traits on SQLite and PostgreSQL.
+//! - [`cli`] and [`config`] sit on top and hand typed values down; [`app::build`] is the one
+//!   place the state is assembled; [`commands`] holds the subcommands of the binary.
 
 pub mod app;
 pub mod classroom;
@@ -16,9 +20,10 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod interfaces;
-pub mod keyring;
+pub mod keys;
 pub mod mail;
 pub mod sessions;
 pub mod storage;

@@ -29,7 +29,7 @@ impl Outbox {
             "To: {to}\nSubject: {subject}\nDate: {}\nContent-Type: text/plain; charset=utf-8\n\n{body}",
             crate::clock::utc_date_time(now)
         );
-        crate::keyring::write_private_file(&path, &message)?;
+        crate::files::write_private_file(&path, &message)?;
         Ok(path)
     }
 

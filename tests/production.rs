@@ -168,7 +168,7 @@ fn start_instance(dir: &Path, port: u16, database_url: &str, key: &str) -> Runni
 fn start_stack(database_url: &str) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let key = jwt_workbook::tokens::keys::generate_hex_secret();
+    let key = jwt_workbook::keys::generate_hex_secret();
 
     let mut create = Command::new(BINARY)
         .args(["user", "create", "alice", "--password-stdin"])

@@ -1,10 +1,10 @@
 //! `cleanup`: forget revoked tokens and sessions that have expired anyway. `serve` also does
 //! this hourly.
 
-use super::{CommandError, Database};
+use super::{CommandError, StoreLocation};
 use crate::clock::{Clock, SystemClock};
 
-pub async fn run(database: Database<'_>) -> Result<(), CommandError> {
+pub async fn run(database: StoreLocation<'_>) -> Result<(), CommandError> {
     let store = database.open().await?;
     let deleted = store.delete_expired(SystemClock.now()).await?;
     println!("deleted {deleted} expired revocation record(s)");

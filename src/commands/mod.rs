@@ -3,11 +3,9 @@
 
 pub mod book;
 pub mod check;
-pub mod classroom;
 pub mod cleanup;
 pub mod deploy;
 pub mod hint;
-pub mod key;
 pub mod progress;
 pub mod reset;
 pub mod serve;
@@ -23,12 +21,12 @@ use crate::workbook::Workbook;
 
 /// Where the database is: a PostgreSQL URL, or the SQLite file in the data directory.
 #[derive(Debug, Clone, Copy)]
-pub struct Database<'a> {
+pub struct StoreLocation<'a> {
     pub url: Option<&'a str>,
     pub data_dir: &'a std::path::Path,
 }
 
-impl Database<'_> {
+impl StoreLocation<'_> {
     pub async fn open(self) -> Result<std::sync::Arc<dyn crate::store::Database>, CommandError> {
         std::fs::create_dir_all(self.data_dir)?;
         Ok(crate::store::open(self.url, self.data_dir).await?)
@@ -65,7 +63,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
     };
     let environment = cli.global.environment();
     let database_url = cli.global.database_url.clone();
-    let database = Database {
+    let database = StoreLocation {
         url: database_url.as_deref(),
         data_dir: &cli.global.data_dir,
     };
@@ -87,7 +85,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
         }
         Some(Command::User(command)) => user::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
-        Some(Command::Key(command)) => key::run(command, &data_dir),
+        Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook()?),
@@ -96,7 +94,8 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
             progress::run(&workbook()?, submit.as_deref(), username.as_deref())
         }
         Some(Command::Classroom(args)) => {
-            classroom::run(*args, data_dir, environment, database, found.clone()).await
+            crate::classroom::command::run(*args, data_dir, environment, database, found.clone())
+                .await
         }
         Some(Command::WarmUp) => warm_up::run(&workbook()?),
         Some(Command::Watch { chapter }) => watch::run(&workbook()?, chapter.as_deref()).await,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::{CommandError, Database, progress};
+use super::{CommandError, StoreLocation, progress};
 use crate::app::{self, AppState};
 use crate::cli::Environment;
 use crate::clock::{Clock, SystemClock};
@@ -29,7 +29,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often expired revocation records are deleted.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
-pub async fn run(config: Config, database: Database<'_>) -> Result<(), CommandError> {
+pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), CommandError> {
     let store = database.open().await?;
     let clock = Arc::new(SystemClock);
     let state = app::build(

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::{CommandError, Database};
+use super::{CommandError, StoreLocation};
 use crate::cli::{PasswordInput, UserCommand};
 use crate::clock::{Clock, SystemClock};
 use crate::users::{PasswordCost, Passwords, change_password, create_user};
@@ -12,7 +12,7 @@ use crate::users::{PasswordCost, Passwords, change_password, create_user};
 /// token lifetimes, so it outlasts any sensible session cap (the default is 30 days).
 const REVOCATION_MEMORY: i64 = 400 * 24 * 60 * 60;
 
-pub async fn run(command: UserCommand, database: Database<'_>) -> Result<(), CommandError> {
+pub async fn run(command: UserCommand, database: StoreLocation<'_>) -> Result<(), CommandError> {
     let store = database.open().await?;
     let store = &*store;
     match command {

@@ -11,12 +11,12 @@ use axum::routing::post;
 use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::SlashedRoutes;
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::tokens::pair_response;
 use super::{endpoint, method_not_allowed};
-use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;

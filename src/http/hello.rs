@@ -6,9 +6,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
 
+use super::SlashedRoutes;
 use super::auth::AuthUser;
 use super::endpoint;
-use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::clock::iso8601_utc;
 use crate::error::{ApiError, json_body};

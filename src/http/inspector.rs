@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{endpoint, method_not_allowed};
 use super::SlashedRoutes;
+use super::{endpoint, method_not_allowed};
 use crate::app::AppState;
 
 const INDEX: &str = include_str!("../../inspector/index.html");

@@ -5,7 +5,6 @@
 mod account;
 pub mod auth;
 pub mod body;
-mod class;
 pub mod client;
 pub mod cookies;
 mod health;
@@ -44,7 +43,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Declares a route once: `path`, which ends in `/`, answers with `methods`, and the same path
 /// without its slash is redirected to it (keeping the query), as Django's `APPEND_SLASH` does.
 /// No second list of paths to keep in step with the routers.
-trait SlashedRoutes {
+pub(crate) trait SlashedRoutes {
     fn slashed(self, path: &'static str, methods: MethodRouter<AppState>) -> Self;
 }
 
@@ -64,7 +63,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(jwks::router())
         .merge(account::router())
         .merge(health::router())
-        .merge(class::router())
+        .merge(crate::classroom::http::router())
         .merge(inspector::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let security_headers = [
@@ -94,7 +93,10 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
 /// Adds content negotiation and DRF's `Allow` and `Vary` headers to every answer of one
 /// endpoint. `methods` must already answer the methods it does not serve (a 405, see
 /// [`method_not_allowed`]).
-fn endpoint(methods: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
+pub(crate) fn endpoint(
+    methods: MethodRouter<AppState>,
+    allow: &'static str,
+) -> MethodRouter<AppState> {
     methods
         .layer::<_, Infallible>(middleware::from_fn(negotiate))
         .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
@@ -107,7 +109,7 @@ fn endpoint(methods: MethodRouter<AppState>, allow: &'static str) -> MethodRoute
         ))
 }
 
-async fn method_not_allowed(method: Method) -> ApiError {
+pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method)
 }
 

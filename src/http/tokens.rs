@@ -10,12 +10,12 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::SlashedRoutes;
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::cookies::{REFRESH_COOKIE, check_csrf, clear_cookies, cookie, set_cookies};
 use super::endpoint;
-use super::SlashedRoutes;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 

@@ -1,15 +1,14 @@
-//! Tokens: what a token says ([`claims`]), the keys that sign it ([`keys`]), and the service that
+//! Tokens: what a token says ([`claims`]), the keys that sign it ([`crate::keys`]), and the service that
 //! issues and strictly verifies tokens ([`service`]). Nothing here knows about HTTP or databases;
 //! revocation lives behind [`TokenStore`].
 
 pub mod claims;
-pub mod keys;
 pub mod purpose;
 pub mod revocations;
 pub mod service;
 
+pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet};
 pub use claims::{TokenPair, TokenType, VerifiedToken};
-pub use keys::{Key, KeyAlgorithm, KeyError, KeySet};
 pub use purpose::{Purpose, PurposeClaims, PurposeTokens};
 pub use revocations::RevocationView;
 pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings};

@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use super::CommandError;
+use super::{Key, KeyAlgorithm, Keyring};
 use crate::cli::{KeyCommand, KeyringArgs};
 use crate::clock::{Clock, SystemClock};
-use crate::keyring::Keyring;
-use crate::tokens::{Key, KeyAlgorithm};
+use crate::commands::CommandError;
 
 pub fn run(command: KeyCommand, data_dir: &Path) -> Result<(), CommandError> {
     match command {

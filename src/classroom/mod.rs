@@ -4,6 +4,12 @@
 //! Each student's latest report is kept in the store ([`ProgressStore`]), so that restarting the
 //! room's server in the middle of a class (a crash, a laptop that slept, new flags) does not
 //! blank the instructor's view until every learner has submitted again.
+//!
+//! Everything of the feature is in this folder: the roster and the view here, its endpoints and
+//! the class page in [`http`], the `classroom` subcommand in [`command`].
+
+pub mod command;
+pub mod http;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

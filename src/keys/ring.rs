@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::tokens::{Key, KeyAlgorithm, KeyError};
+use super::{Key, KeyAlgorithm, KeyError};
+use crate::files::write_private_file;
 
 /// The manifest's file name inside the key ring directory.
 pub const MANIFEST: &str = "keyring.toml";
@@ -221,16 +222,6 @@ fn check_kid(kid: &str) -> Result<(), KeyringError> {
             kid: kid.to_owned(),
         })
     }
-}
-
-/// Creates a file only its owner can read, refusing to overwrite one.
-pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
 }
 
 #[cfg(test)]

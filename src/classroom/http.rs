@@ -14,13 +14,12 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::auth::AuthUser;
-use super::body::FormData;
-use super::{endpoint, method_not_allowed};
-use super::SlashedRoutes;
+use super::ProgressReport;
 use crate::app::AppState;
-use crate::classroom::ProgressReport;
 use crate::error::{ApiError, json_body};
+use crate::http::auth::AuthUser;
+use crate::http::body::FormData;
+use crate::http::{SlashedRoutes, endpoint, method_not_allowed};
 
 const INDEX: &str = include_str!("../../class/index.html");
 const SCRIPT: &str = include_str!("../../class/class.js");

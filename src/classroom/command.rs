@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CommandError, Database, serve};
-use crate::classroom::{Roster, accounts_csv, create_accounts, read_students};
+use super::{Roster, accounts_csv, create_accounts, read_students};
 use crate::cli::{ClassroomArgs, Environment};
 use crate::clock::{Clock, SystemClock};
+use crate::commands::{CommandError, StoreLocation, serve};
 use crate::config::Config;
-use crate::keyring::write_private_file;
+use crate::files::write_private_file;
 use crate::users::{PasswordCost, Passwords};
 use crate::workbook::Workbook;
 
@@ -19,7 +19,7 @@ pub async fn run(
     args: ClassroomArgs,
     data_dir: PathBuf,
     environment: Environment,
-    database: Database<'_>,
+    database: StoreLocation<'_>,
     workbook: Option<Workbook>,
 ) -> Result<(), CommandError> {
     let text = std::fs::read_to_string(&args.students)

@@ -1,6 +1,15 @@
 //! The keys that sign and verify tokens: HS256 secrets and RS256, ES256 and EdDSA key pairs,
 //! each with a `kid`; the [`KeySet`] in which the newest key signs and every key verifies; the
-//! public keys as a JWK Set; and the rules for accepting a key.
+//! public keys as a JWK Set; and the rules for accepting a key. Also where the server's keys come
+//! from ([`load`]: flags, environment, the key ring, development files), the key ring on disk
+//! ([`ring`]) and the `key` subcommand ([`command`]): one room for everything about keys.
+
+pub mod command;
+pub mod load;
+pub mod ring;
+
+pub use load::{KeySources, LoadError, load_keys};
+pub use ring::{Keyring, KeyringError};
 
 use std::fmt;
 use std::str::FromStr;
