@@ -4,10 +4,15 @@
 //! It runs on a few threads of its own (one fewer than the cores), at the lowest priority:
 //! a flood of logins then queues for those threads and, when the CPU is contended, yields it to
 //! the requests that do not hash, instead of taking every core from them.
+//!
+//! Each hashing thread keeps its argon2 working memory (19 MiB with the recommended cost) and
+//! reuses it for every hash: a flood of logins holds one such block per thread, instead of
+//! allocating one per hash and leaving the allocator to keep what it freed.
 
 use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::{mpsc, oneshot};
 
 /// Hashes waiting for a thread; beyond this, callers wait before they can even queue.
@@ -16,7 +21,12 @@ const QUEUE: usize = 256;
 /// How much lower than the rest of the server hashing threads run (Unix nice levels).
 const NICENESS: i32 = 19;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Work for a hashing thread, given that thread's reusable argon2 memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// The length of our hashes' salt and output, in bytes (argon2's and OWASP's usual sizes).
+const SALT_BYTES: usize = 16;
+const OUTPUT_BYTES: usize = 32;
 
 use super::UserError;
 
@@ -54,12 +64,16 @@ pub struct Passwords {
 }
 
 impl Passwords {
-    /// Computes the dummy hash (one hash's worth of time), so call it once at start-up.
+    /// Starts the hashing threads; computes nothing yet.
     pub fn new(cost: PasswordCost) -> Result<Self, UserError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| UserError::Hashing(e.to_string()))?;
-        // Nobody knows this password: it only has to cost what a real check costs.
-        let dummy_hash = hash_blocking(&params, &uuid::Uuid::new_v4().simple().to_string())?;
+        // A hash of no password at all: a random output under a random salt, with our
+        // parameters. Checking a password against it costs what a real check costs, and no
+        // password matches it; making it costs nothing.
+        let dummy_hash = phc_string(&params, &rand::random::<[u8; SALT_BYTES]>(), &{
+            rand::random::<[u8; OUTPUT_BYTES]>()
+        })?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
@@ -78,10 +92,13 @@ impl Passwords {
     }
 
     /// Runs `work` on a hashing thread and waits for its result.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Option<T> {
         let (reply, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = reply.send(work());
+        let job: Job = Box::new(move |memory| {
+            let _ = reply.send(work(memory));
         });
         self.jobs.send(job).await.ok()?;
         result.await.ok()
@@ -91,7 +108,7 @@ impl Passwords {
     pub async fn hash(&self, password: &str) -> Result<String, UserError> {
         let params = self.params.clone();
         let password = password.to_owned();
-        self.run(move || hash_blocking(&params, &password))
+        self.run(move |memory| hash_with(memory, &params, &password))
             .await
             .unwrap_or_else(|| Err(UserError::Hashing("the hashing threads stopped".into())))
     }
@@ -101,11 +118,7 @@ impl Passwords {
         let known = stored.is_some();
         let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Into::into);
         let password = password.to_owned();
-        let matched = self.run(move || {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &*hash)
-                .is_ok()
-        });
+        let matched = self.run(move |memory| verify_with(memory, &password, &hash));
         matched.await.unwrap_or(false) && known
     }
 }
@@ -113,13 +126,14 @@ impl Passwords {
 /// A hashing thread: lowers its own priority, then takes jobs until the sender is gone.
 fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     lower_this_threads_priority();
+    let mut memory = Vec::new();
     loop {
         let job = match queue.lock() {
             Ok(mut queue) => queue.blocking_recv(),
             Err(_) => None,
         };
         match job {
-            Some(job) => job(),
+            Some(job) => job(&mut memory),
             None => return,
         }
     }
@@ -145,11 +159,83 @@ fn lower_this_threads_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_this_threads_priority() {}
 
-fn hash_blocking(params: &Params, password: &str) -> Result<String, UserError> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| UserError::Hashing(e.to_string()))
+// ANCHOR: hash_with
+/// An argon2id PHC string for `password` under a fresh random salt, computed in `memory`
+/// (grown to the parameters' size the first time, then reused).
+fn hash_with(
+    memory: &mut Vec<Block>,
+    params: &Params,
+    password: &str,
+) -> Result<String, UserError> {
+    let salt: [u8; SALT_BYTES] = rand::random();
+    let mut output = [0u8; OUTPUT_BYTES];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon2
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            &salt,
+            &mut output,
+            blocks(memory, params),
+        )
+        .map_err(|e| UserError::Hashing(e.to_string()))?;
+    phc_string(params, &salt, &output)
+}
+// ANCHOR_END: hash_with
+
+/// Whether `password` is the one `stored` (a PHC string) was made from, computed in `memory`
+/// with the stored hash's own parameters and compared in constant time. Anything unreadable
+/// is a mismatch.
+fn verify_with(memory: &mut Vec<Block>, password: &str, stored: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let mut output = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt.as_ref(),
+            &mut output,
+            blocks(memory, &params),
+        )
+        .is_ok()
+        // `Output`'s equality is constant-time: no timing says how much of a guess matched.
+        && Output::new(&output).is_ok_and(|computed| &computed == expected)
+}
+
+/// The first `params.block_count()` blocks of `memory`, growing it if it is too small. It never
+/// shrinks: the next hash needs the same again.
+fn blocks<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
+    let needed = params.block_count();
+    if memory.len() < needed {
+        memory.resize(needed, Block::default());
+    }
+    &mut memory[..needed]
+}
+
+/// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`, as Django and the argon2 tools write it.
+fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> Result<String, UserError> {
+    let hashing = |e: argon2::password_hash::phc::Error| UserError::Hashing(e.to_string());
+    let hash = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| UserError::Hashing(e.to_string()))?,
+        salt: Some(Salt::new(salt).map_err(hashing)?),
+        hash: Some(Output::new(output).map_err(hashing)?),
+    };
+    Ok(hash.to_string())
 }
 
 #[cfg(test)]
@@ -181,6 +267,48 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
         assert!(!passwords().verify("anything", None).await);
+    }
+
+    /// Hashes made elsewhere (the argon2 crate's own hasher, as Django's argon2 hasher would
+    /// make them) verify with the reused memory, and ours verify with the crate's own verifier.
+    #[tokio::test]
+    async fn hashes_are_standard_phc_strings_both_ways() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let params = Params::new(64, 1, 1, None).unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password(b"s3cret")
+            .unwrap()
+            .to_string();
+        let passwords = passwords();
+        assert!(passwords.verify("s3cret", Some(theirs.clone())).await);
+        assert!(!passwords.verify("s3cret!", Some(theirs)).await);
+
+        let ours = passwords.hash("s3cret").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"s3cret", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"other", &parsed)
+                .is_err()
+        );
+    }
+
+    /// One thread's memory serves hashes of different sizes, one after the other.
+    #[test]
+    fn the_reused_memory_serves_any_parameters() {
+        let mut memory = Vec::new();
+        let small = Params::new(16, 1, 1, None).unwrap();
+        let large = Params::new(256, 2, 1, None).unwrap();
+        let a = hash_with(&mut memory, &large, "x").unwrap();
+        let b = hash_with(&mut memory, &small, "y").unwrap();
+        assert_eq!(memory.len(), 256);
+        assert!(verify_with(&mut memory, "x", &a));
+        assert!(verify_with(&mut memory, "y", &b));
+        assert!(!verify_with(&mut memory, "y", &a));
     }
 
     #[tokio::test]
