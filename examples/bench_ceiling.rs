@@ -1,0 +1,78 @@
+//! The ceiling `scripts/bench` measures the server against: a bare axum server on the same
+//! runtime that answers the same JSON with no middleware at all — no request id, no access log,
+//! no timeouts, no security headers, no state, no database, no revocation check.
+//!
+//! - `GET /hello/` does the same HS256 check the server does for a Bearer token (signature,
+//!   `exp` against the system clock, `token_type`), then answers `{"message":"Hello, World!"}`.
+//! - `GET /healthz` answers `{"status":"ok"}`: the no-op route.
+//!
+//! Run: `JWT_SIGNING_KEY=… cargo run --release --example bench_ceiling -- 127.0.0.1:9000`
+//! (`scripts/bench` does it). A ratio to these figures, measured in the same run, is what the
+//! server's overhead is judged by; absolute requests/s depend on the machine.
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Claims {
+    token_type: String,
+}
+
+#[tokio::main]
+async fn main() {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9000".into());
+    let Ok(secret) = std::env::var("JWT_SIGNING_KEY") else {
+        eprintln!("bench_ceiling: set JWT_SIGNING_KEY to the server's HS256 key");
+        std::process::exit(2);
+    };
+    let key = DecodingKey::from_secret(secret.as_bytes());
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp"]);
+    let hello = get(move |headers: HeaderMap| {
+        let key = key.clone();
+        let validation = validation.clone();
+        async move {
+            let token = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "));
+            let valid = token
+                .and_then(|token| jsonwebtoken::decode::<Claims>(token, &key, &validation).ok())
+                .is_some_and(|data| data.claims.token_type == "access");
+            if valid {
+                json(StatusCode::OK, r#"{"message":"Hello, World!"}"#)
+            } else {
+                json(
+                    StatusCode::UNAUTHORIZED,
+                    r#"{"detail":"Given token not valid"}"#,
+                )
+            }
+        }
+    });
+    let router = Router::new().route("/hello/", hello).route(
+        "/healthz",
+        get(|| async { json(StatusCode::OK, r#"{"status":"ok"}"#) }),
+    );
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("bench_ceiling: cannot listen on {addr}: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(error) = axum::serve(listener, router).await {
+        eprintln!("bench_ceiling: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn json(status: StatusCode, body: &'static str) -> impl IntoResponse {
+    (status, [(header::CONTENT_TYPE, "application/json")], body)
+}
