@@ -5,25 +5,23 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::json;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::SlashedRoutes;
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::tokens::pair_response;
-use super::{endpoint, method_not_allowed};
+use super::{method_not_allowed, no_store_endpoint};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;
 use crate::users::UserError;
 
 pub fn router() -> Router<AppState> {
-    let post_only = |handler| endpoint(handler, "POST, OPTIONS");
+    let post_only = |handler| no_store_endpoint(handler, "POST, OPTIONS");
     Router::new()
         .slashed(
             "/api/password/change/",
@@ -45,10 +43,6 @@ pub fn router() -> Router<AppState> {
             "/api/email/verify/",
             post_only(post(verify_email).fallback(method_not_allowed)),
         )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
 }
 
 // ANCHOR: change

@@ -3,13 +3,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
-use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{endpoint, method_not_allowed};
+use super::{method_not_allowed, no_store_endpoint};
 use crate::app::AppState;
 use crate::error::json_body;
 
@@ -17,16 +16,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/healthz",
-            endpoint(get(healthz).fallback(method_not_allowed), "GET, HEAD"),
+            no_store_endpoint(get(healthz).fallback(method_not_allowed), "GET, HEAD"),
         )
         .route(
             "/readyz",
-            endpoint(get(readyz).fallback(method_not_allowed), "GET, HEAD"),
+            no_store_endpoint(get(readyz).fallback(method_not_allowed), "GET, HEAD"),
         )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
 }
 
 async fn healthz() -> Response {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod cookies;
+mod endpoint;
 mod health;
 mod hello;
 mod inspector;
@@ -14,7 +15,6 @@ mod jwks;
 pub mod observe;
 mod tokens;
 
-use std::convert::Infallible;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,13 +22,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use tower::ServiceExt;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+
+pub(crate) use endpoint::{endpoint, no_store_endpoint};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -66,73 +68,35 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(crate::classroom::http::router())
         .merge(inspector::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
-    let security_headers = [
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "same-origin"),
-        ("cross-origin-opener-policy", "same-origin"),
-    ];
-    let mut router = api
+    let api = api
         .fallback(move |request: Request| fallback(book.clone(), request))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    for (name, value) in security_headers {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
+        .with_state(state);
+    let header = |name, value| {
+        SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
-        ));
-    }
-    router
+        )
+    };
+    // What every request goes through, wrapped once around the whole router rather than
+    // around each route (as `Router::layer` does): a route's layers are boxed services that
+    // are cloned for every request, one allocation per layer.
+    let shared = ServiceBuilder::new()
+        .layer(middleware::from_fn(observe::observe))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(middleware::from_fn(observe::observe))
-        .with_state(state)
-}
-
-/// Adds content negotiation and DRF's `Allow` and `Vary` headers to every answer of one
-/// endpoint. `methods` must already answer the methods it does not serve (a 405, see
-/// [`method_not_allowed`]).
-pub(crate) fn endpoint(
-    methods: MethodRouter<AppState>,
-    allow: &'static str,
-) -> MethodRouter<AppState> {
-    methods
-        .layer::<_, Infallible>(middleware::from_fn(negotiate))
-        .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
-            header::ALLOW,
-            HeaderValue::from_static(allow),
-        ))
-        .layer::<_, Infallible>(SetResponseHeaderLayer::overriding(
-            header::VARY,
-            HeaderValue::from_static("Accept"),
-        ))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "same-origin"))
+        .layer(header("cross-origin-opener-policy", "same-origin"))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .service(api);
+    Router::new().fallback_service(shared)
 }
 
 pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method)
-}
-
-/// 406 when the client accepts nothing we can send. We always answer JSON; `text/html` is
-/// tolerated because DRF would answer it too (with its browsable API).
-async fn negotiate(request: Request, next: Next) -> Response {
-    let acceptable = match request.headers().get(header::ACCEPT) {
-        None => true,
-        Some(accept) => String::from_utf8_lossy(accept.as_bytes())
-            .split(',')
-            .map(|range| range.split(';').next().unwrap_or_default().trim())
-            .any(|range| {
-                range.is_empty()
-                    || ["*/*", "application/*", "application/json", "text/html"]
-                        .iter()
-                        .any(|ok| range.eq_ignore_ascii_case(ok))
-            }),
-    };
-    if acceptable {
-        next.run(request).await
-    } else {
-        ApiError::NotAcceptable.into_response()
-    }
 }
 
 /// Paths no route claims: a page of the book, when it is served; else a DRF-shaped 404.

@@ -3,19 +3,18 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{MethodRouter, post};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::SlashedRoutes;
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::cookies::{REFRESH_COOKIE, check_csrf, clear_cookies, cookie, set_cookies};
-use super::endpoint;
+use super::no_store_endpoint;
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 
@@ -84,11 +83,6 @@ pub fn router() -> Router<AppState> {
                 &[],
             ),
         )
-        // Token responses must not be cached by anything in between (RFC 6749 §5.1).
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
 }
 
 /// A POST-only endpoint that also answers `OPTIONS` with its description, as DRF does.
@@ -98,7 +92,8 @@ fn post_endpoint(
     description: &'static str,
     fields: &'static [&'static str],
 ) -> MethodRouter<AppState> {
-    endpoint(
+    // Token responses must not be kept by anything in between (RFC 6749 §5.1).
+    no_store_endpoint(
         methods
             .options(move || async move { options(name, description, fields) })
             .fallback(super::method_not_allowed),
