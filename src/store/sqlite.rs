@@ -50,8 +50,11 @@ impl SqliteStore {
             .foreign_keys(true)
             // Another process (the `user` subcommand) may hold the write lock for a moment.
             .busy_timeout(Duration::from_secs(5));
+        // Readers run on threads of their own; more of them than cores only adds threads, each
+        // with its own page cache and allocator arena.
+        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(readers as u32)
             .min_connections(1)
             .connect_with(options.clone())
             .await?;

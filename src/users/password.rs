@@ -123,13 +123,22 @@ impl Passwords {
     }
 }
 
-/// A hashing thread: lowers its own priority, then takes jobs until the sender is gone.
+/// A hashing thread: lowers its own priority, then takes jobs until the sender is gone. Its
+/// argon2 memory is kept while jobs keep coming (a burst of logins reuses it) and given back
+/// when the queue runs dry, so a server that is not logging anyone in holds none of it.
 fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     lower_this_threads_priority();
     let mut memory = Vec::new();
     loop {
         let job = match queue.lock() {
-            Ok(mut queue) => queue.blocking_recv(),
+            Ok(mut queue) => match queue.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    memory = Vec::new();
+                    queue.blocking_recv()
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            },
             Err(_) => None,
         };
         match job {
