@@ -22,7 +22,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use tower::{ServiceBuilder, ServiceExt};
@@ -81,7 +80,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     // around each route (as `Router::layer` does): a route's layers are boxed services that
     // are cloned for every request, one allocation per layer.
     let shared = ServiceBuilder::new()
-        .layer(middleware::from_fn(observe::observe))
+        .layer(observe::ObserveLayer)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
