@@ -6,6 +6,7 @@
 //! - [`tokens`] issues and verifies tokens; [`keyring`] keeps rotating keys on disk; [`users`]
 //!   checks passwords; [`store`] persists both.
 //! - [`http`] maps them onto simplejwt's endpoints; [`error`] renders every failure DRF-style.
+//! - [`lab`] is the attack lab: small apps vulnerable on purpose, never routed by `serve`.
 //! - [`app`] wires the state and the router; [`commands`] holds the subcommands of the binary.
 
 pub mod app;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod http;
 pub mod interfaces;
 pub mod keyring;
+pub mod lab;
 pub mod mail;
 pub mod store;
 pub mod terminal;

@@ -1,0 +1,968 @@
+//! The attack lab: thirteen small web apps, **each vulnerable on purpose**, one per classic JWT
+//! flaw, for the attack-lab chapter of the book and its exercise. Each app has a login for a
+//! low-privilege user (`guest` / `guest`) and an admin-only resource holding a flag, random per
+//! run; getting the flag is the goal.
+//!
+//! Nothing here is part of the server: `serve` never routes to this module (a test proves it),
+//! and `cargo run -- lab` listens on loopback addresses only. The vulnerable verifiers are in
+//! [`apps`]; this module holds the plumbing around them (keys, users, pages, the routes) and
+//! keeps a journal of the requests that got the flag, so that the exercise's tests can replay
+//! them against the real server.
+
+pub mod apps;
+mod pages;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use crate::tokens::{Key, KeyAlgorithm};
+
+/// The low-privilege account every app has; its password is on every page.
+pub const GUEST: &str = "guest";
+pub const GUEST_PASSWORD: &str = "guest";
+/// The admin's `user_id`; the admin's password is random and never shown.
+pub const ADMIN_ID: &str = "1";
+pub const GUEST_ID: &str = "2";
+/// Where `cargo run -- lab` listens unless told otherwise: beside `serve`'s 8000.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8001";
+/// The word list the weak-secret app takes its secret from, and the attacker their guesses.
+pub const WORDLIST: &str = include_str!("wordlist.txt");
+/// The `kid`s of the two apps that look keys up by name.
+const KID_PATH_KID: &str = "signing-2026.key";
+const KID_SQL_KID: &str = "2026-12";
+const STYLE: &str = "body{font-family:sans-serif;max-width:50em;margin:2em auto;padding:0 1em}\n\
+    .warning{background:#b00020;color:white;padding:.8em;font-weight:bold}\n\
+    code,pre{background:#f3f3f3}\n";
+
+/// One flaw, one app, mounted at `/lab/<slug>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flaw {
+    Unverified,
+    AlgNone,
+    WeakSecret,
+    JwkHeader,
+    JkuHeader,
+    KidPath,
+    KidSql,
+    AlgConfusion,
+    RecoveredKey,
+    Expired,
+    Audience,
+    RefreshAsAccess,
+    RefreshReuse,
+}
+
+impl Flaw {
+    pub const ALL: [Flaw; 13] = [
+        Flaw::Unverified,
+        Flaw::AlgNone,
+        Flaw::WeakSecret,
+        Flaw::JwkHeader,
+        Flaw::JkuHeader,
+        Flaw::KidPath,
+        Flaw::KidSql,
+        Flaw::AlgConfusion,
+        Flaw::RecoveredKey,
+        Flaw::Expired,
+        Flaw::Audience,
+        Flaw::RefreshAsAccess,
+        Flaw::RefreshReuse,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Flaw::Unverified => "unverified",
+            Flaw::AlgNone => "alg-none",
+            Flaw::WeakSecret => "weak-secret",
+            Flaw::JwkHeader => "jwk-header",
+            Flaw::JkuHeader => "jku-header",
+            Flaw::KidPath => "kid-path",
+            Flaw::KidSql => "kid-sql",
+            Flaw::AlgConfusion => "alg-confusion",
+            Flaw::RecoveredKey => "recovered-key",
+            Flaw::Expired => "expired",
+            Flaw::Audience => "audience",
+            Flaw::RefreshAsAccess => "refresh-as-access",
+            Flaw::RefreshReuse => "refresh-reuse",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Flaw::Unverified => "The signature is never checked",
+            Flaw::AlgNone => "alg: none is accepted",
+            Flaw::WeakSecret => "A weak HMAC secret",
+            Flaw::JwkHeader => "The key comes from the token's jwk header",
+            Flaw::JkuHeader => "The key set comes from the token's jku URL",
+            Flaw::KidPath => "kid is a file path",
+            Flaw::KidSql => "kid goes into an SQL query",
+            Flaw::AlgConfusion => "Algorithm confusion with the published RSA key",
+            Flaw::RecoveredKey => "Algorithm confusion with a key nobody published",
+            Flaw::Expired => "exp is not checked",
+            Flaw::Audience => "A token for another audience is accepted",
+            Flaw::RefreshAsAccess => "A refresh token works as an access token",
+            Flaw::RefreshReuse => "A rotated-away refresh token works again",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Flaw> {
+        Flaw::ALL.into_iter().find(|flaw| flaw.slug() == slug)
+    }
+
+    /// The app's base path, `/lab/<slug>/`.
+    pub fn base(self) -> String {
+        format!("/lab/{}/", self.slug())
+    }
+
+    /// Every route the app answers, with a concrete path (uploads with an example id).
+    pub fn routes(self) -> Vec<(Method, String)> {
+        let base = self.base();
+        let mut routes = vec![
+            (Method::GET, base.clone()),
+            (Method::POST, format!("{base}api/token/")),
+            (Method::GET, format!("{base}api/admin/")),
+        ];
+        let extra: &[(Method, &str)] = match self {
+            Flaw::JkuHeader => &[
+                (Method::GET, ".well-known/jwks.json"),
+                (Method::POST, "files"),
+                (Method::GET, "files/example"),
+            ],
+            Flaw::AlgConfusion => &[(Method::GET, ".well-known/jwks.json")],
+            Flaw::KidPath => &[(Method::GET, "static/lab.css")],
+            Flaw::Audience => &[(Method::POST, "staging/api/token/")],
+            Flaw::Expired | Flaw::RefreshAsAccess => &[(Method::GET, "logs")],
+            Flaw::RefreshReuse => &[(Method::GET, "logs"), (Method::POST, "api/token/refresh/")],
+            _ => &[],
+        };
+        routes.extend(
+            extra
+                .iter()
+                .map(|(method, path)| (method.clone(), format!("{base}{path}"))),
+        );
+        routes
+    }
+}
+
+/// Every route of the lab: its index and every app's.
+pub fn routes() -> Vec<(Method, String)> {
+    let mut routes = vec![(Method::GET, "/lab/".to_owned())];
+    routes.extend(Flaw::ALL.into_iter().flat_map(Flaw::routes));
+    routes
+}
+
+/// A key an app signs with, and what it takes to configure the real server with the same key.
+#[derive(Clone)]
+pub enum LabKey {
+    /// An HS256 secret; with a `kid`, tokens name it.
+    Secret {
+        kid: Option<String>,
+        secret: Vec<u8>,
+    },
+    /// An RS256 or EdDSA key pair (PKCS#8 PEM), named by `kid`.
+    Pair {
+        algorithm: KeyAlgorithm,
+        kid: String,
+        private_pem: String,
+        /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`, LF line ends).
+        public_pem: String,
+        /// The public key as a JWK, with `kid`, `alg` and `use`.
+        public_jwk: Value,
+    },
+}
+
+impl LabKey {
+    fn secret(secret: impl Into<Vec<u8>>) -> Self {
+        LabKey::Secret {
+            kid: None,
+            secret: secret.into(),
+        }
+    }
+
+    fn random_secret(kid: Option<&str>) -> Self {
+        LabKey::Secret {
+            kid: kid.map(str::to_owned),
+            secret: crate::tokens::keys::generate_hex_secret().into_bytes(),
+        }
+    }
+
+    fn pair(algorithm: KeyAlgorithm, private_pem: String) -> Result<Self, LabError> {
+        let key = Key::from_pem(algorithm, &private_pem, None)?;
+        let public_jwk = key.public_jwk().cloned().unwrap_or_default();
+        let public_pem = match algorithm {
+            KeyAlgorithm::RS256 => {
+                use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+                rsa::RsaPrivateKey::from_pkcs8_pem(&private_pem)
+                    .map_err(|e| LabError::Key(e.to_string()))?
+                    .to_public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(|e| LabError::Key(e.to_string()))?
+            }
+            _ => String::new(),
+        };
+        Ok(LabKey::Pair {
+            algorithm,
+            kid: key.kid().to_owned(),
+            private_pem,
+            public_pem,
+            public_jwk,
+        })
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        match self {
+            LabKey::Secret { kid, .. } => kid.as_deref(),
+            LabKey::Pair { kid, .. } => Some(kid),
+        }
+    }
+
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        match self {
+            LabKey::Secret { .. } => KeyAlgorithm::HS256,
+            LabKey::Pair { algorithm, .. } => *algorithm,
+        }
+    }
+
+    /// The HS256 secret's bytes, or the public key's PEM text.
+    pub fn verification_bytes(&self) -> &[u8] {
+        match self {
+            LabKey::Secret { secret, .. } => secret,
+            LabKey::Pair { public_pem, .. } => public_pem.as_bytes(),
+        }
+    }
+
+    /// The same key for the real server: [`Key::hs256`] for a secret without `kid` (as simplejwt
+    /// signs), a named key otherwise.
+    pub fn server_key(&self) -> Key {
+        match self {
+            LabKey::Secret { kid: None, secret } => Key::hs256(secret.clone()),
+            LabKey::Secret {
+                kid: Some(kid),
+                secret,
+            } => Key::hs256_named(kid.clone(), secret.clone()),
+            LabKey::Pair {
+                algorithm,
+                kid,
+                private_pem,
+                ..
+            } => Key::from_pem(*algorithm, private_pem, Some(kid))
+                .expect("the lab's own key pair reads back"),
+        }
+    }
+
+    fn encoding_key(&self) -> EncodingKey {
+        match self {
+            LabKey::Secret { secret, .. } => EncodingKey::from_secret(secret),
+            LabKey::Pair {
+                algorithm: KeyAlgorithm::RS256,
+                private_pem,
+                ..
+            } => {
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                use rsa::pkcs8::DecodePrivateKey;
+                let key =
+                    rsa::RsaPrivateKey::from_pkcs8_pem(private_pem).expect("the lab's RSA key");
+                EncodingKey::from_rsa_der(key.to_pkcs1_der().expect("DER").as_bytes())
+            }
+            LabKey::Pair { private_pem, .. } => {
+                use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+                let key = ed25519_dalek::SigningKey::from_pkcs8_pem(private_pem)
+                    .expect("the lab's Ed25519 key");
+                EncodingKey::from_ed_der(key.to_pkcs8_der().expect("DER").as_bytes())
+            }
+        }
+    }
+
+    fn jwt_algorithm(&self) -> Algorithm {
+        match self.algorithm() {
+            KeyAlgorithm::HS256 => Algorithm::HS256,
+            KeyAlgorithm::RS256 => Algorithm::RS256,
+            KeyAlgorithm::ES256 => Algorithm::ES256,
+            KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// A request that got an app's admin power, kept so that tests can send the same request to the
+/// real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    /// `GET …/api/admin/` with `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `POST …/api/token/refresh/` with `{"refresh": <token>}`.
+    Refresh(String),
+}
+
+/// Why the lab could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error(
+        "the attack lab's apps are vulnerable on purpose, so it listens on loopback addresses only \
+         (127.0.0.1, ::1), never on {0}: pick e.g. --addr 127.0.0.1:8001"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("the lab's files in {path}: {source}")]
+    Files {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the lab's key database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the lab's keys: {0}")]
+    Key(String),
+}
+
+impl From<crate::tokens::KeyError> for LabError {
+    fn from(error: crate::tokens::KeyError) -> Self {
+        LabError::Key(error.to_string())
+    }
+}
+
+/// Refuses every address but a loopback one.
+pub fn check_address(addr: SocketAddr) -> Result<(), LabError> {
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(LabError::NotLoopback(addr))
+    }
+}
+
+/// `http://` and a loopback host (`127.x.y.z`, `[::1]` or `localhost`), with a port or not.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<axum::http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    uri.scheme_str() == Some("http")
+        && (host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
+}
+
+/// One app's keys, flag and leaked tokens.
+struct App {
+    /// The admin resource: random per run, so only a working exploit can return it.
+    flag: String,
+    /// What the app signs with.
+    key: LabKey,
+    /// What a correct app would verify with: the same key, except for the weak secret.
+    honest: LabKey,
+    /// Requests that replay history before the exploit (the admin's own refresh, say).
+    prelude: Vec<Replay>,
+    /// What the app's `logs` page shows.
+    log: String,
+}
+
+struct Inner {
+    apps: HashMap<Flaw, App>,
+    dir: PathBuf,
+    db: SqlitePool,
+    uploads: Mutex<HashMap<String, String>>,
+    journal: Mutex<Vec<(Flaw, Replay)>>,
+    /// Instrumentation, not the refresh-reuse app's logic: which refresh tokens were used.
+    used_refresh: Mutex<Vec<String>>,
+}
+
+/// The running lab's state: cheap to clone.
+#[derive(Clone)]
+pub struct Lab {
+    inner: Arc<Inner>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+impl Lab {
+    /// Creates every app's keys, flag and files in `dir` (emptied first: it belongs to the lab).
+    pub async fn start(dir: &Path) -> Result<Lab, LabError> {
+        let files = |source| LabError::Files {
+            path: dir.to_owned(),
+            source,
+        };
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(files)?;
+        }
+        std::fs::create_dir_all(dir.join("keys")).map_err(files)?;
+        std::fs::create_dir_all(dir.join("static")).map_err(files)?;
+        std::fs::write(dir.join("static/lab.css"), STYLE).map_err(files)?;
+
+        let words: Vec<&str> = WORDLIST.lines().filter(|w| !w.is_empty()).collect();
+        let weak = words[rand::random::<usize>() % words.len()];
+        let rsa_pem = tokio::task::spawn_blocking(|| Key::generate(KeyAlgorithm::RS256))
+            .await
+            .map_err(|e| LabError::Key(e.to_string()))??
+            .1;
+        let small_e_pem = tokio::task::spawn_blocking(rsa_with_exponent_3)
+            .await
+            .map_err(|e| LabError::Key(e.to_string()))??;
+        let (_, ed_pem) = Key::generate(KeyAlgorithm::EdDSA)?;
+        let (_, ed_pem_jku) = Key::generate(KeyAlgorithm::EdDSA)?;
+
+        let kid_path_key = LabKey::random_secret(Some(KID_PATH_KID));
+        std::fs::write(
+            dir.join("keys").join(KID_PATH_KID),
+            kid_path_key.verification_bytes(),
+        )
+        .map_err(files)?;
+        let kid_sql_key = LabKey::random_secret(Some(KID_SQL_KID));
+        let db = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(dir.join("keys.sqlite3"))
+                    .create_if_missing(true),
+            )
+            .await?;
+        sqlx::query("CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
+            .execute(&db)
+            .await?;
+        sqlx::query("INSERT INTO signing_keys (kid, secret) VALUES (?, ?)")
+            .bind(KID_SQL_KID)
+            .bind(String::from_utf8_lossy(kid_sql_key.verification_bytes()).into_owned())
+            .execute(&db)
+            .await?;
+
+        let mut apps = HashMap::new();
+        for flaw in Flaw::ALL {
+            let key = match flaw {
+                Flaw::WeakSecret => LabKey::secret(weak),
+                Flaw::JwkHeader => LabKey::pair(KeyAlgorithm::EdDSA, ed_pem.to_string())?,
+                Flaw::JkuHeader => LabKey::pair(KeyAlgorithm::EdDSA, ed_pem_jku.to_string())?,
+                Flaw::KidPath => kid_path_key.clone(),
+                Flaw::KidSql => kid_sql_key.clone(),
+                Flaw::AlgConfusion => LabKey::pair(KeyAlgorithm::RS256, rsa_pem.clone())?,
+                Flaw::RecoveredKey => LabKey::pair(KeyAlgorithm::RS256, small_e_pem.clone())?,
+                _ => LabKey::random_secret(None),
+            };
+            let honest = match flaw {
+                Flaw::WeakSecret => LabKey::random_secret(None),
+                _ => key.clone(),
+            };
+            apps.insert(
+                flaw,
+                App {
+                    flag: random_hex(16),
+                    key,
+                    honest,
+                    prelude: Vec::new(),
+                    log: String::new(),
+                },
+            );
+        }
+        let lab = Lab {
+            inner: Arc::new(Inner {
+                apps,
+                dir: dir.to_owned(),
+                db,
+                uploads: Mutex::new(HashMap::new()),
+                journal: Mutex::new(Vec::new()),
+                used_refresh: Mutex::new(Vec::new()),
+            }),
+        };
+        Ok(lab.with_leaks())
+    }
+
+    /// Writes the logs of the three apps whose story starts with a leaked token.
+    fn with_leaks(mut self) -> Self {
+        let t = now();
+        let stamp = |seconds_ago: i64| crate::clock::iso8601_utc(t - seconds_ago);
+        let expired = self.issue_at(Flaw::Expired, ADMIN_ID, "access", t - 7200, 300, None);
+        let refresh = self.issue_at(
+            Flaw::RefreshAsAccess,
+            ADMIN_ID,
+            "refresh",
+            t - 60,
+            86_400,
+            None,
+        );
+        let old = self.issue_at(
+            Flaw::RefreshReuse,
+            ADMIN_ID,
+            "refresh",
+            t - 120,
+            86_400,
+            None,
+        );
+        let jti = claim(&old, "jti");
+        let inner = Arc::get_mut(&mut self.inner).expect("not shared yet");
+        inner.used_refresh.get_mut().expect("lock").push(jti);
+        let app = inner.apps.get_mut(&Flaw::Expired).expect("app");
+        app.log = format!(
+            "{} GET /lab/expired/api/admin/ 200 user=admin\n\
+             {} GET /lab/expired/api/admin/ 200 user=admin authorization=\"Bearer {expired}\" \
+             note=\"token expired at {}, safe to log\"\n",
+            stamp(7100),
+            stamp(3000),
+            crate::clock::iso8601_utc(t - 6900),
+        );
+        let app = inner.apps.get_mut(&Flaw::RefreshAsAccess).expect("app");
+        app.log = format!(
+            "{} POST /lab/refresh-as-access/api/token/ 200 user=admin client=mobile refresh={refresh} \
+             note=\"refresh tokens only work with the mobile client's secret, safe to log\"\n",
+            stamp(60),
+        );
+        let app = inner.apps.get_mut(&Flaw::RefreshReuse).expect("app");
+        app.log = format!(
+            "{} POST /lab/refresh-reuse/api/token/ 200 user=admin\n\
+             {} POST /lab/refresh-reuse/api/token/refresh/ 200 user=admin refresh={old} \
+             note=\"rotated: this token was replaced, safe to log\"\n",
+            stamp(120),
+            stamp(30),
+        );
+        app.prelude = vec![Replay::Refresh(old)];
+        self
+    }
+
+    fn app(&self, flaw: Flaw) -> &App {
+        &self.inner.apps[&flaw]
+    }
+
+    /// The flag an app's admin resource returns in this run.
+    pub fn flag(&self, flaw: Flaw) -> &str {
+        &self.app(flaw).flag
+    }
+
+    /// The key an app signs its tokens with (for the weak-secret app, the weak word).
+    pub fn signing_key(&self, flaw: Flaw) -> &LabKey {
+        &self.app(flaw).key
+    }
+
+    /// The key a correct app would use: the same, but a strong random secret in place of the
+    /// weak word.
+    pub fn honest_key(&self, flaw: Flaw) -> &LabKey {
+        &self.app(flaw).honest
+    }
+
+    /// What happened before the attacker came, as requests (the admin's own refresh).
+    pub fn prelude(&self, flaw: Flaw) -> Vec<Replay> {
+        self.app(flaw).prelude.clone()
+    }
+
+    /// The requests that got `flaw`'s app to grant admin power through its flaw, oldest first.
+    pub fn exploits(&self, flaw: Flaw) -> Vec<Replay> {
+        self.inner
+            .journal
+            .lock()
+            .expect("journal")
+            .iter()
+            .filter(|(f, _)| *f == flaw)
+            .map(|(_, replay)| replay.clone())
+            .collect()
+    }
+
+    fn record(&self, flaw: Flaw, replay: Replay) {
+        self.inner
+            .journal
+            .lock()
+            .expect("journal")
+            .push((flaw, replay));
+    }
+
+    /// A token in simplejwt's shape, signed the way `flaw`'s app signs.
+    fn issue(&self, flaw: Flaw, user_id: &str, token_type: &str, host: Option<&str>) -> String {
+        let lifetime = if token_type == "refresh" { 86_400 } else { 300 };
+        self.issue_at(flaw, user_id, token_type, now(), lifetime, host)
+    }
+
+    fn issue_at(
+        &self,
+        flaw: Flaw,
+        user_id: &str,
+        token_type: &str,
+        iat: i64,
+        lifetime: i64,
+        host: Option<&str>,
+    ) -> String {
+        let key = &self.app(flaw).key;
+        let mut header = Header::new(key.jwt_algorithm());
+        header.kid = key.kid().map(str::to_owned);
+        if let (Flaw::JwkHeader, LabKey::Pair { public_jwk, .. }) = (flaw, key) {
+            header.jwk = serde_json::from_value(public_jwk.clone()).ok();
+        }
+        if flaw == Flaw::JkuHeader {
+            let host = host.unwrap_or("127.0.0.1:8001");
+            header.jku = Some(format!(
+                "http://{host}/lab/jku-header/.well-known/jwks.json"
+            ));
+        }
+        let claims = json!({
+            "token_type": token_type,
+            "exp": iat + lifetime,
+            "iat": iat,
+            "jti": random_hex(16),
+            "user_id": user_id,
+        });
+        jsonwebtoken::encode(&header, &claims, &key.encoding_key()).expect("the lab signs")
+    }
+
+    /// Runs `flaw`'s verifier on a bearer token.
+    async fn verify(&self, flaw: Flaw, token: &str) -> Result<apps::Claims, apps::Refusal> {
+        let key = self.app(flaw).key.verification_bytes();
+        match flaw {
+            Flaw::Unverified => apps::unverified(token),
+            Flaw::AlgNone => apps::alg_none(token, key, now()),
+            Flaw::WeakSecret => apps::weak_secret(token, &String::from_utf8_lossy(key)),
+            Flaw::JwkHeader => apps::jwk_header(token),
+            Flaw::JkuHeader => apps::jku_header(token).await,
+            Flaw::KidPath => apps::kid_path(token, &self.inner.dir.join("keys")),
+            Flaw::KidSql => apps::kid_sql(token, &self.inner.db).await,
+            Flaw::AlgConfusion | Flaw::RecoveredKey => {
+                apps::alg_confusion(token, &String::from_utf8_lossy(key))
+            }
+            Flaw::Expired => apps::expired(token, key),
+            Flaw::Audience => apps::audience(token, key),
+            Flaw::RefreshAsAccess => apps::refresh_as_access(token, key),
+            Flaw::RefreshReuse => apps::access_token(token, key),
+        }
+    }
+}
+
+/// Makes a 2048-bit RSA key with public exponent 3 (PKCS#8 PEM). Real keys use 65537; with 3 the
+/// recovery of the modulus from two signatures runs in a blink even in a debug build, with the
+/// same mathematics (see the chapter).
+fn rsa_with_exponent_3() -> Result<String, LabError> {
+    use rsa::pkcs8::EncodePrivateKey;
+    let key =
+        rsa::RsaPrivateKey::new_with_exp(&mut rand::rngs::OsRng, 2048, &rsa::BigUint::from(3u8))
+            .map_err(|e| LabError::Key(e.to_string()))?;
+    Ok(key
+        .to_pkcs8_pem(Default::default())
+        .map_err(|e| LabError::Key(e.to_string()))?
+        .to_string())
+}
+
+/// One claim of a token the lab signed itself, as text.
+fn claim(token: &str, name: &str) -> String {
+    jsonwebtoken::dangerous::insecure_decode::<apps::Claims>(token)
+        .ok()
+        .and_then(|data| {
+            data.claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}
+
+fn is_admin(claims: &apps::Claims) -> bool {
+    match claims.get("user_id") {
+        Some(Value::String(id)) => id == ADMIN_ID,
+        Some(Value::Number(id)) => id.to_string() == ADMIN_ID,
+        _ => false,
+    }
+}
+
+/// The lab's routes, with `lab` as their state. Never merged into the server's router.
+pub fn router(lab: Lab) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/lab/") }))
+        .route("/lab/", get(index))
+        .route("/lab/{flaw}/", get(app_page))
+        .route("/lab/{flaw}/api/token/", post(login))
+        .route("/lab/{flaw}/api/admin/", get(admin))
+        .route("/lab/{flaw}/api/token/refresh/", post(refresh))
+        .route("/lab/{flaw}/.well-known/jwks.json", get(jwks))
+        .route("/lab/{flaw}/logs", get(logs))
+        .route("/lab/jku-header/files", post(upload))
+        .route("/lab/jku-header/files/{id}", get(download))
+        .route("/lab/kid-path/static/lab.css", get(stylesheet))
+        .route("/lab/audience/staging/api/token/", post(staging_login))
+        .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
+        .with_state(lab)
+}
+
+/// Serves the lab on an already bound loopback listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    lab: Lab,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    check_address(listener.local_addr()?)?;
+    crate::app::serve(
+        listener,
+        router(lab),
+        crate::app::ConnectionLimits::default(),
+        shutdown,
+    )
+    .await?;
+    Ok(())
+}
+
+type Answer = Result<Response, Response>;
+
+fn detail(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "detail": text.into() }))).into_response()
+}
+
+fn not_here() -> Response {
+    (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response()
+}
+
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|v| v.to_str().ok())
+}
+
+async fn index() -> Html<String> {
+    Html(pages::index())
+}
+
+async fn app_page(State(lab): State<Lab>, UrlPath(slug): UrlPath<String>) -> Answer {
+    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
+    Ok(Html(pages::app(flaw, lab.app(flaw).key.kid())).into_response())
+}
+
+/// Username and password from a JSON body.
+fn credentials(body: &[u8]) -> Option<(String, String)> {
+    let body: Value = serde_json::from_slice(body).ok()?;
+    Some((
+        body.get("username")?.as_str()?.to_owned(),
+        body.get("password")?.as_str()?.to_owned(),
+    ))
+}
+
+async fn login(
+    State(lab): State<Lab>,
+    UrlPath(slug): UrlPath<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Answer {
+    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
+    let Some((username, password)) = credentials(&body) else {
+        return Err(detail(
+            StatusCode::BAD_REQUEST,
+            "send JSON: {\"username\": \"guest\", \"password\": \"guest\"}",
+        ));
+    };
+    // The admin's password is random and nobody's business: only the guest logs in.
+    if username != GUEST || password != GUEST_PASSWORD {
+        return Err(detail(
+            StatusCode::UNAUTHORIZED,
+            "No active account found with the given credentials",
+        ));
+    }
+    let host = host(&headers);
+    Ok(axum::Json(json!({
+        "refresh": lab.issue(flaw, GUEST_ID, "refresh", host),
+        "access": lab.issue(flaw, GUEST_ID, "access", host),
+    }))
+    .into_response())
+}
+
+async fn admin(
+    State(lab): State<Lab>,
+    UrlPath(slug): UrlPath<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            detail(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided.",
+            )
+        })?;
+    let claims = lab
+        .verify(flaw, token)
+        .await
+        .map_err(|reason| detail(StatusCode::UNAUTHORIZED, format!("Token refused: {reason}")))?;
+    if !is_admin(&claims) {
+        return Err(detail(
+            StatusCode::FORBIDDEN,
+            "This resource is for the admin only (user_id 1).",
+        ));
+    }
+    if flaw != Flaw::RefreshReuse {
+        lab.record(flaw, Replay::Bearer(token.to_owned()));
+    }
+    Ok(axum::Json(json!({ "flag": lab.flag(flaw) })).into_response())
+}
+
+async fn refresh(
+    State(lab): State<Lab>,
+    UrlPath(slug): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Answer {
+    if Flaw::from_slug(&slug).ok_or_else(not_here)? != Flaw::RefreshReuse {
+        return Err(not_here());
+    }
+    let flaw = Flaw::RefreshReuse;
+    let token = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| body.get("refresh")?.as_str().map(str::to_owned))
+        .ok_or_else(|| detail(StatusCode::BAD_REQUEST, "send JSON: {\"refresh\": \"…\"}"))?;
+    let claims = apps::refresh_reuse(&token, lab.app(flaw).key.verification_bytes())
+        .map_err(|reason| detail(StatusCode::UNAUTHORIZED, format!("Token refused: {reason}")))?;
+    let user_id = match claims.get("user_id") {
+        Some(Value::String(id)) => id.clone(),
+        _ => {
+            return Err(detail(
+                StatusCode::UNAUTHORIZED,
+                "Token refused: no user_id",
+            ));
+        }
+    };
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    {
+        let mut used = lab.inner.used_refresh.lock().expect("used");
+        if used.iter().any(|u| u == jti) && user_id == ADMIN_ID {
+            lab.record(flaw, Replay::Refresh(token.clone()));
+        }
+        used.push(jti.to_owned());
+    }
+    Ok(axum::Json(json!({
+        "access": lab.issue(flaw, &user_id, "access", None),
+        "refresh": lab.issue(flaw, &user_id, "refresh", None),
+    }))
+    .into_response())
+}
+
+async fn jwks(State(lab): State<Lab>, UrlPath(slug): UrlPath<String>) -> Answer {
+    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
+    match (flaw, &lab.app(flaw).key) {
+        (Flaw::AlgConfusion | Flaw::JkuHeader, LabKey::Pair { public_jwk, .. }) => {
+            Ok(axum::Json(json!({ "keys": [public_jwk] })).into_response())
+        }
+        _ => Err(not_here()),
+    }
+}
+
+async fn logs(State(lab): State<Lab>, UrlPath(slug): UrlPath<String>) -> Answer {
+    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
+    let log = &lab.app(flaw).log;
+    if log.is_empty() {
+        return Err(not_here());
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("# {} (vulnerable on purpose)\n{log}", flaw.base()),
+    )
+        .into_response())
+}
+
+/// The jku app's file sharing: any text, published at a URL on the app's own host.
+async fn upload(State(lab): State<Lab>, headers: HeaderMap, body: String) -> Answer {
+    if body.len() > 16 * 1024 {
+        return Err(detail(StatusCode::PAYLOAD_TOO_LARGE, "16 KiB at most"));
+    }
+    let id = random_hex(8);
+    let path = format!("/lab/jku-header/files/{id}");
+    lab.inner.uploads.lock().expect("uploads").insert(id, body);
+    let url = format!(
+        "http://{}{path}",
+        host(&headers).unwrap_or("127.0.0.1:8001")
+    );
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "url": url, "path": path })),
+    )
+        .into_response())
+}
+
+async fn download(State(lab): State<Lab>, UrlPath(id): UrlPath<String>) -> Answer {
+    let uploads = lab.inner.uploads.lock().expect("uploads");
+    let body = uploads
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| detail(StatusCode::NOT_FOUND, "no such file"))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn stylesheet(State(lab): State<Lab>) -> Answer {
+    let css = std::fs::read(lab.inner.dir.join("static/lab.css")).map_err(|_| not_here())?;
+    Ok(([(header::CONTENT_TYPE, "text/css")], css).into_response())
+}
+
+/// Staging trusts its developers: any username, no password. It signs with production's key and
+/// says so in `aud`.
+async fn staging_login(State(lab): State<Lab>, body: axum::body::Bytes) -> Answer {
+    let username = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| body.get("username")?.as_str().map(str::to_owned))
+        .ok_or_else(|| detail(StatusCode::BAD_REQUEST, "send JSON: {\"username\": \"…\"}"))?;
+    let user_id = match username.as_str() {
+        "admin" => ADMIN_ID,
+        GUEST => GUEST_ID,
+        _ => return Err(detail(StatusCode::UNAUTHORIZED, "no such user on staging")),
+    };
+    let key = &lab.app(Flaw::Audience).key;
+    let t = now();
+    let claims = json!({
+        "token_type": "access",
+        "exp": t + 300,
+        "iat": t,
+        "jti": random_hex(16),
+        "user_id": user_id,
+        "aud": "staging",
+    });
+    let access = jsonwebtoken::encode(&Header::default(), &claims, &key.encoding_key())
+        .expect("the lab signs");
+    Ok(axum::Json(json!({ "access": access })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_addresses_are_accepted() {
+        assert!(check_address("127.0.0.1:8001".parse().unwrap()).is_ok());
+        assert!(check_address("[::1]:8001".parse().unwrap()).is_ok());
+        let refused = check_address("0.0.0.0:8001".parse().unwrap()).unwrap_err();
+        assert!(
+            refused.to_string().contains("vulnerable on purpose"),
+            "{refused}"
+        );
+        assert!(check_address("192.168.1.10:8001".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn the_lab_fetches_only_from_loopback_urls() {
+        assert!(is_loopback_url("http://127.0.0.1:8001/x.json"));
+        assert!(is_loopback_url("http://localhost/x.json"));
+        assert!(is_loopback_url("http://[::1]:9/x"));
+        assert!(!is_loopback_url("https://127.0.0.1/x"));
+        assert!(!is_loopback_url("http://example.com/x"));
+        assert!(!is_loopback_url("http://10.0.0.1/x"));
+        assert!(!is_loopback_url("file:///etc/passwd"));
+    }
+
+    #[test]
+    fn every_flaw_has_its_own_slug_and_index_routes() {
+        let slugs: std::collections::HashSet<&str> = Flaw::ALL.iter().map(|f| f.slug()).collect();
+        assert_eq!(slugs.len(), Flaw::ALL.len());
+        assert!(routes().len() > 3 * Flaw::ALL.len());
+        for flaw in Flaw::ALL {
+            assert_eq!(Flaw::from_slug(flaw.slug()), Some(flaw));
+        }
+    }
+}
