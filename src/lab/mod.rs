@@ -211,7 +211,16 @@ impl LabKey {
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(|e| LabError::Key(e.to_string()))?
             }
-            _ => String::new(),
+            _ => {
+                use ed25519_dalek::pkcs8::{
+                    DecodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding,
+                };
+                ed25519_dalek::SigningKey::from_pkcs8_pem(&private_pem)
+                    .map_err(|e| LabError::Key(e.to_string()))?
+                    .verifying_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(|e| LabError::Key(e.to_string()))?
+            }
         };
         Ok(LabKey::Pair {
             algorithm,
