@@ -43,6 +43,8 @@ pub const WORDLIST: &str = include_str!("wordlist.txt");
 /// The `kid`s of the two apps that look keys up by name.
 const KID_PATH_KID: &str = "signing-2026.key";
 const KID_SQL_KID: &str = "2026-12";
+/// How many files the jku app's file sharing keeps, in memory.
+const MAX_UPLOADS: usize = 1000;
 const STYLE: &str = "body{font-family:sans-serif;max-width:50em;margin:2em auto;padding:0 1em}\n\
     .warning{background:#b00020;color:white;padding:.8em;font-weight:bold}\n\
     code,pre{background:#f3f3f3}\n";
@@ -530,8 +532,9 @@ impl Lab {
         );
         let app = inner.apps.get_mut(&Flaw::RefreshAsAccess).expect("app");
         app.log = format!(
-            "{} POST /lab/refresh-as-access/api/token/ 200 user=admin client=mobile refresh={refresh} \
-             note=\"refresh tokens only work with the mobile client's secret, safe to log\"\n",
+            "{} POST /lab/refresh-as-access/api/token/ 200 user=admin client=mobile \
+             refresh={refresh} note=\"refresh tokens only work with the mobile client's \
+             secret, safe to log\"\n",
             stamp(60),
         );
         let app = inner.apps.get_mut(&Flaw::RefreshReuse).expect("app");
@@ -606,7 +609,37 @@ impl Lab {
         lifetime: i64,
         host: Option<&str>,
     ) -> String {
-        let key = &self.app(flaw).key;
+        self.sign(
+            flaw,
+            &self.app(flaw).key,
+            user_id,
+            token_type,
+            iat,
+            lifetime,
+            host,
+        )
+    }
+
+    /// A token shaped as `flaw`'s app issues it, but signed with the app's honest key: what the
+    /// real server, configured with that key, must accept. Tests send it first, to show that the
+    /// real server's refusal of a forgery is about the forgery.
+    pub fn honest_token(&self, flaw: Flaw, user_id: &str, token_type: &str) -> String {
+        let lifetime = if token_type == "refresh" { 86_400 } else { 300 };
+        let key = &self.app(flaw).honest;
+        self.sign(flaw, key, user_id, token_type, now(), lifetime, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        flaw: Flaw,
+        key: &LabKey,
+        user_id: &str,
+        token_type: &str,
+        iat: i64,
+        lifetime: i64,
+        host: Option<&str>,
+    ) -> String {
         let mut header = Header::new(key.jwt_algorithm());
         header.kid = key.kid().map(str::to_owned);
         if let (Flaw::JwkHeader, LabKey::Pair { public_jwk, .. }) = (flaw, key) {
@@ -739,9 +772,14 @@ async fn index() -> Html<String> {
     Html(pages::index())
 }
 
-async fn app_page(State(lab): State<Lab>, UrlPath(slug): UrlPath<String>) -> Answer {
+async fn app_page(
+    State(lab): State<Lab>,
+    UrlPath(slug): UrlPath<String>,
+    headers: HeaderMap,
+) -> Answer {
     let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
-    Ok(Html(pages::app(flaw, lab.app(flaw).key.kid())).into_response())
+    let host = host(&headers).unwrap_or(DEFAULT_ADDR);
+    Ok(Html(pages::app(flaw, lab.app(flaw).key.kid(), host)).into_response())
 }
 
 /// Username and password from a JSON body.
@@ -885,7 +923,16 @@ async fn upload(State(lab): State<Lab>, headers: HeaderMap, body: String) -> Ans
     }
     let id = random_hex(8);
     let path = format!("/lab/jku-header/files/{id}");
-    lab.inner.uploads.lock().expect("uploads").insert(id, body);
+    {
+        let mut uploads = lab.inner.uploads.lock().expect("uploads");
+        if uploads.len() >= MAX_UPLOADS {
+            return Err(detail(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!("the lab keeps {MAX_UPLOADS} files at most: restart it to start afresh"),
+            ));
+        }
+        uploads.insert(id, body);
+    }
     let url = format!(
         "http://{}{path}",
         host(&headers).unwrap_or("127.0.0.1:8001")

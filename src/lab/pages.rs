@@ -41,7 +41,7 @@ pub fn index() -> String {
 }
 
 /// One app's page: its story, its endpoints and how to start.
-pub fn app(flaw: Flaw, kid: Option<&str>) -> String {
+pub fn app(flaw: Flaw, kid: Option<&str>, host: &str) -> String {
     let base = flaw.base();
     let story = match flaw {
         Flaw::Unverified => {
@@ -132,7 +132,7 @@ pub fn app(flaw: Flaw, kid: Option<&str>) -> String {
              answers <code>{{\"refresh\", \"access\"}}</code></li>\n\
              <li><code>GET {base}api/admin/</code> with <code>Authorization: Bearer …</code> \
              answers <code>{{\"flag\"}}</code> to the admin</li>\n{extras}</ul>\n\
-             <pre>curl -s -X POST http://127.0.0.1:8001{base}api/token/ \\\n     \
+             <pre>curl -s -X POST http://{host}{base}api/token/ \\\n     \
              -H 'Content-Type: application/json' \\\n     \
              -d '{{\"username\": \"{GUEST}\", \"password\": \"{GUEST_PASSWORD}\"}}'</pre>\n\
              <p><a href=\"/lab/\">All the apps</a></p>"

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 pub use toolkit::{Error, Pair, Target};
-use toolkit::{b64, b64_decode, decode_segment, encode_segment, hs256_token, split};
+use toolkit::{b64, b64_decode, decode_segment, encode_segment, hs256_token, sign_hs256, split};
 
 /// The admin's `user_id` in every app.
 pub const ADMIN_ID: &str = "1";
@@ -39,9 +39,9 @@ fn as_admin(payload: &str) -> Result<Value, Error> {
 /// Step 1: the app reads claims without checking the signature. Log in as the guest, change
 /// `user_id` to the admin's, keep the header and the (now wrong) signature.
 pub fn unverified(lab: &Target) -> Result<String, Error> {
-    // TODO: step 1. Log in (`lab.login()`), split the access token, change its payload's `user_id` to
-    // "1" (`as_admin`), put the token back together with the old header and signature, and
-    // ask `lab.admin(…)` for the flag.
+    // TODO: step 1. Log in (`lab.login()`), split the access token, change its payload's `user_id`
+    // to "1" (`as_admin`), put the token back together with the old header and signature, and ask
+    // `lab.admin(…)` for the flag.
     todo!()
 }
 // ANCHOR_END: unverified
@@ -70,8 +70,8 @@ pub fn weak_secret(lab: &Target, words: &[&str]) -> Result<String, Error> {
 /// Step 4: the app verifies with the key in the token's `jwk` header. Bring your own: an HMAC
 /// key is a JWK too (`"kty": "oct"`, the key's bytes in `k`).
 pub fn jwk_header(lab: &Target) -> Result<String, Error> {
-    // TODO: step 4. Sign the admin's claims with HS256 and a key of your own, and put that key in the
-    // header as a JWK: `"jwk": {"kty": "oct", "k": b64(key)}`.
+    // TODO: step 4. Sign the admin's claims with HS256 and a key of your own, and put that key in
+    // the header as a JWK: `"jwk": {"kty": "oct", "k": b64(key)}`.
     todo!()
 }
 // ANCHOR_END: jwk_header
@@ -91,8 +91,8 @@ pub fn jku_header(lab: &Target) -> Result<String, Error> {
 /// Step 6: the key is the file named by `kid`, in `keys/`. `../static/lab.css` is a file
 /// anyone can download: sign with its bytes.
 pub fn kid_path(lab: &Target) -> Result<String, Error> {
-    // TODO: step 6. Download `static/lab.css`, and sign with its bytes a token whose `kid` is the path
-    // from `keys/` to it.
+    // TODO: step 6. Download `static/lab.css`, and sign with its bytes a token whose `kid` is the
+    // path from `keys/` to it.
     todo!()
 }
 // ANCHOR_END: kid_path
@@ -101,8 +101,8 @@ pub fn kid_path(lab: &Target) -> Result<String, Error> {
 /// Step 7: `kid` is pasted into `SELECT secret FROM signing_keys WHERE kid = '…'`. Make the
 /// query return a secret of your choosing, and sign with it.
 pub fn kid_sql(lab: &Target) -> Result<String, Error> {
-    // TODO: step 7. Choose a secret; write a `kid` that makes `SELECT secret FROM signing_keys WHERE
-    // kid = '<kid>'` return it (UNION SELECT), and sign with it.
+    // TODO: step 7. Choose a secret; write a `kid` that makes `SELECT secret FROM signing_keys
+    // WHERE kid = '<kid>'` return it (UNION SELECT), and sign with it.
     todo!()
 }
 // ANCHOR_END: kid_sql
@@ -158,8 +158,8 @@ pub fn pkcs1_encode(signing_input: &str, size: usize) -> BigUint {
 /// factor. The lab's key has `e = 3`.
 pub fn recovered_key(lab: &Target) -> Result<String, Error> {
     // TODO: step 9. Log in twice. For each access token: s = the signature as a number, EM =
-    // `pkcs1_encode(header.payload, signature length)`; s³ − EM is a multiple of n. n is the
-    // gcd of two of them, once small factors are divided out. Then as in step 8, with e = 3.
+    // `pkcs1_encode(header.payload, signature length)`; s³ − EM is a multiple of n. n is the gcd of
+    // two of them, once small factors are divided out. Then as in step 8, with e = 3.
     todo!()
 }
 // ANCHOR_END: recovered_key
@@ -197,7 +197,8 @@ pub fn expired(lab: &Target) -> Result<String, Error> {
 /// Step 11: staging signs with production's key and lets anyone log in as anyone; production
 /// ignores `aud`. Ask staging for an admin token.
 pub fn audience(lab: &Target) -> Result<String, Error> {
-    // TODO: step 11. Ask staging (`staging/api/token/`) for a token for `admin`, use it in production.
+    // TODO: step 11. Ask staging (`staging/api/token/`) for a token for `admin`, use it in
+    // production.
     todo!()
 }
 // ANCHOR_END: audience
@@ -206,7 +207,8 @@ pub fn audience(lab: &Target) -> Result<String, Error> {
 /// Step 12: the admin resource never looks at `token_type`, and the logs hold the admin's
 /// refresh token.
 pub fn refresh_as_access(lab: &Target) -> Result<String, Error> {
-    // TODO: step 12. Read `logs`, take the refresh token after `refresh=`, use it as a bearer token.
+    // TODO: step 12. Read `logs`, take the refresh token after `refresh=`, use it as a bearer
+    // token.
     todo!()
 }
 // ANCHOR_END: refresh_as_access

@@ -1,13 +1,10 @@
 //! The attack lab, solved: one exploit per vulnerable app of `cargo run -- lab`, each returning
 //! the flag that only the admin may read, and a verifier patched to refuse them all.
 //!
-//! Your exercise: replace each `todo!()` below, step by step, until `cargo test -p
-//! ch08-attack-lab-exercise` passes. `cargo run -- check 8` says which step to work on next.
 //! The tests start the lab themselves, on a free loopback port, and hand each exploit the
-//! [`Target`] of its app; to try an exploit by hand, run `cargo run -- lab` and read the app's
-//! page at <http://127.0.0.1:8001/lab/>. Every flag is random per run: only an exploit that
-//! really works can return it. The tests then send the same forged request to the real server,
-//! which must refuse it.
+//! [`Target`] of its app. Every flag is random per run: only an exploit that really works can
+//! return it. The tests then send the same forged request to the real server, which must refuse
+//! it.
 //!
 //! Steps 1 to 13 each break one app and stand on their own; step 14 patches a verifier, and its
 //! test runs your thirteen exploits against it.
@@ -20,7 +17,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 pub use toolkit::{Error, Pair, Target};
-use toolkit::{b64, b64_decode, decode_segment, encode_segment, hs256_token, split};
+use toolkit::{b64, b64_decode, decode_segment, encode_segment, hs256_token, sign_hs256, split};
 
 /// The admin's `user_id` in every app.
 pub const ADMIN_ID: &str = "1";
@@ -68,7 +65,7 @@ pub fn weak_secret(lab: &Target, words: &[&str]) -> Result<String, Error> {
     let signing_input = format!("{header}.{payload}");
     let secret = words
         .iter()
-        .find(|word| toolkit::sign_hs256(&signing_input, word.as_bytes()) == signature)
+        .find(|word| sign_hs256(&signing_input, word.as_bytes()) == signature)
         .ok_or("no word of the list signs this token")?;
     let header = decode_segment(header)?;
     let claims = as_admin(payload)?;

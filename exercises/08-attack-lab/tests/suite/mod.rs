@@ -122,13 +122,21 @@ async fn send(router: &axum::Router, replay: &Replay) -> StatusCode {
 }
 
 /// What the real server answers to `replay`, after the app's history (`prelude`), which it
-/// must accept: the comparison is fair only if the real server saw what the app saw.
+/// must accept: the comparison is fair only if the real server saw what the app saw. First it
+/// must take a genuine admin token of the app, signed with the same key: a real server that
+/// refused everything would prove nothing.
 fn real_server_answers(flaw: Flaw, replay: &Replay) -> StatusCode {
     let lab = &running().lab;
     let key = lab.honest_key(flaw).server_key();
     let prelude = lab.prelude(flaw);
+    let genuine = Replay::Bearer(lab.honest_token(flaw, lab::ADMIN_ID, "access"));
     running().runtime.block_on(async {
         let (router, _data) = real_server(key).await;
+        assert_eq!(
+            send(&router, &genuine).await,
+            StatusCode::OK,
+            "the real server must take the app's genuine admin token, or its refusals prove nothing"
+        );
         for earlier in &prelude {
             assert_eq!(
                 send(&router, earlier).await,
@@ -341,7 +349,7 @@ fn step14_the_patched_verifier_takes_genuine_tokens_and_refuses_every_exploit_of
             };
             if let Ok(claims) = sut::verify(token, kind, &policy) {
                 panic!(
-                    "{}: the patched verifier took an exploit's {} token, claims {claims:?}: {token}",
+                    "{}: the patched verifier took an exploit's {} token ({claims:?}): {token}",
                     flaw.base(),
                     kind.as_str()
                 );
