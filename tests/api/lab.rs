@@ -9,24 +9,37 @@ use tower::ServiceExt;
 
 use crate::helpers::TestApp;
 
+/// `serve`'s router, with and without a book at `/` (whose files would answer any path they
+/// have), answers 404 to every route of the lab.
 #[tokio::test]
 async fn serve_answers_404_on_every_lab_route() {
     let app = TestApp::new().await;
+    let book = tempfile::tempdir().unwrap();
+    std::fs::write(
+        book.path().join("index.html"),
+        "<!doctype html><p>the book</p>",
+    )
+    .unwrap();
     let routes = lab::routes();
     assert!(routes.len() > 40, "only {} lab routes listed", routes.len());
-    for (method, path) in routes {
-        let request = Request::builder()
-            .method(method.clone())
-            .uri(&path)
-            .header("content-type", "application/json")
-            .body(Body::from("{}"))
-            .unwrap();
-        let response = app.send(request).await;
-        assert_eq!(
-            response.status,
-            StatusCode::NOT_FOUND,
-            "serve answered {method} {path}"
-        );
+    for router in [
+        app.router.clone(),
+        jwt_workbook::app::router(app.state.clone(), Some(book.path())),
+    ] {
+        for (method, path) in &routes {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let status = router.clone().oneshot(request).await.unwrap().status();
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "serve answered {method} {path}"
+            );
+        }
     }
 }
 
@@ -79,4 +92,26 @@ fn the_lab_refuses_to_listen_beyond_loopback() {
         !data.path().join("lab").exists(),
         "nothing is written before the address is checked"
     );
+}
+
+#[tokio::test]
+async fn the_jku_app_never_fetches_a_key_set_from_beyond_loopback() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(&dir.path().join("lab")).await.unwrap();
+    let b64 = |text: &str| URL_SAFE_NO_PAD.encode(text);
+    // 192.0.2.0/24 is reserved for documentation: nothing answers there, and nothing is sent.
+    let header = b64(r#"{"alg":"HS256","jku":"http://192.0.2.1/keys.json","kid":"k"}"#);
+    let payload = b64(r#"{"token_type":"access","exp":9999999999,"user_id":"1","jti":"x"}"#);
+    let request = Request::get("/lab/jku-header/api/admin/")
+        .header("authorization", format!("Bearer {header}.{payload}.c2ln"))
+        .body(Body::empty())
+        .unwrap();
+    let response = lab::router(lab).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("loopback addresses only"), "{body}");
 }
