@@ -43,6 +43,8 @@ pub const WORDLIST: &str = include_str!("wordlist.txt");
 /// The `kid`s of the two apps that look keys up by name.
 const KID_PATH_KID: &str = "signing-2026.key";
 const KID_SQL_KID: &str = "2026-12";
+/// How many successful exploits the journal keeps, in memory.
+const MAX_JOURNAL: usize = 10_000;
 /// How many files the jku app's file sharing keeps, in memory.
 const MAX_UPLOADS: usize = 1000;
 const STYLE: &str = "body{font-family:sans-serif;max-width:50em;margin:2em auto;padding:0 1em}\n\
@@ -440,21 +442,33 @@ impl Lab {
         )
         .map_err(files)?;
         let kid_sql_key = LabKey::random_secret(Some(KID_SQL_KID));
-        let db = SqlitePoolOptions::new()
-            .max_connections(2)
+        let database = dir.join("keys.sqlite3");
+        let setup = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(
                 SqliteConnectOptions::new()
-                    .filename(dir.join("keys.sqlite3"))
+                    .filename(&database)
                     .create_if_missing(true),
             )
             .await?;
         sqlx::query("CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
-            .execute(&db)
+            .execute(&setup)
             .await?;
         sqlx::query("INSERT INTO signing_keys (kid, secret) VALUES (?, ?)")
             .bind(KID_SQL_KID)
             .bind(String::from_utf8_lossy(kid_sql_key.verification_bytes()).into_owned())
-            .execute(&db)
+            .execute(&setup)
+            .await?;
+        setup.close().await;
+        // The injectable app reads through a read-only connection: an injected query can return
+        // what the attacker likes, but cannot change or create files.
+        let db = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&database)
+                    .read_only(true),
+            )
             .await?;
 
         let mut apps = HashMap::new();
@@ -587,11 +601,12 @@ impl Lab {
     }
 
     fn record(&self, flaw: Flaw, replay: Replay) {
-        self.inner
-            .journal
-            .lock()
-            .expect("journal")
-            .push((flaw, replay));
+        let mut journal = self.inner.journal.lock().expect("journal");
+        // A lab left running under a script must not grow without end.
+        if journal.len() >= MAX_JOURNAL {
+            journal.drain(..MAX_JOURNAL / 2);
+        }
+        journal.push((flaw, replay));
     }
 
     /// A token in simplejwt's shape, signed the way `flaw`'s app signs.
