@@ -115,3 +115,63 @@ async fn the_jku_app_never_fetches_a_key_set_from_beyond_loopback() {
     let body = String::from_utf8_lossy(&body);
     assert!(body.contains("loopback addresses only"), "{body}");
 }
+
+/// `cargo run -- lab`, as a learner starts it: the banner says first that the apps are
+/// vulnerable on purpose, and the address it names serves the lab's index page.
+#[test]
+fn the_lab_banner_says_it_is_vulnerable_on_purpose_and_names_where_it_serves() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// Stops the lab it holds however the test ends.
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let data = tempfile::tempdir().unwrap();
+    let mut lab = Stopped(
+        std::process::Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["lab", "--addr", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut banner = Vec::new();
+    let mut lines = BufReader::new(lab.0.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the banner").unwrap();
+        banner.push(line.clone());
+        if let Some(rest) = line.strip_prefix("serving on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/lab/")
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET /lab/ HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    drop(lab);
+
+    assert!(
+        banner
+            .iter()
+            .take(3)
+            .any(|line| line.contains("VULNERABLE ON PURPOSE")),
+        "{banner:#?}"
+    );
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("vulnerable on purpose"), "{page}");
+}
