@@ -5,12 +5,18 @@
 //!
 //! Nothing here is part of the server: `serve` never routes to this module (a test proves it),
 //! and `cargo run -- lab` listens on loopback addresses only. The vulnerable verifiers are in
-//! [`apps`]; this module holds the plumbing around them (keys, users, pages, the routes) and
-//! keeps a journal of the requests that got the flag, so that the exercise's tests can replay
-//! them against the real server.
+//! [`apps`]; `keys` holds what each app signs with, `http` the routes, `pages` the HTML. This
+//! module starts the apps (keys, flags, files, the SQLite key table, the leaked logs) and keeps
+//! a journal of the requests that got a flag, so that the exercise's tests can replay them
+//! against the real server.
 
 pub mod apps;
+mod http;
+mod keys;
 mod pages;
+
+pub use http::router;
+pub use keys::LabKey;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,12 +24,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use axum::http::Method;
+use jsonwebtoken::Header;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -168,147 +170,6 @@ pub fn routes() -> Vec<(Method, String)> {
     routes
 }
 
-/// A key an app signs with, and what it takes to configure the real server with the same key.
-#[derive(Clone)]
-pub enum LabKey {
-    /// An HS256 secret; with a `kid`, tokens name it.
-    Secret {
-        kid: Option<String>,
-        secret: Vec<u8>,
-    },
-    /// An RS256 or EdDSA key pair (PKCS#8 PEM), named by `kid`.
-    Pair {
-        algorithm: KeyAlgorithm,
-        kid: String,
-        private_pem: String,
-        /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`, LF line ends).
-        public_pem: String,
-        /// The public key as a JWK, with `kid`, `alg` and `use`.
-        public_jwk: Value,
-    },
-}
-
-impl LabKey {
-    fn secret(secret: impl Into<Vec<u8>>) -> Self {
-        LabKey::Secret {
-            kid: None,
-            secret: secret.into(),
-        }
-    }
-
-    fn random_secret(kid: Option<&str>) -> Self {
-        LabKey::Secret {
-            kid: kid.map(str::to_owned),
-            secret: crate::tokens::keys::generate_hex_secret().into_bytes(),
-        }
-    }
-
-    fn pair(algorithm: KeyAlgorithm, private_pem: String) -> Result<Self, LabError> {
-        let key = Key::from_pem(algorithm, &private_pem, None)?;
-        let public_jwk = key.public_jwk().cloned().unwrap_or_default();
-        let public_pem = match algorithm {
-            KeyAlgorithm::RS256 => {
-                use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
-                rsa::RsaPrivateKey::from_pkcs8_pem(&private_pem)
-                    .map_err(|e| LabError::Key(e.to_string()))?
-                    .to_public_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(|e| LabError::Key(e.to_string()))?
-            }
-            _ => {
-                use ed25519_dalek::pkcs8::{
-                    DecodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding,
-                };
-                ed25519_dalek::SigningKey::from_pkcs8_pem(&private_pem)
-                    .map_err(|e| LabError::Key(e.to_string()))?
-                    .verifying_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(|e| LabError::Key(e.to_string()))?
-            }
-        };
-        Ok(LabKey::Pair {
-            algorithm,
-            kid: key.kid().to_owned(),
-            private_pem,
-            public_pem,
-            public_jwk,
-        })
-    }
-
-    pub fn kid(&self) -> Option<&str> {
-        match self {
-            LabKey::Secret { kid, .. } => kid.as_deref(),
-            LabKey::Pair { kid, .. } => Some(kid),
-        }
-    }
-
-    pub fn algorithm(&self) -> KeyAlgorithm {
-        match self {
-            LabKey::Secret { .. } => KeyAlgorithm::HS256,
-            LabKey::Pair { algorithm, .. } => *algorithm,
-        }
-    }
-
-    /// The HS256 secret's bytes, or the public key's PEM text.
-    pub fn verification_bytes(&self) -> &[u8] {
-        match self {
-            LabKey::Secret { secret, .. } => secret,
-            LabKey::Pair { public_pem, .. } => public_pem.as_bytes(),
-        }
-    }
-
-    /// The same key for the real server: [`Key::hs256`] for a secret without `kid` (as simplejwt
-    /// signs), a named key otherwise.
-    pub fn server_key(&self) -> Key {
-        match self {
-            LabKey::Secret { kid: None, secret } => Key::hs256(secret.clone()),
-            LabKey::Secret {
-                kid: Some(kid),
-                secret,
-            } => Key::hs256_named(kid.clone(), secret.clone()),
-            LabKey::Pair {
-                algorithm,
-                kid,
-                private_pem,
-                ..
-            } => Key::from_pem(*algorithm, private_pem, Some(kid))
-                .expect("the lab's own key pair reads back"),
-        }
-    }
-
-    fn encoding_key(&self) -> EncodingKey {
-        match self {
-            LabKey::Secret { secret, .. } => EncodingKey::from_secret(secret),
-            LabKey::Pair {
-                algorithm: KeyAlgorithm::RS256,
-                private_pem,
-                ..
-            } => {
-                use rsa::pkcs1::EncodeRsaPrivateKey;
-                use rsa::pkcs8::DecodePrivateKey;
-                let key =
-                    rsa::RsaPrivateKey::from_pkcs8_pem(private_pem).expect("the lab's RSA key");
-                EncodingKey::from_rsa_der(key.to_pkcs1_der().expect("DER").as_bytes())
-            }
-            LabKey::Pair { private_pem, .. } => {
-                use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-                let key = ed25519_dalek::SigningKey::from_pkcs8_pem(private_pem)
-                    .expect("the lab's Ed25519 key");
-                EncodingKey::from_ed_der(key.to_pkcs8_der().expect("DER").as_bytes())
-            }
-        }
-    }
-
-    fn jwt_algorithm(&self) -> Algorithm {
-        match self.algorithm() {
-            KeyAlgorithm::HS256 => Algorithm::HS256,
-            KeyAlgorithm::RS256 => Algorithm::RS256,
-            KeyAlgorithm::ES256 => Algorithm::ES256,
-            KeyAlgorithm::EdDSA => Algorithm::EdDSA,
-        }
-    }
-}
-
 /// A request that got an app's admin power, kept so that tests can send the same request to the
 /// real server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,7 +290,7 @@ impl Lab {
             .await
             .map_err(|e| LabError::Key(e.to_string()))??
             .1;
-        let small_e_pem = tokio::task::spawn_blocking(rsa_with_exponent_3)
+        let small_e_pem = tokio::task::spawn_blocking(keys::rsa_with_exponent_3)
             .await
             .map_err(|e| LabError::Key(e.to_string()))??;
         let (_, ed_pem) = Key::generate(KeyAlgorithm::EdDSA)?;
@@ -698,20 +559,6 @@ impl Lab {
     }
 }
 
-/// Makes a 2048-bit RSA key with public exponent 3 (PKCS#8 PEM). Real keys use 65537; with 3 the
-/// recovery of the modulus from two signatures runs in a blink even in a debug build, with the
-/// same mathematics (see the chapter).
-fn rsa_with_exponent_3() -> Result<String, LabError> {
-    use rsa::pkcs8::EncodePrivateKey;
-    let key =
-        rsa::RsaPrivateKey::new_with_exp(&mut rand::rngs::OsRng, 2048, &rsa::BigUint::from(3u8))
-            .map_err(|e| LabError::Key(e.to_string()))?;
-    Ok(key
-        .to_pkcs8_pem(Default::default())
-        .map_err(|e| LabError::Key(e.to_string()))?
-        .to_string())
-}
-
 /// One claim of a token the lab signed itself, as text.
 fn claim(token: &str, name: &str) -> String {
     jsonwebtoken::dangerous::insecure_decode::<apps::Claims>(token)
@@ -723,33 +570,6 @@ fn claim(token: &str, name: &str) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_default()
-}
-
-fn is_admin(claims: &apps::Claims) -> bool {
-    match claims.get("user_id") {
-        Some(Value::String(id)) => id == ADMIN_ID,
-        Some(Value::Number(id)) => id.to_string() == ADMIN_ID,
-        _ => false,
-    }
-}
-
-/// The lab's routes, with `lab` as their state. Never merged into the server's router.
-pub fn router(lab: Lab) -> Router {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/lab/") }))
-        .route("/lab/", get(index))
-        .route("/lab/{flaw}/", get(app_page))
-        .route("/lab/{flaw}/api/token/", post(login))
-        .route("/lab/{flaw}/api/admin/", get(admin))
-        .route("/lab/{flaw}/api/token/refresh/", post(refresh))
-        .route("/lab/{flaw}/.well-known/jwks.json", get(jwks))
-        .route("/lab/{flaw}/logs", get(logs))
-        .route("/lab/jku-header/files", post(upload))
-        .route("/lab/jku-header/files/{id}", get(download))
-        .route("/lab/kid-path/static/lab.css", get(stylesheet))
-        .route("/lab/audience/staging/api/token/", post(staging_login))
-        .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
-        .with_state(lab)
 }
 
 /// Serves the lab on an already bound loopback listener until `shutdown` completes.
@@ -767,237 +587,6 @@ pub async fn serve(
     )
     .await?;
     Ok(())
-}
-
-type Answer = Result<Response, Response>;
-
-fn detail(status: StatusCode, text: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "detail": text.into() }))).into_response()
-}
-
-fn not_here() -> Response {
-    (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response()
-}
-
-fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST).and_then(|v| v.to_str().ok())
-}
-
-async fn index() -> Html<String> {
-    Html(pages::index())
-}
-
-async fn app_page(
-    State(lab): State<Lab>,
-    UrlPath(slug): UrlPath<String>,
-    headers: HeaderMap,
-) -> Answer {
-    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
-    let host = host(&headers).unwrap_or(DEFAULT_ADDR);
-    Ok(Html(pages::app(flaw, lab.app(flaw).key.kid(), host)).into_response())
-}
-
-/// Username and password from a JSON body.
-fn credentials(body: &[u8]) -> Option<(String, String)> {
-    let body: Value = serde_json::from_slice(body).ok()?;
-    Some((
-        body.get("username")?.as_str()?.to_owned(),
-        body.get("password")?.as_str()?.to_owned(),
-    ))
-}
-
-async fn login(
-    State(lab): State<Lab>,
-    UrlPath(slug): UrlPath<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Answer {
-    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
-    let Some((username, password)) = credentials(&body) else {
-        return Err(detail(
-            StatusCode::BAD_REQUEST,
-            "send JSON: {\"username\": \"guest\", \"password\": \"guest\"}",
-        ));
-    };
-    // The admin's password is random and nobody's business: only the guest logs in.
-    if username != GUEST || password != GUEST_PASSWORD {
-        return Err(detail(
-            StatusCode::UNAUTHORIZED,
-            "No active account found with the given credentials",
-        ));
-    }
-    let host = host(&headers);
-    Ok(axum::Json(json!({
-        "refresh": lab.issue(flaw, GUEST_ID, "refresh", host),
-        "access": lab.issue(flaw, GUEST_ID, "access", host),
-    }))
-    .into_response())
-}
-
-async fn admin(
-    State(lab): State<Lab>,
-    UrlPath(slug): UrlPath<String>,
-    headers: HeaderMap,
-) -> Answer {
-    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            detail(
-                StatusCode::UNAUTHORIZED,
-                "Authentication credentials were not provided.",
-            )
-        })?;
-    let claims = lab
-        .verify(flaw, token)
-        .await
-        .map_err(|reason| detail(StatusCode::UNAUTHORIZED, format!("Token refused: {reason}")))?;
-    if !is_admin(&claims) {
-        return Err(detail(
-            StatusCode::FORBIDDEN,
-            "This resource is for the admin only (user_id 1).",
-        ));
-    }
-    if flaw != Flaw::RefreshReuse {
-        lab.record(flaw, Replay::Bearer(token.to_owned()));
-    }
-    Ok(axum::Json(json!({ "flag": lab.flag(flaw) })).into_response())
-}
-
-async fn refresh(
-    State(lab): State<Lab>,
-    UrlPath(slug): UrlPath<String>,
-    body: axum::body::Bytes,
-) -> Answer {
-    if Flaw::from_slug(&slug).ok_or_else(not_here)? != Flaw::RefreshReuse {
-        return Err(not_here());
-    }
-    let flaw = Flaw::RefreshReuse;
-    let token = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|body| body.get("refresh")?.as_str().map(str::to_owned))
-        .ok_or_else(|| detail(StatusCode::BAD_REQUEST, "send JSON: {\"refresh\": \"…\"}"))?;
-    let claims = apps::refresh_reuse(&token, lab.app(flaw).key.verification_bytes())
-        .map_err(|reason| detail(StatusCode::UNAUTHORIZED, format!("Token refused: {reason}")))?;
-    let user_id = match claims.get("user_id") {
-        Some(Value::String(id)) => id.clone(),
-        _ => {
-            return Err(detail(
-                StatusCode::UNAUTHORIZED,
-                "Token refused: no user_id",
-            ));
-        }
-    };
-    let jti = claims
-        .get("jti")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    {
-        let mut used = lab.inner.used_refresh.lock().expect("used");
-        if used.iter().any(|u| u == jti) && user_id == ADMIN_ID {
-            lab.record(flaw, Replay::Refresh(token.clone()));
-        }
-        used.push(jti.to_owned());
-    }
-    Ok(axum::Json(json!({
-        "access": lab.issue(flaw, &user_id, "access", None),
-        "refresh": lab.issue(flaw, &user_id, "refresh", None),
-    }))
-    .into_response())
-}
-
-async fn jwks(State(lab): State<Lab>, UrlPath(slug): UrlPath<String>) -> Answer {
-    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
-    match (flaw, &lab.app(flaw).key) {
-        (Flaw::AlgConfusion | Flaw::JkuHeader, LabKey::Pair { public_jwk, .. }) => {
-            Ok(axum::Json(json!({ "keys": [public_jwk] })).into_response())
-        }
-        _ => Err(not_here()),
-    }
-}
-
-async fn logs(State(lab): State<Lab>, UrlPath(slug): UrlPath<String>) -> Answer {
-    let flaw = Flaw::from_slug(&slug).ok_or_else(not_here)?;
-    let log = &lab.app(flaw).log;
-    if log.is_empty() {
-        return Err(not_here());
-    }
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("# {} (vulnerable on purpose)\n{log}", flaw.base()),
-    )
-        .into_response())
-}
-
-/// The jku app's file sharing: any text, published at a URL on the app's own host.
-async fn upload(State(lab): State<Lab>, headers: HeaderMap, body: String) -> Answer {
-    if body.len() > 16 * 1024 {
-        return Err(detail(StatusCode::PAYLOAD_TOO_LARGE, "16 KiB at most"));
-    }
-    let id = random_hex(8);
-    let path = format!("/lab/jku-header/files/{id}");
-    {
-        let mut uploads = lab.inner.uploads.lock().expect("uploads");
-        if uploads.len() >= MAX_UPLOADS {
-            return Err(detail(
-                StatusCode::INSUFFICIENT_STORAGE,
-                format!("the lab keeps {MAX_UPLOADS} files at most: restart it to start afresh"),
-            ));
-        }
-        uploads.insert(id, body);
-    }
-    let url = format!(
-        "http://{}{path}",
-        host(&headers).unwrap_or("127.0.0.1:8001")
-    );
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({ "url": url, "path": path })),
-    )
-        .into_response())
-}
-
-async fn download(State(lab): State<Lab>, UrlPath(id): UrlPath<String>) -> Answer {
-    let uploads = lab.inner.uploads.lock().expect("uploads");
-    let body = uploads
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| detail(StatusCode::NOT_FOUND, "no such file"))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-async fn stylesheet(State(lab): State<Lab>) -> Answer {
-    let css = std::fs::read(lab.inner.dir.join("static/lab.css")).map_err(|_| not_here())?;
-    Ok(([(header::CONTENT_TYPE, "text/css")], css).into_response())
-}
-
-/// Staging trusts its developers: any username, no password. It signs with production's key and
-/// says so in `aud`.
-async fn staging_login(State(lab): State<Lab>, body: axum::body::Bytes) -> Answer {
-    let username = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|body| body.get("username")?.as_str().map(str::to_owned))
-        .ok_or_else(|| detail(StatusCode::BAD_REQUEST, "send JSON: {\"username\": \"…\"}"))?;
-    let user_id = match username.as_str() {
-        "admin" => ADMIN_ID,
-        GUEST => GUEST_ID,
-        _ => return Err(detail(StatusCode::UNAUTHORIZED, "no such user on staging")),
-    };
-    let key = &lab.app(Flaw::Audience).key;
-    let t = now();
-    let claims = json!({
-        "token_type": "access",
-        "exp": t + 300,
-        "iat": t,
-        "jti": random_hex(16),
-        "user_id": user_id,
-        "aud": "staging",
-    });
-    let access = jsonwebtoken::encode(&Header::default(), &claims, &key.encoding_key())
-        .expect("the lab signs");
-    Ok(axum::Json(json!({ "access": access })).into_response())
 }
 
 #[cfg(test)]
