@@ -149,12 +149,23 @@ pub enum Command {
     Key(KeyCommand),
     /// Render a deployment: nginx site, systemd unit, container file, Procfile, env file.
     Deploy(Box<DeployArgs>),
+    /// Serve the attack lab: small apps, each VULNERABLE ON PURPOSE, one per classic JWT
+    /// flaw, to break in the attack-lab chapter. Listens on loopback addresses only.
+    Lab(LabArgs),
     /// Build the book into a folder (for nginx, or a zip for a classroom).
     Book {
         /// Where to write the HTML.
         #[arg(long, default_value = "target/book")]
         out: PathBuf,
     },
+}
+
+/// Options of `lab`.
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    /// Address to listen on: a loopback address only (127.0.0.1 or ::1); anything else is refused.
+    #[arg(long, env = "JWT_WORKBOOK_LAB_ADDR", default_value = crate::lab::DEFAULT_ADDR)]
+    pub addr: SocketAddr,
 }
 
 impl ServeArgs {

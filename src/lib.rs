@@ -11,6 +11,7 @@
 //! - [`store`] implements those traits on SQLite and PostgreSQL.
 //! - [`cli`] and [`config`] sit on top and hand typed values down; [`app::build`] is the one
 //!   place the state is assembled; [`commands`] holds the subcommands of the binary.
+//! - [`lab`] is the attack lab: small apps vulnerable on purpose, never routed by `serve`.
 
 pub mod app;
 pub mod classroom;
@@ -24,6 +25,7 @@ pub mod files;
 pub mod http;
 pub mod interfaces;
 pub mod keys;
+pub mod lab;
 pub mod mail;
 pub mod sessions;
 pub mod storage;

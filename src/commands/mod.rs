@@ -6,6 +6,7 @@ pub mod check;
 pub mod cleanup;
 pub mod deploy;
 pub mod hint;
+pub mod lab;
 pub mod progress;
 pub mod reset;
 pub mod serve;
@@ -89,6 +90,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),
         Some(Command::VerifyWorkbook) => verify::run(&workbook()?),
+        Some(Command::Lab(args)) => lab::run(args, &data_dir).await,
         Some(Command::Check { chapter }) => return check::run(&workbook()?, chapter.as_deref()),
         Some(Command::Progress { submit, username }) => {
             progress::run(&workbook()?, submit.as_deref(), username.as_deref())

@@ -9,6 +9,7 @@ mod deploy;
 mod helpers;
 mod hostile_input;
 mod keys;
+mod lab;
 mod links;
 mod login;
 mod observability;
