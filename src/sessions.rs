@@ -190,11 +190,15 @@ impl Sessions {
             .verify(raw, Some(TokenType::Refresh))
             .map_err(SessionError::Token)?;
         let now = self.tokens.now();
-        if self.store.is_blacklisted(&token.jti).await? {
+        let (blacklisted, recorded) = self
+            .store
+            .refresh_state(&token.jti, session_of(&token.jti))
+            .await?;
+        if blacklisted {
             self.revoke_session(&token, now).await?;
             return Err(SessionError::Token(TokenError::Blacklisted));
         }
-        let session = self.current_session(&token, now).await?;
+        let session = self.current_session(&token, recorded, now).await?;
         // An inactive user's token is not consumed: it works again once they are reactivated.
         self.active_user_of(&token).await.map_err(for_refresh)?;
         if !self.store.blacklist(self.blacklist_entry(&token)).await? {
@@ -384,18 +388,19 @@ impl Sessions {
         Ok(self.revoked.is_revoked(token) || self.store.is_blacklisted(&token.jti).await?)
     }
 
-    /// The session of a refresh token, from the store. A revoked one refuses the token. A token
+    /// The session of a refresh token, as the store recorded it. A revoked one refuses the token. A token
     /// with no recorded session (simplejwt issued it, before we took over) starts one now.
     async fn current_session(
         &self,
         token: &VerifiedToken,
+        recorded: Option<(Session, bool)>,
         now: i64,
     ) -> Result<Session, SessionError> {
         if self.revoked.is_revoked(token) {
             return Err(SessionError::Token(TokenError::Blacklisted));
         }
         let id = session_of(&token.jti);
-        match self.store.session(id).await? {
+        match recorded {
             Some((_, true)) => Err(SessionError::Token(TokenError::Blacklisted)),
             Some((session, false)) => Ok(session),
             None => {

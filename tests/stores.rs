@@ -263,6 +263,39 @@ async fn a_reader_misses_no_revocation_published_concurrently(stores: [Arc<dyn D
     assert!(missing.is_empty(), "never learnt of sessions {missing:?}");
 }
 
+/// A refresh's one question, answered the same by every store: the token's revocation and its
+/// session, in every combination.
+async fn a_refresh_learns_the_token_and_its_session_at_once(store: Arc<dyn Database>) {
+    assert_eq!(
+        store.refresh_state("t1", S1).await.unwrap(),
+        (false, None),
+        "neither recorded: a simplejwt token"
+    );
+    store.start_session(&session(S1, "1")).await.unwrap();
+    assert_eq!(
+        store.refresh_state("t1", S1).await.unwrap(),
+        (false, Some((session(S1, "1"), false)))
+    );
+    assert!(store.blacklist(entry("t1")).await.unwrap());
+    assert_eq!(
+        store.refresh_state("t1", S1).await.unwrap(),
+        (true, Some((session(S1, "1"), false)))
+    );
+    let revocation = Revocation::Session {
+        id: S1.into(),
+        expires_at: NOW + 1000,
+    };
+    store.revoke(revocation, NOW).await.unwrap();
+    assert_eq!(
+        store.refresh_state("t2", S1).await.unwrap(),
+        (false, Some((session(S1, "1"), true)))
+    );
+    assert_eq!(
+        store.refresh_state("t1", "nope").await.unwrap(),
+        (true, None)
+    );
+}
+
 macro_rules! both_stores {
     ($($check:ident),* $(,)?) => {
         mod on_sqlite {
@@ -291,6 +324,7 @@ both_stores!(
     a_blacklist_race_has_one_winner,
     sessions_and_revocations_are_published_in_order,
     progress_reports_are_kept_latest_first,
+    a_refresh_learns_the_token_and_its_session_at_once,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.

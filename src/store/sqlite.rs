@@ -194,6 +194,35 @@ impl TokenStore for SqliteStore {
         Ok(Some((session, revoked.is_some())))
     }
 
+    async fn refresh_state(
+        &self,
+        jti: &str,
+        session: &str,
+    ) -> Result<(bool, Option<(Session, bool)>), StoreError> {
+        // One statement, so one trip to the connection's thread instead of two.
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM token_blacklist WHERE jti = ?1) AS blacklisted,
+                    s.id, s.user_id, s.started_at, s.expires_at, s.revoked_at
+             FROM (SELECT 1) LEFT JOIN sessions s ON s.id = ?2",
+        )
+        .bind(jti)
+        .bind(session)
+        .fetch_one(&self.pool)
+        .await?;
+        let blacklisted: bool = row.try_get("blacklisted")?;
+        let Some(id) = row.try_get::<Option<String>, _>("id")? else {
+            return Ok((blacklisted, None));
+        };
+        let session = Session {
+            id,
+            user_id: row.try_get("user_id")?,
+            started_at: row.try_get("started_at")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        Ok((blacklisted, Some((session, revoked.is_some()))))
+    }
+
     async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         match &revocation {

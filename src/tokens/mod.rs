@@ -99,6 +99,18 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn start_session(&self, session: &Session) -> Result<(), StoreError>;
     /// A session, if it was recorded; with `true` when it has been revoked.
     async fn session(&self, id: &str) -> Result<Option<(Session, bool)>, StoreError>;
+    /// What a refresh asks before it spends a token: whether the token id is revoked, and its
+    /// session (as [`TokenStore::session`]). A store may answer both in one round trip.
+    async fn refresh_state(
+        &self,
+        jti: &str,
+        session: &str,
+    ) -> Result<(bool, Option<(Session, bool)>), StoreError> {
+        Ok((
+            self.is_blacklisted(jti).await?,
+            self.session(session).await?,
+        ))
+    }
     /// Revokes a session, or all of a user's live sessions and every older token of theirs,
     /// and publishes the revocation(s) for every instance.
     async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError>;
