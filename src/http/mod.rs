@@ -21,12 +21,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub(crate) use endpoint::{endpoint, no_store_endpoint};
@@ -70,12 +69,6 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     let api = api
         .fallback(move |request: Request| fallback(book.clone(), request))
         .with_state(state);
-    let header = |name, value| {
-        SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        )
-    };
     // What every request goes through, wrapped once around the whole router rather than
     // around each route (as `Router::layer` does): a route's layers are boxed services that
     // are cloned for every request, one allocation per layer.
@@ -85,10 +78,6 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(header("x-frame-options", "DENY"))
-        .layer(header("x-content-type-options", "nosniff"))
-        .layer(header("referrer-policy", "same-origin"))
-        .layer(header("cross-origin-opener-policy", "same-origin"))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(api);
     Router::new().fallback_service(shared)

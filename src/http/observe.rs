@@ -1,6 +1,7 @@
 //! What every request leaves behind: a request id (the client's `X-Request-Id` when it is a
 //! sane one, else a new one), echoed on the response and attached to every log line the request
-//! causes, and one access-log line when it completes. The query string is never logged: a
+//! causes, and one access-log line when it completes; and what every response carries: the
+//! security headers Django's stock middleware sends, unless the endpoint set its own. The query string is never logged: a
 //! token pasted into a URL must not end up in a log file.
 
 use std::convert::Infallible;
@@ -18,6 +19,27 @@ use tracing::Instrument;
 use tracing::instrument::Instrumented;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Sent with every response that does not set its own (Django's `SecurityMiddleware` and
+/// `XFrameOptionsMiddleware` defaults).
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    ),
+    (
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+];
 
 /// The tracing target of access-log lines (`RUST_LOG=access=info` shows them in text mode).
 pub const ACCESS_LOG: &str = "access";
@@ -108,7 +130,12 @@ where
             let _entered = this.inner.as_ref().get_ref().span().enter();
             tracing::info!(target: ACCESS_LOG, status, micros, "{method} {path} {status}");
         }
-        response.headers_mut().insert(REQUEST_ID, this.id.clone());
+        let headers = response.headers_mut();
+        headers.reserve(SECURITY_HEADERS.len() + 1);
+        for (name, value) in SECURITY_HEADERS {
+            headers.entry(name).or_insert(value);
+        }
+        headers.insert(REQUEST_ID, this.id.clone());
         Poll::Ready(Ok(response))
     }
 }
