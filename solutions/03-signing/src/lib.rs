@@ -29,12 +29,8 @@ pub use naive::naive_verify;
 pub const BLOCK_BYTES: usize = 64;
 
 // ANCHOR: hmac_sha256
-/// Step 1. HMAC-SHA256 (RFC 2104), from SHA-256 alone.
-///
-/// The key becomes one 64-byte block: a key longer than a block is hashed first (its 32-byte
-/// hash is used instead), and the block is filled up with zero bytes. Then
-/// `HMAC(key, message) = SHA-256((block XOR opad) || SHA-256((block XOR ipad) || message))`,
-/// where `ipad` is the byte `0x36` repeated and `opad` the byte `0x5c` repeated.
+/// Step 1. HMAC-SHA256 (RFC 2104) of `message` under `key`, built from SHA-256 alone, for keys
+/// of any length. The construction is the book's "HMAC-SHA256, by hand" (and its picture).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut block = [0u8; BLOCK_BYTES];
     if key.len() > BLOCK_BYTES {
@@ -55,12 +51,9 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 // ANCHOR_END: hmac_sha256
 
 // ANCHOR: constant_time_eq
-/// Step 2. Whether two byte strings are equal, taking the same time wherever they differ.
-///
-/// `==` on slices stops at the first byte that differs, so how long it takes tells an attacker
-/// how many leading bytes of their guess were right. Here every byte is looked at, whatever
-/// happened before. Slices of different lengths are simply unequal: the length of an HMAC is
-/// no secret.
+/// Step 2. Whether two byte strings are equal, in a time that does not depend on where they
+/// differ. Why `==` will not do, and what may still be compared quickly, is in the book's
+/// "Comparing signatures: constant time".
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -72,9 +65,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 // ANCHOR_END: constant_time_eq
 
 // ANCHOR: signing_input
-/// Step 3a. The JWS signing input: `BASE64URL(header) || '.' || BASE64URL(payload)`, the exact
-/// text every JWS algorithm signs. `header` and `payload` are the bytes to encode, byte for
-/// byte: a line break or a space in them is part of what gets signed.
+/// Step 3a. The JWS signing input for these exact header and payload bytes: the text every JWS
+/// algorithm signs (the book's "What a signature covers").
 pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
     let mut input = URL_SAFE_NO_PAD.encode(header);
     input.push('.');
@@ -84,8 +76,7 @@ pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
 // ANCHOR_END: signing_input
 
 // ANCHOR: sign_hs256
-/// Step 3b. A complete HS256 token: the signing input, a dot, and the base64url of
-/// HMAC-SHA256(key, signing input).
+/// Step 3b. A complete HS256 token for these header and payload bytes, signed with `key`.
 pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
     let mut token = signing_input(header, payload);
     let signature = hmac_sha256(key, token.as_bytes());
@@ -96,11 +87,9 @@ pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
 // ANCHOR_END: sign_hs256
 
 // ANCHOR: verify_hs256
-/// Step 3c. Whether `token` carries a correct HS256 signature under `key`.
-///
-/// The token must have exactly three segments and a signature in strict base64url. The HMAC is
-/// recomputed over the first two segments exactly as received and compared in constant time.
-/// This checks the signature only; the header is step 6's business.
+/// Step 3c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
+/// the signature is checked here (the header is step 6's business), with nothing an attacker
+/// could learn from the time it takes.
 pub fn verify_hs256(key: &[u8], token: &str) -> bool {
     let Some((message, signature)) = token.rsplit_once('.') else {
         return false;
@@ -116,10 +105,9 @@ pub fn verify_hs256(key: &[u8], token: &str) -> bool {
 // ANCHOR_END: verify_hs256
 
 // ANCHOR: sign_compact
-/// Step 4. A complete token signed with any algorithm jsonwebtoken knows: the same signing input
-/// as step 3, signed by `jsonwebtoken::crypto::sign` with `key` and `algorithm`.
-///
-/// The header is taken as given, so it is the caller's job to make its `alg` match `algorithm`.
+/// Step 4. A complete token for these header and payload bytes, signed with `key` and any
+/// algorithm jsonwebtoken knows (its `crypto` module signs raw bytes). The header is taken as
+/// given: making its `alg` match `algorithm` is the caller's job.
 pub fn sign_compact(
     header: &[u8],
     payload: &[u8],
@@ -137,8 +125,8 @@ pub fn sign_compact(
 // ANCHOR_END: sign_compact
 
 // ANCHOR: verify_pinned
-/// Step 5. Verify a token with jsonwebtoken, accepting exactly one algorithm: the one the caller
-/// chose, never the one the token names. Returns the claims.
+/// Step 5. Verify a token with jsonwebtoken, accepting exactly one algorithm, the caller's, and
+/// return its claims (the book's "Verifying with jsonwebtoken: pin the algorithm").
 ///
 /// Time claims are not checked here: jsonwebtoken would compare `exp` with the system clock, and
 /// the RFC's examples expired in 2011. Chapter 2 checks time against a clock we control.
@@ -221,20 +209,11 @@ pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 
 // ANCHOR: verify
 impl KeyRing {
-    /// Step 6. Verify a token against the ring, refusing anything an attacker could have made.
-    ///
-    /// Check in this order, returning the first [`Refusal`] that applies:
-    /// 1. three segments, a header that is a JSON object with a string `alg` (`Malformed`);
-    /// 2. none of [`KEY_MEMBERS`] in the header (`KeyInHeader`);
-    /// 3. no `crit` (`CriticalExtension`);
-    /// 4. `alg` is not `none` (`Unsigned`);
-    /// 5. the key: the one whose `kid` equals the header's `kid` (a string, or `Malformed`);
-    ///    without a `kid`, the ring's only key if it has exactly one (`UnknownKey`);
-    /// 6. `alg` is exactly that key's algorithm (`WrongAlgorithm`);
-    /// 7. the signature is not empty (`MissingSignature`);
-    /// 8. the signature verifies with that key and *its* algorithm (`BadSignature`, or
-    ///    `Malformed` if it is not base64url);
-    /// 9. only then, the payload is a JSON object (`Malformed`), which is returned.
+    /// Step 6. Verify a token against the ring and return its claims, refusing anything an
+    /// attacker could have made, with the first [`Refusal`] that applies: the variants are
+    /// listed in the order of the checks. Which key a token may use, and why the order matters,
+    /// are in the book's "Which key? `kid`, key sets and rotation", "The classic attacks" and
+    /// step 6.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
         let [header, payload, signature] = token.split('.').collect::<Vec<_>>()[..] else {
             return Err(Refusal::Malformed);
@@ -291,7 +270,8 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 // ANCHOR: recover_secret
 /// Step 7a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
-/// who got hold of one token would: offline, as fast as the machine can compute HMACs.
+/// who got hold of one token would: offline, as fast as the machine can compute HMACs (the
+/// book's "Weak secrets").
 pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
     let (message, signature) = token.rsplit_once('.')?;
     words.iter().copied().find(|word| {
@@ -311,8 +291,9 @@ pub struct WeakSecret {
     pub length: usize,
 }
 
-/// Step 7b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] when `secret` is shorter than
-/// [`MIN_SECRET_BYTES`]. A careful server refuses to start with such a key.
+/// Step 7b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
+/// trusted (RFC 7518 §3.2, in the book's "Weak secrets"). A careful server refuses to start with
+/// such a key.
 pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {
     if secret.len() < MIN_SECRET_BYTES {
         return Err(WeakSecret {
