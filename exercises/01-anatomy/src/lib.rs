@@ -89,8 +89,7 @@ pub struct Decoded {
 /// ([`Malformed::EmptySegment`]); the signature may be, because an unsecured token
 /// (`"alg": "none"`) has an empty one, and it is still well-formed (just never to be trusted).
 pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
-    // TODO: Count the dots: `str::split` yields the segments. Return the errors in the order the doc
-    // comment gives them.
+    // TODO: Step 1: the three segments, or the first problem of the doc comment.
     todo!()
 }
 // ANCHOR_END: split
@@ -101,7 +100,7 @@ pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
 /// The alphabet is `A`–`Z` (0–25), `a`–`z` (26–51), `0`–`9` (52–61), then `-` (62) and `_`
 /// (63), where plain base64 has `+` and `/`.
 pub fn base64url_value(byte: u8) -> Option<u8> {
-    // TODO: Map each range of the alphabet to its values; `b'A'..=b'Z'` is a pattern.
+    // TODO: Step 2: the value of one character of the base64url alphabet.
     todo!()
 }
 // ANCHOR_END: base64url_value
@@ -115,9 +114,7 @@ pub fn base64url_value(byte: u8) -> Option<u8> {
 /// that order of checking: first the characters from left to right, then the length, then the
 /// leftover bits.
 pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
-    // TODO: Turn each character into its 6-bit value (step 2), refusing bad ones as you go.
-    // Then take groups of 4 values (24 bits, 3 bytes); a short last group gives fewer bytes
-    // and its unused low bits must be zero.
+    // TODO: Step 3: the bytes of one segment, refusing every spelling but the canonical one.
     todo!()
 }
 // ANCHOR_END: decode_base64url
@@ -128,8 +125,7 @@ pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
 /// Check UTF-8 first, so that a reader learns the bytes are not text at all rather than a
 /// parser's complaint about some byte.
 pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malformed> {
-    // TODO: `std::str::from_utf8`, then `serde_json::from_str::<Value>`, then insist on
-    // `Value::Object`. `json_kind` (below) names what was found instead.
+    // TODO: Step 4: a JSON object, or the reason these bytes are not one.
     todo!()
 }
 // ANCHOR_END: parse_object
@@ -140,8 +136,7 @@ pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malf
 /// is returned, in that order: a verifier must know which algorithm it is dealing with before
 /// it looks at anything else.
 pub fn decode(token: &str) -> Result<Decoded, Malformed> {
-    // TODO: Chain steps 1, 3 and 4 with `?`: the header first, then its `alg`, then the
-    // payload, then the signature.
+    // TODO: Step 5: your steps 1, 3 and 4, in the order a verifier needs.
     todo!()
 }
 // ANCHOR_END: decode
@@ -153,8 +148,8 @@ pub fn decode(token: &str) -> Result<Decoded, Malformed> {
 /// `"alg": "none"`, an attack under any other algorithm. A malformed token renders as the
 /// reason.
 pub fn inspect(token: &str) -> String {
-    // TODO: Start from `split` and `decode`. The layout to produce is in the step 6
-    // snapshots under `tests/suite/snapshots/`; `pretty` and `utc` (below) do the fiddly parts.
+    // TODO: Step 6: the layout is in the step 6 snapshots, `tests/suite/snapshots/`; `pretty` and
+    // `utc` (below) do the fiddly parts.
     todo!()
 }
 // ANCHOR_END: inspect

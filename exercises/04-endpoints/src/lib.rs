@@ -52,9 +52,7 @@ pub enum Credentials<'a> {
 /// [`Credentials::Bearer`] with that word; `Bearer` followed by none, or by two or more, is
 /// [`Credentials::Malformed`].
 pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
-    // TODO: Split on ASCII whitespace (`u8::is_ascii_whitespace`), dropping the empty pieces
-    // that runs of it leave. Then look at the first three words at once: a tuple of
-    // `Option<&[u8]>` in a `match` says "Bearer, one word, nothing more" in one pattern.
+    // TODO: Step 1: the kind of credentials this header carries, read as DRF reads it.
     todo!()
 }
 // ANCHOR_END: parse_authorization
@@ -69,8 +67,7 @@ pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
 /// 3. that user exists (`state.find_user`), else [`ApiError::UserNotFound`];
 /// 4. and is active, else [`ApiError::UserInactive`].
 pub async fn user_for_access_token(state: &AppState, token: &str) -> Result<User, ApiError> {
-    // TODO: The four checks of the doc comment, in that order, each turning its failure into
-    // its `ApiError` with `map_err`, `ok_or` or an early `return`. `?` does the rest.
+    // TODO: Step 2: the four checks of the doc comment, each with its own answer.
     todo!()
 }
 // ANCHOR_END: user_for_access_token
@@ -92,9 +89,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
     /// be one of ours: treat it as an empty token, which the token service refuses.)
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // TODO: `parts.headers.get(header::AUTHORIZATION)` is an `Option<&HeaderValue>`;
-        // `.map(HeaderValue::as_bytes)` makes it what step 1 reads. Then one `match` on the
-        // three kinds of credentials; the token's bytes become text with `std::str::from_utf8`.
+        // TODO: Step 3: from the request's header to a user, or the right refusal.
         todo!()
     }
 }
@@ -109,9 +104,7 @@ pub async fn obtain(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    // TODO: `required_strings(&data, ["username", "password"])?` gives both fields or the 400.
-    // `authenticate(&*state.users, &state.passwords, …)` checks them; map its error to the
-    // right `ApiError`. `json_body` turns the pair into the response.
+    // TODO: Step 4: the two fields, the credentials, and the pair.
     todo!()
 }
 // ANCHOR_END: obtain
@@ -124,7 +117,7 @@ pub async fn verify(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    // TODO: One required field, `token`; one call to `state.tokens.verify`; `{}` as the body.
+    // TODO: Step 5: one field, one verification, and simplejwt's answer.
     todo!()
 }
 // ANCHOR_END: verify
@@ -132,7 +125,7 @@ pub async fn verify(
 // ANCHOR: hello
 /// Step 6. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
 pub async fn hello(CurrentUser(user): CurrentUser) -> Response {
-    // TODO: `json_body(&json!({...}))`. The extractor in the arguments has done the checking.
+    // TODO: Step 6: the greeting; the extractor in the arguments has done the checking.
     todo!()
 }
 // ANCHOR_END: hello
@@ -141,7 +134,7 @@ pub async fn hello(CurrentUser(user): CurrentUser) -> Response {
 /// Step 6. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
 /// `date_joined`, in that order.
 pub async fn me(CurrentUser(user): CurrentUser) -> Response {
-    // TODO: The four fields of `user`, with `json!`, in the order of the doc comment.
+    // TODO: Step 6: the fields of the doc comment, in its order.
     todo!()
 }
 // ANCHOR_END: me
@@ -157,10 +150,7 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Response {
 /// - each of those paths without its slash is a 301 to the path with it;
 /// - any other path is DRF's 404, `{"detail": "Not found."}`.
 pub fn router(state: AppState) -> Router {
-    // TODO: `Router::new().route(path, post(obtain).fallback(...))` and so on; a `fallback` on a
-    // method router answers the methods it does not serve. For the protected routes, make
-    // that fallback take a `CurrentUser` first. A loop can add the four slashless paths with
-    // `any(...)`. Finish with `.fallback(...)` for unknown paths and `.with_state(state)`.
+    // TODO: Step 7: every route of the doc comment, and what each answers to the rest.
     todo!()
 }
 // ANCHOR_END: router

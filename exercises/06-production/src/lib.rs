@@ -55,9 +55,7 @@ pub enum ValueError {
 /// ([`ValueError::UnknownUnit`], with the unit as written), and a total too large in seconds
 /// ([`ValueError::TooLarge`] again).
 pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
-    // TODO: Trim, then cut the text where the digits end (`bytes().take_while(u8::is_ascii_digit)`
-    // counts them). No digits is `NoNumber`; `parse::<u64>()` on digits alone fails only when the
-    // number is too large. Match what follows against the units (or nothing), then `checked_mul`.
+    // TODO: Step 1: the number of seconds, or the first problem of the doc comment.
     todo!()
 }
 // ANCHOR_END: parse_duration
@@ -67,8 +65,7 @@ pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
 /// `0`, `no`, `false` and `off` are false, in any mix of upper and lower case, with spaces
 /// around ignored. Anything else is refused rather than guessed: `ture` is a typo, not a yes.
 pub fn parse_bool(text: &str) -> Result<bool, ValueError> {
-    // TODO: Trim, refuse the empty string, then match `to_ascii_lowercase()` of the text against
-    // the eight words.
+    // TODO: Step 1, continued: the eight words, and nothing else.
     todo!()
 }
 // ANCHOR_END: parse_bool
@@ -108,9 +105,7 @@ pub const MIN_DISTINCT_BYTES: usize = 8;
 /// Step 2. Everything wrong with a signing secret, in the order of [`Weakness`]'s variants;
 /// empty when it may be used in production.
 pub fn secret_weaknesses(secret: &[u8]) -> Vec<Weakness> {
-    // TODO: Four separate checks, each pushing its weakness: equal to one of `PUBLISHED_SECRETS`,
-    // starting with `django-insecure-`, shorter than `MIN_SECRET_BYTES`, fewer than
-    // `MIN_DISTINCT_BYTES` different bytes (a `BTreeSet` of the bytes counts them).
+    // TODO: Step 2: every weakness, in the order of `Weakness`.
     todo!()
 }
 // ANCHOR_END: secret_weaknesses
@@ -226,11 +221,8 @@ impl Config {
         env: &BTreeMap<String, String>,
         read_file: impl Fn(&str) -> Result<String, String>,
     ) -> Result<Config, Vec<ConfigProblem>> {
-        // TODO: `read_var` (below) reads one variable of `DEFAULTS` and records its problem:
-        // call it for all six with one `Vec` of problems, and carry on whatever it finds. Then
-        // the checks that compare values, then the key: a `match` on
-        // `(env.get(SIGNING_KEY), env.get(SIGNING_KEY_FILE))`. Return `Ok` only when no
-        // problem was recorded.
+        // TODO: Step 3: every problem of the environment, not only the first; `read_var` (below)
+        // reads one variable of `DEFAULTS`.
         todo!()
     }
     // ANCHOR_END: from_env
@@ -346,8 +338,7 @@ pub struct Upstream {
 ///
 /// Uppercase is refused rather than lowered: one name, one spelling.
 pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
-    // TODO: The checks in order: empty, longer than 253, the first character that is not
-    // allowed (`chars().find(...)`), then the first bad label of `name.split('.')`.
+    // TODO: Step 4: the first problem of the doc comment's order.
     todo!()
 }
 // ANCHOR_END: check_host_name
@@ -357,10 +348,7 @@ pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
 /// address in brackets or a host name ([`check_host_name`]; an IPv4 address is one); it is
 /// checked before the port.
 pub fn parse_upstream(text: &str) -> Result<Upstream, UpstreamProblem> {
-    // TODO: `rsplit_once(':')` cuts at the last colon. A host that starts with `[` must end with
-    // `]` around something `parse::<std::net::Ipv6Addr>()` accepts; any other host goes through
-    // `check_host_name`. The port must be digits only (`"+80".parse::<u16>()` succeeds!) and
-    // not 0.
+    // TODO: Step 4, continued: a host and a port that can be trusted in a configuration file.
     todo!()
 }
 // ANCHOR_END: parse_upstream
@@ -469,9 +457,7 @@ impl Deployment {
 /// each bad or repeated one is its own problem (an upstream repeats when it reads as the same
 /// host and port as an earlier one).
 pub fn validate(settings: &DeploySettings) -> Result<Deployment, Vec<DeployProblem>> {
-    // TODO: One block per field, in the order of the fields, each pushing onto the same
-    // `Vec<DeployProblem>`; `Err` if it is not empty at the end. `is_system_user_name` (below)
-    // checks the user. Find repeated upstreams by comparing parsed `Upstream`s, not texts.
+    // TODO: Step 5: every problem, field by field; `is_system_user_name` (below) checks the user.
     todo!()
 }
 // ANCHOR_END: validate
@@ -506,9 +492,7 @@ pub const TEMPLATES: [(&str, &str); 4] = [
 /// each with a `host` and a `port`, `book_dir`, `user`, `max_body_kib`). A template that uses
 /// anything else fails to render: tera refuses undefined variables.
 pub fn render(deployment: &Deployment) -> Result<BTreeMap<String, String>, tera::Error> {
-    // TODO: A `tera::Tera::new()`, each template added with `add_raw_template(name, source)`, the
-    // deployment turned into a `tera::Context` with `Context::from_serialize`, then each template
-    // rendered by its name into the map. `?` works on every tera call.
+    // TODO: Step 6: every template of `TEMPLATES`, rendered by tera for this deployment.
     todo!()
 }
 // ANCHOR_END: render
@@ -602,10 +586,7 @@ impl Lifecycle {
     ///
     /// A request finishing that was never accepted (or was given up on) is ignored.
     pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
-        // TODO: The phase first: once exited, nothing happens; draining with `at` at or past the
-        // deadline gives up on what is in flight, whatever the event. Then a `match` on the
-        // event (and on whether you are still serving). Last, if draining has left nothing in
-        // flight, log `Drained` and call `self.exit`.
+        // TODO: Step 7: the rules of the doc comment, phase by phase.
         todo!()
     }
     // ANCHOR_END: on

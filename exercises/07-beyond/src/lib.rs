@@ -173,9 +173,7 @@ pub struct Email {
 /// token signed with the reset key can never verify as an access token (signed with the
 /// secret itself) or as an email-verification token, and the other way round.
 pub fn derive_key(server_secret: &[u8], label: &str) -> [u8; 32] {
-    // TODO: HMAC-SHA256 with the secret as the key and the label's bytes as the message:
-    // `Hmac::<Sha256>::new_from_slice(server_secret)`, then `update`, then
-    // `finalize().into_bytes()`, which `.into()` turns into a `[u8; 32]`.
+    // TODO: Step 1: one key per purpose, derived from the server's secret.
     todo!()
 }
 // ANCHOR_END: derive_key
@@ -187,8 +185,7 @@ pub fn derive_key(server_secret: &[u8], label: &str) -> [u8; 32] {
 /// It changes whenever the hash changes, and without the key it tells nothing about the hash:
 /// a reset link is readable by whoever sees it, and a hash in the open invites offline guessing.
 pub fn password_fingerprint(key: &[u8], password_hash: &str) -> String {
-    // TODO: The same HMAC as step 1, with `key` and the hash's bytes; keep the first
-    // `FINGERPRINT_BYTES` bytes and encode them with `URL_SAFE_NO_PAD`.
+    // TODO: Step 2: a short fingerprint that changes whenever the hash does.
     todo!()
 }
 // ANCHOR_END: password_fingerprint
@@ -199,9 +196,7 @@ pub fn password_fingerprint(key: &[u8], password_hash: &str) -> String {
 /// [`RESET_LIFETIME`]), signed with the reset key. The fingerprint is made with the reset key
 /// too.
 pub fn issue_reset_token(server_secret: &[u8], account: &Account, now: i64) -> String {
-    // TODO: Derive the reset key (step 1), fill in a `ResetClaims` (the fingerprint is step 2,
-    // with the same key), and sign with `jsonwebtoken::encode`, `Header::new(Algorithm::HS256)`
-    // and `EncodingKey::from_secret`.
+    // TODO: Step 3: a signed reset token for this account, with its own key.
     todo!()
 }
 // ANCHOR_END: issue_reset_token
@@ -220,10 +215,7 @@ pub fn verify_reset_token(
     token: &str,
     now: i64,
 ) -> Result<u64, Refused> {
-    // TODO: `jsonwebtoken::decode::<ResetClaims>` with the reset key and a `Validation` you set
-    // up yourself: HS256 only, `exp` NOT checked against the system clock (`validate_exp`),
-    // `exp`, `aud` and `sub` required, and the audience set. Map its `error.kind()` to a
-    // `Refused`. Then check `token_type`, `exp` against `now`, the account and the fingerprint.
+    // TODO: Step 4: every check of the doc comment; jsonwebtoken checks only what you ask it to.
     todo!()
 }
 // ANCHOR_END: verify_reset_token
@@ -240,8 +232,7 @@ pub fn request_reset(
     username: &str,
     now: i64,
 ) -> Option<Email> {
-    // TODO: `accounts.find`, keep only an active account with an email address, issue a token
-    // (step 3), and build the message with `reset_email` and the link.
+    // TODO: Step 5a: the email, or nothing, for an account that may reset its password.
     todo!()
 }
 // ANCHOR_END: request_reset
@@ -259,7 +250,7 @@ pub fn confirm_reset(
     new_password_hash: &str,
     now: i64,
 ) -> Result<u64, Refused> {
-    // TODO: Verify (step 4), then `accounts.set_password_hash`.
+    // TODO: Step 5b: verify, then change the password.
     todo!()
 }
 // ANCHOR_END: confirm_reset

@@ -86,10 +86,8 @@ pub fn verify_service_token(
     token: &str,
     now: i64,
 ) -> Result<ServiceClaims, ServiceRefused> {
-    // TODO: `jsonwebtoken::decode_header`, then compare `alg`, take the `kid`, `keys.find` it,
-    // check the key's `common.key_algorithm` and `common.public_key_use`, make a
-    // `DecodingKey::from_jwk`, and decode with a `Validation` that knows the issuer and the
-    // audience. `exp` against `now` last.
+    // TODO: Step 6: the key chosen by `kid` among the published ones, and every check of the doc
+    // comment.
     todo!()
 }
 // ANCHOR_END: verify_service_token
