@@ -9,7 +9,7 @@
 //! signature is the easy part. A careful verifier also decides, before it reads the token, which
 //! algorithm and which key it accepts, and refuses everything else.
 //!
-//! The steps, from easy to hard: [`hmac_sha256`], [`constant_time_eq`], [`signing_input`] with
+//! The steps, from easy to hard: [`hmac`], [`constant_time_eq`], [`signing_input`] with
 //! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`KeyRing::verify`],
 //! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other; steps 4 to 7
 //! each stand on their own.
@@ -23,10 +23,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Map, Value};
-// Used once you write steps 1 and 5.
+// Used once you write step 5.
 #[allow(unused_imports)]
 use jsonwebtoken::Validation;
-#[allow(unused_imports)]
 use sha2::{Digest, Sha256};
 
 pub mod keys;
@@ -38,20 +37,64 @@ pub use naive::naive_verify;
 /// SHA-256 works on blocks of 64 bytes; HMAC pads or hashes its key to exactly one block.
 pub const BLOCK_BYTES: usize = 64;
 
-// ANCHOR: hmac_sha256
-/// Step 1. HMAC-SHA256 (RFC 2104) of `message` under `key`, built from SHA-256 alone, for keys
-/// of any length. The construction is the book's "HMAC-SHA256, by hand" (and its picture).
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // TODO: Step 1: the two hashes of HMAC, from `sha2::Sha256`. Stuck? `cargo run -- hint 3`.
+// ANCHOR: hmac
+/// Step 1. HMAC (RFC 2104) of `message` under `key`, for keys of any length, built from `hash`
+/// and nothing else: `hash` has SHA-256's shape (it digests 64-byte blocks into 32 bytes) and
+/// hashes the concatenation of the parts it is given. The construction is the book's
+/// "HMAC-SHA256, by hand" (and its picture).
+pub fn hmac(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+    // TODO: Step 1: the two hashes of HMAC, made with `hash`. Stuck? `cargo run -- hint 3`.
     todo!()
+}
+// ANCHOR_END: hmac
+
+// ANCHOR: hmac_sha256
+/// SHA-256 of the concatenation of `parts`: the hash HS256 gives to step 1.
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// HMAC-SHA256, the MAC of HS256: your step 1 with SHA-256.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    hmac(sha256, key, message)
 }
 // ANCHOR_END: hmac_sha256
 
 // ANCHOR: constant_time_eq
-/// Step 2. Whether two byte strings are equal, in a time that does not depend on where they
-/// differ. Why `==` will not do, and what may still be compared quickly, is in the book's
-/// "Comparing signatures: constant time".
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// What step 2 may do with a byte of a MAC, and nothing more: combine two bytes with XOR, gather
+/// two results with OR, start from zero, and ask whether a result is zero. `u8` is one; the
+/// tests use a byte that keeps a record of what was done with it.
+pub trait MacByte: Copy {
+    fn xor(self, other: Self) -> Self;
+    fn or(self, other: Self) -> Self;
+    fn zero() -> Self;
+    fn is_zero(self) -> bool;
+}
+
+impl MacByte for u8 {
+    fn xor(self, other: Self) -> Self {
+        self ^ other
+    }
+    fn or(self, other: Self) -> Self {
+        self | other
+    }
+    fn zero() -> Self {
+        0
+    }
+    fn is_zero(self) -> bool {
+        // Keep the optimiser from turning a comparison loop back into an early exit.
+        std::hint::black_box(self) == 0
+    }
+}
+
+/// Step 2. Whether two MACs are equal, in a time that does not depend on where they differ.
+/// Why `==` will not do, and what may still be compared quickly, is in the book's "Comparing
+/// signatures: constant time". The tests watch what is done with every byte.
+pub fn constant_time_eq<B: MacByte>(a: &[B], b: &[B]) -> bool {
     // TODO: Step 2: look at every byte, whatever the bytes before it were.
     todo!()
 }

@@ -9,7 +9,9 @@
 //! djangorestframework-simplejwt issued in its best-known tutorial, and the claims of a pair
 //! our own server issued. Every instant is a constant: nothing here reads the system clock.
 
-use serde_json::{Value, json};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value, json};
 
 use crate::sut::{
     Audience, Claims, Failure, Rules, check, check_times, numeric_date, parse_claims, validate,
@@ -27,6 +29,25 @@ const SIMPLEJWT_PAYLOAD: &str = r#"{"token_type":"access","exp":1545224259,"jti"
 /// settings (access 5 minutes, refresh 1 day).
 const SERVER_ACCESS_PAYLOAD: &str = r#"{"token_type":"access","exp":1795404203,"iat":1795403903,"jti":"758ee4b4eb104a92baf0d7614676f8fc","user_id":"1"}"#;
 const SERVER_REFRESH_PAYLOAD: &str = r#"{"token_type":"refresh","exp":1795490303,"iat":1795403903,"jti":"7033ed8551744b8fa368afcdcf86527e","user_id":"1"}"#;
+
+/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
+/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
+/// the same inputs again.
+fn generator() -> (u64, StdRng) {
+    let seed = std::env::var("SUITE_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    (seed, StdRng::seed_from_u64(seed))
+}
+
+/// A lowercase name of 1 to 10 letters.
+fn random_name(rng: &mut StdRng) -> String {
+    let len = rng.gen_range(1..=10);
+    (0..len)
+        .map(|_| rng.gen_range(b'a'..=b'z') as char)
+        .collect()
+}
 
 /// Names `numeric_date`'s verdict on one JSON value, for tables.
 fn read_date(value: Value) -> String {
@@ -87,6 +108,22 @@ fn step1_a_fraction_is_rounded_down_to_the_second() {
         Some(i64::MAX),
         "an integer too big for i64 is still a number: the farthest instant there is"
     );
+}
+
+#[test]
+fn step1_numbers_drawn_at_random_fall_in_their_second() {
+    let (seed, mut rng) = generator();
+    for _ in 0..200 {
+        let whole: i64 = rng.gen_range(-4_000_000_000..4_000_000_000);
+        assert_eq!(seconds(json!(whole)), Some(whole), "{whole} (seed {seed})");
+        let fraction: f64 = rng.gen_range(0.01..0.99);
+        let instant = whole as f64 + fraction;
+        assert_eq!(
+            seconds(json!(instant)),
+            Some(whole),
+            "{instant} lies in the second that starts at {whole} (seed {seed})"
+        );
+    }
 }
 
 #[test]
@@ -167,6 +204,42 @@ fn step2_audiences_are_compared_exactly() {
     assert!(!Audience::One("api".into()).contains("API"));
     assert!(!Audience::One("api".into()).contains("ap"));
     assert!(!Audience::Many(vec!["api-v2".into()]).contains("api"));
+}
+
+#[test]
+fn step2_audiences_drawn_at_random_are_read_and_compared_exactly() {
+    let (seed, mut rng) = generator();
+    for _ in 0..50 {
+        let names: Vec<String> = (0..rng.gen_range(0..5))
+            .map(|_| random_name(&mut rng))
+            .collect();
+        let many: Audience = serde_json::from_value(json!(names))
+            .unwrap_or_else(|error| panic!("{} was refused: {error} (seed {seed})", json!(names)));
+        assert_eq!(many, Audience::Many(names.clone()), "seed {seed}");
+        let stranger = format!("{}-{}", random_name(&mut rng), rng.r#gen::<u16>());
+        assert!(
+            !many.contains(&stranger),
+            "{} does not name {stranger:?} (seed {seed})",
+            json!(names)
+        );
+        for name in &names {
+            assert!(
+                many.contains(name),
+                "{} names {name:?} (seed {seed})",
+                json!(names)
+            );
+            assert!(
+                !many.contains(&name.to_uppercase()),
+                "{} does not name {:?}: audiences are compared exactly (seed {seed})",
+                json!(names),
+                name.to_uppercase()
+            );
+            let one: Audience = serde_json::from_value(json!(name)).unwrap();
+            assert_eq!(one, Audience::One(name.clone()), "seed {seed}");
+            assert!(one.contains(name), "seed {seed}");
+            assert!(!one.contains(&format!("{name}/")), "seed {seed}");
+        }
+    }
 }
 
 // --- Step 3: the claims, with serde ---------------------------------------------------------
@@ -303,6 +376,51 @@ fn step3_keeps_every_other_claim_in_the_order_it_was_written() {
 }
 
 #[test]
+fn step3_claims_drawn_at_random_are_typed_and_the_others_kept_in_order() {
+    let (seed, mut rng) = generator();
+    for _ in 0..50 {
+        let mut payload = Map::new();
+        let mut private = Vec::new();
+        let exp = rng
+            .gen_bool(0.7)
+            .then(|| rng.gen_range(0..4_000_000_000i64));
+        let iat = rng
+            .gen_bool(0.5)
+            .then(|| rng.gen_range(0..4_000_000_000i64));
+        let sub = rng.gen_bool(0.5).then(|| random_name(&mut rng));
+        for _ in 0..rng.gen_range(0..4) {
+            let name = format!("x_{}", random_name(&mut rng));
+            if !payload.contains_key(&name) {
+                payload.insert(name.clone(), json!(rng.r#gen::<u32>()));
+                private.push(name);
+            }
+        }
+        // The registered claims go in among the others, at a random place.
+        let mut members: Vec<(String, Value)> = payload.into_iter().collect();
+        for (name, value) in [
+            ("exp", exp.map(Value::from)),
+            ("iat", iat.map(Value::from)),
+            ("sub", sub.clone().map(Value::from)),
+        ] {
+            if let Some(value) = value {
+                let at = rng.gen_range(0..=members.len());
+                members.insert(at, (name.to_string(), value));
+            }
+        }
+        let text = Value::Object(members.into_iter().collect()).to_string();
+        let claims = read(&text);
+        assert_eq!((claims.exp, claims.iat), (exp, iat), "{text} (seed {seed})");
+        assert_eq!(claims.sub, sub, "{text} (seed {seed})");
+        let kept: Vec<&String> = claims.extra.keys().collect();
+        assert_eq!(
+            kept,
+            private.iter().collect::<Vec<_>>(),
+            "the claims without a field of their own, in the issuer's order: {text} (seed {seed})"
+        );
+    }
+}
+
+#[test]
 fn step3_a_registered_claim_of_the_wrong_type_is_an_error() {
     let cases = [
         ("exp as a string", r#"{"iss":"joe","exp":"1300819380"}"#),
@@ -435,6 +553,56 @@ fn step4_the_simplejwt_token_expired_at_its_exp() {
         check_times(&claims, 1545224259, 0),
         [Failure::Expired { exp: 1545224259 }]
     );
+}
+
+/// The time rules once more, written here: what `check_times` must answer.
+fn expected_times(claims: &Claims, now: i64, leeway: i64) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    if let Some(iat) = claims.iat.filter(|iat| *iat > now + leeway) {
+        failures.push(Failure::IssuedInTheFuture { iat });
+    }
+    if let Some(nbf) = claims.nbf.filter(|nbf| *nbf > now + leeway) {
+        failures.push(Failure::NotYetValid { nbf });
+    }
+    if let Some(exp) = claims.exp.filter(|exp| *exp <= now - leeway) {
+        failures.push(Failure::Expired { exp });
+    }
+    failures
+}
+
+#[test]
+fn step4_windows_drawn_at_random_hold_to_the_second() {
+    let (seed, mut rng) = generator();
+    for _ in 0..100 {
+        let nbf = rng.gen_range(0..4_000_000_000i64);
+        let exp = nbf + rng.gen_range(1..100_000);
+        let iat = nbf - rng.gen_range(0..3);
+        let leeway = rng.gen_range(0..120);
+        let claims = times(
+            rng.gen_bool(0.8).then_some(iat),
+            rng.gen_bool(0.8).then_some(nbf),
+            rng.gen_bool(0.8).then_some(exp),
+        );
+        // The seconds where an answer changes, and one drawn anywhere around the window.
+        let anywhere = rng.gen_range(nbf - 1000..exp + 1000);
+        for now in [
+            nbf - leeway - 1,
+            nbf - leeway,
+            exp - 1,
+            exp + leeway - 1,
+            exp + leeway,
+            anywhere,
+        ] {
+            assert_eq!(
+                check_times(&claims, now, leeway),
+                expected_times(&claims, now, leeway),
+                "iat {:?}, nbf {:?}, exp {:?}, leeway {leeway}, at {now} (seed {seed})",
+                claims.iat,
+                claims.nbf,
+                claims.exp
+            );
+        }
+    }
 }
 
 // --- Step 5: every rule, every failure -------------------------------------------------------
@@ -685,6 +853,64 @@ fn step6_check_reads_and_validates_in_one_go() {
         }
         Ok(claims) => panic!("a string exp was accepted: {claims:?}"),
     }
+}
+
+#[test]
+fn step6_a_table_drawn_at_random_gives_each_verdict_on_its_line() {
+    let (seed, mut rng) = generator();
+    let start = rng.gen_range(1_000_000_000..4_000_000_000i64);
+    let end = start + rng.gen_range(60..3600);
+    let name = format!("token {}", random_name(&mut rng));
+    let payload = json!({
+        "iss": "https://auth.example.com", "aud": "api", "token_type": "access",
+        "iat": start, "nbf": start, "exp": end, "jti": random_name(&mut rng),
+    })
+    .to_string();
+    let labels: Vec<String> = (0..4).map(|_| random_name(&mut rng)).collect();
+    let instants: Vec<(&str, i64)> = labels
+        .iter()
+        .map(|label| (label.as_str(), rng.gen_range(start - 120..end + 120)))
+        .collect();
+    let refused = json!({"token_type": "refresh"}).to_string();
+    let table = verdict_table(
+        &api_rules(0),
+        &[
+            (name.as_str(), payload.as_str()),
+            ("refresh", refused.as_str()),
+        ],
+        &instants,
+    );
+    let mut expected = format!("{name}\n");
+    for (label, now) in &instants {
+        let mut failures = Vec::new();
+        if *now < start {
+            failures.push(Failure::IssuedInTheFuture { iat: start }.to_string());
+            failures.push(Failure::NotYetValid { nbf: start }.to_string());
+        }
+        if *now >= end {
+            failures.push(Failure::Expired { exp: end }.to_string());
+        }
+        let verdict = if failures.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("refused: {}", failures.join("; "))
+        };
+        expected.push_str(&format!("  {label:<14}  {verdict}\n"));
+    }
+    expected.push_str("\nrefresh\n");
+    let refusal = [
+        Failure::Missing("exp"),
+        Failure::Missing("jti"),
+        Failure::Missing("iss"),
+        Failure::Missing("aud"),
+        Failure::WrongTokenType("refresh".into()),
+    ]
+    .map(|failure| failure.to_string())
+    .join("; ");
+    for (label, _) in &instants {
+        expected.push_str(&format!("  {label:<14}  refused: {refusal}\n"));
+    }
+    assert_eq!(table, expected, "seed {seed}");
 }
 
 #[test]

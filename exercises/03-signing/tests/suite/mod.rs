@@ -16,9 +16,12 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Value, json};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
 use crate::sut::{
-    EcJwk, KeyRing, MIN_SECRET_BYTES, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
-    constant_time_eq, hmac_sha256, hs256_key, naive_verify, recover_secret, sign_compact,
+    EcJwk, KeyRing, MIN_SECRET_BYTES, MacByte, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
+    constant_time_eq, hmac, hmac_sha256, hs256_key, naive_verify, recover_secret, sign_compact,
     sign_hs256, signing_input, verify_hs256, verify_pinned,
 };
 
@@ -116,6 +119,29 @@ fn signed(header: &Value, payload: &Value, key: &EncodingKey, algorithm: Algorit
     let input = format!("{}.{}", b64(header.to_string()), b64(payload.to_string()));
     let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm).unwrap();
     format!("{input}.{signature}")
+}
+
+/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
+/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
+/// the same inputs again.
+fn generator() -> (u64, StdRng) {
+    let seed = std::env::var("SUITE_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    (seed, StdRng::seed_from_u64(seed))
+}
+
+fn random_bytes(rng: &mut StdRng, max_len: usize) -> Vec<u8> {
+    let len = rng.gen_range(0..=max_len);
+    (0..len).map(|_| rng.r#gen()).collect()
+}
+
+/// HMAC-SHA256 by the `hmac` crate: the reference for HS256 signatures.
+fn reference_hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// The part of a token before its last dot: the signing input.
@@ -225,7 +251,159 @@ fn step1_agrees_with_the_hmac_crate_for_every_key_length() {
     }
 }
 
+/// A hash of SHA-256's shape (64-byte blocks, 32 bytes out) that is not SHA-256: no library's
+/// HMAC knows it, so only an HMAC built from the hash it is given agrees with the reference.
+fn toy_hash(input: &[u8]) -> [u8; 32] {
+    <sha2::Sha256 as sha2::Digest>::digest([b"not SHA-256:".as_slice(), input].concat()).into()
+}
+
+/// RFC 2104's HMAC once more, written here from any hash of SHA-256's shape.
+fn reference_hmac(hash: fn(&[u8]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&hash(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner = hash(&[&block.map(|b| b ^ 0x36)[..], message].concat());
+    hash(&[&block.map(|b| b ^ 0x5c)[..], &inner[..]].concat())
+}
+
+#[test]
+fn step1_hmac_is_built_from_the_hash_it_is_given() {
+    let (seed, mut rng) = generator();
+    for _ in 0..64 {
+        let key = random_bytes(&mut rng, 200);
+        let message = random_bytes(&mut rng, 300);
+        let calls = std::cell::Cell::new(0);
+        let hash = |parts: &[&[u8]]| {
+            calls.set(calls.get() + 1);
+            toy_hash(&parts.concat())
+        };
+        let mac = hmac(hash, &key, &message);
+        let expected_calls = if key.len() > 64 { 3 } else { 2 };
+        assert!(
+            calls.get() != 0,
+            "hmac never called the hash it was given: it must be built from that hash alone, \
+             not from SHA-256 or a library's HMAC (seed {seed})"
+        );
+        assert_eq!(
+            calls.get(),
+            expected_calls,
+            "for a key of {} bytes HMAC hashes {expected_calls} times (a key longer than a block \
+             once, then the inner and the outer hash); this hmac called the hash {} times (seed {seed})",
+            key.len(),
+            calls.get()
+        );
+        assert_eq!(
+            mac,
+            reference_hmac(toy_hash, &key, &message),
+            "a key of {} bytes, a message of {} bytes (seed {seed})",
+            key.len(),
+            message.len()
+        );
+    }
+}
+
 // --- Step 2: constant-time comparison -----------------------------------------------------
+
+/// What a comparison did with the bytes it was given.
+#[derive(Debug, Default)]
+struct ByteRecord {
+    /// Pairs of bytes combined with XOR.
+    xors: usize,
+    /// For each time the comparison asked whether a result was zero: how many pairs it had
+    /// combined by then.
+    questions: Vec<usize>,
+}
+
+thread_local! {
+    static RECORD: std::cell::RefCell<ByteRecord> = std::cell::RefCell::default();
+}
+
+/// A byte that keeps a record of what the comparison does with it.
+#[derive(Clone, Copy)]
+struct Watched(u8);
+
+impl MacByte for Watched {
+    fn xor(self, other: Self) -> Self {
+        RECORD.with(|record| record.borrow_mut().xors += 1);
+        Watched(self.0 ^ other.0)
+    }
+    fn or(self, other: Self) -> Self {
+        Watched(self.0 | other.0)
+    }
+    fn zero() -> Self {
+        Watched(0)
+    }
+    fn is_zero(self) -> bool {
+        RECORD.with(|record| {
+            let mut record = record.borrow_mut();
+            let combined = record.xors;
+            record.questions.push(combined);
+        });
+        self.0 == 0
+    }
+}
+
+/// `constant_time_eq` on watched bytes: its answer, and what it did to get there.
+fn watched_eq(a: &[u8], b: &[u8]) -> (bool, ByteRecord) {
+    RECORD.with(|record| *record.borrow_mut() = ByteRecord::default());
+    let a: Vec<Watched> = a.iter().copied().map(Watched).collect();
+    let b: Vec<Watched> = b.iter().copied().map(Watched).collect();
+    let equal = constant_time_eq(&a, &b);
+    (
+        equal,
+        RECORD.with(|record| std::mem::take(&mut *record.borrow_mut())),
+    )
+}
+
+#[test]
+fn step2_every_byte_is_looked_at_wherever_the_first_difference_is() {
+    let (seed, mut rng) = generator();
+    let mac: [u8; 32] = rng.r#gen();
+    let random_position = rng.gen_range(0..32);
+    for first_difference in [
+        None,
+        Some(0),
+        Some(1),
+        Some(16),
+        Some(31),
+        Some(random_position),
+    ] {
+        let mut guess = mac;
+        if let Some(index) = first_difference {
+            guess[index] ^= rng.gen_range(1..=255u8);
+            // Some later bytes differ too, as they would in a guess.
+            for byte in &mut guess[index + 1..] {
+                if rng.gen_bool(0.5) {
+                    *byte = rng.r#gen();
+                }
+            }
+        }
+        let where_ = match first_difference {
+            Some(index) => format!("first difference at byte {index}"),
+            None => "equal MACs".to_string(),
+        };
+        let (equal, record) = watched_eq(&mac, &guess);
+        assert_eq!(equal, first_difference.is_none(), "{where_} (seed {seed})");
+        assert_eq!(
+            record.xors, 32,
+            "{where_}: the comparison combined {} of the 32 pairs of bytes. It stopped early, so \
+             the time it takes tells an attacker how many leading bytes were right (seed {seed})",
+            record.xors
+        );
+        assert_eq!(
+            record.questions,
+            [32],
+            "{where_}: the comparison asked whether a result was zero {} times, after combining \
+             {:?} pairs. Ask once, when every byte has been combined: an answer asked along the \
+             way is an answer the loop can act on (seed {seed})",
+            record.questions.len(),
+            record.questions
+        );
+    }
+}
 
 #[test]
 fn step2_equal_bytes_are_equal() {
@@ -341,7 +519,79 @@ fn step3_refuses_any_change() {
     insta::assert_snapshot!("step3_verdicts", report);
 }
 
+#[test]
+fn step3_signs_and_verifies_tokens_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    for _ in 0..32 {
+        let key = random_bytes(&mut rng, 100);
+        let header = random_bytes(&mut rng, 60);
+        let payload = random_bytes(&mut rng, 200);
+        let input = format!("{}.{}", b64(&header), b64(&payload));
+        let expected = format!(
+            "{input}.{}",
+            b64(reference_hmac_sha256(&key, input.as_bytes()))
+        );
+        let token = sign_hs256(&key, &header, &payload);
+        assert_eq!(
+            token,
+            expected,
+            "a key of {} bytes, a header of {} bytes, a payload of {} bytes (seed {seed})",
+            key.len(),
+            header.len(),
+            payload.len()
+        );
+        assert!(
+            verify_hs256(&key, &expected),
+            "a genuine token was refused (seed {seed})"
+        );
+        let mut forged = unb64(signature_segment(&expected));
+        let bit = rng.gen_range(0..forged.len() * 8);
+        forged[bit / 8] ^= 1 << (bit % 8);
+        assert!(
+            !verify_hs256(&key, &format!("{input}.{}", b64(&forged))),
+            "a signature with bit {bit} flipped was accepted (seed {seed})"
+        );
+        // Another key: one byte changed, or one non-zero byte for an empty key. (Appending a
+        // zero byte would not do: HMAC pads a short key with zeros, so it is the same key.)
+        let mut other_key = key.clone();
+        match other_key.len() {
+            0 => other_key.push(rng.gen_range(1..=255)),
+            len => other_key[rng.gen_range(0..len)] ^= rng.gen_range(1..=255u8),
+        }
+        assert!(
+            !verify_hs256(&other_key, &expected),
+            "a token was accepted under another key (seed {seed})"
+        );
+    }
+}
+
 // --- Step 4: RS256, ES256 and EdDSA ---------------------------------------------------------
+
+#[test]
+fn step4_signs_inputs_drawn_at_random_as_jsonwebtoken_does() {
+    let (seed, mut rng) = generator();
+    let secret = random_bytes(&mut rng, 64);
+    let keys = [
+        (Algorithm::HS256, EncodingKey::from_secret(&secret)),
+        (Algorithm::RS256, RSA_KEY.encoding_key()),
+        (Algorithm::EdDSA, ED_KEY.encoding_key()),
+    ];
+    for (algorithm, key) in &keys {
+        for _ in 0..4 {
+            let header = random_bytes(&mut rng, 60);
+            let payload = random_bytes(&mut rng, 200);
+            let input = format!("{}.{}", b64(&header), b64(&payload));
+            let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, *algorithm).unwrap();
+            assert_eq!(
+                sign_compact(&header, &payload, key, *algorithm).unwrap(),
+                format!("{input}.{signature}"),
+                "{algorithm:?}, a header of {} bytes and a payload of {} bytes (seed {seed})",
+                header.len(),
+                payload.len()
+            );
+        }
+    }
+}
 
 #[test]
 fn step4_reproduces_rfc7515_a1_hs256() {
@@ -763,6 +1013,40 @@ fn step6_accepts_genuine_tokens_with_each_key() {
 }
 
 #[test]
+fn step6_accepts_genuine_tokens_with_claims_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    let ring = ring();
+    let keys = [
+        (RSA_KID, RSA_KEY.encoding_key(), Algorithm::RS256),
+        (EC_KID, EC_KEY.encoding_key(), Algorithm::ES256),
+        (ED_KID, ED_KEY.encoding_key(), Algorithm::EdDSA),
+    ];
+    for _ in 0..6 {
+        let (kid, key, algorithm) = &keys[rng.gen_range(0..keys.len())];
+        let claims = json!({
+            "sub": format!("user-{}", rng.r#gen::<u32>()),
+            "n": rng.r#gen::<i64>(),
+            "admin": rng.gen_bool(0.5),
+        });
+        let header = json!({"alg": format!("{algorithm:?}"), "kid": kid});
+        let token = signed(&header, &claims, key, *algorithm);
+        assert_eq!(
+            ring.verify(&token).map(Value::Object),
+            Ok(claims.clone()),
+            "a genuine {algorithm:?} token (seed {seed})"
+        );
+        let mut forged = unb64(signature_segment(&token));
+        forged[0] ^= 1;
+        let forged = format!("{}.{}", message(&token), b64(&forged));
+        assert_eq!(
+            ring.verify(&forged),
+            Err(Refusal::BadSignature),
+            "the same token with its signature changed (seed {seed})"
+        );
+    }
+}
+
+#[test]
 fn step6_without_a_kid_only_a_single_key_is_used() {
     let only_rsa = KeyRing::new(vec![TrustedKey::new(
         RSA_KID,
@@ -924,6 +1208,33 @@ fn step7_recovers_the_secret_of_a_leaked_token() {
         "the word list has a few hundred words"
     );
     assert_eq!(recover_secret(LEAKED_TOKEN, &words()), Some("kittens"));
+}
+
+#[test]
+fn step7_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    let list: Vec<String> = (0..200)
+        .map(|_| {
+            let len = rng.gen_range(1..=12);
+            (0..len)
+                .map(|_| rng.gen_range(b'a'..=b'z') as char)
+                .collect()
+        })
+        .collect();
+    let list: Vec<&str> = list.iter().map(String::as_str).collect();
+    let secret = list[rng.gen_range(0..list.len())];
+    let token = signed(
+        &json!({"alg": "HS256"}),
+        &json!({"sub": "alice"}),
+        &EncodingKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+    );
+    let found = recover_secret(&token, &list);
+    let first_that_fits = list.iter().copied().find(|word| *word == secret);
+    assert_eq!(
+        found, first_that_fits,
+        "the secret was {secret:?} (seed {seed})"
+    );
 }
 
 #[test]
