@@ -11,6 +11,8 @@
 //! 1035 for host names (labels of at most 63 characters, names of at most 253).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -599,19 +601,6 @@ fn step6_renders_one_file_per_template() {
 }
 
 #[test]
-fn step6_renders_nginx_conf() {
-    insta::assert_snapshot!("step6_nginx_conf", example_files()["nginx.conf"]);
-}
-
-#[test]
-fn step6_renders_the_systemd_unit() {
-    insta::assert_snapshot!(
-        "step6_systemd_unit",
-        example_files()["jwt-workbook@.service"]
-    );
-}
-
-#[test]
 fn step6_renders_the_containerfile_and_procfile() {
     let files = example_files();
     insta::assert_snapshot!("step6_containerfile", files["Containerfile"]);
@@ -731,4 +720,277 @@ fn step7_serving_ignores_ticks_and_strangers() {
     assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
     assert_eq!(server.on(30, Event::Finished(9)), []);
     assert_eq!(server.phase(), Phase::Serving);
+}
+
+// --- Step 8: the proxy and the stop rules, written by hand ----------------------------------
+
+/// A rendered file with every run of whitespace made one space, line by line, so that checks
+/// look at directives rather than at alignment.
+fn directives(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
+
+/// The directives inside `location <what> { … }` of a rendered nginx site, or `None`.
+fn location(site: &[String], what: &str) -> Option<Vec<String>> {
+    let start = site
+        .iter()
+        .position(|line| *line == format!("location {what} {{"))?;
+    let inside = site[start + 1..]
+        .iter()
+        .take_while(|line| *line != "}")
+        .cloned()
+        .collect();
+    Some(inside)
+}
+
+/// A scratch folder for one external check, removed afterwards.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("ch06-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether a program can be started here (`nginx -v`, `openssl version`...).
+fn available(program: &str, version_arg: &str) -> bool {
+    Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+#[test]
+fn step8_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
+    let site = directives(&example_files()["nginx.conf"]);
+    for what in ["/api/", "= /hello/", "= /.well-known/jwks.json"] {
+        let Some(inside) = location(&site, what) else {
+            panic!(
+                "no `location {what} {{ … }}` in nginx.conf: requests for it would look for a file \
+                 of the book on disk instead of reaching an instance"
+            );
+        };
+        assert!(
+            inside.contains(&"proxy_pass http://jwt_workbook;".to_string()),
+            "`location {what}` does not pass requests to the upstream `jwt_workbook`: {inside:?}"
+        );
+        assert!(
+            inside.contains(
+                &"add_header Strict-Transport-Security \"max-age=31536000\" always;".to_string()
+            ),
+            "`location {what}` does not add HSTS: only nginx knows the connection was HTTPS, so \
+             only nginx can say so (\"TLS\" in the book): {inside:?}"
+        );
+    }
+    let proxied: Vec<&String> = site
+        .iter()
+        .filter(|line| line.starts_with("proxy_pass "))
+        .collect();
+    assert_eq!(
+        proxied.len(),
+        3,
+        "exactly the three locations of the instances are proxied; /healthz, /readyz and the \
+         book are not: {proxied:?}"
+    );
+}
+
+#[test]
+fn step8_every_proxied_request_says_who_the_client_is() {
+    let site = directives(&example_files()["nginx.conf"]);
+    for (header, why) in [
+        (
+            "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "the instances throttle logins per client address, and would see only 127.0.0.1",
+        ),
+        (
+            "proxy_set_header X-Forwarded-Proto $scheme;",
+            "the instances cannot tell that the client used HTTPS",
+        ),
+        (
+            "proxy_set_header X-Request-Id $request_id;",
+            "nginx's logs and the instance's would name the same request differently",
+        ),
+    ] {
+        let name = header.split(' ').nth(1).unwrap_or_default();
+        assert!(
+            site.contains(&header.to_string()),
+            "nginx.conf does not set `{name}` as `{header}`: {why} (\"Proxy headers\" in the book)"
+        );
+    }
+}
+
+#[test]
+fn step8_nginx_accepts_the_site() {
+    let text = &example_files()["nginx.conf"];
+    let opened = text.matches('{').count();
+    let closed = text.matches('}').count();
+    assert_eq!(opened, closed, "nginx.conf has unbalanced braces");
+    for line in directives(text) {
+        assert!(
+            line.ends_with(';') || line.ends_with('{') || line == "}",
+            "a directive of nginx.conf does not end with `;`: {line:?}"
+        );
+    }
+    if !(available("nginx", "-v") && available("openssl", "version")) {
+        eprintln!("nginx or openssl is not installed here: `nginx -t` is left to CI");
+        return;
+    }
+    // nginx -t reads the certificates, so make a throwaway one and point the site at it.
+    let scratch = Scratch::new("nginx");
+    let dir = scratch.path();
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=example.com"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "openssl: {made:?}");
+    let live = format!("/etc/letsencrypt/live/{}", example_settings().domain);
+    let site = text
+        .replace(
+            &format!("{live}/fullchain.pem"),
+            &dir.join("cert.pem").display().to_string(),
+        )
+        .replace(
+            &format!("{live}/privkey.pem"),
+            &dir.join("key.pem").display().to_string(),
+        );
+    std::fs::write(dir.join("site.conf"), site).unwrap();
+    let root = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "pid {root}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
+             client_body_temp_path {root}/body;\nproxy_temp_path {root}/proxy;\n\
+             fastcgi_temp_path {root}/fastcgi;\nuwsgi_temp_path {root}/uwsgi;\n\
+             scgi_temp_path {root}/scgi;\naccess_log off;\ninclude {root}/site.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let checked = Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg("stderr")
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "nginx -t refused the rendered site:\n{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// A systemd time span as systemd.time(7) writes the simple ones (`40s`, `2min`, `90`), in seconds.
+fn time_span(text: &str) -> Option<u64> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let number: u64 = digits.parse().ok()?;
+    match &text[digits.len()..] {
+        "" | "s" | "sec" => Some(number),
+        "min" | "m" => Some(number * 60),
+        _ => None,
+    }
+}
+
+#[test]
+fn step8_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
+    let unit = directives(&example_files()["jwt-workbook@.service"]);
+    let value = |key: &str| {
+        unit.iter()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        value("KillSignal").as_deref(),
+        Some("SIGTERM"),
+        "the unit must stop an instance with the signal that starts its drain (\"A graceful \
+         shutdown\" in the book)"
+    );
+    let timeout = value("TimeoutStopSec");
+    let seconds = timeout.as_deref().and_then(time_span);
+    assert!(
+        seconds.is_some_and(|seconds| seconds > 30),
+        "TimeoutStopSec is {timeout:?}: systemd kills an instance that is still draining when it \
+         runs out, so it must leave the 30 s drain room to finish"
+    );
+    assert_eq!(
+        value("Restart").as_deref(),
+        Some("on-failure"),
+        "a crashed instance comes back by itself, a stopped one stays stopped"
+    );
+
+    if !available("systemd-analyze", "--version") {
+        eprintln!("systemd-analyze is not installed here: `systemd-analyze verify` is left to CI");
+        return;
+    }
+    // One instance of the template, with the binary pointed at one that exists here.
+    let scratch = Scratch::new("systemd");
+    let file = scratch.path().join("jwt-workbook@8001.service");
+    let here = std::env::current_exe().unwrap();
+    std::fs::write(
+        &file,
+        example_files()["jwt-workbook@.service"]
+            .replace("/usr/local/bin/jwt-workbook", &here.display().to_string()),
+    )
+    .unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
+    // systemd-analyze reports a line it ignores on stderr and still exits 0: any line about
+    // this file is a mistake in it.
+    let stderr = String::from_utf8_lossy(&verified.stderr);
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("jwt-workbook@8001.service"))
+        .collect();
+    assert!(
+        verified.status.success() && complaints.is_empty(),
+        "systemd-analyze verify found mistakes in the unit:\n{stderr}"
+    );
+}
+
+#[test]
+fn step8_renders_nginx_conf() {
+    insta::assert_snapshot!("step8_nginx_conf", example_files()["nginx.conf"]);
+}
+
+#[test]
+fn step8_renders_the_systemd_unit() {
+    insta::assert_snapshot!(
+        "step8_systemd_unit",
+        example_files()["jwt-workbook@.service"]
+    );
 }
