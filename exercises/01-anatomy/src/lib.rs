@@ -17,6 +17,15 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. How many segments a compact token has: the pieces its dots separate,
+/// empty pieces included (the book's "Three parts, two dots").
+pub fn segment_count(token: &str) -> usize {
+    // TODO: Step 0: count the pieces between the dots.
+    todo!()
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: part
 /// The three parts of a compact JWS, in the order they appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

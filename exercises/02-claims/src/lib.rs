@@ -28,6 +28,15 @@ pub const EXPECTED_AUDIENCE: &str = "a string or an array of strings";
 /// What each member of an `aud` array must be, in serde's error messages.
 pub const EXPECTED_AUDIENCE_MEMBER: &str = "a string";
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. How many whole seconds a token that expires at `exp` has left at the
+/// instant `now`: none once it has expired (the book's "The rules, to the second").
+pub fn seconds_left(exp: i64, now: i64) -> i64 {
+    // TODO: Step 0: the seconds until `exp`, never fewer than none.
+    todo!()
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: numeric_date
 /// Step 1. Read the value of a time claim (`exp`, `nbf`, `iat`) that is present, as whole
 /// seconds since 1970, so that the time rules of step 4 can compare it with `now`.

@@ -37,6 +37,15 @@ pub use naive::naive_verify;
 /// SHA-256 works on blocks of 64 bytes; HMAC pads or hashes its key to exactly one block.
 pub const BLOCK_BYTES: usize = 64;
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Bytes as lowercase hexadecimal, two digits each: the way RFC 4231
+/// writes its HMAC test vectors, and the way you will compare your MACs with them.
+pub fn to_hex(bytes: &[u8]) -> String {
+    // TODO: Step 0: two lowercase hex digits per byte.
+    todo!()
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: hmac
 /// Step 1. HMAC (RFC 2104) of `message` under `key`, for keys of any length, built from `hash`
 /// and nothing else: `hash` has SHA-256's shape (it digests 64-byte blocks into 32 bytes) and

@@ -22,6 +22,16 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. A number of seconds written the way the server's flags are: in the
+/// largest of `d`, `h`, `m` and `s` that it is a whole number of (`300` is `5m`, `90` is
+/// `90s`, `0` is `0s`). Step 1 reads what this writes.
+pub fn format_duration(seconds: u64) -> String {
+    // TODO: Step 0: the largest unit that divides the seconds exactly.
+    todo!()
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: value_error
 /// Why the value of one environment variable was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,18 @@ use jwt_workbook::http::body::{FormData, required_strings};
 use jwt_workbook::tokens::TokenType;
 use jwt_workbook::users::{LoginError, User, authenticate};
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. The path Django would redirect `path` to: the same path ending with
+/// one `/`, added only when it is missing (the book's "Side by side with Django REST framework").
+pub fn with_trailing_slash(path: &str) -> String {
+    if path.ends_with('/') {
+        path.to_string()
+    } else {
+        format!("{path}/")
+    }
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: credentials
 /// What an `Authorization` header says, read the way DRF + simplejwt read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -215,6 +215,14 @@ impl Store {
     }
 }
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Whether a token that expires at `expires_at` is expired at the instant
+/// `now`: chapter 2's rule, which every step of this chapter uses.
+pub fn is_expired(expires_at: i64, now: i64) -> bool {
+    now >= expires_at
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: expiries_fn
 impl Policy {
     /// Step 1. When the tokens of a pair issued at `now`, in a family that started at

@@ -27,6 +27,16 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Whether a compact token can go into a URL as it is, with no
+/// percent-encoding: only base64url characters and dots (the book's "Links in emails").
+pub fn fits_in_a_url(token: &str) -> bool {
+    token
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: constants
 /// The label that derives the password-reset key from the server's secret (step 1).
 pub const RESET_KEY_LABEL: &str = "password-reset";

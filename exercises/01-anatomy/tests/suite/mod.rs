@@ -48,6 +48,20 @@ const UNSECURED_TOKEN: &str = "eyJhbGciOiJub25lIn0\
     .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
     .";
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_token_has_one_segment_more_than_it_has_dots() {
+    use crate::sut::segment_count;
+    assert_eq!(segment_count("a.b.c"), 3);
+    assert_eq!(segment_count(""), 1, "no dot: one (empty) segment");
+    assert_eq!(segment_count("..."), 4, "empty segments count too");
+    for dots in 0..20 {
+        let token = vec!["eyJ"; dots + 1].join(".");
+        assert_eq!(segment_count(&token), dots + 1, "{token}");
+    }
+}
+
 // --- Step 1: split -------------------------------------------------------------------------
 
 #[test]

@@ -58,6 +58,36 @@ fn read_date(value: Value) -> String {
     }
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_token_has_seconds_left_until_its_exp() {
+    use crate::sut::seconds_left;
+    assert_eq!(seconds_left(1300819380, 1300819080), 300, "five minutes");
+    assert_eq!(
+        seconds_left(1300819380, 1300819379),
+        1,
+        "the last valid second"
+    );
+    assert_eq!(
+        seconds_left(1300819380, 1300819380),
+        0,
+        "at exp: expired, nothing left"
+    );
+    assert_eq!(
+        seconds_left(1300819380, 1400000000),
+        0,
+        "long expired: none, not a negative number"
+    );
+    for now in (0..4_000_000_000i64).step_by(99_991) {
+        assert_eq!(
+            seconds_left(2_000_000_000, now),
+            (2_000_000_000 - now).max(0),
+            "at {now}"
+        );
+    }
+}
+
 // --- Step 1: NumericDate --------------------------------------------------------------------
 
 /// `numeric_date` on a JSON number, which it must read.

@@ -154,6 +154,33 @@ fn signature_segment(token: &str) -> &str {
     token.rsplit_once('.').unwrap().1
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_bytes_are_written_as_two_lowercase_hex_digits_each() {
+    use crate::sut::to_hex;
+    assert_eq!(to_hex(&[]), "");
+    assert_eq!(
+        to_hex(&[0x0b, 0xff, 0x00]),
+        "0bff00",
+        "a leading zero is kept"
+    );
+    let every_byte: Vec<u8> = (0..=255).collect();
+    let hex = to_hex(&every_byte);
+    assert_eq!(hex.len(), 512);
+    for (byte, pair) in every_byte.iter().zip(hex.as_bytes().chunks(2)) {
+        assert_eq!(
+            u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).ok(),
+            Some(*byte),
+            "byte {byte}"
+        );
+        assert!(
+            pair.iter().all(|c| !c.is_ascii_uppercase()),
+            "lowercase: {pair:?}"
+        );
+    }
+}
+
 // --- Step 1: HMAC-SHA256 by hand ---------------------------------------------------------
 
 // ANCHOR: rfc4231

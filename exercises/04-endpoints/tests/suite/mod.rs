@@ -349,6 +349,26 @@ fn show(credentials: Credentials<'_>) -> String {
     }
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_path_gets_a_trailing_slash_only_when_it_lacks_one() {
+    use crate::sut::with_trailing_slash;
+    assert_eq!(with_trailing_slash("/api/token"), "/api/token/");
+    assert_eq!(
+        with_trailing_slash("/api/token/"),
+        "/api/token/",
+        "already there"
+    );
+    assert_eq!(with_trailing_slash("/"), "/");
+    assert_eq!(with_trailing_slash(""), "/");
+    for depth in 1..8 {
+        let path: String = (0..depth).map(|i| format!("/p{i}")).collect();
+        assert_eq!(with_trailing_slash(&path), format!("{path}/"));
+        assert_eq!(with_trailing_slash(&format!("{path}/")), format!("{path}/"));
+    }
+}
+
 // --- Step 1: read the Authorization header --------------------------------------------------
 
 #[test]

@@ -48,6 +48,22 @@ fn reuse_of(jti: &str) -> Reason {
     }
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_token_is_expired_from_its_expiry_on() {
+    use crate::sut::is_expired;
+    assert!(!is_expired(1000, 999), "the last valid second");
+    assert!(
+        is_expired(1000, 1000),
+        "at its expiry a token is already expired"
+    );
+    assert!(is_expired(1000, 1001));
+    for now in (-5000..5000).step_by(37) {
+        assert_eq!(is_expired(0, now), now >= 0, "at {now}");
+    }
+}
+
 // --- Step 1: three lifetimes ----------------------------------------------------------------
 
 #[test]

@@ -102,6 +102,36 @@ fn example_settings() -> DeploySettings {
 }
 // ANCHOR_END: example_settings
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_duration_is_written_in_its_largest_exact_unit() {
+    use crate::sut::format_duration;
+    for (seconds, text) in [
+        (300, "5m"),
+        (86_400, "1d"),
+        (90, "90s"),
+        (3_600, "1h"),
+        (7_200, "2h"),
+        (0, "0s"),
+        (172_801, "172801s"),
+        (2_592_000, "30d"),
+    ] {
+        assert_eq!(format_duration(seconds), text, "{seconds} s");
+    }
+    for minutes in 1..200u64 {
+        let text = format_duration(minutes * 60);
+        let expected = if minutes.is_multiple_of(1440) {
+            format!("{}d", minutes / 1440)
+        } else if minutes.is_multiple_of(60) {
+            format!("{}h", minutes / 60)
+        } else {
+            format!("{minutes}m")
+        };
+        assert_eq!(text, expected, "{minutes} minutes");
+    }
+}
+
 // --- Step 1: durations and switches ---------------------------------------------------------
 
 #[test]

@@ -150,6 +150,31 @@ fn at(hours: i64, minutes: i64, seconds: i64) -> i64 {
     T0 - 9 * 3600 + hours * 3600 + minutes * 60 + seconds
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_compact_token_fits_in_a_url_as_it_is() {
+    use crate::sut::fits_in_a_url;
+    assert!(fits_in_a_url(
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    ));
+    for refused in [
+        "a+b.c.d",
+        "a/b.c.d",
+        "abc=.d.e",
+        "a b.c.d",
+        "a%2Bb.c.d",
+        "é.a.b",
+    ] {
+        assert!(!fits_in_a_url(refused), "{refused}");
+    }
+    for byte in 0..=127u8 {
+        let allowed = byte.is_ascii_alphanumeric() || b"-_.".contains(&byte);
+        let token = format!("ab{}cd", byte as char);
+        assert_eq!(fits_in_a_url(&token), allowed, "byte {byte}");
+    }
+}
+
 // --- Step 1: a key for each purpose ---------------------------------------------------------
 
 #[test]
