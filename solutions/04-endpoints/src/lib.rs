@@ -8,7 +8,7 @@
 //! DRF's serializers do; [`ApiError`] renders every failure in DRF's shape and words. What this
 //! crate adds is the flow: which check runs when, and which answer each failure gets.
 //!
-//! The steps: [`parse_authorization`], [`user_for_access_token`], the [`CurrentUser`]
+//! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`], the [`CurrentUser`]
 //! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
 
 use axum::Router;
@@ -17,12 +17,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use jwt_workbook::app::AppState;
 use jwt_workbook::error::{ApiError, json_body};
 use jwt_workbook::http::body::{FormData, required_strings};
-use jwt_workbook::tokens::TokenType;
+use jwt_workbook::tokens::{TokenService, TokenType};
 use jwt_workbook::users::{LoginError, User, authenticate};
 
 // ANCHOR: warm_up
@@ -72,8 +72,46 @@ pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
 }
 // ANCHOR_END: parse_authorization
 
+// ANCHOR: hello_sync
+/// Step 2. The `/hello/` endpoint as one plain function, before `async`, the shared state and
+/// extractors come in: the `Authorization` header as it came, the token service and the users
+/// are handed in, and the answer is the greeting's JSON or the refusal a protected route gives.
+/// The checks and their order are the picture's, "From the header to a user" in the book: the
+/// header as step 1 reads it, then a valid *access* token, a `user_id` claim, a user with that
+/// id, and an active user. (A token that is not UTF-8 text cannot be one of ours: check it as
+/// an empty token, which the token service refuses.)
+pub fn hello_sync(
+    header: Option<&[u8]>,
+    tokens: &TokenService,
+    users: &[User],
+) -> Result<Value, ApiError> {
+    let token = match parse_authorization(header) {
+        Credentials::Anonymous => return Err(ApiError::NotAuthenticated),
+        Credentials::Malformed => return Err(ApiError::BadAuthorizationHeader),
+        Credentials::Bearer(token) => std::str::from_utf8(token).unwrap_or_default(),
+    };
+    let verified = tokens
+        .verify(token, Some(TokenType::Access))
+        .map_err(ApiError::AccessToken)?;
+    let user_id = verified
+        .user_id
+        .as_deref()
+        .ok_or(ApiError::NoUserIdentification)?;
+    // The store looks users up by number, so "abc" names nobody and "01" names user 1.
+    let user = user_id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| users.iter().find(|user| user.id == id))
+        .ok_or(ApiError::UserNotFound)?;
+    if !user.is_active {
+        return Err(ApiError::UserInactive);
+    }
+    Ok(json!({"message": "Hello, World!"}))
+}
+// ANCHOR_END: hello_sync
+
 // ANCHOR: user_for_access_token
-/// Step 2. The user an access token proves, checked in simplejwt's order, each failure with
+/// Step 3. The user an access token proves, checked in simplejwt's order, each failure with
 /// its own answer:
 ///
 /// 1. the token verifies as an *access* token (`state.tokens.verify` with
@@ -113,7 +151,7 @@ pub struct CurrentUser(pub User);
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    /// Step 3. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
+    /// Step 4. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
     /// [`ApiError::NotAuthenticated`]; malformed is [`ApiError::BadAuthorizationHeader`]; a
     /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
     /// be one of ours: treat it as an empty token, which the token service refuses.)
@@ -135,7 +173,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 // ANCHOR_END: extractor
 
 // ANCHOR: obtain
-/// Step 4. `POST /api/token/`: a username and a password in, a refresh and an access token
+/// Step 5. `POST /api/token/`: a username and a password in, a refresh and an access token
 /// out. Both fields are required strings ([`required_strings`] answers the 400s); every kind
 /// of bad credentials is one 401, [`ApiError::NoActiveAccount`]; the body on success is the
 /// pair from `state.tokens.issue_pair`, for the user's id as a string.
@@ -155,7 +193,7 @@ pub async fn obtain(
 // ANCHOR_END: obtain
 
 // ANCHOR: verify
-/// Step 5. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
+/// Step 6. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
 /// passes (`None` as the expected type), and no user is looked up: the answer is about the
 /// token alone. A refusal is [`ApiError::Token`], the token endpoints' 401.
 pub async fn verify(
@@ -169,14 +207,14 @@ pub async fn verify(
 // ANCHOR_END: verify
 
 // ANCHOR: hello
-/// Step 6. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
+/// Step 7. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
 pub async fn hello(CurrentUser(_user): CurrentUser) -> Response {
     json_body(&json!({ "message": "Hello, World!" }))
 }
 // ANCHOR_END: hello
 
 // ANCHOR: me
-/// Step 6. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
+/// Step 7. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
 /// `date_joined`, in that order.
 pub async fn me(CurrentUser(user): CurrentUser) -> Response {
     json_body(&json!({
@@ -189,7 +227,7 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Response {
 // ANCHOR_END: me
 
 // ANCHOR: router
-/// Step 7. The routes, each with its trailing slash as Django writes them:
+/// Step 8. The routes, each with its trailing slash as Django writes them:
 ///
 /// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
 ///   `Allow: POST`;
