@@ -21,6 +21,7 @@
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
 
+pub mod jwe;
 pub mod service;
 
 use std::fmt;

@@ -15,6 +15,7 @@
 //! [`issue_reset_token`], [`verify_reset_token`], [`request_reset`] with [`confirm_reset`],
 //! and [`service::verify_service_token`].
 
+pub mod jwe;
 pub mod service;
 
 use std::fmt;
