@@ -312,6 +312,54 @@ fn step5_names_the_first_problem_of_a_malformed_token() {
 // --- Step 6: inspect ------------------------------------------------------------------------
 
 #[test]
+fn step6_inspects_tokens_drawn_at_random() {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..8 {
+        let mut payload = serde_json::Map::new();
+        for _ in 0..rng.gen_range(1..5) {
+            let name: String = (0..rng.gen_range(3..9))
+                .map(|_| rng.gen_range(b'a'..=b'z') as char)
+                .collect();
+            let value = if rng.gen_bool(0.5) {
+                json!(rng.r#gen::<u32>())
+            } else {
+                json!(format!("v{}", rng.r#gen::<u16>()))
+            };
+            payload.insert(format!("x_{name}"), value);
+        }
+        let payload = serde_json::Value::Object(payload);
+        let header = json!({"alg": "HS256", "typ": "JWT"});
+        let signature: Vec<u8> = (0..rng.gen_range(1..80)).map(|_| rng.r#gen()).collect();
+        let (h, p, sig) = (
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            URL_SAFE_NO_PAD.encode(&signature),
+        );
+        let shown = inspect(&format!("{h}.{p}.{sig}"));
+        for expected in [
+            format!(
+                "HEADER    {h}\n{}\n",
+                serde_json::to_string_pretty(&header).unwrap()
+            ),
+            format!(
+                "PAYLOAD   {p}\n{}\n",
+                serde_json::to_string_pretty(&payload).unwrap()
+            ),
+            format!(
+                "SIGNATURE {sig}\n  {} bytes made with HS256, not checked here",
+                signature.len()
+            ),
+        ] {
+            assert!(
+                shown.contains(&expected),
+                "inspect shows\n{shown}\nwhich lacks\n{expected}"
+            );
+        }
+    }
+}
+
+#[test]
 fn step6_inspects_the_rfc_example() {
     insta::assert_snapshot!("step6_inspect_rfc7519", inspect(RFC7519_TOKEN));
 }

@@ -1027,3 +1027,149 @@ async fn step8_methods_paths_and_slashes() {
     }
     insta::assert_snapshot!("step8_routing", report);
 }
+
+// --- Inputs drawn at random, for the steps the snapshots above check with fixed inputs ------
+
+/// A user created for this run with a name and a password drawn at random, so that no table of
+/// answers for `demo` can pass.
+async fn random_user(world: &World) -> (User, String) {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let name: String = (0..rng.gen_range(4..12))
+        .map(|_| rng.gen_range(b'a'..=b'z') as char)
+        .collect();
+    let password = format!("pw-{}", rng.r#gen::<u64>());
+    let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).expect("the hasher");
+    let user = create_user(&*world.state.users, &passwords, &name, &password, true, NOW)
+        .await
+        .expect("create a random user");
+    (user, password)
+}
+
+#[tokio::test]
+async fn step4_the_extractor_names_a_user_drawn_at_random() {
+    let world = World::new().await;
+    let (user, _) = random_user(&world).await;
+    let (_, access) = world.pair_for(&user);
+    let answer = send(
+        &whoami_router(&world),
+        &Call::get("/whoami/").bearer(&access),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        String::from_utf8_lossy(&answer.body),
+        format!("you are {} (user {})", user.username, user.id)
+    );
+}
+
+#[tokio::test]
+async fn step5_logs_in_a_user_drawn_at_random_and_refuses_a_wrong_password() {
+    let world = World::new().await;
+    let (user, password) = random_user(&world).await;
+    let router = obtain_router(&world);
+    let answer = send(
+        &router,
+        &Call::post("/api/token/").json(json!({"username": user.username, "password": password})),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.shown());
+    let access = answer.field("access");
+    let verified = world
+        .state
+        .tokens
+        .verify(&access, Some(TokenType::Access))
+        .expect("the access token verifies");
+    assert_eq!(verified.user_id, Some(user.id.to_string()));
+    let wrong = send(
+        &router,
+        &Call::post("/api/token/")
+            .json(json!({"username": user.username, "password": format!("{password}!")})),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn step6_verify_judges_tokens_drawn_at_random() {
+    use rand::Rng;
+    let world = World::new().await;
+    let router = verify_router(&world);
+    let mut rng = rand::thread_rng();
+    for _ in 0..4 {
+        let claims = json!({
+            "token_type": if rng.gen_bool(0.5) { "access" } else { "refresh" },
+            "exp": NOW + rng.gen_range(1..100_000),
+            "iat": NOW - rng.gen_range(0..100),
+            "jti": format!("{:032x}", rng.r#gen::<u128>()),
+            "user_id": rng.gen_range(1..1000).to_string(),
+        });
+        let good = world.sign(claims.clone());
+        let answer = send(
+            &router,
+            &Call::post("/api/token/verify/").json(json!({"token": good})),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{claims}");
+        assert_eq!(answer.json(), json!({}));
+        let other_key = format!("another-key-{}", rng.r#gen::<u64>());
+        let forged = sign_with(&other_key, claims.clone());
+        let answer = send(
+            &router,
+            &Call::post("/api/token/verify/").json(json!({"token": forged})),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{claims}, another key"
+        );
+    }
+}
+
+#[tokio::test]
+async fn step7_me_describes_a_user_drawn_at_random() {
+    let world = World::new().await;
+    let (user, _) = random_user(&world).await;
+    let (_, access) = world.pair_for(&user);
+    let answer = send(
+        &protected_router(&world),
+        &Call::get("/api/me/").bearer(&access),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    assert_eq!(body["id"], json!(user.id));
+    assert_eq!(body["username"], json!(user.username));
+    assert_eq!(body["is_active"], json!(true));
+}
+
+#[tokio::test]
+async fn step8_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect() {
+    use rand::Rng;
+    let world = World::new().await;
+    let app = router(world.state.clone());
+    let mut rng = rand::thread_rng();
+    for _ in 0..4 {
+        let path: String = (0..rng.gen_range(3..10))
+            .map(|_| rng.gen_range(b'a'..=b'z') as char)
+            .collect();
+        let answer = send(&app, &Call::get(&format!("/{path}/"))).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "/{path}/");
+        assert_eq!(answer.json(), json!({"detail": "Not found."}), "/{path}/");
+    }
+    for (path, method) in [
+        ("/api/token", Method::POST),
+        ("/api/token/verify", Method::POST),
+        ("/hello", Method::GET),
+        ("/api/me", Method::GET),
+    ] {
+        let answer = send(&app, &Call::new(method, path)).await;
+        assert_eq!(answer.status, StatusCode::MOVED_PERMANENTLY, "{path}");
+        assert_eq!(
+            answer.header("location"),
+            Some(format!("{path}/").as_str()),
+            "{path}"
+        );
+    }
+}
