@@ -10,9 +10,9 @@
 //! algorithm and which key it accepts, and refuses everything else.
 //!
 //! The steps, from easy to hard: [`hmac`], [`constant_time_eq`], [`signing_input`] with
-//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`KeyRing::verify`],
-//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other; steps 4 to 7
-//! each stand on their own.
+//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`screen`], [`KeyRing::verify`],
+//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other, and so do
+//! steps 6 and 7; steps 4, 5 and 8 each stand on their own.
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -128,7 +128,7 @@ pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
 
 // ANCHOR: verify_hs256
 /// Step 3c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
-/// the signature is checked here (the header is step 6's business), with nothing an attacker
+/// the signature is checked here (the header is the business of steps 6 and 7), with nothing an attacker
 /// could learn from the time it takes.
 pub fn verify_hs256(key: &[u8], token: &str) -> bool {
     // TODO: Step 3c: refuse what is not a token, then recompute and compare (steps 1 and 2).
@@ -231,16 +231,29 @@ pub enum Refusal {
 /// Header members that carry a key (`jwk`, `x5c`) or a URL to fetch one from (`jku`, `x5u`).
 pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 
+// ANCHOR: screen
+/// Step 6. What a careful verifier refuses before it even looks for a key, with the first
+/// [`Refusal`] that applies: anything that is not three segments with a header that is a JSON
+/// object holding a string `alg` ([`Refusal::Malformed`]), then a header that carries or points
+/// to a key ([`KEY_MEMBERS`]), one that demands extensions, and an unsigned token, in the order
+/// of [`Refusal`]'s variants. Returns the header, for step 7. The attacks are the book's
+/// "The classic attacks".
+pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
+    // TODO: Step 6: the checks that need no key, in the order of `Refusal`.
+    todo!()
+}
+// ANCHOR_END: screen
+
 // ANCHOR: verify
 impl KeyRing {
-    /// Step 6. Verify a token against the ring and return its claims, refusing anything an
-    /// attacker could have made, with the first [`Refusal`] that applies: the variants are
-    /// listed in the order of the checks. Which key a token may use, and why the order matters,
-    /// are in the book's "Which key? `kid`, key sets and rotation", "The classic attacks" and
-    /// step 6.
+    /// Step 7. Verify a token against the ring and return its claims, refusing anything an
+    /// attacker could have made, with the first [`Refusal`] that applies: step 6's checks
+    /// first, then the rest in the order of the variants. Which key a token may use, and why
+    /// the order matters, are in the book's "Which key? `kid`, key sets and rotation", "The
+    /// classic attacks" and step 7.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
-        // TODO: Step 6: one check per `Refusal`, in their order. Helpers: `json_object` (at the
-        // bottom of this file) and `KEY_MEMBERS`.
+        // TODO: Step 7: your step 6, then one check per remaining `Refusal`, in their order.
+        // Helper: `json_object` (at the bottom of this file).
         todo!()
     }
 }
@@ -250,11 +263,11 @@ impl KeyRing {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 // ANCHOR: recover_secret
-/// Step 7a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
+/// Step 8a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
 /// who got hold of one token would: offline, as fast as the machine can compute HMACs (the
 /// book's "Weak secrets").
 pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
-    // TODO: Step 7a: the attacker's loop.
+    // TODO: Step 8a: the attacker's loop.
     todo!()
 }
 // ANCHOR_END: recover_secret
@@ -266,11 +279,11 @@ pub struct WeakSecret {
     pub length: usize,
 }
 
-/// Step 7b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
+/// Step 8b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
 /// trusted (RFC 7518 §3.2, in the book's "Weak secrets"). A careful server refuses to start with
 /// such a key.
 pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {
-    // TODO: Step 7b: the defence.
+    // TODO: Step 8b: the defence.
     todo!()
 }
 // ANCHOR_END: hs256_key

@@ -21,8 +21,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::sut::{
     EcJwk, KeyRing, MIN_SECRET_BYTES, MacByte, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
-    constant_time_eq, hmac, hmac_sha256, hs256_key, naive_verify, recover_secret, sign_compact,
-    sign_hs256, signing_input, verify_hs256, verify_pinned,
+    constant_time_eq, hmac, hmac_sha256, hs256_key, naive_verify, recover_secret, screen,
+    sign_compact, sign_hs256, signing_input, verify_hs256, verify_pinned,
 };
 
 // --- Ground truth -------------------------------------------------------------------------
@@ -859,7 +859,97 @@ fn step5_refuses_what_the_pin_does_not_allow() {
     insta::assert_snapshot!("step5_pinned_verdicts", report);
 }
 
-// --- Step 6: a careful verifier and the attack catalog --------------------------------------
+// --- Step 6: refuse before looking for a key -------------------------------------------------
+
+#[test]
+fn step6_the_screen_refuses_what_needs_no_key_to_refuse() {
+    for token in [
+        "",
+        "abc",
+        "a.b",
+        &format!("{A2_TOKEN}.extra"),
+        "bm90IGpzb24.e30.c2ln",
+        "WzFd.e30.c2ln",
+        &format!("{}.e30.c2ln", b64(r#"{"alg":["RS256"]}"#)),
+        &format!("{}.e30.c2ln", b64(r#"{"typ":"JWT"}"#)),
+    ] {
+        assert_eq!(
+            screen(token).map(Value::Object),
+            Err(Refusal::Malformed),
+            "{token:?}: not three segments with a JSON-object header and a string alg"
+        );
+    }
+    for member in ["jwk", "jku", "x5u", "x5c"] {
+        let header = json!({"alg": "RS256", "kid": RSA_KID, member: "anything"});
+        assert_eq!(
+            screen(&format!("{}.e30.c2ln", b64(header.to_string()))).map(Value::Object),
+            Err(Refusal::KeyInHeader {
+                member: member.into()
+            }),
+            "a header with {member}"
+        );
+    }
+    let crit = json!({"alg": "RS256", "crit": ["exp"], "exp": 1});
+    assert_eq!(
+        screen(&format!("{}.e30.c2ln", b64(crit.to_string()))).map(Value::Object),
+        Err(Refusal::CriticalExtension)
+    );
+    let none = json!({"alg": "none"});
+    assert_eq!(
+        screen(&format!("{}.e30.", b64(none.to_string()))).map(Value::Object),
+        Err(Refusal::Unsigned)
+    );
+    // The order of the checks: a key in the header is reported before crit, and crit before none.
+    let all = json!({"alg": "none", "crit": ["b64"], "jku": "https://evil.example/keys"});
+    assert_eq!(
+        screen(&format!("{}.e30.", b64(all.to_string()))).map(Value::Object),
+        Err(Refusal::KeyInHeader {
+            member: "jku".into()
+        })
+    );
+}
+
+#[test]
+fn step6_the_screen_lets_every_header_through_that_a_key_must_judge() {
+    let catalog = attack_catalog();
+    for (what, token, verdict) in &catalog {
+        let expected = match verdict {
+            Err(
+                refusal @ (Refusal::KeyInHeader { .. }
+                | Refusal::CriticalExtension
+                | Refusal::Unsigned),
+            ) => Err(refusal.clone()),
+            _ => Ok(()),
+        };
+        if matches!(verdict, Err(Refusal::Malformed)) {
+            continue;
+        }
+        assert_eq!(
+            screen(token).map(|_| ()),
+            expected,
+            "{what}: the screen decides only what needs no key"
+        );
+    }
+    // Any other header member, even one drawn at random, is for later checks to judge.
+    let (seed, mut rng) = generator();
+    for _ in 0..20 {
+        let name: String = (0..rng.gen_range(1..8))
+            .map(|_| rng.gen_range(b'a'..=b'z') as char)
+            .collect();
+        if ["jwk", "jku", "x5u", "x5c", "crit", "alg"].contains(&name.as_str()) {
+            continue;
+        }
+        let header = json!({"alg": "ES256", &name: rng.r#gen::<u32>()});
+        let token = format!("{}.e30.c2ln", b64(header.to_string()));
+        assert_eq!(
+            screen(&token).map(Value::Object),
+            Ok(header.clone()),
+            "a header with {name:?} (seed {seed})"
+        );
+    }
+}
+
+// --- Step 7: a careful verifier and the attack catalog --------------------------------------
 
 const RSA_KID: &str = "rfc7515-a2-rsa";
 const EC_KID: &str = "rfc7515-a3-ec";
@@ -1021,7 +1111,7 @@ fn attack_catalog() -> Vec<(&'static str, String, Result<Value, Refusal>)> {
 // ANCHOR_END: attack_catalog
 
 #[test]
-fn step6_accepts_genuine_tokens_with_each_key() {
+fn step7_accepts_genuine_tokens_with_each_key() {
     let claims = json!({"sub": "alice"});
     let ring = ring();
     for (kid, key, algorithm) in [
@@ -1040,7 +1130,7 @@ fn step6_accepts_genuine_tokens_with_each_key() {
 }
 
 #[test]
-fn step6_accepts_genuine_tokens_with_claims_drawn_at_random() {
+fn step7_accepts_genuine_tokens_with_claims_drawn_at_random() {
     let (seed, mut rng) = generator();
     let ring = ring();
     let keys = [
@@ -1074,7 +1164,7 @@ fn step6_accepts_genuine_tokens_with_claims_drawn_at_random() {
 }
 
 #[test]
-fn step6_without_a_kid_only_a_single_key_is_used() {
+fn step7_without_a_kid_only_a_single_key_is_used() {
     let only_rsa = KeyRing::new(vec![TrustedKey::new(
         RSA_KID,
         Algorithm::RS256,
@@ -1109,7 +1199,7 @@ fn step6_without_a_kid_only_a_single_key_is_used() {
 }
 
 #[test]
-fn step6_a_kid_only_chooses_among_our_keys() {
+fn step7_a_kid_only_chooses_among_our_keys() {
     let ring = ring();
     for kid in [
         "rfc7515-a2-RSA",
@@ -1135,7 +1225,7 @@ fn step6_a_kid_only_chooses_among_our_keys() {
 }
 
 #[test]
-fn step6_malformed_tokens_are_refused_before_anything_else() {
+fn step7_malformed_tokens_are_refused_before_anything_else() {
     let ring = ring();
     let kid_number = signed(
         &json!({"alg": "RS256", "kid": 7}),
@@ -1177,7 +1267,7 @@ fn step6_malformed_tokens_are_refused_before_anything_else() {
 }
 
 #[test]
-fn step6_each_attack_is_refused_for_its_own_reason() {
+fn step7_each_attack_is_refused_for_its_own_reason() {
     let ring = ring();
     for (what, token, expected) in attack_catalog() {
         assert_eq!(ring.verify(&token).map(Value::Object), expected, "{what}");
@@ -1185,7 +1275,7 @@ fn step6_each_attack_is_refused_for_its_own_reason() {
 }
 
 #[test]
-fn step6_attack_verdicts() {
+fn step7_attack_verdicts() {
     let ring = ring();
     let pem = RSA_KEY.public_key_pem();
     let mut report = String::new();
@@ -1204,10 +1294,10 @@ fn step6_attack_verdicts() {
             number + 1
         ));
     }
-    insta::assert_snapshot!("step6_attack_verdicts", report);
+    insta::assert_snapshot!("step7_attack_verdicts", report);
 }
 
-// --- Step 7: a weak secret ------------------------------------------------------------------
+// --- Step 8: a weak secret ------------------------------------------------------------------
 
 // ANCHOR: wordlist
 /// A few hundred passwords and "secrets" people actually type, one per line.
@@ -1229,7 +1319,7 @@ fn words() -> Vec<&'static str> {
 }
 
 #[test]
-fn step7_recovers_the_secret_of_a_leaked_token() {
+fn step8_recovers_the_secret_of_a_leaked_token() {
     assert!(
         words().len() >= 300,
         "the word list has a few hundred words"
@@ -1238,7 +1328,7 @@ fn step7_recovers_the_secret_of_a_leaked_token() {
 }
 
 #[test]
-fn step7_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
+fn step8_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
     let (seed, mut rng) = generator();
     let list: Vec<String> = (0..200)
         .map(|_| {
@@ -1265,7 +1355,7 @@ fn step7_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
 }
 
 #[test]
-fn step7_recovers_the_secret_of_jwt_io_example() {
+fn step8_recovers_the_secret_of_jwt_io_example() {
     assert_eq!(
         recover_secret(JWT_IO_TOKEN, &words()),
         Some("your-256-bit-secret")
@@ -1273,7 +1363,7 @@ fn step7_recovers_the_secret_of_jwt_io_example() {
 }
 
 #[test]
-fn step7_finds_nothing_when_the_secret_is_random() {
+fn step8_finds_nothing_when_the_secret_is_random() {
     let random = hex("8d3c5e1f0a9b7c6d2e4f1a3b5c7d9e0f1b2a3c4d5e6f708192a3b4c5d6e7f809");
     let token = signed(
         &json!({"alg": "HS256", "typ": "JWT"}),
@@ -1286,7 +1376,7 @@ fn step7_finds_nothing_when_the_secret_is_random() {
 }
 
 #[test]
-fn step7_with_the_secret_anyone_can_mint_tokens() {
+fn step8_with_the_secret_anyone_can_mint_tokens() {
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     // Whatever claims the attacker likes, signed with the service's own key.
     let minted = signed(
@@ -1306,7 +1396,7 @@ fn step7_with_the_secret_anyone_can_mint_tokens() {
 }
 
 #[test]
-fn step7_a_careful_server_refuses_a_short_secret() {
+fn step8_a_careful_server_refuses_a_short_secret() {
     assert_eq!(MIN_SECRET_BYTES, 32);
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     assert_eq!(
@@ -1328,10 +1418,10 @@ fn step7_a_careful_server_refuses_a_short_secret() {
 }
 
 #[test]
-fn step7_a_strong_key_from_hs256_key_verifies_its_tokens() {
+fn step8_a_strong_key_from_hs256_key_verifies_its_tokens() {
     let secret = unb64(A1_KEY);
     let ring = KeyRing::new(vec![hs256_key("rfc7515-a1", &secret).unwrap()]);
-    // The ring's verify is step 6's; here only the key's bytes and algorithm are checked.
+    // The ring's verify is step 7's; here only the key's bytes and algorithm are checked.
     let key = &ring.keys()[0];
     let valid = jsonwebtoken::crypto::verify(
         signature_segment(A1_TOKEN),
