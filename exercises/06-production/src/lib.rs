@@ -6,15 +6,18 @@
 //!
 //! - Configuration from the environment, every problem reported at once, and a signing key
 //!   refused when it is weak: [`parse_duration`] and [`parse_bool`] (step 1),
-//!   [`secret_weaknesses`] (step 2), [`Config::from_env`] (step 3).
+//!   [`secret_weaknesses`] (step 2), [`signing_key`] (step 3), [`Config::from_env`] (step 4).
 //! - Deployment settings checked before anything is written from them, then rendered into
 //!   nginx, systemd, container and Procfile files from the tera templates in `templates/`:
-//!   [`check_host_name`] and [`parse_upstream`] (step 4), [`validate`] (step 5), [`render`]
-//!   (step 6).
-//! - A graceful shutdown as a state machine over events: [`Lifecycle::on`] (step 7).
+//!   [`check_host_name`] and [`parse_upstream`] (step 5), [`validate`] (step 6), [`render`]
+//!   (step 7).
+//! - A graceful shutdown as a state machine over events: [`Lifecycle::on`] (step 8).
+//! - The proxy lines of the nginx site and the stop rules of the systemd unit, written in the
+//!   templates themselves (step 9).
 
-// Until each step is written, its arguments go unused.
-#![allow(unused_variables, dead_code)]
+// Until each step is written, its arguments go unused (and step 3's list of problems looks
+// like it could be a slice, since nothing is pushed onto it yet).
+#![allow(unused_variables, dead_code, clippy::ptr_arg)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -211,9 +214,28 @@ impl fmt::Debug for Secret {
     }
 }
 
+// ANCHOR: signing_key
+/// Step 3. The signing key, read from `JWT_SIGNING_KEY`, or from the file named by
+/// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break, with every
+/// problem pushed onto `problems`: both set is [`ConfigProblem::KeyTwice`]; either set but
+/// empty is [`ValueError::Empty`]; a file that cannot be read is [`ConfigProblem::KeyFile`].
+/// When `strict` (production, or an environment that could not be read), no key at all is
+/// [`ConfigProblem::MissingKey`], and each weakness of the key is one
+/// [`ConfigProblem::WeakKey`]. The book's "Secrets" and "A weak key stops the start".
+pub fn signing_key(
+    env: &BTreeMap<String, String>,
+    read_file: impl Fn(&str) -> Result<String, String>,
+    strict: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Secret> {
+    // TODO: Step 3: the key from one of its two sources, and every problem with it.
+    todo!()
+}
+// ANCHOR_END: signing_key
+
 impl Config {
     // ANCHOR: from_env
-    /// Step 3. Read the configuration from environment variables, and report every problem,
+    /// Step 4. Read the configuration from environment variables, and report every problem,
     /// not just the first, so that one attempt to start shows everything there is to fix.
     ///
     /// Each variable of [`DEFAULTS`] takes its default when it is not set at all. The problems
@@ -221,18 +243,15 @@ impl Config {
     /// [`DEFAULTS`]); each of the three durations that is 0; an access lifetime that is not
     /// shorter than the refresh lifetime (only when both were read); then the key's.
     ///
-    /// The key is `JWT_SIGNING_KEY`, or the contents of the file named by
-    /// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break. Both set is
-    /// [`ConfigProblem::KeyTwice`]; either set but empty is [`ValueError::Empty`]. In
-    /// production, no key is [`ConfigProblem::MissingKey`], and each weakness of the key is one
-    /// [`ConfigProblem::WeakKey`]; development accepts both. When the environment itself cannot
-    /// be read, the key is judged as in production: in doubt, be strict.
+    /// The key's problems are step 3's, judged strictly unless the environment is development;
+    /// when the environment itself cannot be read, the key is judged as in production: in
+    /// doubt, be strict.
     pub fn from_env(
         env: &BTreeMap<String, String>,
         read_file: impl Fn(&str) -> Result<String, String>,
     ) -> Result<Config, Vec<ConfigProblem>> {
-        // TODO: Step 3: every problem of the environment, not only the first; `read_var` (below)
-        // reads one variable of `DEFAULTS`.
+        // TODO: Step 4: every problem of the environment, not only the first; `read_var` (below)
+        // reads one variable of `DEFAULTS`, your step 3 the key.
         todo!()
     }
     // ANCHOR_END: from_env
@@ -341,24 +360,24 @@ pub struct Upstream {
 // ANCHOR_END: host_problem
 
 // ANCHOR: check_host_name
-/// Step 4. Check a host name: not empty, at most 253 characters, only lowercase letters,
+/// Step 5. Check a host name: not empty, at most 253 characters, only lowercase letters,
 /// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
 /// or ending with `-`. The first problem found, in that order; the characters are checked from
 /// left to right before the labels.
 ///
 /// Uppercase is refused rather than lowered: one name, one spelling.
 pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
-    // TODO: Step 4: the first problem of the doc comment's order.
+    // TODO: Step 5: the first problem of the doc comment's order.
     todo!()
 }
 // ANCHOR_END: check_host_name
 
 // ANCHOR: parse_upstream
-/// Step 4, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
+/// Step 5, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
 /// address in brackets or a host name ([`check_host_name`]; an IPv4 address is one); it is
 /// checked before the port.
 pub fn parse_upstream(text: &str) -> Result<Upstream, UpstreamProblem> {
-    // TODO: Step 4, continued: a host and a port that can be trusted in a configuration file.
+    // TODO: Step 5, continued: a host and a port that can be trusted in a configuration file.
     todo!()
 }
 // ANCHOR_END: parse_upstream
@@ -462,12 +481,12 @@ impl Deployment {
 }
 
 // ANCHOR: validate
-/// Step 5. Check every setting and report every problem, in the order of [`DeployProblem`]'s
+/// Step 6. Check every setting and report every problem, in the order of [`DeployProblem`]'s
 /// variants, field by field. One problem at most per field, except for the upstreams, where
 /// each bad or repeated one is its own problem (an upstream repeats when it reads as the same
 /// host and port as an earlier one).
 pub fn validate(settings: &DeploySettings) -> Result<Deployment, Vec<DeployProblem>> {
-    // TODO: Step 5: every problem, field by field; `is_system_user_name` (below) checks the user.
+    // TODO: Step 6: every problem, field by field; `is_system_user_name` (below) checks the user.
     todo!()
 }
 // ANCHOR_END: validate
@@ -496,13 +515,13 @@ pub const TEMPLATES: [(&str, &str); 4] = [
 // ANCHOR_END: templates
 
 // ANCHOR: render
-/// Step 6. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
+/// Step 7. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
 ///
 /// The templates see the deployment's fields under their own names (`domain`, `upstreams`,
 /// each with a `host` and a `port`, `book_dir`, `user`, `max_body_kib`). A template that uses
 /// anything else fails to render: tera refuses undefined variables.
 pub fn render(deployment: &Deployment) -> Result<BTreeMap<String, String>, tera::Error> {
-    // TODO: Step 6: every template of `TEMPLATES`, rendered by tera for this deployment.
+    // TODO: Step 7: every template of `TEMPLATES`, rendered by tera for this deployment.
     todo!()
 }
 // ANCHOR_END: render
@@ -582,7 +601,7 @@ impl Lifecycle {
     }
 
     // ANCHOR: on
-    /// Step 7. What the server does when `event` happens at `at`, as log entries.
+    /// Step 8. What the server does when `event` happens at `at`, as log entries.
     ///
     /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
     ///   and starts draining until `at` + the drain timeout; a tick does nothing.
@@ -596,7 +615,7 @@ impl Lifecycle {
     ///
     /// A request finishing that was never accepted (or was given up on) is ignored.
     pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
-        // TODO: Step 7: the rules of the doc comment, phase by phase.
+        // TODO: Step 8: the rules of the doc comment, phase by phase.
         todo!()
     }
     // ANCHOR_END: on

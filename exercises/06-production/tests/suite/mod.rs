@@ -21,9 +21,9 @@ use sha2::Sha256;
 
 use crate::sut::{
     Config, ConfigProblem, DeployProblem, DeploySettings, Entry, Environment, Event, HostProblem,
-    Lifecycle, PUBLISHED_SECRETS, Phase, TEMPLATES, Upstream, UpstreamProblem, ValueError,
-    Weakness, check_host_name, parse_bool, parse_duration, parse_upstream, render,
-    secret_weaknesses, simulate, validate,
+    Lifecycle, PUBLISHED_SECRETS, Phase, SIGNING_KEY, SIGNING_KEY_FILE, Secret, TEMPLATES,
+    Upstream, UpstreamProblem, ValueError, Weakness, check_host_name, parse_bool, parse_duration,
+    parse_upstream, render, secret_weaknesses, signing_key, simulate, validate,
 };
 
 /// A key made with `openssl rand -hex 32`, as the server's error message suggests.
@@ -243,12 +243,126 @@ fn step2_every_weakness_is_reported() {
     insta::assert_snapshot!("step2_weaknesses", report);
 }
 
-// --- Step 3: configuration from the environment ---------------------------------------------
+// --- Step 3: the signing key -----------------------------------------------------------------
+
+/// `signing_key` on these variables, with `file` as the only readable file's contents.
+fn key_from(
+    vars: &[(&str, &str)],
+    file: Result<&str, &str>,
+    strict: bool,
+) -> (Option<Secret>, Vec<ConfigProblem>) {
+    let env: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    let mut problems = Vec::new();
+    let read = |_: &str| file.map(str::to_string).map_err(str::to_string);
+    let key = signing_key(&env, read, strict, &mut problems);
+    (key, problems)
+}
 
 #[test]
-fn step3_in_production_only_the_key_is_needed() {
+fn step3_the_key_comes_from_the_variable_or_from_a_file() {
+    assert_eq!(
+        key_from(&[(SIGNING_KEY, HEX_KEY)], Err("unused"), true),
+        (Some(Secret::new(HEX_KEY.as_bytes())), vec![])
+    );
+    assert_eq!(
+        key_from(
+            &[(SIGNING_KEY_FILE, "/etc/jwt-workbook/signing-key")],
+            Ok(&format!("{HEX_KEY}\n")),
+            true
+        ),
+        (Some(Secret::new(HEX_KEY.as_bytes())), vec![]),
+        "the file's final line break is not part of the key"
+    );
+    assert_eq!(
+        key_from(
+            &[(SIGNING_KEY_FILE, "/nowhere")],
+            Err("No such file or directory"),
+            true
+        ),
+        (
+            None,
+            vec![ConfigProblem::KeyFile {
+                path: "/nowhere".into(),
+                reason: "No such file or directory".into()
+            }]
+        )
+    );
+}
+
+#[test]
+fn step3_two_sources_or_an_empty_one_is_refused() {
+    assert_eq!(
+        key_from(
+            &[(SIGNING_KEY, HEX_KEY), (SIGNING_KEY_FILE, "/k")],
+            Ok(HEX_KEY),
+            true
+        ),
+        (None, vec![ConfigProblem::KeyTwice])
+    );
+    for variable in [SIGNING_KEY, SIGNING_KEY_FILE] {
+        assert_eq!(
+            key_from(&[(variable, "")], Ok(HEX_KEY), false),
+            (
+                None,
+                vec![ConfigProblem::Invalid {
+                    variable,
+                    value: String::new(),
+                    error: ValueError::Empty
+                }]
+            ),
+            "{variable} set but empty"
+        );
+    }
+}
+
+#[test]
+fn step3_strictness_decides_about_a_missing_or_weak_key() {
+    assert_eq!(
+        key_from(&[], Err("unused"), true),
+        (None, vec![ConfigProblem::MissingKey])
+    );
+    assert_eq!(key_from(&[], Err("unused"), false), (None, vec![]));
+    for weak in [
+        "secret",
+        "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz",
+    ] {
+        let expected: Vec<ConfigProblem> = secret_weaknesses(weak.as_bytes())
+            .into_iter()
+            .map(ConfigProblem::WeakKey)
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            key_from(&[(SIGNING_KEY, weak)], Err("unused"), true).1,
+            expected,
+            "{weak:?}, strictly"
+        );
+        assert_eq!(
+            key_from(&[(SIGNING_KEY, weak)], Err("unused"), false),
+            (Some(Secret::new(weak.as_bytes())), vec![]),
+            "{weak:?}, in development"
+        );
+    }
+    // Keys drawn at random, as `openssl rand -hex 32` makes them, pass.
+    for _ in 0..8 {
+        let key: String = (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect();
+        assert_eq!(
+            key_from(&[(SIGNING_KEY, &key)], Err("unused"), true),
+            (Some(Secret::new(key.as_bytes())), vec![])
+        );
+    }
+}
+
+// --- Step 4: configuration from the environment ---------------------------------------------
+
+#[test]
+fn step4_in_production_only_the_key_is_needed() {
     let config = Config::from_env(&env(&[("JWT_SIGNING_KEY", HEX_KEY)]), files).unwrap();
-    insta::assert_snapshot!("step3_defaults", format!("{config:#?}"));
+    insta::assert_snapshot!("step4_defaults", format!("{config:#?}"));
     assert_eq!(
         config.signing_key.as_ref().map(|key| key.expose()),
         Some(HEX_KEY.as_bytes())
@@ -256,7 +370,7 @@ fn step3_in_production_only_the_key_is_needed() {
 }
 
 #[test]
-fn step3_reads_every_variable() {
+fn step4_reads_every_variable() {
     let config = Config::from_env(
         &env(&[
             ("JWT_WORKBOOK_ENV", "production"),
@@ -281,7 +395,7 @@ fn step3_reads_every_variable() {
 }
 
 #[test]
-fn step3_the_key_can_come_from_a_file() {
+fn step4_the_key_can_come_from_a_file() {
     let config = Config::from_env(
         &env(&[(
             "JWT_SIGNING_KEY_FILE",
@@ -308,7 +422,7 @@ fn step3_the_key_can_come_from_a_file() {
 }
 
 #[test]
-fn step3_development_needs_no_key_and_accepts_a_weak_one() {
+fn step4_development_needs_no_key_and_accepts_a_weak_one() {
     let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files).unwrap();
     assert_eq!(config.environment, Environment::Development);
     assert_eq!(config.signing_key, None);
@@ -327,7 +441,7 @@ fn step3_development_needs_no_key_and_accepts_a_weak_one() {
 }
 
 #[test]
-fn step3_production_refuses_a_missing_or_weak_key() {
+fn step4_production_refuses_a_missing_or_weak_key() {
     assert_eq!(
         problems(Config::from_env(&env(&[]), files)),
         [ConfigProblem::MissingKey]
@@ -363,7 +477,7 @@ fn step3_production_refuses_a_missing_or_weak_key() {
 }
 
 #[test]
-fn step3_checks_the_lifetimes_against_each_other() {
+fn step4_checks_the_lifetimes_against_each_other() {
     assert_eq!(
         problems(Config::from_env(
             &env(&[
@@ -390,7 +504,7 @@ fn step3_checks_the_lifetimes_against_each_other() {
 }
 
 #[test]
-fn step3_reports_every_problem_at_once() {
+fn step4_reports_every_problem_at_once() {
     let result = Config::from_env(
         &env(&[
             ("JWT_WORKBOOK_ENV", "prod"),
@@ -407,11 +521,11 @@ fn step3_reports_every_problem_at_once() {
     for problem in problems(result) {
         report.push_str(&format!("{problem}\n"));
     }
-    insta::assert_snapshot!("step3_every_problem", report);
+    insta::assert_snapshot!("step4_every_problem", report);
 }
 
 #[test]
-fn step3_the_key_never_shows_in_debug_output_or_messages() {
+fn step4_the_key_never_shows_in_debug_output_or_messages() {
     let config = Config::from_env(&env(&[("JWT_SIGNING_KEY", HEX_KEY)]), files).unwrap();
     assert!(!format!("{config:?}").contains(HEX_KEY));
     assert!(!format!("{config:#?}").contains(HEX_KEY));
@@ -422,10 +536,10 @@ fn step3_the_key_never_shows_in_debug_output_or_messages() {
     }
 }
 
-// --- Step 4: host names and upstreams -------------------------------------------------------
+// --- Step 5: host names and upstreams -------------------------------------------------------
 
 #[test]
-fn step4_accepts_host_names() {
+fn step5_accepts_host_names() {
     for name in [
         "api.example.com",
         "localhost",
@@ -439,7 +553,7 @@ fn step4_accepts_host_names() {
 }
 
 #[test]
-fn step4_refuses_what_is_not_a_host_name() {
+fn step5_refuses_what_is_not_a_host_name() {
     let too_long = ["a".repeat(63).as_str(); 4].join(".");
     let long_label = format!("{}.example.com", "a".repeat(64));
     let cases = [
@@ -456,11 +570,11 @@ fn step4_refuses_what_is_not_a_host_name() {
         "example.com.",
         long_label.as_str(),
     ];
-    insta::assert_snapshot!("step4_host_names", report(&cases, check_host_name));
+    insta::assert_snapshot!("step5_host_names", report(&cases, check_host_name));
 }
 
 #[test]
-fn step4_reads_upstreams() {
+fn step5_reads_upstreams() {
     let upstream = |host: &str, port| Upstream {
         host: host.into(),
         port,
@@ -482,7 +596,7 @@ fn step4_reads_upstreams() {
 }
 
 #[test]
-fn step4_refuses_what_is_not_host_port() {
+fn step5_refuses_what_is_not_host_port() {
     let cases = [
         "127.0.0.1",
         "127.0.0.1:",
@@ -497,7 +611,7 @@ fn step4_refuses_what_is_not_host_port() {
         "app 2:8000",
         "Localhost:8000",
     ];
-    insta::assert_snapshot!("step4_upstreams", report(&cases, parse_upstream));
+    insta::assert_snapshot!("step5_upstreams", report(&cases, parse_upstream));
     assert_eq!(
         parse_upstream("[::1:8001"),
         Err(UpstreamProblem::Ipv6),
@@ -511,10 +625,10 @@ fn step4_refuses_what_is_not_host_port() {
     );
 }
 
-// --- Step 5: validate the deployment --------------------------------------------------------
+// --- Step 6: validate the deployment --------------------------------------------------------
 
 #[test]
-fn step5_accepts_the_example_settings() {
+fn step6_accepts_the_example_settings() {
     let deployment = validate(&example_settings()).unwrap();
     assert_eq!(deployment.domain(), "api.example.com");
     assert_eq!(
@@ -531,7 +645,7 @@ fn step5_accepts_the_example_settings() {
 }
 
 #[test]
-fn step5_reports_every_problem_at_once() {
+fn step6_reports_every_problem_at_once() {
     let settings = DeploySettings {
         domain: "api.example.com; return 200 \"owned\"".into(),
         upstreams: vec![
@@ -549,11 +663,11 @@ fn step5_reports_every_problem_at_once() {
     for problem in validate(&settings).unwrap_err() {
         report.push_str(&format!("{problem}\n"));
     }
-    insta::assert_snapshot!("step5_every_problem", report);
+    insta::assert_snapshot!("step6_every_problem", report);
 }
 
 #[test]
-fn step5_one_problem_per_setting() {
+fn step6_one_problem_per_setting() {
     let with = |change: &dyn Fn(&mut DeploySettings)| {
         let mut settings = example_settings();
         change(&mut settings);
@@ -613,14 +727,14 @@ fn step5_one_problem_per_setting() {
     assert!(validate(&settings).is_ok());
 }
 
-// --- Step 6: render the files ---------------------------------------------------------------
+// --- Step 7: render the files ---------------------------------------------------------------
 
 fn example_files() -> BTreeMap<String, String> {
     render(&validate(&example_settings()).unwrap()).unwrap()
 }
 
 #[test]
-fn step6_renders_one_file_per_template() {
+fn step7_renders_one_file_per_template() {
     let files = example_files();
     let mut names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
@@ -631,14 +745,14 @@ fn step6_renders_one_file_per_template() {
 }
 
 #[test]
-fn step6_renders_the_containerfile_and_procfile() {
+fn step7_renders_the_containerfile_and_procfile() {
     let files = example_files();
-    insta::assert_snapshot!("step6_containerfile", files["Containerfile"]);
-    insta::assert_snapshot!("step6_procfile", files["Procfile"]);
+    insta::assert_snapshot!("step7_containerfile", files["Containerfile"]);
+    insta::assert_snapshot!("step7_procfile", files["Procfile"]);
 }
 
 #[test]
-fn step6_every_upstream_becomes_a_server_line() {
+fn step7_every_upstream_becomes_a_server_line() {
     let mut settings = example_settings();
     settings.upstreams = vec![
         "10.0.0.5:8000".into(),
@@ -661,19 +775,19 @@ fn step6_every_upstream_becomes_a_server_line() {
     );
 }
 
-// --- Step 7: a graceful shutdown ------------------------------------------------------------
+// --- Step 8: a graceful shutdown ------------------------------------------------------------
 
 #[test]
-fn step7_an_idle_server_stops_at_once() {
+fn step8_an_idle_server_stops_at_once() {
     insta::assert_snapshot!(
-        "step7_idle",
+        "step8_idle",
         simulate(30_000, &[(0, Event::Tick), (1_000, Event::Terminate)])
     );
 }
 
 // ANCHOR: drain_script
 #[test]
-fn step7_in_flight_requests_finish_and_new_ones_are_refused() {
+fn step8_in_flight_requests_finish_and_new_ones_are_refused() {
     let script = [
         (0, Event::Request(1)),
         (20, Event::Request(2)),
@@ -686,12 +800,12 @@ fn step7_in_flight_requests_finish_and_new_ones_are_refused() {
         (900, Event::Finished(3)),
         (950, Event::Request(5)),
     ];
-    insta::assert_snapshot!("step7_drain", simulate(30_000, &script));
+    insta::assert_snapshot!("step8_drain", simulate(30_000, &script));
 }
 // ANCHOR_END: drain_script
 
 #[test]
-fn step7_the_drain_timeout_cuts_off_a_stuck_request() {
+fn step8_the_drain_timeout_cuts_off_a_stuck_request() {
     let script = [
         (0, Event::Request(1)),
         (10, Event::Request(2)),
@@ -701,11 +815,11 @@ fn step7_the_drain_timeout_cuts_off_a_stuck_request() {
         (31_000, Event::Tick),
         (32_000, Event::Finished(2)),
     ];
-    insta::assert_snapshot!("step7_timeout", simulate(30_000, &script));
+    insta::assert_snapshot!("step8_timeout", simulate(30_000, &script));
 }
 
 #[test]
-fn step7_the_deadline_is_checked_before_anything_else() {
+fn step8_the_deadline_is_checked_before_anything_else() {
     let mut server = Lifecycle::new(100);
     assert_eq!(server.on(0, Event::Request(1)), [Entry::Accepted(1)]);
     assert_eq!(
@@ -727,7 +841,7 @@ fn step7_the_deadline_is_checked_before_anything_else() {
 }
 
 #[test]
-fn step7_nothing_happens_after_exit() {
+fn step8_nothing_happens_after_exit() {
     let mut server = Lifecycle::new(30_000);
     server.on(0, Event::Terminate);
     assert_eq!(server.phase(), Phase::Exited);
@@ -742,7 +856,7 @@ fn step7_nothing_happens_after_exit() {
 }
 
 #[test]
-fn step7_serving_ignores_ticks_and_strangers() {
+fn step8_serving_ignores_ticks_and_strangers() {
     let mut server = Lifecycle::new(30_000);
     assert_eq!(server.on(0, Event::Tick), []);
     assert_eq!(server.on(5, Event::Finished(9)), []);
@@ -752,7 +866,7 @@ fn step7_serving_ignores_ticks_and_strangers() {
     assert_eq!(server.phase(), Phase::Serving);
 }
 
-// --- Step 8: the proxy and the stop rules, written by hand ----------------------------------
+// --- Step 9: the proxy and the stop rules, written by hand ----------------------------------
 
 /// A rendered file with every run of whitespace made one space, line by line, so that checks
 /// look at directives rather than at alignment.
@@ -809,7 +923,7 @@ fn available(program: &str, version_arg: &str) -> bool {
 }
 
 #[test]
-fn step8_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
+fn step9_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
     let site = directives(&example_files()["nginx.conf"]);
     for what in ["/api/", "= /hello/", "= /.well-known/jwks.json"] {
         let Some(inside) = location(&site, what) else {
@@ -843,7 +957,7 @@ fn step8_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
 }
 
 #[test]
-fn step8_every_proxied_request_says_who_the_client_is() {
+fn step9_every_proxied_request_says_who_the_client_is() {
     let site = directives(&example_files()["nginx.conf"]);
     for (header, why) in [
         (
@@ -868,7 +982,7 @@ fn step8_every_proxied_request_says_who_the_client_is() {
 }
 
 #[test]
-fn step8_nginx_accepts_the_site() {
+fn step9_nginx_accepts_the_site() {
     let text = &example_files()["nginx.conf"];
     let opened = text.matches('{').count();
     let closed = text.matches('}').count();
@@ -954,7 +1068,7 @@ fn time_span(text: &str) -> Option<u64> {
 }
 
 #[test]
-fn step8_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
+fn step9_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
     let unit = directives(&example_files()["jwt-workbook@.service"]);
     let value = |key: &str| {
         unit.iter()
@@ -1013,14 +1127,14 @@ fn step8_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
 }
 
 #[test]
-fn step8_renders_nginx_conf() {
-    insta::assert_snapshot!("step8_nginx_conf", example_files()["nginx.conf"]);
+fn step9_renders_nginx_conf() {
+    insta::assert_snapshot!("step9_nginx_conf", example_files()["nginx.conf"]);
 }
 
 #[test]
-fn step8_renders_the_systemd_unit() {
+fn step9_renders_the_systemd_unit() {
     insta::assert_snapshot!(
-        "step8_systemd_unit",
+        "step9_systemd_unit",
         example_files()["jwt-workbook@.service"]
     );
 }
