@@ -20,7 +20,7 @@
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 pub const MINUTE: i64 = 60;
@@ -367,16 +367,36 @@ pub struct Held {
 }
 // ANCHOR_END: script
 
+// ANCHOR: play
+/// What one event did: what the actor did, how it went, and what the actor holds afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    /// `log in as alice`, `refresh with f1-r1`, `call the API` (with nothing to send)…
+    pub what: String,
+    /// `ok: …`, `refused: …`, [`NO_ACCESS`], [`NO_REFRESH`], `now holds …`…
+    pub outcome: String,
+    pub holds: Held,
+}
+
+/// Step 6. Play one event against `store`: the actor acts with the tokens it holds in `held`
+/// (none, if it is not there yet). The wording of `what` and `outcome`, and what the actor holds
+/// afterwards, are in the book's step 6; step 7's snapshots show them in whole stories.
+pub fn play(store: &mut Store, held: &BTreeMap<&str, Held>, event: &Event) -> Played {
+    // TODO: Step 6: one `match` arm per `Action`; the `Display` of `Pair` and `Refused`, and
+    // `NO_ACCESS` and `NO_REFRESH`, write most of the outcomes.
+    todo!()
+}
+// ANCHOR_END: play
+
 // ANCHOR: run
-/// Step 6. Play a story against a new store with `policy`, event by event, and write down
+/// Step 7. Play a story against a new store with `policy`, event by event, and write down
 /// what happened. Each event gives two lines: the instant, the actor and what it does; then,
 /// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
 /// every family the event revoked (in the order of the families). The exact wording is in
-/// the step 6 snapshots.
+/// the step 7 snapshots.
 pub fn run(policy: Policy, script: &[Event]) -> String {
-    // TODO: Step 6: play the script; the step 6 snapshots show every wording, and `clock`,
-    // `INDENT`, `NO_ACCESS`, `NO_REFRESH` and the `Display` of `Pair` and `Refused` write most
-    // of it.
+    // TODO: Step 7: your step 6 for each event, in order, and the lines it makes; `clock` and
+    // `INDENT` help.
     todo!()
 }
 // ANCHOR_END: run
