@@ -10,7 +10,7 @@
 //! ch02-claims-exercise` passes. `cargo run -- check 2` says which step to work on next.
 //!
 //! The steps, from easy to hard: [`numeric_date`], [`Audience`], [`Claims`] with
-//! [`parse_claims`], [`check_times`], [`validate`], and [`check`] with [`verdict_table`].
+//! [`parse_claims`], [`check_times`], [`missing`], [`validate`], and [`check`] with [`verdict_table`].
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -178,35 +178,45 @@ pub struct Rules {
 }
 // ANCHOR_END: rules
 
+// ANCHOR: missing
+/// Step 5. The claims `rules` need that `claims` lack, as [`Failure::Missing`], each name once:
+/// those of `rules.required`, in their order, then `iss`, `aud` and `token_type` when the rules
+/// expect a value for them (a value the rules expect makes its claim required: a token must
+/// not pass a check by leaving the claim out).
+pub fn missing(claims: &Claims, rules: &Rules) -> Vec<Failure> {
+    // TODO: Step 5: the names to look for, each once, then the ones the token lacks.
+    todo!()
+}
+// ANCHOR_END: missing
+
 // ANCHOR: validate
-/// Step 5. Check `claims` against every one of `rules` at the instant `now`, and report every
-/// failure, never only the first: the missing claims (each name once), then the claims present
-/// with the wrong value, then the time rules. A value the rules expect makes its claim required.
-/// The book's "The audience: one or many", "One kind of token must never pass for another" and
-/// step 5 say what each rule accepts.
+/// Step 6. Check `claims` against every one of `rules` at the instant `now`, and report every
+/// failure, never only the first: the missing claims (step 5), then the claims present with the
+/// wrong value, then the time rules (step 4). The book's "The audience: one or many", "One kind
+/// of token must never pass for another" and step 6 say what each rule accepts.
 pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Failure>> {
-    // TODO: Step 5: every failure, in the order above. Helpers: `Claims::has` (below) and your `check_times`.
+    // TODO: Step 6: every failure, in the order above: your steps 5 and 4, and the values between.
     todo!()
 }
 // ANCHOR_END: validate
 
 // ANCHOR: check
-/// Step 6a. Read a payload and validate it in one go: the claims if they pass, otherwise every
+/// Step 7a. Read a payload and validate it in one go: the claims if they pass, otherwise every
 /// reason they do not. A payload that cannot be read is one [`Failure::Malformed`] carrying the
 /// parse error's text.
 pub fn check(payload: &str, rules: &Rules, now: i64) -> Result<Claims, Vec<Failure>> {
-    // TODO: Step 6a: your steps 3 and 5, one after the other.
+    // TODO: Step 7a: your steps 3 and 5, one after the other.
     todo!()
 }
 // ANCHOR_END: check
 
 // ANCHOR: verdict_table
-/// Step 6b. The verdict on each token at each instant, as a text table. For each `(name,
+/// Step 7b. The verdict on each token at each instant, as a text table. For each `(name,
 /// payload)` of `tokens`, in order: a line with the name, then one line per `(label, now)` of
 /// `instants`: two spaces, the label padded to 14 characters, two spaces, then `ok`, or
 /// `refused: ` and every failure's `Display`, joined by `; `. An empty line separates tokens.
 pub fn verdict_table(rules: &Rules, tokens: &[(&str, &str)], instants: &[(&str, i64)]) -> String {
-    // TODO: Step 6b. The exact layout is in the step 6 snapshots, `tests/suite/snapshots/`.
+    // TODO: Step 7b. The exact layout is in the step 7 snapshots, `tests/suite/snapshots/`.
     todo!()
 }
 // ANCHOR_END: verdict_table

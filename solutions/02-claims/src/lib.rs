@@ -7,7 +7,7 @@
 //! system clock.
 //!
 //! The steps, from easy to hard: [`numeric_date`], [`Audience`], [`Claims`] with
-//! [`parse_claims`], [`check_times`], [`validate`], and [`check`] with [`verdict_table`].
+//! [`parse_claims`], [`check_times`], [`missing`], [`validate`], and [`check`] with [`verdict_table`].
 
 use std::fmt;
 
@@ -205,15 +205,12 @@ pub struct Rules {
 }
 // ANCHOR_END: rules
 
-// ANCHOR: validate
-/// Step 5. Check `claims` against every one of `rules` at the instant `now`, and report every
-/// failure, never only the first: the missing claims (each name once), then the claims present
-/// with the wrong value, then the time rules. A value the rules expect makes its claim required.
-/// The book's "The audience: one or many", "One kind of token must never pass for another" and
-/// step 5 say what each rule accepts.
-pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Failure>> {
-    let mut failures = Vec::new();
-
+// ANCHOR: missing
+/// Step 5. The claims `rules` need that `claims` lack, as [`Failure::Missing`], each name once:
+/// those of `rules.required`, in their order, then `iss`, `aud` and `token_type` when the rules
+/// expect a value for them (a value the rules expect makes its claim required: a token must
+/// not pass a check by leaving the claim out).
+pub fn missing(claims: &Claims, rules: &Rules) -> Vec<Failure> {
     let mut required = rules.required.clone();
     for (name, expected) in [
         ("iss", rules.issuer.is_some()),
@@ -224,11 +221,21 @@ pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Fail
             required.push(name);
         }
     }
-    for name in required {
-        if !claims.has(name) {
-            failures.push(Failure::Missing(name));
-        }
-    }
+    required
+        .into_iter()
+        .filter(|name| !claims.has(name))
+        .map(Failure::Missing)
+        .collect()
+}
+// ANCHOR_END: missing
+
+// ANCHOR: validate
+/// Step 6. Check `claims` against every one of `rules` at the instant `now`, and report every
+/// failure, never only the first: the missing claims (step 5), then the claims present with the
+/// wrong value, then the time rules (step 4). The book's "The audience: one or many", "One kind
+/// of token must never pass for another" and step 6 say what each rule accepts.
+pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Failure>> {
+    let mut failures = missing(claims, rules);
 
     if let (Some(expected), Some(found)) = (&rules.issuer, &claims.iss)
         && expected != found
@@ -260,7 +267,7 @@ pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Fail
 // ANCHOR_END: validate
 
 // ANCHOR: check
-/// Step 6a. Read a payload and validate it in one go: the claims if they pass, otherwise every
+/// Step 7a. Read a payload and validate it in one go: the claims if they pass, otherwise every
 /// reason they do not. A payload that cannot be read is one [`Failure::Malformed`] carrying the
 /// parse error's text.
 pub fn check(payload: &str, rules: &Rules, now: i64) -> Result<Claims, Vec<Failure>> {
@@ -272,7 +279,7 @@ pub fn check(payload: &str, rules: &Rules, now: i64) -> Result<Claims, Vec<Failu
 // ANCHOR_END: check
 
 // ANCHOR: verdict_table
-/// Step 6b. The verdict on each token at each instant, as a text table. For each `(name,
+/// Step 7b. The verdict on each token at each instant, as a text table. For each `(name,
 /// payload)` of `tokens`, in order: a line with the name, then one line per `(label, now)` of
 /// `instants`: two spaces, the label padded to 14 characters, two spaces, then `ok`, or
 /// `refused: ` and every failure's `Display`, joined by `; `. An empty line separates tokens.

@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
 use crate::sut::{
-    Audience, Claims, Failure, Rules, check, check_times, numeric_date, parse_claims, validate,
-    verdict_table,
+    Audience, Claims, Failure, Rules, check, check_times, missing, numeric_date, parse_claims,
+    validate, verdict_table,
 };
 
 /// RFC 7519 §3.1's claims set, byte for byte, line breaks (CRLF) included.
@@ -635,7 +635,83 @@ fn step4_windows_drawn_at_random_hold_to_the_second() {
     }
 }
 
-// --- Step 5: every rule, every failure -------------------------------------------------------
+// --- Step 5: the missing claims --------------------------------------------------------------
+
+#[test]
+fn step5_every_claim_the_rules_need_is_looked_for_once() {
+    let rules = Rules {
+        issuer: Some("https://auth.example.com".into()),
+        audience: Some("api".into()),
+        token_type: Some("access".into()),
+        required: vec!["jti", "iss", "exp", "sub"],
+        leeway: 0,
+    };
+    assert_eq!(
+        missing(&Claims::default(), &rules),
+        [
+            Failure::Missing("jti"),
+            Failure::Missing("iss"),
+            Failure::Missing("exp"),
+            Failure::Missing("sub"),
+            Failure::Missing("aud"),
+            Failure::Missing("token_type"),
+        ],
+        "the required claims in their order, then those the expected values make required, \
+         each name once"
+    );
+    let no_expectations = Rules {
+        required: vec!["exp"],
+        ..Rules::default()
+    };
+    assert_eq!(
+        missing(&Claims::default(), &no_expectations),
+        [Failure::Missing("exp")]
+    );
+    let present = Claims {
+        iss: Some("someone else".into()),
+        exp: Some(1),
+        ..Claims::default()
+    };
+    assert_eq!(
+        missing(&present, &rules),
+        [
+            Failure::Missing("jti"),
+            Failure::Missing("sub"),
+            Failure::Missing("aud"),
+            Failure::Missing("token_type"),
+        ],
+        "a claim that is present is not missing, whatever its value"
+    );
+}
+
+#[test]
+fn step5_private_claims_drawn_at_random_are_looked_for_among_the_others() {
+    let (seed, mut rng) = generator();
+    for _ in 0..20 {
+        // `Failure::Missing` holds a `&'static str`: leaking twenty short names is fine in a test.
+        let name: &'static str = Box::leak(format!("x_{}", random_name(&mut rng)).into_boxed_str());
+        let rules = Rules {
+            required: vec![name],
+            ..Rules::default()
+        };
+        let mut claims = Claims::default();
+        assert_eq!(
+            missing(&claims, &rules),
+            [Failure::Missing(name)],
+            "seed {seed}"
+        );
+        claims
+            .extra
+            .insert(name.to_string(), json!(rng.r#gen::<u8>()));
+        assert_eq!(
+            missing(&claims, &rules),
+            [],
+            "{name} is there (seed {seed})"
+        );
+    }
+}
+
+// --- Step 6: every rule, every failure -------------------------------------------------------
 
 /// The rules of the API in this chapter's examples.
 fn api_rules(leeway: i64) -> Rules {
@@ -649,7 +725,7 @@ fn api_rules(leeway: i64) -> Rules {
 }
 
 /// An access token for the API, valid from 1300819080 until 1300819380, built directly so
-/// step 5 does not need step 3.
+/// step 6 does not need step 3.
 fn good_access() -> Claims {
     Claims {
         iss: Some("https://auth.example.com".into()),
@@ -664,7 +740,7 @@ fn good_access() -> Claims {
 }
 
 #[test]
-fn step5_a_good_token_passes() {
+fn step6_a_good_token_passes() {
     assert_eq!(validate(&good_access(), &api_rules(0), 1300819200), Ok(()));
     let with_array = Claims {
         aud: Some(Audience::Many(vec!["billing".into(), "api".into()])),
@@ -674,7 +750,7 @@ fn step5_a_good_token_passes() {
 }
 
 #[test]
-fn step5_one_kind_of_token_never_passes_for_another() {
+fn step6_one_kind_of_token_never_passes_for_another() {
     let refresh = Claims {
         token_type: Some("refresh".into()),
         exp: Some(1300819080 + 86400),
@@ -703,7 +779,7 @@ fn step5_one_kind_of_token_never_passes_for_another() {
 }
 
 #[test]
-fn step5_the_audience_must_name_us() {
+fn step6_the_audience_must_name_us() {
     let for_billing = Claims {
         aud: Some(Audience::Many(vec!["billing".into()])),
         ..good_access()
@@ -735,7 +811,7 @@ fn step5_the_audience_must_name_us() {
 }
 
 #[test]
-fn step5_expected_claims_are_required_and_reported_once() {
+fn step6_expected_claims_are_required_and_reported_once() {
     let rules = Rules {
         required: vec!["jti", "iss", "exp", "sub"],
         ..api_rules(0)
@@ -766,7 +842,7 @@ fn step5_expected_claims_are_required_and_reported_once() {
 }
 
 #[test]
-fn step5_reports_every_failure_not_just_the_first() {
+fn step6_reports_every_failure_not_just_the_first() {
     let everything_wrong = Claims {
         iss: Some("https://evil.example".into()),
         aud: Some(Audience::One("billing".into())),
@@ -792,7 +868,7 @@ fn step5_reports_every_failure_not_just_the_first() {
 }
 
 #[test]
-fn step5_time_is_checked_at_the_given_instant_with_the_rules_leeway() {
+fn step6_time_is_checked_at_the_given_instant_with_the_rules_leeway() {
     let claims = good_access();
     assert_eq!(
         validate(&claims, &api_rules(0), 1300819380),
@@ -809,7 +885,7 @@ fn step5_time_is_checked_at_the_given_instant_with_the_rules_leeway() {
     assert_eq!(validate(&claims, &api_rules(30), 1300819070), Ok(()));
 }
 
-// --- Step 6: the verdict table --------------------------------------------------------------
+// --- Step 7: the verdict table --------------------------------------------------------------
 
 // ANCHOR: table_tokens
 /// The tokens of the verdict table. The good ones are valid from 1300819080
@@ -863,7 +939,7 @@ const INSTANTS: [(&str, i64); 7] = [
 // ANCHOR_END: table_tokens
 
 #[test]
-fn step6_check_reads_and_validates_in_one_go() {
+fn step7_check_reads_and_validates_in_one_go() {
     let (_, payload) = TOKENS[0];
     let claims = check(payload, &api_rules(0), 1300819200).unwrap();
     assert_eq!(claims.jti.as_deref(), Some("6f1c0a"));
@@ -886,7 +962,7 @@ fn step6_check_reads_and_validates_in_one_go() {
 }
 
 #[test]
-fn step6_a_table_drawn_at_random_gives_each_verdict_on_its_line() {
+fn step7_a_table_drawn_at_random_gives_each_verdict_on_its_line() {
     let (seed, mut rng) = generator();
     let start = rng.gen_range(1_000_000_000..4_000_000_000i64);
     let end = start + rng.gen_range(60..3600);
@@ -944,13 +1020,13 @@ fn step6_a_table_drawn_at_random_gives_each_verdict_on_its_line() {
 }
 
 #[test]
-fn step6_verdicts_with_a_leeway_of_30_s() {
+fn step7_verdicts_with_a_leeway_of_30_s() {
     let table = verdict_table(&api_rules(30), &TOKENS, &INSTANTS);
-    insta::assert_snapshot!("step6_verdicts_leeway_30", table);
+    insta::assert_snapshot!("step7_verdicts_leeway_30", table);
 }
 
 #[test]
-fn step6_verdicts_without_leeway() {
+fn step7_verdicts_without_leeway() {
     let table = verdict_table(&api_rules(0), &TOKENS[..1], &INSTANTS);
-    insta::assert_snapshot!("step6_verdicts_leeway_0", table);
+    insta::assert_snapshot!("step7_verdicts_leeway_0", table);
 }
