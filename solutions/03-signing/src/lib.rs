@@ -6,10 +6,10 @@
 //! signature is the easy part. A careful verifier also decides, before it reads the token, which
 //! algorithm and which key it accepts, and refuses everything else.
 //!
-//! The steps, from easy to hard: [`hmac`], [`constant_time_eq`], [`signing_input`] with
+//! The steps, from easy to hard: [`key_block`] and [`hmac`], [`constant_time_eq`], [`signing_input`] with
 //! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`screen`], [`KeyRing::verify`],
-//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other, and so do
-//! steps 6 and 7; steps 4, 5 and 8 each stand on their own.
+//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 4 build on each other, and so do
+//! steps 7 and 8; steps 5, 6 and 9 each stand on their own.
 
 use std::fmt;
 
@@ -36,25 +36,35 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 // ANCHOR_END: warm_up
 
-// ANCHOR: hmac
-/// Step 1. HMAC (RFC 2104) of `message` under `key`, for keys of any length, built from `hash`
-/// and nothing else: `hash` has SHA-256's shape (it digests 64-byte blocks into 32 bytes) and
-/// hashes the concatenation of the parts it is given. The construction is the book's
-/// "HMAC-SHA256, by hand" (and its picture).
-pub fn hmac(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+// ANCHOR: key_block
+/// Step 1. The key as HMAC uses it: exactly one 64-byte block, made from a key of any length
+/// with `hash` (the first move of the book's "HMAC-SHA256, by hand"). `hash` has SHA-256's
+/// shape, as in step 2.
+pub fn key_block(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8]) -> [u8; BLOCK_BYTES] {
     let mut block = [0u8; BLOCK_BYTES];
     if key.len() > BLOCK_BYTES {
         block[..32].copy_from_slice(&hash(&[key]));
     } else {
         block[..key.len()].copy_from_slice(key);
     }
+    block
+}
+// ANCHOR_END: key_block
+
+// ANCHOR: hmac
+/// Step 2. HMAC (RFC 2104) of `message` under `key`, for keys of any length, built from `hash`
+/// and nothing else: `hash` has SHA-256's shape (it digests 64-byte blocks into 32 bytes) and
+/// hashes the concatenation of the parts it is given. The construction is the book's
+/// "HMAC-SHA256, by hand" (and its picture).
+pub fn hmac(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+    let block = key_block(&hash, key);
     let inner = hash(&[&block.map(|byte| byte ^ 0x36), message]);
     hash(&[&block.map(|byte| byte ^ 0x5c), &inner])
 }
 // ANCHOR_END: hmac
 
 // ANCHOR: hmac_sha256
-/// SHA-256 of the concatenation of `parts`: the hash HS256 gives to step 1.
+/// SHA-256 of the concatenation of `parts`: the hash HS256 gives to step 2.
 pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
@@ -63,14 +73,14 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// HMAC-SHA256, the MAC of HS256: your step 1 with SHA-256.
+/// HMAC-SHA256, the MAC of HS256: your step 2 with SHA-256.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     hmac(sha256, key, message)
 }
 // ANCHOR_END: hmac_sha256
 
 // ANCHOR: constant_time_eq
-/// What step 2 may do with a byte of a MAC, and nothing more: combine two bytes with XOR, gather
+/// What step 3 may do with a byte of a MAC, and nothing more: combine two bytes with XOR, gather
 /// two results with OR, start from zero, and ask whether a result is zero. `u8` is one; the
 /// tests use a byte that keeps a record of what was done with it.
 pub trait MacByte: Copy {
@@ -96,7 +106,7 @@ impl MacByte for u8 {
     }
 }
 
-/// Step 2. Whether two MACs are equal, in a time that does not depend on where they differ.
+/// Step 3. Whether two MACs are equal, in a time that does not depend on where they differ.
 /// Why `==` will not do, and what may still be compared quickly, is in the book's "Comparing
 /// signatures: constant time". The tests watch what is done with every byte.
 pub fn constant_time_eq<B: MacByte>(a: &[B], b: &[B]) -> bool {
@@ -111,7 +121,7 @@ pub fn constant_time_eq<B: MacByte>(a: &[B], b: &[B]) -> bool {
 // ANCHOR_END: constant_time_eq
 
 // ANCHOR: signing_input
-/// Step 3a. The JWS signing input for these exact header and payload bytes: the text every JWS
+/// Step 4a. The JWS signing input for these exact header and payload bytes: the text every JWS
 /// algorithm signs (the book's "What a signature covers").
 pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
     let mut input = URL_SAFE_NO_PAD.encode(header);
@@ -122,7 +132,7 @@ pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
 // ANCHOR_END: signing_input
 
 // ANCHOR: sign_hs256
-/// Step 3b. A complete HS256 token for these header and payload bytes, signed with `key`.
+/// Step 4b. A complete HS256 token for these header and payload bytes, signed with `key`.
 pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
     let mut token = signing_input(header, payload);
     let signature = hmac_sha256(key, token.as_bytes());
@@ -133,8 +143,8 @@ pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
 // ANCHOR_END: sign_hs256
 
 // ANCHOR: verify_hs256
-/// Step 3c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
-/// the signature is checked here (the header is the business of steps 6 and 7), with nothing an attacker
+/// Step 4c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
+/// the signature is checked here (the header is the business of steps 7 and 8), with nothing an attacker
 /// could learn from the time it takes.
 pub fn verify_hs256(key: &[u8], token: &str) -> bool {
     let Some((message, signature)) = token.rsplit_once('.') else {
@@ -151,7 +161,7 @@ pub fn verify_hs256(key: &[u8], token: &str) -> bool {
 // ANCHOR_END: verify_hs256
 
 // ANCHOR: sign_compact
-/// Step 4. A complete token for these header and payload bytes, signed with `key` and any
+/// Step 5. A complete token for these header and payload bytes, signed with `key` and any
 /// algorithm jsonwebtoken knows (its `crypto` module signs raw bytes). The header is taken as
 /// given: making its `alg` match `algorithm` is the caller's job.
 pub fn sign_compact(
@@ -171,7 +181,7 @@ pub fn sign_compact(
 // ANCHOR_END: sign_compact
 
 // ANCHOR: verify_pinned
-/// Step 5. Verify a token with jsonwebtoken, accepting exactly one algorithm, the caller's, and
+/// Step 6. Verify a token with jsonwebtoken, accepting exactly one algorithm, the caller's, and
 /// return its claims (the book's "Verifying with jsonwebtoken: pin the algorithm").
 ///
 /// Time claims are not checked here: jsonwebtoken would compare `exp` with the system clock, and
@@ -254,11 +264,11 @@ pub enum Refusal {
 pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 
 // ANCHOR: screen
-/// Step 6. What a careful verifier refuses before it even looks for a key, with the first
+/// Step 7. What a careful verifier refuses before it even looks for a key, with the first
 /// [`Refusal`] that applies: anything that is not three segments with a header that is a JSON
 /// object holding a string `alg` ([`Refusal::Malformed`]), then a header that carries or points
 /// to a key ([`KEY_MEMBERS`]), one that demands extensions, and an unsigned token, in the order
-/// of [`Refusal`]'s variants. Returns the header, for step 7. The attacks are the book's
+/// of [`Refusal`]'s variants. Returns the header, for step 8. The attacks are the book's
 /// "The classic attacks".
 pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
     let [header, _, _] = token.split('.').collect::<Vec<_>>()[..] else {
@@ -285,11 +295,11 @@ pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
 
 // ANCHOR: verify
 impl KeyRing {
-    /// Step 7. Verify a token against the ring and return its claims, refusing anything an
-    /// attacker could have made, with the first [`Refusal`] that applies: step 6's checks
+    /// Step 8. Verify a token against the ring and return its claims, refusing anything an
+    /// attacker could have made, with the first [`Refusal`] that applies: step 7's checks
     /// first, then the rest in the order of the variants. Which key a token may use, and why
     /// the order matters, are in the book's "Which key? `kid`, key sets and rotation", "The
-    /// classic attacks" and step 7.
+    /// classic attacks" and step 8.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
         let header = screen(token)?;
         let [_, payload, signature] = token.split('.').collect::<Vec<_>>()[..] else {
@@ -334,7 +344,7 @@ impl KeyRing {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 // ANCHOR: recover_secret
-/// Step 8a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
+/// Step 9a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
 /// who got hold of one token would: offline, as fast as the machine can compute HMACs (the
 /// book's "Weak secrets").
 pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
@@ -356,7 +366,7 @@ pub struct WeakSecret {
     pub length: usize,
 }
 
-/// Step 8b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
+/// Step 9b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
 /// trusted (RFC 7518 §3.2, in the book's "Weak secrets"). A careful server refuses to start with
 /// such a key.
 pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {

@@ -21,8 +21,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::sut::{
     EcJwk, KeyRing, MIN_SECRET_BYTES, MacByte, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
-    constant_time_eq, hmac, hmac_sha256, hs256_key, naive_verify, recover_secret, screen,
-    sign_compact, sign_hs256, signing_input, verify_hs256, verify_pinned,
+    constant_time_eq, hmac, hmac_sha256, hs256_key, key_block, naive_verify, recover_secret,
+    screen, sign_compact, sign_hs256, signing_input, verify_hs256, verify_pinned,
 };
 
 // --- Ground truth -------------------------------------------------------------------------
@@ -181,7 +181,69 @@ fn step0_bytes_are_written_as_two_lowercase_hex_digits_each() {
     }
 }
 
-// --- Step 1: HMAC-SHA256 by hand ---------------------------------------------------------
+// --- Step 1: the key block ---------------------------------------------------------------
+
+#[test]
+fn step1_a_key_up_to_a_block_is_padded_with_zeros() {
+    let (seed, mut rng) = generator();
+    for len in [0, 1, 20, 32, 63, 64] {
+        let key: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        let calls = std::cell::Cell::new(0);
+        let block = key_block(
+            |parts: &[&[u8]]| {
+                calls.set(calls.get() + 1);
+                toy_hash(&parts.concat())
+            },
+            &key,
+        );
+        assert_eq!(
+            &block[..len],
+            &key[..],
+            "a key of {len} bytes is used as it is (seed {seed})"
+        );
+        assert!(
+            block[len..].iter().all(|&byte| byte == 0),
+            "the rest of the block is zeros, for a key of {len} bytes (seed {seed})"
+        );
+        assert_eq!(
+            calls.get(),
+            0,
+            "a key of {len} bytes fits in a block: nothing to hash"
+        );
+    }
+}
+
+#[test]
+fn step1_a_key_longer_than_a_block_is_hashed_first() {
+    let (seed, mut rng) = generator();
+    for len in [65, 100, 131, 200] {
+        let key: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        let calls = std::cell::Cell::new(0);
+        let block = key_block(
+            |parts: &[&[u8]]| {
+                calls.set(calls.get() + 1);
+                toy_hash(&parts.concat())
+            },
+            &key,
+        );
+        assert_eq!(
+            calls.get(),
+            1,
+            "a key of {len} bytes is hashed once (seed {seed})"
+        );
+        assert_eq!(
+            &block[..32],
+            &toy_hash(&key)[..],
+            "its hash comes first (seed {seed})"
+        );
+        assert!(
+            block[32..].iter().all(|&byte| byte == 0),
+            "then zeros (seed {seed})"
+        );
+    }
+}
+
+// --- Step 2: HMAC-SHA256 by hand ---------------------------------------------------------
 
 // ANCHOR: rfc4231
 /// RFC 4231 §4: key, data and HMAC-SHA256, for test cases 1 to 4 and 6 to 7. (Test case 5
@@ -229,7 +291,7 @@ fn rfc4231_cases() -> Vec<(&'static str, Vec<u8>, Vec<u8>, &'static str)> {
 // ANCHOR_END: rfc4231
 
 #[test]
-fn step1_rfc4231_keys_up_to_a_block() {
+fn step2_rfc4231_keys_up_to_a_block() {
     for (name, key, data, expected) in rfc4231_cases().into_iter().take(4) {
         assert_eq!(hmac_sha256(&key, &data).to_vec(), hex(expected), "{name}");
     }
@@ -239,7 +301,7 @@ fn step1_rfc4231_keys_up_to_a_block() {
 }
 
 #[test]
-fn step1_rfc4231_keys_longer_than_a_block_are_hashed_first() {
+fn step2_rfc4231_keys_longer_than_a_block_are_hashed_first() {
     for (name, key, data, expected) in rfc4231_cases().into_iter().skip(4) {
         assert_eq!(hmac_sha256(&key, &data).to_vec(), hex(expected), "{name}");
     }
@@ -253,14 +315,14 @@ fn step1_rfc4231_keys_longer_than_a_block_are_hashed_first() {
 }
 
 #[test]
-fn step1_a_key_of_exactly_one_block_signs_rfc7515_a1() {
+fn step2_a_key_of_exactly_one_block_signs_rfc7515_a1() {
     let key = unb64(A1_KEY);
     assert_eq!(key.len(), 64, "one SHA-256 block: used as it is");
     assert_eq!(hmac_sha256(&key, A1_SIGNING_INPUT.as_bytes()), A1_SIGNATURE);
 }
 
 #[test]
-fn step1_agrees_with_the_hmac_crate_for_every_key_length() {
+fn step2_agrees_with_the_hmac_crate_for_every_key_length() {
     // Every key length from empty to two blocks, so padding, the exact block and hashing are
     // all covered, with messages of several lengths.
     for key_length in 0..=130usize {
@@ -297,7 +359,7 @@ fn reference_hmac(hash: fn(&[u8]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u
 }
 
 #[test]
-fn step1_hmac_is_built_from_the_hash_it_is_given() {
+fn step2_hmac_is_built_from_the_hash_it_is_given() {
     let (seed, mut rng) = generator();
     for _ in 0..64 {
         let key = random_bytes(&mut rng, 200);
@@ -332,7 +394,7 @@ fn step1_hmac_is_built_from_the_hash_it_is_given() {
     }
 }
 
-// --- Step 2: constant-time comparison -----------------------------------------------------
+// --- Step 3: constant-time comparison -----------------------------------------------------
 
 /// What a comparison did with the bytes it was given.
 #[derive(Debug, Default)]
@@ -386,7 +448,7 @@ fn watched_eq(a: &[u8], b: &[u8]) -> (bool, ByteRecord) {
 }
 
 #[test]
-fn step2_every_byte_is_looked_at_wherever_the_first_difference_is() {
+fn step3_every_byte_is_looked_at_wherever_the_first_difference_is() {
     let (seed, mut rng) = generator();
     let mac: [u8; 32] = rng.r#gen();
     let random_position = rng.gen_range(0..32);
@@ -433,14 +495,14 @@ fn step2_every_byte_is_looked_at_wherever_the_first_difference_is() {
 }
 
 #[test]
-fn step2_equal_bytes_are_equal() {
+fn step3_equal_bytes_are_equal() {
     assert!(constant_time_eq(&A1_SIGNATURE, &A1_SIGNATURE.clone()));
     assert!(constant_time_eq(b"", b""));
     assert!(constant_time_eq(b"x", b"x"));
 }
 
 #[test]
-fn step2_a_difference_in_any_bit_is_noticed() {
+fn step3_a_difference_in_any_bit_is_noticed() {
     for index in 0..A1_SIGNATURE.len() {
         for bit in 0..8 {
             let mut guess = A1_SIGNATURE;
@@ -454,17 +516,17 @@ fn step2_a_difference_in_any_bit_is_noticed() {
 }
 
 #[test]
-fn step2_different_lengths_are_never_equal() {
+fn step3_different_lengths_are_never_equal() {
     assert!(!constant_time_eq(&A1_SIGNATURE, &A1_SIGNATURE[..31]));
     assert!(!constant_time_eq(&A1_SIGNATURE[..1], &A1_SIGNATURE));
     assert!(!constant_time_eq(b"", b"\0"));
     assert!(!constant_time_eq(b"abc", b"abcd"));
 }
 
-// --- Step 3: HS256 by hand ------------------------------------------------------------------
+// --- Step 4: HS256 by hand ------------------------------------------------------------------
 
 #[test]
-fn step3_the_signing_input_is_two_segments_and_a_dot() {
+fn step4_the_signing_input_is_two_segments_and_a_dot() {
     let input = signing_input(A1_HEADER, PAYLOAD);
     assert_eq!(input, A1_SIGNING_INPUT);
     // RFC 7515 lists the signing input as ASCII codes: 101 is `e`, 121 `y`, 74 `J`…
@@ -473,19 +535,19 @@ fn step3_the_signing_input_is_two_segments_and_a_dot() {
 }
 
 #[test]
-fn step3_reproduces_rfc7515_a1_byte_for_byte() {
+fn step4_reproduces_rfc7515_a1_byte_for_byte() {
     let token = sign_hs256(&unb64(A1_KEY), A1_HEADER, PAYLOAD);
     assert_eq!(token, A1_TOKEN);
     assert_eq!(unb64(signature_segment(&token)), A1_SIGNATURE);
 }
 
 #[test]
-fn step3_verifies_the_rfc_token() {
+fn step4_verifies_the_rfc_token() {
     assert!(verify_hs256(&unb64(A1_KEY), A1_TOKEN));
 }
 
 #[test]
-fn step3_refuses_any_change() {
+fn step4_refuses_any_change() {
     let key = unb64(A1_KEY);
     let mut other_key = key.clone();
     other_key[63] ^= 1;
@@ -543,11 +605,11 @@ fn step3_refuses_any_change() {
         };
         report.push_str(&format!("{verdict:<9}{what}\n"));
     }
-    insta::assert_snapshot!("step3_verdicts", report);
+    insta::assert_snapshot!("step4_verdicts", report);
 }
 
 #[test]
-fn step3_signs_and_verifies_tokens_drawn_at_random() {
+fn step4_signs_and_verifies_tokens_drawn_at_random() {
     let (seed, mut rng) = generator();
     for _ in 0..32 {
         let key = random_bytes(&mut rng, 100);
@@ -592,10 +654,10 @@ fn step3_signs_and_verifies_tokens_drawn_at_random() {
     }
 }
 
-// --- Step 4: RS256, ES256 and EdDSA ---------------------------------------------------------
+// --- Step 5: RS256, ES256 and EdDSA ---------------------------------------------------------
 
 #[test]
-fn step4_signs_inputs_drawn_at_random_as_jsonwebtoken_does() {
+fn step5_signs_inputs_drawn_at_random_as_jsonwebtoken_does() {
     let (seed, mut rng) = generator();
     let secret = random_bytes(&mut rng, 64);
     let keys = [
@@ -621,7 +683,7 @@ fn step4_signs_inputs_drawn_at_random_as_jsonwebtoken_does() {
 }
 
 #[test]
-fn step4_reproduces_rfc7515_a1_hs256() {
+fn step5_reproduces_rfc7515_a1_hs256() {
     let key = EncodingKey::from_secret(&unb64(A1_KEY));
     assert_eq!(
         sign_compact(A1_HEADER, PAYLOAD, &key, Algorithm::HS256).unwrap(),
@@ -630,7 +692,7 @@ fn step4_reproduces_rfc7515_a1_hs256() {
 }
 
 #[test]
-fn step4_reproduces_rfc7515_a2_rs256_byte_for_byte() {
+fn step5_reproduces_rfc7515_a2_rs256_byte_for_byte() {
     let token = sign_compact(
         A2_HEADER,
         PAYLOAD,
@@ -641,7 +703,7 @@ fn step4_reproduces_rfc7515_a2_rs256_byte_for_byte() {
 }
 
 #[test]
-fn step4_reproduces_rfc8037_ed25519_byte_for_byte() {
+fn step5_reproduces_rfc8037_ed25519_byte_for_byte() {
     let token = sign_compact(
         ED_HEADER,
         ED_PAYLOAD,
@@ -652,7 +714,7 @@ fn step4_reproduces_rfc8037_ed25519_byte_for_byte() {
 }
 
 #[test]
-fn step4_an_es256_signature_of_the_same_input_differs_and_both_verify() {
+fn step5_an_es256_signature_of_the_same_input_differs_and_both_verify() {
     let ours = sign_compact(A3_HEADER, PAYLOAD, &EC_KEY.encoding_key(), Algorithm::ES256).unwrap();
     assert_eq!(message(&ours), message(A3_TOKEN), "the same signing input");
     assert_ne!(
@@ -678,7 +740,7 @@ fn step4_an_es256_signature_of_the_same_input_differs_and_both_verify() {
 }
 
 #[test]
-fn step4_signature_sizes() {
+fn step5_signature_sizes() {
     let cases = [
         (
             Algorithm::HS256,
@@ -729,10 +791,10 @@ fn step4_signature_sizes() {
             signature.len(),
         ));
     }
-    insta::assert_snapshot!("step4_signatures", report);
+    insta::assert_snapshot!("step5_signatures", report);
 }
 
-// --- Step 5: jsonwebtoken, with the algorithm pinned ----------------------------------------
+// --- Step 6: jsonwebtoken, with the algorithm pinned ----------------------------------------
 
 /// An EdDSA token with JSON claims, signed with the RFC 8037 key (RFC 8037's own example
 /// signs plain text, which `decode` would refuse as claims).
@@ -756,7 +818,7 @@ fn confused_token(header: &Value, payload: &Value) -> String {
 }
 
 #[test]
-fn step5_verifies_each_rfc_token_with_its_own_algorithm() {
+fn step6_verifies_each_rfc_token_with_its_own_algorithm() {
     let hs256 = DecodingKey::from_secret(&unb64(A1_KEY));
     for (token, key, algorithm) in [
         (A1_TOKEN, &hs256, Algorithm::HS256),
@@ -774,7 +836,7 @@ fn step5_verifies_each_rfc_token_with_its_own_algorithm() {
 }
 
 #[test]
-fn step5_pinning_stops_algorithm_confusion() {
+fn step6_pinning_stops_algorithm_confusion() {
     let forged = confused_token(
         &json!({"alg": "HS256"}),
         &json!({"iss": "joe", "admin": true}),
@@ -788,7 +850,7 @@ fn step5_pinning_stops_algorithm_confusion() {
 }
 
 #[test]
-fn step5_refuses_what_the_pin_does_not_allow() {
+fn step6_refuses_what_the_pin_does_not_allow() {
     let (input, _) = A2_TOKEN.rsplit_once('.').unwrap();
     let edited = A2_TOKEN.replace(
         "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
@@ -856,13 +918,13 @@ fn step5_refuses_what_the_pin_does_not_allow() {
         };
         report.push_str(&format!("{what}\n    {verdict}\n"));
     }
-    insta::assert_snapshot!("step5_pinned_verdicts", report);
+    insta::assert_snapshot!("step6_pinned_verdicts", report);
 }
 
-// --- Step 6: refuse before looking for a key -------------------------------------------------
+// --- Step 7: refuse before looking for a key -------------------------------------------------
 
 #[test]
-fn step6_the_screen_refuses_what_needs_no_key_to_refuse() {
+fn step7_the_screen_refuses_what_needs_no_key_to_refuse() {
     for token in [
         "",
         "abc",
@@ -910,7 +972,7 @@ fn step6_the_screen_refuses_what_needs_no_key_to_refuse() {
 }
 
 #[test]
-fn step6_the_screen_lets_every_header_through_that_a_key_must_judge() {
+fn step7_the_screen_lets_every_header_through_that_a_key_must_judge() {
     let catalog = attack_catalog();
     for (what, token, verdict) in &catalog {
         let expected = match verdict {
@@ -949,7 +1011,7 @@ fn step6_the_screen_lets_every_header_through_that_a_key_must_judge() {
     }
 }
 
-// --- Step 7: a careful verifier and the attack catalog --------------------------------------
+// --- Step 8: a careful verifier and the attack catalog --------------------------------------
 
 const RSA_KID: &str = "rfc7515-a2-rsa";
 const EC_KID: &str = "rfc7515-a3-ec";
@@ -1111,7 +1173,7 @@ fn attack_catalog() -> Vec<(&'static str, String, Result<Value, Refusal>)> {
 // ANCHOR_END: attack_catalog
 
 #[test]
-fn step7_accepts_genuine_tokens_with_each_key() {
+fn step8_accepts_genuine_tokens_with_each_key() {
     let claims = json!({"sub": "alice"});
     let ring = ring();
     for (kid, key, algorithm) in [
@@ -1130,7 +1192,7 @@ fn step7_accepts_genuine_tokens_with_each_key() {
 }
 
 #[test]
-fn step7_accepts_genuine_tokens_with_claims_drawn_at_random() {
+fn step8_accepts_genuine_tokens_with_claims_drawn_at_random() {
     let (seed, mut rng) = generator();
     let ring = ring();
     let keys = [
@@ -1164,7 +1226,7 @@ fn step7_accepts_genuine_tokens_with_claims_drawn_at_random() {
 }
 
 #[test]
-fn step7_without_a_kid_only_a_single_key_is_used() {
+fn step8_without_a_kid_only_a_single_key_is_used() {
     let only_rsa = KeyRing::new(vec![TrustedKey::new(
         RSA_KID,
         Algorithm::RS256,
@@ -1199,7 +1261,7 @@ fn step7_without_a_kid_only_a_single_key_is_used() {
 }
 
 #[test]
-fn step7_a_kid_only_chooses_among_our_keys() {
+fn step8_a_kid_only_chooses_among_our_keys() {
     let ring = ring();
     for kid in [
         "rfc7515-a2-RSA",
@@ -1225,7 +1287,7 @@ fn step7_a_kid_only_chooses_among_our_keys() {
 }
 
 #[test]
-fn step7_malformed_tokens_are_refused_before_anything_else() {
+fn step8_malformed_tokens_are_refused_before_anything_else() {
     let ring = ring();
     let kid_number = signed(
         &json!({"alg": "RS256", "kid": 7}),
@@ -1267,7 +1329,7 @@ fn step7_malformed_tokens_are_refused_before_anything_else() {
 }
 
 #[test]
-fn step7_each_attack_is_refused_for_its_own_reason() {
+fn step8_each_attack_is_refused_for_its_own_reason() {
     let ring = ring();
     for (what, token, expected) in attack_catalog() {
         assert_eq!(ring.verify(&token).map(Value::Object), expected, "{what}");
@@ -1275,7 +1337,7 @@ fn step7_each_attack_is_refused_for_its_own_reason() {
 }
 
 #[test]
-fn step7_attack_verdicts() {
+fn step8_attack_verdicts() {
     let ring = ring();
     let pem = RSA_KEY.public_key_pem();
     let mut report = String::new();
@@ -1294,10 +1356,10 @@ fn step7_attack_verdicts() {
             number + 1
         ));
     }
-    insta::assert_snapshot!("step7_attack_verdicts", report);
+    insta::assert_snapshot!("step8_attack_verdicts", report);
 }
 
-// --- Step 8: a weak secret ------------------------------------------------------------------
+// --- Step 9: a weak secret ------------------------------------------------------------------
 
 // ANCHOR: wordlist
 /// A few hundred passwords and "secrets" people actually type, one per line.
@@ -1319,7 +1381,7 @@ fn words() -> Vec<&'static str> {
 }
 
 #[test]
-fn step8_recovers_the_secret_of_a_leaked_token() {
+fn step9_recovers_the_secret_of_a_leaked_token() {
     assert!(
         words().len() >= 300,
         "the word list has a few hundred words"
@@ -1328,7 +1390,7 @@ fn step8_recovers_the_secret_of_a_leaked_token() {
 }
 
 #[test]
-fn step8_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
+fn step9_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
     let (seed, mut rng) = generator();
     let list: Vec<String> = (0..200)
         .map(|_| {
@@ -1355,7 +1417,7 @@ fn step8_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
 }
 
 #[test]
-fn step8_recovers_the_secret_of_jwt_io_example() {
+fn step9_recovers_the_secret_of_jwt_io_example() {
     assert_eq!(
         recover_secret(JWT_IO_TOKEN, &words()),
         Some("your-256-bit-secret")
@@ -1363,7 +1425,7 @@ fn step8_recovers_the_secret_of_jwt_io_example() {
 }
 
 #[test]
-fn step8_finds_nothing_when_the_secret_is_random() {
+fn step9_finds_nothing_when_the_secret_is_random() {
     let random = hex("8d3c5e1f0a9b7c6d2e4f1a3b5c7d9e0f1b2a3c4d5e6f708192a3b4c5d6e7f809");
     let token = signed(
         &json!({"alg": "HS256", "typ": "JWT"}),
@@ -1376,7 +1438,7 @@ fn step8_finds_nothing_when_the_secret_is_random() {
 }
 
 #[test]
-fn step8_with_the_secret_anyone_can_mint_tokens() {
+fn step9_with_the_secret_anyone_can_mint_tokens() {
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     // Whatever claims the attacker likes, signed with the service's own key.
     let minted = signed(
@@ -1396,7 +1458,7 @@ fn step8_with_the_secret_anyone_can_mint_tokens() {
 }
 
 #[test]
-fn step8_a_careful_server_refuses_a_short_secret() {
+fn step9_a_careful_server_refuses_a_short_secret() {
     assert_eq!(MIN_SECRET_BYTES, 32);
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     assert_eq!(
@@ -1418,10 +1480,10 @@ fn step8_a_careful_server_refuses_a_short_secret() {
 }
 
 #[test]
-fn step8_a_strong_key_from_hs256_key_verifies_its_tokens() {
+fn step9_a_strong_key_from_hs256_key_verifies_its_tokens() {
     let secret = unb64(A1_KEY);
     let ring = KeyRing::new(vec![hs256_key("rfc7515-a1", &secret).unwrap()]);
-    // The ring's verify is step 7's; here only the key's bytes and algorithm are checked.
+    // The ring's verify is step 8's; here only the key's bytes and algorithm are checked.
     let key = &ring.keys()[0];
     let valid = jsonwebtoken::crypto::verify(
         signature_segment(A1_TOKEN),
