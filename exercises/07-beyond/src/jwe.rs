@@ -8,7 +8,7 @@
 //! second pair, and makes and opens a nested JWT: a JWS signed by the sender, encrypted for the
 //! recipient.
 //!
-//! Steps 7 to 10 of the exercise are here; `parts` and `JweError` are given.
+//! Steps 8 to 11 of the exercise are here; `parts` and `JweError` are given.
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, unused_imports, dead_code)]
@@ -111,42 +111,42 @@ pub fn parts(token: &str) -> Result<Parts<'_>, JweError> {
 pub const NESTED_HEADER: &str = r#"{"alg":"RSA-OAEP","enc":"A256GCM","cty":"JWT"}"#;
 
 // ANCHOR: decrypt_a128kw
-/// Step 7. Decrypt a compact JWE made with `A128KW` and `A128CBC-HS256` (RFC 7516 A.3) under the
+/// Step 8. Decrypt a compact JWE made with `A128KW` and `A128CBC-HS256` (RFC 7516 A.3) under the
 /// 16-byte key both sides share, and return the plaintext. The content key is unwrapped with AES
 /// key wrap (RFC 3394); its two halves are a MAC key and an encryption key; the tag is checked
 /// before anything is decrypted (RFC 7518 §5.2.2.2, in the book's "Encrypted tokens").
 pub fn decrypt_a128kw_cbc_hs256(token: &str, key: &[u8; 16]) -> Result<Vec<u8>, JweError> {
-    // TODO: Step 7: unwrap the content key, check the tag, then decrypt.
+    // TODO: Step 8: unwrap the content key, check the tag, then decrypt.
     todo!()
 }
 // ANCHOR_END: decrypt_a128kw
 
 // ANCHOR: decrypt_rsa_oaep
-/// Step 8. Decrypt a compact JWE made with `RSA-OAEP` and `A256GCM` (RFC 7516 A.1) with the
+/// Step 9. Decrypt a compact JWE made with `RSA-OAEP` and `A256GCM` (RFC 7516 A.1) with the
 /// recipient's private key, and return the plaintext. `RSA-OAEP` is OAEP with SHA-1, as RFC 7518
 /// §4.3 defines it; the protected header, as received, is GCM's additional data.
 pub fn decrypt_rsa_oaep_a256gcm(token: &str, key: &RsaPrivateKey) -> Result<Vec<u8>, JweError> {
-    // TODO: Step 8: recover the content key with the private key, then decrypt and check.
+    // TODO: Step 9: recover the content key with the private key, then decrypt and check.
     todo!()
 }
 // ANCHOR_END: decrypt_rsa_oaep
 
 // ANCHOR: encrypt_rsa_oaep
-/// Step 9. Encrypt `plaintext` for the holder of `recipient`'s private key: the compact JWE of
-/// step 8, under the protected header `protected` (JSON text, used as it is). A fresh random
+/// Step 10. Encrypt `plaintext` for the holder of `recipient`'s private key: the compact JWE of
+/// step 9, under the protected header `protected` (JSON text, used as it is). A fresh random
 /// content key and IV for every token.
 pub fn encrypt_rsa_oaep_a256gcm(
     protected: &str,
     plaintext: &[u8],
     recipient: &RsaPublicKey,
 ) -> String {
-    // TODO: Step 9: step 8 backwards, with a fresh key and IV.
+    // TODO: Step 10: step 9 backwards, with a fresh key and IV.
     todo!()
 }
 // ANCHOR_END: encrypt_rsa_oaep
 
 // ANCHOR: nested
-/// Step 10a. A nested JWT (RFC 7519 §5.2): `claims` signed by the sender with `signer` and
+/// Step 11a. A nested JWT (RFC 7519 §5.2): `claims` signed by the sender with `signer` and
 /// `alg`, then the JWS encrypted for `recipient` under [`NESTED_HEADER`]. Sign, then encrypt:
 /// the book's "Encrypted tokens" says why in that order.
 pub fn seal(
@@ -155,11 +155,11 @@ pub fn seal(
     alg: Algorithm,
     recipient: &RsaPublicKey,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    // TODO: Step 10a: sign, then encrypt.
+    // TODO: Step 11a: sign, then encrypt.
     todo!()
 }
 
-/// Step 10b. Open a nested JWT: decrypt it (step 8), make sure it says it holds a JWT, and verify
+/// Step 11b. Open a nested JWT: decrypt it (step 9), make sure it says it holds a JWT, and verify
 /// the inner JWS with the sender's key and algorithm, pinned. Both must pass. Time claims are
 /// not checked here (chapter 2 does that against a clock you control).
 pub fn open(
@@ -168,7 +168,7 @@ pub fn open(
     sender: &DecodingKey,
     alg: Algorithm,
 ) -> Result<Map<String, Value>, JweError> {
-    // TODO: Step 10b: decrypt, check what is inside, verify.
+    // TODO: Step 11b: decrypt, check what is inside, verify.
     todo!()
 }
 // ANCHOR_END: nested

@@ -15,8 +15,8 @@
 //! ch07-beyond-exercise` passes. `cargo run -- check 7` says which step to work on next.
 //!
 //! The steps, from easy to hard: [`derive_key`], [`password_fingerprint`],
-//! [`issue_reset_token`], [`verify_reset_token`], [`request_reset`] with [`confirm_reset`],
-//! and [`service::verify_service_token`].
+//! [`issue_reset_token`], [`decode_reset_token`], [`verify_reset_token`], [`request_reset`]
+//! with [`confirm_reset`], and [`service::verify_service_token`].
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -211,27 +211,40 @@ pub fn issue_reset_token(server_secret: &[u8], account: &Account, now: i64) -> S
 }
 // ANCHOR_END: issue_reset_token
 
+// ANCHOR: decode_reset_token
+/// Step 4. Let jsonwebtoken check what it can of a reset token, under the reset key: the
+/// signature (HS256 and nothing else), the audience, and the claims that must be there (`exp`,
+/// `aud`, `sub`), configured by you and not by its defaults (the book's step 4 says which, and
+/// chapter 2 why). `exp` is *not* compared with the system clock here: step 5 compares it with
+/// `now`. A signature or algorithm the library refuses is [`Refused::BadSignature`], an
+/// audience [`Refused::WrongAudience`], anything else [`Refused::Malformed`].
+pub fn decode_reset_token(reset_key: &[u8], token: &str) -> Result<ResetClaims, Refused> {
+    // TODO: Step 4: a `Validation` that checks what the doc comment says and nothing more.
+    todo!()
+}
+// ANCHOR_END: decode_reset_token
+
 // ANCHOR: verify_reset_token
-/// Step 4. Check a reset token at `now` against the accounts as they are now, and return the
+/// Step 5. Check a reset token at `now` against the accounts as they are now, and return the
 /// id of the account whose password it may reset.
 ///
-/// In this order: the signature (HS256 only, with the reset key) and the claims' shape, then
-/// `aud`, `token_type`, `exp` (refused from `exp` on, no leeway: this server issued the token
-/// and checks it with the same clock), the account (it must exist and be active), and last the
-/// fingerprint against the account's *current* password hash.
+/// In this order: step 4 with the reset key (signature, shape, `aud`), then `token_type`, `exp`
+/// (refused from `exp` on, no leeway: this server issued the token and checks it with the same
+/// clock), the account (it must exist and be active), and last the fingerprint against the
+/// account's *current* password hash.
 pub fn verify_reset_token(
     server_secret: &[u8],
     accounts: &Accounts,
     token: &str,
     now: i64,
 ) -> Result<u64, Refused> {
-    // TODO: Step 4: every check of the doc comment; jsonwebtoken checks only what you ask it to.
+    // TODO: Step 5: your step 4 with the reset key, then the checks jsonwebtoken cannot make.
     todo!()
 }
 // ANCHOR_END: verify_reset_token
 
 // ANCHOR: request_reset
-/// Step 5a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
+/// Step 6a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
 ///
 /// The HTTP answer is always [`RESET_REQUESTED`], so this returns only what nobody but the
 /// account's owner sees: an email for an existing, active account with an address, and
@@ -242,13 +255,13 @@ pub fn request_reset(
     username: &str,
     now: i64,
 ) -> Option<Email> {
-    // TODO: Step 5a: the email, or nothing, for an account that may reset its password.
+    // TODO: Step 6a: the email, or nothing, for an account that may reset its password.
     todo!()
 }
 // ANCHOR_END: request_reset
 
 // ANCHOR: confirm_reset
-/// Step 5b. `POST /api/password/reset/confirm/ {"token", "new_password"}`: verify the token
+/// Step 6b. `POST /api/password/reset/confirm/ {"token", "new_password"}`: verify the token
 /// and store the new password's hash. Returns the account's id.
 ///
 /// Storing the new hash is what uses the link up: from then on its fingerprint no longer
@@ -260,7 +273,7 @@ pub fn confirm_reset(
     new_password_hash: &str,
     now: i64,
 ) -> Result<u64, Refused> {
-    // TODO: Step 5b: verify, then change the password.
+    // TODO: Step 6b: verify, then change the password.
     todo!()
 }
 // ANCHOR_END: confirm_reset

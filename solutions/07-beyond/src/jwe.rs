@@ -106,7 +106,7 @@ pub fn parts(token: &str) -> Result<Parts<'_>, JweError> {
 pub const NESTED_HEADER: &str = r#"{"alg":"RSA-OAEP","enc":"A256GCM","cty":"JWT"}"#;
 
 // ANCHOR: decrypt_a128kw
-/// Step 7. Decrypt a compact JWE made with `A128KW` and `A128CBC-HS256` (RFC 7516 A.3) under the
+/// Step 8. Decrypt a compact JWE made with `A128KW` and `A128CBC-HS256` (RFC 7516 A.3) under the
 /// 16-byte key both sides share, and return the plaintext. The content key is unwrapped with AES
 /// key wrap (RFC 3394); its two halves are a MAC key and an encryption key; the tag is checked
 /// before anything is decrypted (RFC 7518 §5.2.2.2, in the book's "Encrypted tokens").
@@ -142,7 +142,7 @@ pub fn decrypt_a128kw_cbc_hs256(token: &str, key: &[u8; 16]) -> Result<Vec<u8>, 
 // ANCHOR_END: decrypt_a128kw
 
 // ANCHOR: decrypt_rsa_oaep
-/// Step 8. Decrypt a compact JWE made with `RSA-OAEP` and `A256GCM` (RFC 7516 A.1) with the
+/// Step 9. Decrypt a compact JWE made with `RSA-OAEP` and `A256GCM` (RFC 7516 A.1) with the
 /// recipient's private key, and return the plaintext. `RSA-OAEP` is OAEP with SHA-1, as RFC 7518
 /// §4.3 defines it; the protected header, as received, is GCM's additional data.
 pub fn decrypt_rsa_oaep_a256gcm(token: &str, key: &RsaPrivateKey) -> Result<Vec<u8>, JweError> {
@@ -172,8 +172,8 @@ pub fn decrypt_rsa_oaep_a256gcm(token: &str, key: &RsaPrivateKey) -> Result<Vec<
 // ANCHOR_END: decrypt_rsa_oaep
 
 // ANCHOR: encrypt_rsa_oaep
-/// Step 9. Encrypt `plaintext` for the holder of `recipient`'s private key: the compact JWE of
-/// step 8, under the protected header `protected` (JSON text, used as it is). A fresh random
+/// Step 10. Encrypt `plaintext` for the holder of `recipient`'s private key: the compact JWE of
+/// step 9, under the protected header `protected` (JSON text, used as it is). A fresh random
 /// content key and IV for every token.
 pub fn encrypt_rsa_oaep_a256gcm(
     protected: &str,
@@ -209,7 +209,7 @@ pub fn encrypt_rsa_oaep_a256gcm(
 // ANCHOR_END: encrypt_rsa_oaep
 
 // ANCHOR: nested
-/// Step 10a. A nested JWT (RFC 7519 §5.2): `claims` signed by the sender with `signer` and
+/// Step 11a. A nested JWT (RFC 7519 §5.2): `claims` signed by the sender with `signer` and
 /// `alg`, then the JWS encrypted for `recipient` under [`NESTED_HEADER`]. Sign, then encrypt:
 /// the book's "Encrypted tokens" says why in that order.
 pub fn seal(
@@ -226,7 +226,7 @@ pub fn seal(
     ))
 }
 
-/// Step 10b. Open a nested JWT: decrypt it (step 8), make sure it says it holds a JWT, and verify
+/// Step 11b. Open a nested JWT: decrypt it (step 9), make sure it says it holds a JWT, and verify
 /// the inner JWS with the sender's key and algorithm, pinned. Both must pass. Time claims are
 /// not checked here (chapter 2 does that against a clock you control).
 pub fn open(

@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256, Sha512};
 use crate::sut::service::{Policy, ServiceClaims, verify_service_token};
 use crate::sut::{
     Account, Accounts, Email, FINGERPRINT_BYTES, RESET_PAGE, RESET_REQUESTED, Refused,
-    confirm_reset, derive_key, issue_access_token, issue_reset_token, password_fingerprint,
-    request_reset, verify_access_token, verify_reset_token,
+    confirm_reset, decode_reset_token, derive_key, issue_access_token, issue_reset_token,
+    password_fingerprint, request_reset, verify_access_token, verify_reset_token,
 };
 
 // --- Fixtures -----------------------------------------------------------------------------
@@ -287,10 +287,71 @@ fn step3_the_reset_token_for_alice() {
     insta::assert_snapshot!("step3_reset_token", report);
 }
 
-// --- Step 4: verify a reset token ------------------------------------------------------------
+// --- Step 4: what jsonwebtoken checks ----------------------------------------------------------
 
 #[test]
-fn step4_a_fresh_link_names_its_account() {
+fn step4_a_reset_token_decodes_to_its_claims_even_long_expired() {
+    let key = hex(RESET_KEY_HEX);
+    // Issued in 2011: jsonwebtoken must not look at the system clock; step 5 compares with `now`.
+    for iat in [T0, 1_300_000_000, T0 + rand::random::<u32>() as i64] {
+        let claims = reset_claims(&rand::random::<u16>().to_string(), ALICE_0_FINGERPRINT, iat);
+        let token = hand_made(&hs("HS256"), &claims, Some(&key));
+        let decoded = decode_reset_token(&key, &token)
+            .unwrap_or_else(|refused| panic!("{claims} was refused: {refused:?}"));
+        assert_eq!(
+            (decoded.sub.as_str(), decoded.iat, decoded.exp),
+            (claims["sub"].as_str().unwrap(), iat, iat + 1800)
+        );
+        assert_eq!(decoded.pwd_fp, ALICE_0_FINGERPRINT);
+    }
+}
+
+#[test]
+fn step4_the_library_refuses_what_it_can_judge() {
+    let key = hex(RESET_KEY_HEX);
+    let good = reset_claims("1", ALICE_0_FINGERPRINT, T0);
+    let mut other_key = key.clone();
+    other_key[0] ^= 1;
+    let mut for_someone_else = good.clone();
+    for_someone_else["aud"] = json!("email-verification");
+    let mut without_sub = good.clone();
+    without_sub.as_object_mut().unwrap().remove("sub");
+    let cases = [
+        (
+            "another key",
+            hand_made(&hs("HS256"), &good, Some(&other_key)),
+            Refused::BadSignature,
+        ),
+        (
+            "HS512 with the right key",
+            hand_made(&hs("HS512"), &good, Some(&key)),
+            Refused::BadSignature,
+        ),
+        (
+            "another audience",
+            hand_made(&hs("HS256"), &for_someone_else, Some(&key)),
+            Refused::WrongAudience,
+        ),
+        (
+            "no sub",
+            hand_made(&hs("HS256"), &without_sub, Some(&key)),
+            Refused::Malformed,
+        ),
+        ("not a JWT", "not.a.jwt".to_string(), Refused::Malformed),
+    ];
+    for (what, token, expected) in cases {
+        assert_eq!(
+            decode_reset_token(&key, &token).map(|_| ()),
+            Err(expected),
+            "{what}"
+        );
+    }
+}
+
+// --- Step 5: verify a reset token ------------------------------------------------------------
+
+#[test]
+fn step5_a_fresh_link_names_its_account() {
     let key = hex(RESET_KEY_HEX);
     let token = hand_made(
         &hs("HS256"),
@@ -312,7 +373,7 @@ fn step4_a_fresh_link_names_its_account() {
 }
 
 #[test]
-fn step4_every_misuse_is_refused_with_its_reason() {
+fn step5_every_misuse_is_refused_with_its_reason() {
     let key = hex(RESET_KEY_HEX);
     let verification_key = hex(VERIFICATION_KEY_HEX);
     let fp = |hash: &str| password_fingerprint_by_hand(&key, hash);
@@ -503,15 +564,15 @@ fn step4_every_misuse_is_refused_with_its_reason() {
         };
         report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
     }
-    insta::assert_snapshot!("step4_refusals", report);
+    insta::assert_snapshot!("step5_refusals", report);
 }
 
-/// Step 2 by hand, so that step 4's tokens do not depend on the learner's step 2.
+/// Step 2 by hand, so that step 5's tokens do not depend on the learner's step 2.
 fn password_fingerprint_by_hand(key: &[u8], password_hash: &str) -> String {
     b64(&hmac_sha256(key, password_hash.as_bytes())[..16])
 }
 
-// --- Step 5: the whole flow ------------------------------------------------------------------
+// --- Step 6: the whole flow ------------------------------------------------------------------
 
 /// The token in a reset message's link.
 fn token_in(message: &Email) -> String {
@@ -528,7 +589,7 @@ fn token_in(message: &Email) -> String {
 }
 
 #[test]
-fn step5_only_an_active_account_with_an_address_gets_a_message() {
+fn step6_only_an_active_account_with_an_address_gets_a_message() {
     let accounts = accounts();
     let message = request_reset(SERVER_SECRET, &accounts, "alice", T0).expect("alice gets a link");
     assert_eq!(message.to, "alice@example.com");
@@ -550,7 +611,7 @@ fn step5_only_an_active_account_with_an_address_gets_a_message() {
 }
 
 #[test]
-fn step5_the_link_puts_the_token_in_the_fragment() {
+fn step6_the_link_puts_the_token_in_the_fragment() {
     let message = request_reset(SERVER_SECRET, &accounts(), "bob", T0).unwrap();
     let link = message
         .body
@@ -565,7 +626,7 @@ fn step5_the_link_puts_the_token_in_the_fragment() {
 }
 
 #[test]
-fn step5_a_link_works_once() {
+fn step6_a_link_works_once() {
     let mut accounts = accounts();
     let message = request_reset(SERVER_SECRET, &accounts, "alice", T0).unwrap();
     let token = token_in(&message);
@@ -645,7 +706,7 @@ impl Story {
 }
 
 #[test]
-fn step5_the_whole_story() {
+fn step6_the_whole_story() {
     let mut story = Story {
         accounts: accounts(),
         log: String::new(),
@@ -728,10 +789,10 @@ fn step5_the_whole_story() {
     assert_eq!(story.accounts.get(1).unwrap().password_hash, ALICE_2);
     assert_eq!(story.accounts.get(2).unwrap().password_hash, BOB_1);
     assert_eq!(story.accounts.get(4).unwrap().password_hash, MALLORY_0);
-    insta::assert_snapshot!("step5_story", story.log);
+    insta::assert_snapshot!("step6_story", story.log);
 }
 
-// --- Step 6: a service token, checked through a JWK Set ------------------------------------
+// --- Step 7: a service token, checked through a JWK Set ------------------------------------
 
 // ANCHOR: jwks
 /// The auth server's published keys, `GET https://auth.example.com/.well-known/jwks.json`.
@@ -801,7 +862,7 @@ fn jwks() -> JwkSet {
 }
 
 #[test]
-fn step6_a_token_signed_with_a_published_key_is_accepted() {
+fn step7_a_token_signed_with_a_published_key_is_accepted() {
     let token = service_token(Some(KID), None, &service_claims());
     assert_eq!(
         verify_service_token(&jwks(), &billing_policy(), &token, T0 + 10),
@@ -815,7 +876,7 @@ fn step6_a_token_signed_with_a_published_key_is_accepted() {
 }
 
 #[test]
-fn step6_every_wrong_key_issuer_and_audience_is_refused() {
+fn step7_every_wrong_key_issuer_and_audience_is_refused() {
     let claims = service_claims();
     let with = |name: &str, value: Value| {
         let mut changed = claims.clone();
@@ -906,7 +967,7 @@ fn step6_every_wrong_key_issuer_and_audience_is_refused() {
         };
         report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
     }
-    insta::assert_snapshot!("step6_refusals", report);
+    insta::assert_snapshot!("step7_refusals", report);
 }
 
 // --- Steps 7 to 10: encrypted tokens (JWE) --------------------------------------------------
@@ -991,14 +1052,14 @@ mod jwe {
     }
 
     #[test]
-    fn step7_decrypts_rfc7516_a3_byte_for_byte() {
+    fn step8_decrypts_rfc7516_a3_byte_for_byte() {
         let plaintext = decrypt_a128kw_cbc_hs256(A3_TOKEN, &a3_key())
             .unwrap_or_else(|error| panic!("RFC 7516 A.3 was refused: {error:?}"));
         assert_eq!(String::from_utf8_lossy(&plaintext), A3_PLAINTEXT);
     }
 
     #[test]
-    fn step7_refuses_a_changed_token_and_the_wrong_key() {
+    fn step8_refuses_a_changed_token_and_the_wrong_key() {
         let mut rng = rand::thread_rng();
         for _ in 0..8 {
             assert_eq!(
@@ -1041,14 +1102,14 @@ mod jwe {
     }
 
     #[test]
-    fn step8_decrypts_rfc7516_a1_byte_for_byte() {
+    fn step9_decrypts_rfc7516_a1_byte_for_byte() {
         let plaintext = decrypt_rsa_oaep_a256gcm(A1_TOKEN, &recipient())
             .unwrap_or_else(|error| panic!("RFC 7516 A.1 was refused: {error:?}"));
         assert_eq!(String::from_utf8_lossy(&plaintext), A1_PLAINTEXT);
     }
 
     #[test]
-    fn step8_refuses_a_changed_token() {
+    fn step9_refuses_a_changed_token() {
         let mut rng = rand::thread_rng();
         let key = recipient();
         for _ in 0..4 {
@@ -1079,7 +1140,7 @@ mod jwe {
         );
     }
 
-    /// Decrypts a JWE of step 9 with the crates directly, independently of step 8.
+    /// Decrypts a JWE of step 10 with the crates directly, independently of step 9.
     fn reference_decrypt(token: &str, key: &RsaPrivateKey) -> Vec<u8> {
         let segments: Vec<&str> = token.split('.').collect();
         assert_eq!(
@@ -1106,7 +1167,7 @@ mod jwe {
     }
 
     #[test]
-    fn step9_encrypts_plaintexts_drawn_at_random_for_the_recipient() {
+    fn step10_encrypts_plaintexts_drawn_at_random_for_the_recipient() {
         let mut rng = rand::thread_rng();
         let key = recipient();
         let public = RsaPublicKey::from(&key);
@@ -1131,7 +1192,7 @@ mod jwe {
     }
 
     #[test]
-    fn step10_a_nested_jwt_opens_with_the_right_keys_only() {
+    fn step11_a_nested_jwt_opens_with_the_right_keys_only() {
         let key = recipient();
         let public = RsaPublicKey::from(&key);
         let (signer, verifier) = sender();
@@ -1183,7 +1244,7 @@ mod jwe {
     /// named by `JWE_INTEROP_DIR`, runs this test, then opens the token this test writes there.
     #[test]
     #[ignore = "driven by scripts/jwe-interop.py, which needs Python and jwcrypto"]
-    fn step10_interoperates_with_jwcrypto_both_ways() {
+    fn step11_interoperates_with_jwcrypto_both_ways() {
         let dir = std::path::PathBuf::from(
             std::env::var("JWE_INTEROP_DIR").expect("JWE_INTEROP_DIR names the exchange folder"),
         );
