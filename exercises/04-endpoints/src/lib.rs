@@ -12,7 +12,7 @@
 //! crate adds is the flow: which check runs when, and which answer each failure gets.
 //!
 //! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`], the [`CurrentUser`]
-//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
+//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], the [`routes`] and the [`router`].
 
 // Until each step is written, its arguments and imports go unused.
 #![allow(unused_variables, unused_imports, dead_code)]
@@ -166,18 +166,29 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Response {
 }
 // ANCHOR_END: me
 
-// ANCHOR: router
-/// Step 8. The routes, each with its trailing slash as Django writes them:
+// ANCHOR: routes
+/// Step 8. The four routes, each with its trailing slash as Django writes them, and what each
+/// answers to a method it does not serve:
 ///
 /// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
 ///   `Allow: POST`;
 /// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
 ///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
-///   anonymous one gets the 401;
-/// - each of those paths without its slash is a 301 to the path with it;
-/// - any other path is DRF's 404, `{"detail": "Not found."}`.
+///   anonymous one gets the 401.
+///
+/// The state is added by step 9, so this returns a router that still needs it.
+pub fn routes() -> Router<AppState> {
+    // TODO: Step 8: the four routes of the doc comment, and what each answers to the rest.
+    todo!()
+}
+// ANCHOR_END: routes
+
+// ANCHOR: router
+/// Step 9. The whole router: the routes of step 8; each of their paths without its slash, a
+/// 301 to the path with it, whatever the method; any other path, DRF's 404,
+/// `{"detail": "Not found."}`; and the shared state.
 pub fn router(state: AppState) -> Router {
-    // TODO: Step 8: every route of the doc comment, and what each answers to the rest.
+    // TODO: Step 9: your step 8, then the slashless paths, the other paths and the state.
     todo!()
 }
 // ANCHOR_END: router

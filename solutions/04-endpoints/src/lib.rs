@@ -9,7 +9,7 @@
 //! crate adds is the flow: which check runs when, and which answer each failure gets.
 //!
 //! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`], the [`CurrentUser`]
-//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
+//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], the [`routes`] and the [`router`].
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -226,18 +226,19 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Response {
 }
 // ANCHOR_END: me
 
-// ANCHOR: router
-/// Step 8. The routes, each with its trailing slash as Django writes them:
+// ANCHOR: routes
+/// Step 8. The four routes, each with its trailing slash as Django writes them, and what each
+/// answers to a method it does not serve:
 ///
 /// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
 ///   `Allow: POST`;
 /// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
 ///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
-///   anonymous one gets the 401;
-/// - each of those paths without its slash is a 301 to the path with it;
-/// - any other path is DRF's 404, `{"detail": "Not found."}`.
-pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
+///   anonymous one gets the 401.
+///
+/// The state is added by step 9, so this returns a router that still needs it.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/api/token/",
             post(obtain)
@@ -249,7 +250,21 @@ pub fn router(state: AppState) -> Router {
                 .fallback(|method: Method| async move { method_not_allowed(method, "POST") }),
         )
         .route("/hello/", get(hello).fallback(authenticated_wrong_method))
-        .route("/api/me/", get(me).fallback(authenticated_wrong_method));
+        .route("/api/me/", get(me).fallback(authenticated_wrong_method))
+}
+
+/// A protected route asked with a method it does not serve: the extractor runs first.
+async fn authenticated_wrong_method(_user: CurrentUser, method: Method) -> Response {
+    method_not_allowed(method, "GET, HEAD")
+}
+// ANCHOR_END: routes
+
+// ANCHOR: router
+/// Step 9. The whole router: the routes of step 8; each of their paths without its slash, a
+/// 301 to the path with it, whatever the method; any other path, DRF's 404,
+/// `{"detail": "Not found."}`; and the shared state.
+pub fn router(state: AppState) -> Router {
+    let mut router = routes();
     for path in ["/api/token/", "/api/token/verify/", "/hello/", "/api/me/"] {
         let bare = path.trim_end_matches('/');
         router = router.route(bare, any(move || async move { moved_permanently(path) }));
@@ -257,11 +272,6 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
-}
-
-/// A protected route asked with a method it does not serve: the extractor runs first.
-async fn authenticated_wrong_method(_user: CurrentUser, method: Method) -> Response {
-    method_not_allowed(method, "GET, HEAD")
 }
 // ANCHOR_END: router
 

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::sut::{
-    Credentials, CurrentUser, hello, hello_sync, me, obtain, parse_authorization, router,
+    Credentials, CurrentUser, hello, hello_sync, me, obtain, parse_authorization, router, routes,
     user_for_access_token, verify,
 };
 
@@ -930,12 +930,12 @@ async fn step7_hello_and_me_refuse_everyone_else() {
     }
 }
 
-// --- Step 8: the router ---------------------------------------------------------------------
+// --- Steps 8 and 9: the routes, then the router -----------------------------------------------
 
 #[tokio::test]
 async fn step8_a_whole_session() {
     let world = World::new().await;
-    let router = router(world.state.clone());
+    let router = routes().with_state(world.state.clone());
     let mut transcript = String::new();
     let mut step = |text: &str, exchange: String| {
         transcript.push_str(&format!("### {text}\n\n{exchange}\n"));
@@ -978,7 +978,48 @@ async fn step8_a_whole_session() {
 }
 
 #[tokio::test]
-async fn step8_methods_paths_and_slashes() {
+async fn step8_each_route_answers_its_methods_and_refuses_the_others() {
+    let world = World::new().await;
+    let app = routes().with_state(world.state.clone());
+    let (_, access) = world.pair_for(&world.demo);
+    for (path, wrong, allow) in [
+        ("/api/token/", Method::GET, "POST"),
+        ("/api/token/verify/", Method::PUT, "POST"),
+        ("/hello/", Method::POST, "GET, HEAD"),
+        ("/api/me/", Method::DELETE, "GET, HEAD"),
+    ] {
+        let answer = send(&app, &Call::new(wrong.clone(), path).bearer(&access)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{wrong} {path}"
+        );
+        assert_eq!(
+            answer.header("allow"),
+            Some(allow),
+            "{wrong} {path}: the Allow header"
+        );
+        assert_eq!(
+            answer.json(),
+            json!({"detail": format!("Method \"{wrong}\" not allowed.")}),
+            "{wrong} {path}"
+        );
+    }
+    for path in ["/hello/", "/api/me/"] {
+        let answer = send(&app, &Call::post(path)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "an anonymous POST {path} is refused for who it is before what it asks"
+        );
+    }
+    let answer = send(&app, &Call::new(Method::HEAD, "/hello/").bearer(&access)).await;
+    assert_eq!(answer.status, StatusCode::OK, "a GET route answers HEAD");
+    assert!(answer.body.is_empty(), "HEAD has no body");
+}
+
+#[tokio::test]
+async fn step9_methods_paths_and_slashes() {
     let world = World::new().await;
     let router = router(world.state.clone());
     let (_, access) = world.pair_for(&world.demo);
@@ -1025,7 +1066,7 @@ async fn step8_methods_paths_and_slashes() {
         let answer = send(&router, &call).await;
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step8_routing", report);
+    insta::assert_snapshot!("step9_routing", report);
 }
 
 // --- Inputs drawn at random, for the steps the snapshots above check with fixed inputs ------
@@ -1145,7 +1186,7 @@ async fn step7_me_describes_a_user_drawn_at_random() {
 }
 
 #[tokio::test]
-async fn step8_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect() {
+async fn step9_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect() {
     use rand::Rng;
     let world = World::new().await;
     let app = router(world.state.clone());
