@@ -85,12 +85,21 @@ fn step1_split_accepts_an_empty_signature() {
 
 #[test]
 fn step1_split_refuses_anything_but_three_segments() {
-    assert_eq!(split(""), Err(Malformed::Empty));
+    assert_eq!(
+        split(""),
+        Err(Malformed::Empty),
+        "an empty string is refused first, as Empty"
+    );
     assert_eq!(
         split("eyJhbGciOiJIUzI1NiJ9"),
-        Err(Malformed::WrongSegmentCount { found: 1 })
+        Err(Malformed::WrongSegmentCount { found: 1 }),
+        "a token without a dot is one segment: `found` counts segments, not dots"
     );
-    assert_eq!(split("a.b"), Err(Malformed::WrongSegmentCount { found: 2 }));
+    assert_eq!(
+        split("a.b"),
+        Err(Malformed::WrongSegmentCount { found: 2 }),
+        "`found` counts segments, not dots"
+    );
     // Five segments is what an encrypted token (JWE) has: not something to decode here.
     assert_eq!(
         split("a.b.c.d.e"),

@@ -312,11 +312,18 @@ fn step3_the_old_refresh_token_is_blacklisted_and_refused() {
     let mut store = Store::new(Policy::SERVER);
     let first = store.login("alice", T);
     let second = store.refresh(&first.refresh, T + HOUR).unwrap();
-    assert!(store.is_blacklisted("f1-r1"));
-    assert!(!store.is_blacklisted("f1-r2"));
+    assert!(
+        store.is_blacklisted("f1-r1"),
+        "the refresh token just used is blacklisted: a refresh token works once"
+    );
+    assert!(
+        !store.is_blacklisted("f1-r2"),
+        "the new refresh token is not blacklisted"
+    );
     assert_eq!(
         store.refresh(&first.refresh, T + 2 * HOUR),
-        Err(Refused::Blacklisted)
+        Err(Refused::Blacklisted),
+        "the rotated-away token comes back: refused as blacklisted"
     );
     assert_eq!(second.refresh.jti, "f1-r2");
 }
@@ -340,18 +347,30 @@ fn step3_refresh_refuses_the_wrong_type_strangers_and_expired_tokens() {
     let pair = store.login("alice", T);
     assert_eq!(
         store.refresh(&pair.access, T + MINUTE),
-        Err(Refused::WrongType)
+        Err(Refused::WrongType),
+        "an access token where a refresh token belongs"
     );
     let forged = token(TokenType::Refresh, "f7-r3", "alice", T, T + DAY);
-    assert_eq!(store.refresh(&forged, T), Err(Refused::UnknownFamily));
+    assert_eq!(
+        store.refresh(&forged, T),
+        Err(Refused::UnknownFamily),
+        "a family this store never started"
+    );
     assert_eq!(
         store.refresh(&pair.refresh, T + DAY),
         Err(Refused::Expired),
         "a refresh token is expired at its exp, like any other"
     );
     // A refusal changes nothing: no new pair, nothing blacklisted.
-    assert_eq!(store.family("f1").map(|family| family.pairs), Some(1));
-    assert!(!store.is_blacklisted("f1-r1"));
+    assert_eq!(
+        store.family("f1").map(|family| family.pairs),
+        Some(1),
+        "a refused refresh issued a pair anyway"
+    );
+    assert!(
+        !store.is_blacklisted("f1-r1"),
+        "a refused refresh blacklisted the token anyway: check everything before changing anything"
+    );
 }
 
 #[test]
