@@ -59,7 +59,12 @@ pub fn chapter_report(
                     let failures = failures_of_step(outcome, step);
                     // The message the exercises' placeholder macro panics with.
                     if failures.contains("not yet implemented") {
-                        out.push_str("\nThis step is not written yet: replace its placeholder with your code.\n");
+                        match placeholder_location(&failures) {
+                            Some(at) => out.push_str(&format!(
+                                "\nThis step is not written yet: replace its placeholder at {at} with your code.\n"
+                            )),
+                            None => out.push_str("\nThis step is not written yet: replace its placeholder with your code.\n"),
+                        }
                     } else if !failures.is_empty() {
                         out.push_str("\nWhat failed:\n");
                         out.push_str(&failures);
@@ -87,6 +92,20 @@ pub fn what_is_left(chapter: &Chapter, outcome: &Outcome) -> Option<String> {
         (_, 0) => format!("Chapter {number} is not solved yet: none of its tests ran."),
         (0, _) => format!("Chapter {number}: every step passes, but a test outside them fails."),
         (left, total) => format!("{left} of {total} steps left in chapter {number}."),
+    })
+}
+
+/// Where the first placeholder a failing test reached sits (`exercises/02-claims/src/lib.rs:44:5`),
+/// read from the panic message: `panicked at <file>:<line>:<column>:` followed by the
+/// placeholder's own `not yet implemented`.
+fn placeholder_location(failures: &str) -> Option<&str> {
+    let lines: Vec<&str> = failures.lines().collect();
+    lines.windows(2).find_map(|pair| {
+        if !pair[1].starts_with("not yet implemented") {
+            return None;
+        }
+        let (_, at) = pair[0].split_once("panicked at ")?;
+        Some(at.trim_end().trim_end_matches(':'))
     })
 }
 
@@ -216,5 +235,22 @@ failures:
             failures_of_step(&outcome, 6),
             "---- suite::step6_inspects_x stdout ----\nSnapshot: step6_inspect_x\n-  32 bytes\n+  43 bytes\n\n"
         );
+    }
+
+    #[test]
+    fn a_placeholder_is_found_by_the_file_and_line_of_its_panic() {
+        let failures = "\
+---- suite::step1_reads_x stdout ----
+
+thread 'suite::step1_reads_x' (6722) panicked at exercises/02-claims/src/lib.rs:44:5:
+not yet implemented
+";
+        assert_eq!(
+            placeholder_location(failures),
+            Some("exercises/02-claims/src/lib.rs:44:5")
+        );
+        let assertion =
+            "thread 't' panicked at tests/suite/mod.rs:75:5:\nassertion `left == right` failed\n";
+        assert_eq!(placeholder_location(assertion), None);
     }
 }

@@ -74,6 +74,42 @@ pub fn table_under(markdown: &str, heading: &str) -> Result<TimingTable, String>
     Ok(TimingTable { rows, total })
 }
 
+/// The guide's table of minutes per step: chapter number → (each step's minutes, the stated
+/// total of the exercise). Rows look like `| 2 | 5 · 10 · 15 | 30 min | … |`.
+pub fn steps_table(markdown: &str) -> Result<Vec<(u32, Vec<u32>, u32)>, String> {
+    let start = markdown
+        .find("| Chapter | Minutes per step |")
+        .ok_or("no \"| Chapter | Minutes per step |\" table")?;
+    let mut rows = Vec::new();
+    for line in markdown[start..].lines().skip(1) {
+        let line = line.trim();
+        if !line.starts_with('|') {
+            break;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if cells.first().is_some_and(|cell| cell.starts_with("---")) {
+            continue;
+        }
+        let [chapter, steps, exercise, ..] = cells[..] else {
+            return Err(format!(
+                "a row of the minutes per step without three cells: {line}"
+            ));
+        };
+        let chapter: u32 = chapter
+            .parse()
+            .map_err(|_| format!("\"{chapter}\" is not a chapter number: {line}"))?;
+        let steps = steps
+            .split('·')
+            .map(|minutes| minutes.trim().parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("\"{steps}\" is not minutes separated by ·: {line}"))?;
+        let exercise = parse_duration(exercise)
+            .ok_or_else(|| format!("\"{exercise}\" is not a duration: {line}"))?;
+        rows.push((chapter, steps, exercise));
+    }
+    Ok(rows)
+}
+
 /// Every inconsistency between the chapters' timings and the guide's course outline.
 pub fn check(book_src: &Path) -> Result<TimingTable, Vec<String>> {
     let mut problems = Vec::new();
@@ -92,6 +128,13 @@ pub fn check(book_src: &Path) -> Result<TimingTable, Vec<String>> {
             outline.total
         ));
     }
+    let per_step = match read("instructor/index.md")
+        .map_err(|e| e.to_string())
+        .and_then(|page| steps_table(&page))
+    {
+        Ok(rows) => rows,
+        Err(problem) => return Err(vec![format!("instructor/index.md: {problem}")]),
+    };
     let mut chapters: Vec<String> = std::fs::read_dir(book_src)
         .map(|entries| {
             entries
@@ -132,6 +175,30 @@ pub fn check(book_src: &Path) -> Result<TimingTable, Vec<String>> {
                         table.total
                     ));
                 }
+                let steps: Vec<u32> = table
+                    .rows
+                    .iter()
+                    .filter(|(label, _)| label.starts_with("Step "))
+                    .map(|(_, minutes)| *minutes)
+                    .collect();
+                match per_step.iter().find(|(n, _, _)| *n == number) {
+                    None => problems.push(format!(
+                        "instructor/index.md: the minutes per step have no row for chapter {number}"
+                    )),
+                    Some((_, listed, exercise)) => {
+                        if *listed != steps {
+                            problems.push(format!(
+                                "instructor/index.md: chapter {number}'s minutes per step are {listed:?}; its own table says {steps:?}"
+                            ));
+                        }
+                        if listed.iter().sum::<u32>() != *exercise {
+                            problems.push(format!(
+                                "instructor/index.md: chapter {number}'s steps add up to {} min, its Exercise column says {exercise} min",
+                                listed.iter().sum::<u32>()
+                            ));
+                        }
+                    }
+                }
                 if *planned != table.total {
                     problems.push(format!(
                         "the course outline plans {planned} min for chapter {number}; the chapter says {} min",
@@ -160,6 +227,16 @@ mod tests {
         assert_eq!(parse_duration("2 h"), Some(120));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("5"), None);
+    }
+
+    #[test]
+    fn the_minutes_per_step_are_read_row_by_row() {
+        let page = "## Outline\n\n| Chapter | Minutes per step | Exercise | Pair up at |\n|---|---|---|---|\n| 1 | 5 · 10 · 20 | 35 min | step 3 |\n| 2 | 15 | 15 min | step 1 |\n\nAfter.\n";
+        assert_eq!(
+            steps_table(page).unwrap(),
+            [(1, vec![5, 10, 20], 35), (2, vec![15], 15)]
+        );
+        assert!(steps_table("| Chapter | Time |").is_err());
     }
 
     #[test]

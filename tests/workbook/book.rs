@@ -152,7 +152,9 @@ fn a_chapter_whose_timing_drifted_from_the_outline_is_named() {
     std::fs::write(
         src.join("instructor/index.md"),
         format!(
-            "# Guide\n\n## Course outline\n\n{}",
+            "# Guide\n\n## Course outline\n\n{}\n\
+             | Chapter | Minutes per step | Exercise | Pair up at |\n|---|---|---|---|\n\
+             | 1 | 15 | 20 min | step 1 |\n",
             table(&[("1 Demo", "30 min")], "30 min")
         ),
     )
@@ -170,6 +172,8 @@ fn a_chapter_whose_timing_drifted_from_the_outline_is_named() {
         problems,
         [
             "01-demo: the timing rows add up to 40 min, its Total says 35 min",
+            "instructor/index.md: chapter 1's minutes per step are [15]; its own table says [20]",
+            "instructor/index.md: chapter 1's steps add up to 15 min, its Exercise column says 20 min",
             "the course outline plans 30 min for chapter 1; the chapter says 35 min",
         ]
     );

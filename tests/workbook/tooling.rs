@@ -137,6 +137,10 @@ fn check_follows_the_learner_from_step_to_step() {
         "{text}"
     );
     assert!(text.contains("is not written yet"), "{text}");
+    assert!(
+        text.contains("replace its placeholder at ") && text.contains("src/lib.rs:"),
+        "the placeholder's file and line are named: {text}"
+    );
 
     std::fs::write(exercise_lib(&workbook), STEP_ONE_SOLVED).unwrap();
     let halfway = run_suite(workbook.root(), &package).unwrap();

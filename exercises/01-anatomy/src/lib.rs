@@ -7,7 +7,7 @@
 //! and a signature. Everything here is *decoding*: nothing in this crate checks a signature, so
 //! nothing here tells you a token is genuine. That is chapter 3.
 //!
-//! The steps, from easy to hard: [`split`], [`base64url_value`], [`decode_base64url`],
+//! The steps, from easy to hard: [`split`], [`base64url_value`], [`sextets`], [`decode_base64url`],
 //! [`parse_object`], [`decode`] and [`inspect`].
 
 // Until each step is written, its arguments go unused.
@@ -16,6 +16,15 @@
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. How many segments a compact token has: the pieces its dots separate,
+/// empty pieces included (the book's "Three parts, two dots").
+pub fn segment_count(token: &str) -> usize {
+    // TODO: Step 0: count the pieces between the dots.
+    todo!()
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: part
 /// The three parts of a compact JWS, in the order they appear.
@@ -89,8 +98,7 @@ pub struct Decoded {
 /// ([`Malformed::EmptySegment`]); the signature may be, because an unsecured token
 /// (`"alg": "none"`) has an empty one, and it is still well-formed (just never to be trusted).
 pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
-    // TODO: Count the dots: `str::split` yields the segments. Return the errors in the order the doc
-    // comment gives them.
+    // TODO: Step 1: the three segments, or the first problem of the doc comment.
     todo!()
 }
 // ANCHOR_END: split
@@ -101,60 +109,65 @@ pub fn split(token: &str) -> Result<Segments<'_>, Malformed> {
 /// The alphabet is `A`–`Z` (0–25), `a`–`z` (26–51), `0`–`9` (52–61), then `-` (62) and `_`
 /// (63), where plain base64 has `+` and `/`.
 pub fn base64url_value(byte: u8) -> Option<u8> {
-    // TODO: Map each range of the alphabet to its values; `b'A'..=b'Z'` is a pattern.
+    // TODO: Step 2: the value of one character of the base64url alphabet.
     todo!()
 }
 // ANCHOR_END: base64url_value
 
+// ANCHOR: sextets
+/// Step 3. The 6-bit values of a segment's characters, read from left to right with step 2:
+/// the first character that is not base64url refuses the segment ([`Malformed::Padding`] for
+/// `=`, [`Malformed::InvalidCharacter`] for anything else, with its index and byte); then a
+/// number of characters that no encoder can produce ([`Malformed::InvalidLength`]). The book's
+/// "Strict decoding, and why it matters" says why each is refused.
+pub fn sextets(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
+    // TODO: Step 3: each character's value, or the first problem from the left; then the length.
+    todo!()
+}
+// ANCHOR_END: sextets
+
 // ANCHOR: decode_base64url
-/// Step 3. Decode one segment, strictly.
-///
-/// Every 4 characters carry 24 bits, which are 3 bytes. A final group of 2 characters carries
-/// 1 byte and of 3 characters 2 bytes; their leftover low bits must be zero. Refuse `=`
-/// (padding), anything outside the alphabet, a length of 4n+1 and non-zero leftover bits, in
-/// that order of checking: first the characters from left to right, then the length, then the
-/// leftover bits.
+/// Step 4. Decode one segment, strictly: the bytes its characters (step 3) carry, six bits
+/// each, refusing a last group whose unused bits are not zero ([`Malformed::NonCanonical`]), so
+/// that every byte string has exactly one spelling (the book's "Strict decoding, and why it
+/// matters").
 pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
-    // TODO: Turn each character into its 6-bit value (step 2), refusing bad ones as you go.
-    // Then take groups of 4 values (24 bits, 3 bytes); a short last group gives fewer bytes
-    // and its unused low bits must be zero.
+    // TODO: Step 4: your step 3, then the bytes, refusing every spelling but the canonical one.
     todo!()
 }
 // ANCHOR_END: decode_base64url
 
 // ANCHOR: parse_object
-/// Step 4. Read decoded bytes as a JSON object (a header or a payload).
+/// Step 5. Read decoded bytes as a JSON object (a header or a payload).
 ///
 /// Check UTF-8 first, so that a reader learns the bytes are not text at all rather than a
 /// parser's complaint about some byte.
 pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malformed> {
-    // TODO: `std::str::from_utf8`, then `serde_json::from_str::<Value>`, then insist on
-    // `Value::Object`. `json_kind` (below) names what was found instead.
+    // TODO: Step 5: a JSON object, or the reason these bytes are not one.
     todo!()
 }
 // ANCHOR_END: parse_object
 
 // ANCHOR: decode
-/// Step 5. Take a whole token apart: split it, decode and parse the header, read the algorithm
+/// Step 6. Take a whole token apart: split it, decode and parse the header, read the algorithm
 /// from it, then decode and parse the payload and decode the signature. The first problem found
 /// is returned, in that order: a verifier must know which algorithm it is dealing with before
 /// it looks at anything else.
 pub fn decode(token: &str) -> Result<Decoded, Malformed> {
-    // TODO: Chain steps 1, 3 and 4 with `?`: the header first, then its `alg`, then the
-    // payload, then the signature.
+    // TODO: Step 6: your steps 1, 3 and 4, in the order a verifier needs.
     todo!()
 }
 // ANCHOR_END: decode
 
 // ANCHOR: inspect
-/// Step 6. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
+/// Step 7. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
 /// JSON (pretty-printed, in the token's own member order), the registered time claims as UTC
 /// dates, and the signature's size. An empty signature is called out: harmless-looking under
 /// `"alg": "none"`, an attack under any other algorithm. A malformed token renders as the
 /// reason.
 pub fn inspect(token: &str) -> String {
-    // TODO: Start from `split` and `decode`. The layout to produce is in the step 6
-    // snapshots under `tests/suite/snapshots/`; `pretty` and `utc` (below) do the fiddly parts.
+    // TODO: Step 7: the layout is in the step 7 snapshots, `tests/suite/snapshots/`; `pretty` and
+    // `utc` (below) do the fiddly parts.
     todo!()
 }
 // ANCHOR_END: inspect

@@ -10,7 +10,7 @@
 //! ch02-claims-exercise` passes. `cargo run -- check 2` says which step to work on next.
 //!
 //! The steps, from easy to hard: [`numeric_date`], [`Audience`], [`Claims`] with
-//! [`parse_claims`], [`check_times`], [`validate`], and [`check`] with [`verdict_table`].
+//! [`parse_claims`], [`check_times`], [`missing`], [`validate`], and [`check`] with [`verdict_table`].
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -28,20 +28,25 @@ pub const EXPECTED_AUDIENCE: &str = "a string or an array of strings";
 /// What each member of an `aud` array must be, in serde's error messages.
 pub const EXPECTED_AUDIENCE_MEMBER: &str = "a string";
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. How many whole seconds a token that expires at `exp` has left at the
+/// instant `now`: none once it has expired (the book's "The rules, to the second").
+pub fn seconds_left(exp: i64, now: i64) -> i64 {
+    // TODO: Step 0: the seconds until `exp`, never fewer than none.
+    todo!()
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: numeric_date
-/// Step 1. Read a NumericDate claim (`exp`, `nbf`, `iat`): seconds since
-/// 1970-01-01T00:00:00Z UTC, as a JSON number.
+/// Step 1. Read the value of a time claim (`exp`, `nbf`, `iat`) that is present, as whole
+/// seconds since 1970, so that the time rules of step 4 can compare it with `now`.
 ///
-/// It is made for serde's `deserialize_with` attribute on an `Option<i64>` field (step 3):
-/// serde calls it only for a claim that is present, so it never sees an absent one.
-///
-/// An integer is taken as it is. A number with a fraction (RFC 7519 allows them) is rounded
-/// *down* to the second, so `-1.5` is `-2`; a number beyond `i64`'s range saturates. Anything
-/// else, `null` included, is an error made with [`wrong_type`] and [`EXPECTED_NUMERIC_DATE`]:
-/// a time claim that is present but unreadable must refuse the token, never skip the check.
+/// Every JSON number is a NumericDate, fractions and numbers far beyond `i64` included: find
+/// the second each one falls in. Every other value refuses the token, with an error made by
+/// [`wrong_type`] and [`EXPECTED_NUMERIC_DATE`]. The book's "NumericDate mistakes" says why a
+/// claim that cannot be read must never be skipped; step 1 of the book has the cases.
 pub fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    // TODO: Deserialize a `Value` first (`Value::deserialize(deserializer)?`), then match on
-    // it. For a number, `as_i64` gives an integer; otherwise `as_f64`, `floor` and `as i64`.
+    // TODO: Step 1: the claim's value as whole seconds, or an error. Stuck? `cargo run -- hint 2`.
     todo!()
 }
 // ANCHOR_END: numeric_date
@@ -57,14 +62,13 @@ pub enum Audience {
 // ANCHOR_END: audience
 
 // ANCHOR: audience_deserialize
-/// Step 2a. Read `aud`: a string is [`Audience::One`], an array of strings is
-/// [`Audience::Many`] (an empty array is allowed: it names nobody). Anything else is an error
-/// made with [`wrong_type`]: [`EXPECTED_AUDIENCE`] for the value itself, or
-/// [`EXPECTED_AUDIENCE_MEMBER`] for the first member of an array that is not a string.
+/// Step 2a. Read `aud` in both the spellings RFC 7519 allows, keeping the one the issuer
+/// chose, and refuse every other shape with [`wrong_type`] (its wording: [`EXPECTED_AUDIENCE`],
+/// or [`EXPECTED_AUDIENCE_MEMBER`] for a bad member of an array). The book's "The audience:
+/// one or many" gives the rule.
 impl<'de> Deserialize<'de> for Audience {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // TODO: Deserialize a `Value`, then match: a string, an array (every member must be
-        // a string: collect into `Result<Vec<String>, _>`), or anything else.
+        // TODO: Step 2a: the two spellings of `aud`, and nothing else.
         todo!()
     }
 }
@@ -72,10 +76,10 @@ impl<'de> Deserialize<'de> for Audience {
 
 // ANCHOR: audience_contains
 impl Audience {
-    /// Step 2b. Whether the token names `name` among its audiences. Audiences are compared as
-    /// case-sensitive strings, exactly, with no normalisation (RFC 7519 §2, StringOrURI).
+    /// Step 2b. Whether the token is meant for `name`. How audiences compare is in the
+    /// book's step 2 (RFC 7519 §2, StringOrURI).
     pub fn contains(&self, name: &str) -> bool {
-        // TODO: Compare with `==`; for `Many`, `iter().any(...)`.
+        // TODO: Step 2b: does this audience name `name`?
         todo!()
     }
 }
@@ -84,8 +88,8 @@ impl Audience {
 // ANCHOR: claims
 /// Step 3. A token's claims: the registered ones typed, simplejwt's `token_type` typed too,
 /// and every other claim kept in `extra`, in the order the issuer wrote them.
-// TODO: Give the fields the serde attributes they need. As it is, serde would accept `null`
-// for a time claim (and skip its check), and look for a claim literally named "extra".
+// TODO: Step 3. serde reads this struct as it stands, and reads it wrong: compare what each
+// field must do ("Modelling claims with serde") with what serde does by default.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Claims {
     /// Issuer: who made the token.
@@ -110,11 +114,11 @@ pub struct Claims {
 // ANCHOR_END: claims
 
 // ANCHOR: parse_claims
-/// Step 3. Read a payload (JSON text) into [`Claims`]. A registered claim of the wrong type is an
-/// error, never a claim quietly dropped.
+/// Step 3. Read a payload (JSON text) into [`Claims`], as "Modelling claims with serde" in the
+/// book describes: a registered claim of the wrong type is an error, never a claim quietly
+/// dropped, and no claim is lost.
 pub fn parse_claims(payload: &str) -> Result<Claims, serde_json::Error> {
-    // TODO: First give `Claims` (above) its serde attributes; then this is one call to
-    // `serde_json::from_str`.
+    // TODO: Step 3, with `Claims` above.
     todo!()
 }
 // ANCHOR_END: parse_claims
@@ -144,15 +148,12 @@ pub enum Failure {
 // ANCHOR_END: failure
 
 // ANCHOR: check_times
-/// Step 4. The time rules, at the instant `now`, forgiving `leeway` seconds of clock skew
-/// (`leeway >= 0`). Each applies only when its claim is present, and each failure is reported,
-/// in this order:
-///
-/// - issued in the future: `iat > now + leeway`;
-/// - not yet valid: `nbf > now + leeway` (at `nbf` itself the token is valid);
-/// - expired: `exp <= now - leeway` (at `exp` itself the token is already expired).
+/// Step 4. Every time rule the token breaks at the instant `now`, forgiving `leeway` seconds
+/// of clock skew (`leeway >= 0`), in the order `iat`, `nbf`, `exp`. A rule applies only when its
+/// claim is present. The rules, to the second, and what the leeway does to them are in the
+/// book's "Time: three claims and two clocks".
 pub fn check_times(claims: &Claims, now: i64, leeway: i64) -> Vec<Failure> {
-    // TODO: Three `if let Some(...)`, in the order above, each pushing its `Failure`.
+    // TODO: Step 4: every time rule this token breaks at `now`.
     todo!()
 }
 // ANCHOR_END: check_times
@@ -177,42 +178,45 @@ pub struct Rules {
 }
 // ANCHOR_END: rules
 
+// ANCHOR: missing
+/// Step 5. The claims `rules` need that `claims` lack, as [`Failure::Missing`], each name once:
+/// those of `rules.required`, in their order, then `iss`, `aud` and `token_type` when the rules
+/// expect a value for them (a value the rules expect makes its claim required: a token must
+/// not pass a check by leaving the claim out).
+pub fn missing(claims: &Claims, rules: &Rules) -> Vec<Failure> {
+    // TODO: Step 5: the names to look for, each once, then the ones the token lacks.
+    todo!()
+}
+// ANCHOR_END: missing
+
 // ANCHOR: validate
-/// Step 5. Check `claims` against every rule at the instant `now`, and report every failure,
-/// in this order:
-///
-/// 1. [`Failure::Missing`] for each absent claim among `rules.required`, in that order, then
-///    `"iss"`, `"aud"` and `"token_type"` when the rules expect a value for them and the token
-///    lacks them (each name is reported once, even if `required` lists it too);
-/// 2. [`Failure::WrongIssuer`], [`Failure::WrongAudience`], [`Failure::WrongTokenType`], for
-///    claims that are present but do not match;
-/// 3. the time rules of [`check_times`], with `rules.leeway`.
+/// Step 6. Check `claims` against every one of `rules` at the instant `now`, and report every
+/// failure, never only the first: the missing claims (step 5), then the claims present with the
+/// wrong value, then the time rules (step 4). The book's "The audience: one or many", "One kind
+/// of token must never pass for another" and step 6 say what each rule accepts.
 pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Failure>> {
-    // TODO: Collect failures in a `Vec`, in the order above. `Claims::has` (below) says
-    // whether a claim is present; `check_times` (step 4) does the time rules.
+    // TODO: Step 6: every failure, in the order above: your steps 5 and 4, and the values between.
     todo!()
 }
 // ANCHOR_END: validate
 
 // ANCHOR: check
-/// Step 6a. Read a payload and validate it in one go: the claims if they pass, otherwise every
-/// reason they do not. A payload that cannot be read is one [`Failure::Malformed`], whose text
-/// is the parse error's `Display`.
+/// Step 7a. Read a payload and validate it in one go: the claims if they pass, otherwise every
+/// reason they do not. A payload that cannot be read is one [`Failure::Malformed`] carrying the
+/// parse error's text.
 pub fn check(payload: &str, rules: &Rules, now: i64) -> Result<Claims, Vec<Failure>> {
-    // TODO: `parse_claims` (step 3), mapping its error to `vec![Failure::Malformed(...)]`, then
-    // `validate` (step 5).
+    // TODO: Step 7a: your steps 3 and 5, one after the other.
     todo!()
 }
 // ANCHOR_END: check
 
 // ANCHOR: verdict_table
-/// Step 6b. The verdict on each token at each instant, as a text table. For each `(name,
+/// Step 7b. The verdict on each token at each instant, as a text table. For each `(name,
 /// payload)` of `tokens`, in order: a line with the name, then one line per `(label, now)` of
 /// `instants`: two spaces, the label padded to 14 characters, two spaces, then `ok`, or
 /// `refused: ` and every failure's `Display`, joined by `; `. An empty line separates tokens.
 pub fn verdict_table(rules: &Rules, tokens: &[(&str, &str)], instants: &[(&str, i64)]) -> String {
-    // TODO: Two loops, tokens outside and instants inside, calling `check`. The layout is in
-    // the step 6 snapshots under `tests/suite/snapshots/`.
+    // TODO: Step 7b. The exact layout is in the step 7 snapshots, `tests/suite/snapshots/`.
     todo!()
 }
 // ANCHOR_END: verdict_table

@@ -9,10 +9,10 @@
 //! signature is the easy part. A careful verifier also decides, before it reads the token, which
 //! algorithm and which key it accepts, and refuses everything else.
 //!
-//! The steps, from easy to hard: [`hmac_sha256`], [`constant_time_eq`], [`signing_input`] with
-//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`KeyRing::verify`],
-//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other; steps 4 to 7
-//! each stand on their own.
+//! The steps, from easy to hard: [`key_block`] and [`hmac`], [`constant_time_eq`], [`signing_input`] with
+//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`screen`], [`KeyRing::verify`],
+//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 4 build on each other, and so do
+//! steps 7 and 8; steps 5, 6 and 9 each stand on their own.
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -23,10 +23,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Map, Value};
-// Used once you write steps 1 and 5.
+// Used once you write step 6.
 #[allow(unused_imports)]
 use jsonwebtoken::Validation;
-#[allow(unused_imports)]
 use sha2::{Digest, Sha256};
 
 pub mod keys;
@@ -38,91 +37,133 @@ pub use naive::naive_verify;
 /// SHA-256 works on blocks of 64 bytes; HMAC pads or hashes its key to exactly one block.
 pub const BLOCK_BYTES: usize = 64;
 
-// ANCHOR: hmac_sha256
-/// Step 1. HMAC-SHA256 (RFC 2104), from SHA-256 alone.
-///
-/// The key becomes one 64-byte block: a key longer than a block is hashed first (its 32-byte
-/// hash is used instead), and the block is filled up with zero bytes. Then
-/// `HMAC(key, message) = SHA-256((block XOR opad) || SHA-256((block XOR ipad) || message))`,
-/// where `ipad` is the byte `0x36` repeated and `opad` the byte `0x5c` repeated.
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // TODO: Build the 64-byte key block: copy the key in (hash it with `Sha256::digest`
-    // first if it is longer than a block), the rest stays zero. Hash the block XOR 0x36
-    // followed by the message; then hash the block XOR 0x5c followed by that first hash.
-    // `[u8; 64]::map` and `Sha256::new().chain_update(…)` keep it short.
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Bytes as lowercase hexadecimal, two digits each: the way RFC 4231
+/// writes its HMAC test vectors, and the way you will compare your MACs with them.
+pub fn to_hex(bytes: &[u8]) -> String {
+    // TODO: Step 0: two lowercase hex digits per byte.
     todo!()
+}
+// ANCHOR_END: warm_up
+
+// ANCHOR: key_block
+/// Step 1. The key as HMAC uses it: exactly one 64-byte block, made from a key of any length
+/// with `hash` (the first move of the book's "HMAC-SHA256, by hand"). `hash` has SHA-256's
+/// shape, as in step 2.
+pub fn key_block(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8]) -> [u8; BLOCK_BYTES] {
+    // TODO: Step 1: a short key as it is, a long one hashed first; the rest of the block zeros.
+    todo!()
+}
+// ANCHOR_END: key_block
+
+// ANCHOR: hmac
+/// Step 2. HMAC (RFC 2104) of `message` under `key`, for keys of any length, built from `hash`
+/// and nothing else: `hash` has SHA-256's shape (it digests 64-byte blocks into 32 bytes) and
+/// hashes the concatenation of the parts it is given. The construction is the book's
+/// "HMAC-SHA256, by hand" (and its picture).
+pub fn hmac(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+    // TODO: Step 2: your step 1's block, then the two hashes of HMAC, made with `hash`.
+    todo!()
+}
+// ANCHOR_END: hmac
+
+// ANCHOR: hmac_sha256
+/// SHA-256 of the concatenation of `parts`: the hash HS256 gives to step 2.
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// HMAC-SHA256, the MAC of HS256: your step 2 with SHA-256.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    hmac(sha256, key, message)
 }
 // ANCHOR_END: hmac_sha256
 
 // ANCHOR: constant_time_eq
-/// Step 2. Whether two byte strings are equal, taking the same time wherever they differ.
-///
-/// `==` on slices stops at the first byte that differs, so how long it takes tells an attacker
-/// how many leading bytes of their guess were right. Here every byte is looked at, whatever
-/// happened before. Slices of different lengths are simply unequal: the length of an HMAC is
-/// no secret.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    // TODO: Different lengths: false. Otherwise combine every pair of bytes with XOR and
-    // OR the results together, without ever returning early; equal means the total is 0.
+/// What step 3 may do with a byte of a MAC, and nothing more: combine two bytes with XOR, gather
+/// two results with OR, start from zero, and ask whether a result is zero. `u8` is one; the
+/// tests use a byte that keeps a record of what was done with it.
+pub trait MacByte: Copy {
+    fn xor(self, other: Self) -> Self;
+    fn or(self, other: Self) -> Self;
+    fn zero() -> Self;
+    fn is_zero(self) -> bool;
+}
+
+impl MacByte for u8 {
+    fn xor(self, other: Self) -> Self {
+        self ^ other
+    }
+    fn or(self, other: Self) -> Self {
+        self | other
+    }
+    fn zero() -> Self {
+        0
+    }
+    fn is_zero(self) -> bool {
+        // Keep the optimiser from turning a comparison loop back into an early exit.
+        std::hint::black_box(self) == 0
+    }
+}
+
+/// Step 3. Whether two MACs are equal, in a time that does not depend on where they differ.
+/// Why `==` will not do, and what may still be compared quickly, is in the book's "Comparing
+/// signatures: constant time". The tests watch what is done with every byte.
+pub fn constant_time_eq<B: MacByte>(a: &[B], b: &[B]) -> bool {
+    // TODO: Step 3: look at every byte, whatever the bytes before it were.
     todo!()
 }
 // ANCHOR_END: constant_time_eq
 
 // ANCHOR: signing_input
-/// Step 3a. The JWS signing input: `BASE64URL(header) || '.' || BASE64URL(payload)`, the exact
-/// text every JWS algorithm signs. `header` and `payload` are the bytes to encode, byte for
-/// byte: a line break or a space in them is part of what gets signed.
+/// Step 4a. The JWS signing input for these exact header and payload bytes: the text every JWS
+/// algorithm signs (the book's "What a signature covers").
 pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
-    // TODO: `URL_SAFE_NO_PAD.encode` each part and join them with a dot.
+    // TODO: Step 4a: the two encoded parts, as a JWS writes them.
     todo!()
 }
 // ANCHOR_END: signing_input
 
 // ANCHOR: sign_hs256
-/// Step 3b. A complete HS256 token: the signing input, a dot, and the base64url of
-/// HMAC-SHA256(key, signing input).
+/// Step 4b. A complete HS256 token for these header and payload bytes, signed with `key`.
 pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
-    // TODO: The signing input (step 3a), then a dot and the base64url of
-    // `hmac_sha256(key, signing input)` (step 1).
+    // TODO: Step 4b: your steps 4a and 2.
     todo!()
 }
 // ANCHOR_END: sign_hs256
 
 // ANCHOR: verify_hs256
-/// Step 3c. Whether `token` carries a correct HS256 signature under `key`.
-///
-/// The token must have exactly three segments and a signature in strict base64url. The HMAC is
-/// recomputed over the first two segments exactly as received and compared in constant time.
-/// This checks the signature only; the header is step 6's business.
+/// Step 4c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
+/// the signature is checked here (the header is the business of steps 7 and 8), with nothing an attacker
+/// could learn from the time it takes.
 pub fn verify_hs256(key: &[u8], token: &str) -> bool {
-    // TODO: Cut at the last dot (`rsplit_once`); what is left must hold exactly one dot.
-    // Decode the signature strictly (a decoding error means false), recompute the HMAC
-    // over the text before the last dot, and compare with `constant_time_eq` (step 2).
+    // TODO: Step 4c: refuse what is not a token, then recompute and compare (steps 2 and 3).
     todo!()
 }
 // ANCHOR_END: verify_hs256
 
 // ANCHOR: sign_compact
-/// Step 4. A complete token signed with any algorithm jsonwebtoken knows: the same signing input
-/// as step 3, signed by `jsonwebtoken::crypto::sign` with `key` and `algorithm`.
-///
-/// The header is taken as given, so it is the caller's job to make its `alg` match `algorithm`.
+/// Step 5. A complete token for these header and payload bytes, signed with `key` and any
+/// algorithm jsonwebtoken knows (its `crypto` module signs raw bytes). The header is taken as
+/// given: making its `alg` match `algorithm` is the caller's job.
 pub fn sign_compact(
     header: &[u8],
     payload: &[u8],
     key: &EncodingKey,
     algorithm: Algorithm,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    // TODO: Build the signing input as in step 3 (base64url of each part, a dot between),
-    // then `jsonwebtoken::crypto::sign(input.as_bytes(), key, algorithm)?` returns the
-    // signature already in base64url.
+    // TODO: Step 5: the same signing input as step 4, another signature function.
     todo!()
 }
 // ANCHOR_END: sign_compact
 
 // ANCHOR: verify_pinned
-/// Step 5. Verify a token with jsonwebtoken, accepting exactly one algorithm: the one the caller
-/// chose, never the one the token names. Returns the claims.
+/// Step 6. Verify a token with jsonwebtoken, accepting exactly one algorithm, the caller's, and
+/// return its claims (the book's "Verifying with jsonwebtoken: pin the algorithm").
 ///
 /// Time claims are not checked here: jsonwebtoken would compare `exp` with the system clock, and
 /// the RFC's examples expired in 2011. Chapter 2 checks time against a clock we control.
@@ -131,9 +172,7 @@ pub fn verify_pinned(
     key: &DecodingKey,
     algorithm: Algorithm,
 ) -> Result<Map<String, Value>, jsonwebtoken::errors::Error> {
-    // TODO: Build a `Validation` that allows `algorithm` and nothing else, switch off its
-    // time checks (see above), and let `jsonwebtoken::decode` do the rest. Never build the
-    // `Validation` from the token's own header.
+    // TODO: Step 6: a `Validation` that the token cannot influence, and `jsonwebtoken::decode`.
     todo!()
 }
 // ANCHOR_END: verify_pinned
@@ -202,28 +241,29 @@ pub enum Refusal {
 /// Header members that carry a key (`jwk`, `x5c`) or a URL to fetch one from (`jku`, `x5u`).
 pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 
+// ANCHOR: screen
+/// Step 7. What a careful verifier refuses before it even looks for a key, with the first
+/// [`Refusal`] that applies: anything that is not three segments with a header that is a JSON
+/// object holding a string `alg` ([`Refusal::Malformed`]), then a header that carries or points
+/// to a key ([`KEY_MEMBERS`]), one that demands extensions, and an unsigned token, in the order
+/// of [`Refusal`]'s variants. Returns the header, for step 8. The attacks are the book's
+/// "The classic attacks".
+pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
+    // TODO: Step 7: the checks that need no key, in the order of `Refusal`.
+    todo!()
+}
+// ANCHOR_END: screen
+
 // ANCHOR: verify
 impl KeyRing {
-    /// Step 6. Verify a token against the ring, refusing anything an attacker could have made.
-    ///
-    /// Check in this order, returning the first [`Refusal`] that applies:
-    /// 1. three segments, a header that is a JSON object with a string `alg` (`Malformed`);
-    /// 2. none of [`KEY_MEMBERS`] in the header (`KeyInHeader`);
-    /// 3. no `crit` (`CriticalExtension`);
-    /// 4. `alg` is not `none` (`Unsigned`);
-    /// 5. the key: the one whose `kid` equals the header's `kid` (a string, or `Malformed`);
-    ///    without a `kid`, the ring's only key if it has exactly one (`UnknownKey`);
-    /// 6. `alg` is exactly that key's algorithm (`WrongAlgorithm`);
-    /// 7. the signature is not empty (`MissingSignature`);
-    /// 8. the signature verifies with that key and *its* algorithm (`BadSignature`, or
-    ///    `Malformed` if it is not base64url);
-    /// 9. only then, the payload is a JSON object (`Malformed`), which is returned.
+    /// Step 8. Verify a token against the ring and return its claims, refusing anything an
+    /// attacker could have made, with the first [`Refusal`] that applies: step 7's checks
+    /// first, then the rest in the order of the variants. Which key a token may use, and why
+    /// the order matters, are in the book's "Which key? `kid`, key sets and rotation", "The
+    /// classic attacks" and step 8.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
-        // TODO: Follow the numbered list above, one `return Err(…)` per check.
-        // `json_object` (at the bottom of this file) decodes a segment; `KEY_MEMBERS` lists the
-        // members to refuse; `alg.parse::<Algorithm>()` reads an algorithm name. For the last
-        // check, `jsonwebtoken::crypto::verify(signature, message, &key.key, key.algorithm)`,
-        // where `message` is the token up to its last dot.
+        // TODO: Step 8: your step 7, then one check per remaining `Refusal`, in their order.
+        // Helper: `json_object` (at the bottom of this file).
         todo!()
     }
 }
@@ -233,12 +273,11 @@ impl KeyRing {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 // ANCHOR: recover_secret
-/// Step 7a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
-/// who got hold of one token would: offline, as fast as the machine can compute HMACs.
+/// Step 9a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
+/// who got hold of one token would: offline, as fast as the machine can compute HMACs (the
+/// book's "Weak secrets").
 pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
-    // TODO: Cut the token at its last dot. Try each word as the HMAC key until the
-    // signature matches: `jsonwebtoken::crypto::verify` does the check (your
-    // `hmac_sha256` from step 1 would too).
+    // TODO: Step 9a: the attacker's loop.
     todo!()
 }
 // ANCHOR_END: recover_secret
@@ -250,11 +289,11 @@ pub struct WeakSecret {
     pub length: usize,
 }
 
-/// Step 7b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] when `secret` is shorter than
-/// [`MIN_SECRET_BYTES`]. A careful server refuses to start with such a key.
+/// Step 9b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
+/// trusted (RFC 7518 §3.2, in the book's "Weak secrets"). A careful server refuses to start with
+/// such a key.
 pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {
-    // TODO: Refuse a secret shorter than `MIN_SECRET_BYTES` with its length; otherwise
-    // a `TrustedKey` for HS256 with `DecodingKey::from_secret(secret)`.
+    // TODO: Step 9b: the defence.
     todo!()
 }
 // ANCHOR_END: hs256_key

@@ -11,8 +11,8 @@
 //! DRF's serializers do; [`ApiError`] renders every failure in DRF's shape and words. What this
 //! crate adds is the flow: which check runs when, and which answer each failure gets.
 //!
-//! The steps: [`parse_authorization`], [`user_for_access_token`], the [`CurrentUser`]
-//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
+//! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`], the [`CurrentUser`]
+//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], the [`routes`] and the [`router`].
 
 // Until each step is written, its arguments and imports go unused.
 #![allow(unused_variables, unused_imports, dead_code)]
@@ -23,13 +23,22 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use jwt_workbook::app::AppState;
 use jwt_workbook::error::{ApiError, json_body};
 use jwt_workbook::http::body::{FormData, required_strings};
-use jwt_workbook::tokens::TokenType;
+use jwt_workbook::tokens::{TokenService, TokenType};
 use jwt_workbook::users::{LoginError, User, authenticate};
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. The path Django would redirect `path` to: the same path ending with
+/// one `/`, added only when it is missing (the book's "Side by side with Django REST framework").
+pub fn with_trailing_slash(path: &str) -> String {
+    // TODO: Step 0: add the slash only when it is missing.
+    todo!()
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: credentials
 /// What an `Authorization` header says, read the way DRF + simplejwt read it.
@@ -52,15 +61,31 @@ pub enum Credentials<'a> {
 /// [`Credentials::Bearer`] with that word; `Bearer` followed by none, or by two or more, is
 /// [`Credentials::Malformed`].
 pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
-    // TODO: Split on ASCII whitespace (`u8::is_ascii_whitespace`), dropping the empty pieces
-    // that runs of it leave. Then look at the first three words at once: a tuple of
-    // `Option<&[u8]>` in a `match` says "Bearer, one word, nothing more" in one pattern.
+    // TODO: Step 1: the kind of credentials this header carries, read as DRF reads it.
     todo!()
 }
 // ANCHOR_END: parse_authorization
 
+// ANCHOR: hello_sync
+/// Step 2. The `/hello/` endpoint as one plain function, before `async`, the shared state and
+/// extractors come in: the `Authorization` header as it came, the token service and the users
+/// are handed in, and the answer is the greeting's JSON or the refusal a protected route gives.
+/// The checks and their order are the picture's, "From the header to a user" in the book: the
+/// header as step 1 reads it, then a valid *access* token, a `user_id` claim, a user with that
+/// id, and an active user. (A token that is not UTF-8 text cannot be one of ours: check it as
+/// an empty token, which the token service refuses.)
+pub fn hello_sync(
+    header: Option<&[u8]>,
+    tokens: &TokenService,
+    users: &[User],
+) -> Result<Value, ApiError> {
+    // TODO: Step 2: step 1, then the four checks of the picture, then the greeting.
+    todo!()
+}
+// ANCHOR_END: hello_sync
+
 // ANCHOR: user_for_access_token
-/// Step 2. The user an access token proves, checked in simplejwt's order, each failure with
+/// Step 3. The user an access token proves, checked in simplejwt's order, each failure with
 /// its own answer:
 ///
 /// 1. the token verifies as an *access* token (`state.tokens.verify` with
@@ -69,8 +94,7 @@ pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
 /// 3. that user exists (`state.find_user`), else [`ApiError::UserNotFound`];
 /// 4. and is active, else [`ApiError::UserInactive`].
 pub async fn user_for_access_token(state: &AppState, token: &str) -> Result<User, ApiError> {
-    // TODO: The four checks of the doc comment, in that order, each turning its failure into
-    // its `ApiError` with `map_err`, `ok_or` or an early `return`. `?` does the rest.
+    // TODO: Step 3: the four checks of the doc comment, each with its own answer.
     todo!()
 }
 // ANCHOR_END: user_for_access_token
@@ -87,21 +111,19 @@ pub struct CurrentUser(pub User);
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    /// Step 3. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
+    /// Step 4. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
     /// [`ApiError::NotAuthenticated`]; malformed is [`ApiError::BadAuthorizationHeader`]; a
     /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
     /// be one of ours: treat it as an empty token, which the token service refuses.)
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // TODO: `parts.headers.get(header::AUTHORIZATION)` is an `Option<&HeaderValue>`;
-        // `.map(HeaderValue::as_bytes)` makes it what step 1 reads. Then one `match` on the
-        // three kinds of credentials; the token's bytes become text with `std::str::from_utf8`.
+        // TODO: Step 4: from the request's header to a user, or the right refusal.
         todo!()
     }
 }
 // ANCHOR_END: extractor
 
 // ANCHOR: obtain
-/// Step 4. `POST /api/token/`: a username and a password in, a refresh and an access token
+/// Step 5. `POST /api/token/`: a username and a password in, a refresh and an access token
 /// out. Both fields are required strings ([`required_strings`] answers the 400s); every kind
 /// of bad credentials is one 401, [`ApiError::NoActiveAccount`]; the body on success is the
 /// pair from `state.tokens.issue_pair`, for the user's id as a string.
@@ -109,58 +131,64 @@ pub async fn obtain(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    // TODO: `required_strings(&data, ["username", "password"])?` gives both fields or the 400.
-    // `authenticate(&*state.users, &state.passwords, …)` checks them; map its error to the
-    // right `ApiError`. `json_body` turns the pair into the response.
+    // TODO: Step 5: the two fields, the credentials, and the pair.
     todo!()
 }
 // ANCHOR_END: obtain
 
 // ANCHOR: verify
-/// Step 5. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
+/// Step 6. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
 /// passes (`None` as the expected type), and no user is looked up: the answer is about the
 /// token alone. A refusal is [`ApiError::Token`], the token endpoints' 401.
 pub async fn verify(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    // TODO: One required field, `token`; one call to `state.tokens.verify`; `{}` as the body.
+    // TODO: Step 6: one field, one verification, and simplejwt's answer.
     todo!()
 }
 // ANCHOR_END: verify
 
 // ANCHOR: hello
-/// Step 6. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
+/// Step 7. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
 pub async fn hello(CurrentUser(user): CurrentUser) -> Response {
-    // TODO: `json_body(&json!({...}))`. The extractor in the arguments has done the checking.
+    // TODO: Step 7: the greeting; the extractor in the arguments has done the checking.
     todo!()
 }
 // ANCHOR_END: hello
 
 // ANCHOR: me
-/// Step 6. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
+/// Step 7. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
 /// `date_joined`, in that order.
 pub async fn me(CurrentUser(user): CurrentUser) -> Response {
-    // TODO: The four fields of `user`, with `json!`, in the order of the doc comment.
+    // TODO: Step 7: the fields of the doc comment, in its order.
     todo!()
 }
 // ANCHOR_END: me
 
-// ANCHOR: router
-/// Step 7. The routes, each with its trailing slash as Django writes them:
+// ANCHOR: routes
+/// Step 8. The four routes, each with its trailing slash as Django writes them, and what each
+/// answers to a method it does not serve:
 ///
 /// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
 ///   `Allow: POST`;
 /// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
 ///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
-///   anonymous one gets the 401;
-/// - each of those paths without its slash is a 301 to the path with it;
-/// - any other path is DRF's 404, `{"detail": "Not found."}`.
+///   anonymous one gets the 401.
+///
+/// The state is added by step 9, so this returns a router that still needs it.
+pub fn routes() -> Router<AppState> {
+    // TODO: Step 8: the four routes of the doc comment, and what each answers to the rest.
+    todo!()
+}
+// ANCHOR_END: routes
+
+// ANCHOR: router
+/// Step 9. The whole router: the routes of step 8; each of their paths without its slash, a
+/// 301 to the path with it, whatever the method; any other path, DRF's 404,
+/// `{"detail": "Not found."}`; and the shared state.
 pub fn router(state: AppState) -> Router {
-    // TODO: `Router::new().route(path, post(obtain).fallback(...))` and so on; a `fallback` on a
-    // method router answers the methods it does not serve. For the protected routes, make
-    // that fallback take a `CurrentUser` first. A loop can add the four slashless paths with
-    // `any(...)`. Finish with `.fallback(...)` for unknown paths and `.with_state(state)`.
+    // TODO: Step 9: your step 8, then the slashless paths, the other paths and the state.
     todo!()
 }
 // ANCHOR_END: router

@@ -20,7 +20,7 @@
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 pub const MINUTE: i64 = 60;
@@ -221,6 +221,15 @@ impl Store {
     }
 }
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Whether a token that expires at `expires_at` is expired at the instant
+/// `now`: chapter 2's rule, which every step of this chapter uses.
+pub fn is_expired(expires_at: i64, now: i64) -> bool {
+    // TODO: Step 0: chapter 2's rule for `exp`, without leeway.
+    todo!()
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: expiries_fn
 impl Policy {
     /// Step 1. When the tokens of a pair issued at `now`, in a family that started at
@@ -228,9 +237,7 @@ impl Policy {
     /// absolute end, `started_at + session_lifetime`. From that end on, nothing may be issued
     /// in the family any more: `None`.
     pub fn expiries(&self, started_at: i64, now: i64) -> Option<Expiries> {
-        // TODO: The family ends at `started_at + self.session_lifetime`; from then on,
-        // `None`. Otherwise each token expires at `now` plus its lifetime, or at the end if
-        // that is sooner (`i64::min`).
+        // TODO: Step 1: the pair's expiries, or `None` once the family has reached its end.
         todo!()
     }
 }
@@ -241,9 +248,7 @@ impl Store {
     /// Step 2a. A user proved who they are: start a new family for them (the next id, started
     /// now, no pairs yet, not revoked) and issue its first pair, with the expiries of step 1.
     pub fn login(&mut self, user: &str, now: i64) -> Pair {
-        // TODO: Push a new `Family` (its id from `self.next_family_id()`, `pairs: 0`, not
-        // revoked) onto `self.families`, then issue its first pair with `self.mint`, using the
-        // expiries of step 1.
+        // TODO: Step 2a: a new family and its first pair.
         todo!()
     }
     // ANCHOR_END: login
@@ -253,9 +258,7 @@ impl Store {
     /// of a family this store knows, not expired (`now >= expires_at` is expired), and its
     /// family is not revoked. The first failure, in that order, is the answer.
     pub fn authorize(&self, access: &Token, now: i64) -> Result<(), Refused> {
-        // TODO: Four checks, each returning its `Refused`: the type, the family
-        // (`access.family()`, then `self.family`), the token's `expires_at`, and the family's
-        // `revoked`.
+        // TODO: Step 2b: the first failure of the doc comment's order, or `Ok`.
         todo!()
     }
     // ANCHOR_END: authorize
@@ -272,10 +275,7 @@ impl Store {
     /// Step 4 adds one line to the blacklisted case: a rotated-away token that comes back
     /// revokes its whole family.
     pub fn refresh(&mut self, refresh: &Token, now: i64) -> Result<Pair, Refused> {
-        // TODO: The checks in the order above. `self.policy.expiries(family.started_at, now)`
-        // both detects the end and gives the new pair's expiries. Then `self.blacklist.insert`
-        // the old jti and `self.mint` the family's next pair. Copy what you need out of
-        // `family` before you change `self`: the borrow checker will not let you do both.
+        // TODO: Step 3: the refusals of the doc comment, then the rotation.
         todo!()
     }
     // ANCHOR_END: refresh
@@ -285,9 +285,7 @@ impl Store {
     /// included. Only the first revocation counts (its time and reason are kept); returns
     /// whether this call revoked the family, so `false` for one already revoked or unknown.
     pub fn revoke_family(&mut self, family: &str, reason: Reason, now: i64) -> bool {
-        // TODO: Find the family with `self.family_mut`; set `revoked` only if it is `None`.
-        // Then, in `refresh`, make the blacklisted case call this with `Reason::Reuse` before
-        // it refuses the token.
+        // TODO: Step 4: revoke once; then make `refresh` treat a returning token as a theft.
         todo!()
     }
     // ANCHOR_END: revoke_family
@@ -299,9 +297,7 @@ impl Store {
     /// blacklisted still revokes the family, but the answer is `Blacklisted`, as simplejwt's
     /// blacklist endpoint answers a second logout.
     pub fn logout(&mut self, refresh: &Token, now: i64) -> Result<(), Refused> {
-        // TODO: Three refusals that change nothing. Then `self.blacklist.insert` (it returns
-        // whether the jti was new) and `self.revoke_family` with `Reason::Logout`, whatever
-        // the insert said.
+        // TODO: Step 5a: the refusals that change nothing, then the logout.
         todo!()
     }
     // ANCHOR_END: logout
@@ -311,8 +307,7 @@ impl Store {
     /// yet and have not reached their end (step 1 still issues in them). Returns their ids,
     /// in the order of the logins. Other users' families are untouched.
     pub fn revoke_user(&mut self, user: &str, reason: Reason, now: i64) -> Vec<String> {
-        // TODO: Walk `self.families` mutably; a family is live if step 1 would still issue in
-        // it. Copy `self.policy` into a local first, to read it while the families are borrowed.
+        // TODO: Step 5b: every live family of `user`.
         todo!()
     }
     // ANCHOR_END: revoke_user
@@ -372,19 +367,36 @@ pub struct Held {
 }
 // ANCHOR_END: script
 
+// ANCHOR: play
+/// What one event did: what the actor did, how it went, and what the actor holds afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    /// `log in as alice`, `refresh with f1-r1`, `call the API` (with nothing to send)…
+    pub what: String,
+    /// `ok: …`, `refused: …`, [`NO_ACCESS`], [`NO_REFRESH`], `now holds …`…
+    pub outcome: String,
+    pub holds: Held,
+}
+
+/// Step 6. Play one event against `store`: the actor acts with the tokens it holds in `held`
+/// (none, if it is not there yet). The wording of `what` and `outcome`, and what the actor holds
+/// afterwards, are in the book's step 6; step 7's snapshots show them in whole stories.
+pub fn play(store: &mut Store, held: &BTreeMap<&str, Held>, event: &Event) -> Played {
+    // TODO: Step 6: one `match` arm per `Action`; the `Display` of `Pair` and `Refused`, and
+    // `NO_ACCESS` and `NO_REFRESH`, write most of the outcomes.
+    todo!()
+}
+// ANCHOR_END: play
+
 // ANCHOR: run
-/// Step 6. Play a story against a new store with `policy`, event by event, and write down
+/// Step 7. Play a story against a new store with `policy`, event by event, and write down
 /// what happened. Each event gives two lines: the instant, the actor and what it does; then,
 /// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
 /// every family the event revoked (in the order of the families). The exact wording is in
-/// the step 6 snapshots.
+/// the step 7 snapshots.
 pub fn run(policy: Policy, script: &[Event]) -> String {
-    // TODO: A `Store`, a `std::collections::BTreeMap` from actor to `Held`, and a `String` to
-    // write to (`std::fmt::Write` gives you `writeln!` into a String). For each event: note
-    // which families are revoked already, play the action with the tokens the actor holds,
-    // write the two lines, then one `! family …` line per family revoked since. The step 6
-    // snapshots show every wording; `clock`, `INDENT`, `NO_ACCESS`, `NO_REFRESH` and the
-    // `Display` of `Pair` and `Refused` write most of it.
+    // TODO: Step 7: your step 6 for each event, in order, and the lines it makes; `clock` and
+    // `INDENT` help.
     todo!()
 }
 // ANCHOR_END: run

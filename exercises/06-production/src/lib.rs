@@ -6,21 +6,34 @@
 //!
 //! - Configuration from the environment, every problem reported at once, and a signing key
 //!   refused when it is weak: [`parse_duration`] and [`parse_bool`] (step 1),
-//!   [`secret_weaknesses`] (step 2), [`Config::from_env`] (step 3).
+//!   [`secret_weaknesses`] (step 2), [`signing_key`] (step 3), [`Config::from_env`] (step 4).
 //! - Deployment settings checked before anything is written from them, then rendered into
 //!   nginx, systemd, container and Procfile files from the tera templates in `templates/`:
-//!   [`check_host_name`] and [`parse_upstream`] (step 4), [`validate`] (step 5), [`render`]
-//!   (step 6).
-//! - A graceful shutdown as a state machine over events: [`Lifecycle::on`] (step 7).
+//!   [`check_host_name`] and [`parse_upstream`] (step 5), [`validate`] (step 6), [`render`]
+//!   (step 7).
+//! - A graceful shutdown as a state machine over events: [`Lifecycle::on`] (step 8).
+//! - The proxy lines of the nginx site and the stop rules of the systemd unit, written in the
+//!   templates themselves (step 9).
 
-// Until each step is written, its arguments go unused.
-#![allow(unused_variables, dead_code)]
+// Until each step is written, its arguments go unused (and step 3's list of problems looks
+// like it could be a slice, since nothing is pushed onto it yet).
+#![allow(unused_variables, dead_code, clippy::ptr_arg)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 
 use serde::Serialize;
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. A number of seconds written the way the server's flags are: in the
+/// largest of `d`, `h`, `m` and `s` that it is a whole number of (`300` is `5m`, `90` is
+/// `90s`, `0` is `0s`). Step 1 reads what this writes.
+pub fn format_duration(seconds: u64) -> String {
+    // TODO: Step 0: the largest unit that divides the seconds exactly.
+    todo!()
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: value_error
 /// Why the value of one environment variable was refused.
@@ -55,9 +68,7 @@ pub enum ValueError {
 /// ([`ValueError::UnknownUnit`], with the unit as written), and a total too large in seconds
 /// ([`ValueError::TooLarge`] again).
 pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
-    // TODO: Trim, then cut the text where the digits end (`bytes().take_while(u8::is_ascii_digit)`
-    // counts them). No digits is `NoNumber`; `parse::<u64>()` on digits alone fails only when the
-    // number is too large. Match what follows against the units (or nothing), then `checked_mul`.
+    // TODO: Step 1: the number of seconds, or the first problem of the doc comment.
     todo!()
 }
 // ANCHOR_END: parse_duration
@@ -67,8 +78,7 @@ pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
 /// `0`, `no`, `false` and `off` are false, in any mix of upper and lower case, with spaces
 /// around ignored. Anything else is refused rather than guessed: `ture` is a typo, not a yes.
 pub fn parse_bool(text: &str) -> Result<bool, ValueError> {
-    // TODO: Trim, refuse the empty string, then match `to_ascii_lowercase()` of the text against
-    // the eight words.
+    // TODO: Step 1, continued: the eight words, and nothing else.
     todo!()
 }
 // ANCHOR_END: parse_bool
@@ -108,9 +118,7 @@ pub const MIN_DISTINCT_BYTES: usize = 8;
 /// Step 2. Everything wrong with a signing secret, in the order of [`Weakness`]'s variants;
 /// empty when it may be used in production.
 pub fn secret_weaknesses(secret: &[u8]) -> Vec<Weakness> {
-    // TODO: Four separate checks, each pushing its weakness: equal to one of `PUBLISHED_SECRETS`,
-    // starting with `django-insecure-`, shorter than `MIN_SECRET_BYTES`, fewer than
-    // `MIN_DISTINCT_BYTES` different bytes (a `BTreeSet` of the bytes counts them).
+    // TODO: Step 2: every weakness, in the order of `Weakness`.
     todo!()
 }
 // ANCHOR_END: secret_weaknesses
@@ -206,9 +214,28 @@ impl fmt::Debug for Secret {
     }
 }
 
+// ANCHOR: signing_key
+/// Step 3. The signing key, read from `JWT_SIGNING_KEY`, or from the file named by
+/// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break, with every
+/// problem pushed onto `problems`: both set is [`ConfigProblem::KeyTwice`]; either set but
+/// empty is [`ValueError::Empty`]; a file that cannot be read is [`ConfigProblem::KeyFile`].
+/// When `strict` (production, or an environment that could not be read), no key at all is
+/// [`ConfigProblem::MissingKey`], and each weakness of the key is one
+/// [`ConfigProblem::WeakKey`]. The book's "Secrets" and "A weak key stops the start".
+pub fn signing_key(
+    env: &BTreeMap<String, String>,
+    read_file: impl Fn(&str) -> Result<String, String>,
+    strict: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Secret> {
+    // TODO: Step 3: the key from one of its two sources, and every problem with it.
+    todo!()
+}
+// ANCHOR_END: signing_key
+
 impl Config {
     // ANCHOR: from_env
-    /// Step 3. Read the configuration from environment variables, and report every problem,
+    /// Step 4. Read the configuration from environment variables, and report every problem,
     /// not just the first, so that one attempt to start shows everything there is to fix.
     ///
     /// Each variable of [`DEFAULTS`] takes its default when it is not set at all. The problems
@@ -216,21 +243,15 @@ impl Config {
     /// [`DEFAULTS`]); each of the three durations that is 0; an access lifetime that is not
     /// shorter than the refresh lifetime (only when both were read); then the key's.
     ///
-    /// The key is `JWT_SIGNING_KEY`, or the contents of the file named by
-    /// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break. Both set is
-    /// [`ConfigProblem::KeyTwice`]; either set but empty is [`ValueError::Empty`]. In
-    /// production, no key is [`ConfigProblem::MissingKey`], and each weakness of the key is one
-    /// [`ConfigProblem::WeakKey`]; development accepts both. When the environment itself cannot
-    /// be read, the key is judged as in production: in doubt, be strict.
+    /// The key's problems are step 3's, judged strictly unless the environment is development;
+    /// when the environment itself cannot be read, the key is judged as in production: in
+    /// doubt, be strict.
     pub fn from_env(
         env: &BTreeMap<String, String>,
         read_file: impl Fn(&str) -> Result<String, String>,
     ) -> Result<Config, Vec<ConfigProblem>> {
-        // TODO: `read_var` (below) reads one variable of `DEFAULTS` and records its problem:
-        // call it for all six with one `Vec` of problems, and carry on whatever it finds. Then
-        // the checks that compare values, then the key: a `match` on
-        // `(env.get(SIGNING_KEY), env.get(SIGNING_KEY_FILE))`. Return `Ok` only when no
-        // problem was recorded.
+        // TODO: Step 4: every problem of the environment, not only the first; `read_var` (below)
+        // reads one variable of `DEFAULTS`, your step 3 the key.
         todo!()
     }
     // ANCHOR_END: from_env
@@ -339,28 +360,24 @@ pub struct Upstream {
 // ANCHOR_END: host_problem
 
 // ANCHOR: check_host_name
-/// Step 4. Check a host name: not empty, at most 253 characters, only lowercase letters,
+/// Step 5. Check a host name: not empty, at most 253 characters, only lowercase letters,
 /// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
 /// or ending with `-`. The first problem found, in that order; the characters are checked from
 /// left to right before the labels.
 ///
 /// Uppercase is refused rather than lowered: one name, one spelling.
 pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
-    // TODO: The checks in order: empty, longer than 253, the first character that is not
-    // allowed (`chars().find(...)`), then the first bad label of `name.split('.')`.
+    // TODO: Step 5: the first problem of the doc comment's order.
     todo!()
 }
 // ANCHOR_END: check_host_name
 
 // ANCHOR: parse_upstream
-/// Step 4, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
+/// Step 5, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
 /// address in brackets or a host name ([`check_host_name`]; an IPv4 address is one); it is
 /// checked before the port.
 pub fn parse_upstream(text: &str) -> Result<Upstream, UpstreamProblem> {
-    // TODO: `rsplit_once(':')` cuts at the last colon. A host that starts with `[` must end with
-    // `]` around something `parse::<std::net::Ipv6Addr>()` accepts; any other host goes through
-    // `check_host_name`. The port must be digits only (`"+80".parse::<u16>()` succeeds!) and
-    // not 0.
+    // TODO: Step 5, continued: a host and a port that can be trusted in a configuration file.
     todo!()
 }
 // ANCHOR_END: parse_upstream
@@ -464,14 +481,12 @@ impl Deployment {
 }
 
 // ANCHOR: validate
-/// Step 5. Check every setting and report every problem, in the order of [`DeployProblem`]'s
+/// Step 6. Check every setting and report every problem, in the order of [`DeployProblem`]'s
 /// variants, field by field. One problem at most per field, except for the upstreams, where
 /// each bad or repeated one is its own problem (an upstream repeats when it reads as the same
 /// host and port as an earlier one).
 pub fn validate(settings: &DeploySettings) -> Result<Deployment, Vec<DeployProblem>> {
-    // TODO: One block per field, in the order of the fields, each pushing onto the same
-    // `Vec<DeployProblem>`; `Err` if it is not empty at the end. `is_system_user_name` (below)
-    // checks the user. Find repeated upstreams by comparing parsed `Upstream`s, not texts.
+    // TODO: Step 6: every problem, field by field; `is_system_user_name` (below) checks the user.
     todo!()
 }
 // ANCHOR_END: validate
@@ -500,15 +515,13 @@ pub const TEMPLATES: [(&str, &str); 4] = [
 // ANCHOR_END: templates
 
 // ANCHOR: render
-/// Step 6. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
+/// Step 7. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
 ///
 /// The templates see the deployment's fields under their own names (`domain`, `upstreams`,
 /// each with a `host` and a `port`, `book_dir`, `user`, `max_body_kib`). A template that uses
 /// anything else fails to render: tera refuses undefined variables.
 pub fn render(deployment: &Deployment) -> Result<BTreeMap<String, String>, tera::Error> {
-    // TODO: A `tera::Tera::new()`, each template added with `add_raw_template(name, source)`, the
-    // deployment turned into a `tera::Context` with `Context::from_serialize`, then each template
-    // rendered by its name into the map. `?` works on every tera call.
+    // TODO: Step 7: every template of `TEMPLATES`, rendered by tera for this deployment.
     todo!()
 }
 // ANCHOR_END: render
@@ -588,7 +601,7 @@ impl Lifecycle {
     }
 
     // ANCHOR: on
-    /// Step 7. What the server does when `event` happens at `at`, as log entries.
+    /// Step 8. What the server does when `event` happens at `at`, as log entries.
     ///
     /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
     ///   and starts draining until `at` + the drain timeout; a tick does nothing.
@@ -602,10 +615,7 @@ impl Lifecycle {
     ///
     /// A request finishing that was never accepted (or was given up on) is ignored.
     pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
-        // TODO: The phase first: once exited, nothing happens; draining with `at` at or past the
-        // deadline gives up on what is in flight, whatever the event. Then a `match` on the
-        // event (and on whether you are still serving). Last, if draining has left nothing in
-        // flight, log `Drained` and call `self.exit`.
+        // TODO: Step 8: the rules of the doc comment, phase by phase.
         todo!()
     }
     // ANCHOR_END: on

@@ -15,12 +15,13 @@
 //! ch07-beyond-exercise` passes. `cargo run -- check 7` says which step to work on next.
 //!
 //! The steps, from easy to hard: [`derive_key`], [`password_fingerprint`],
-//! [`issue_reset_token`], [`verify_reset_token`], [`request_reset`] with [`confirm_reset`],
-//! and [`service::verify_service_token`].
+//! [`issue_reset_token`], [`decode_reset_token`], [`verify_reset_token`], [`request_reset`]
+//! with [`confirm_reset`], and [`service::verify_service_token`].
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
 
+pub mod jwe;
 pub mod service;
 
 use std::fmt;
@@ -38,6 +39,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 #[allow(unused_imports)]
 use sha2::Sha256;
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Whether a compact token can go into a URL as it is, with no
+/// percent-encoding: only base64url characters and dots (the book's "Links in emails").
+pub fn fits_in_a_url(token: &str) -> bool {
+    // TODO: Step 0: base64url's alphabet and the dot, nothing else.
+    todo!()
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: constants
 /// The label that derives the password-reset key from the server's secret (step 1).
@@ -173,9 +183,7 @@ pub struct Email {
 /// token signed with the reset key can never verify as an access token (signed with the
 /// secret itself) or as an email-verification token, and the other way round.
 pub fn derive_key(server_secret: &[u8], label: &str) -> [u8; 32] {
-    // TODO: HMAC-SHA256 with the secret as the key and the label's bytes as the message:
-    // `Hmac::<Sha256>::new_from_slice(server_secret)`, then `update`, then
-    // `finalize().into_bytes()`, which `.into()` turns into a `[u8; 32]`.
+    // TODO: Step 1: one key per purpose, derived from the server's secret.
     todo!()
 }
 // ANCHOR_END: derive_key
@@ -187,8 +195,7 @@ pub fn derive_key(server_secret: &[u8], label: &str) -> [u8; 32] {
 /// It changes whenever the hash changes, and without the key it tells nothing about the hash:
 /// a reset link is readable by whoever sees it, and a hash in the open invites offline guessing.
 pub fn password_fingerprint(key: &[u8], password_hash: &str) -> String {
-    // TODO: The same HMAC as step 1, with `key` and the hash's bytes; keep the first
-    // `FINGERPRINT_BYTES` bytes and encode them with `URL_SAFE_NO_PAD`.
+    // TODO: Step 2: a short fingerprint that changes whenever the hash does.
     todo!()
 }
 // ANCHOR_END: password_fingerprint
@@ -199,37 +206,45 @@ pub fn password_fingerprint(key: &[u8], password_hash: &str) -> String {
 /// [`RESET_LIFETIME`]), signed with the reset key. The fingerprint is made with the reset key
 /// too.
 pub fn issue_reset_token(server_secret: &[u8], account: &Account, now: i64) -> String {
-    // TODO: Derive the reset key (step 1), fill in a `ResetClaims` (the fingerprint is step 2,
-    // with the same key), and sign with `jsonwebtoken::encode`, `Header::new(Algorithm::HS256)`
-    // and `EncodingKey::from_secret`.
+    // TODO: Step 3: a signed reset token for this account, with its own key.
     todo!()
 }
 // ANCHOR_END: issue_reset_token
 
+// ANCHOR: decode_reset_token
+/// Step 4. Let jsonwebtoken check what it can of a reset token, under the reset key: the
+/// signature (HS256 and nothing else), the audience, and the claims that must be there (`exp`,
+/// `aud`, `sub`), configured by you and not by its defaults (the book's step 4 says which, and
+/// chapter 2 why). `exp` is *not* compared with the system clock here: step 5 compares it with
+/// `now`. A signature or algorithm the library refuses is [`Refused::BadSignature`], an
+/// audience [`Refused::WrongAudience`], anything else [`Refused::Malformed`].
+pub fn decode_reset_token(reset_key: &[u8], token: &str) -> Result<ResetClaims, Refused> {
+    // TODO: Step 4: a `Validation` that checks what the doc comment says and nothing more.
+    todo!()
+}
+// ANCHOR_END: decode_reset_token
+
 // ANCHOR: verify_reset_token
-/// Step 4. Check a reset token at `now` against the accounts as they are now, and return the
+/// Step 5. Check a reset token at `now` against the accounts as they are now, and return the
 /// id of the account whose password it may reset.
 ///
-/// In this order: the signature (HS256 only, with the reset key) and the claims' shape, then
-/// `aud`, `token_type`, `exp` (refused from `exp` on, no leeway: this server issued the token
-/// and checks it with the same clock), the account (it must exist and be active), and last the
-/// fingerprint against the account's *current* password hash.
+/// In this order: step 4 with the reset key (signature, shape, `aud`), then `token_type`, `exp`
+/// (refused from `exp` on, no leeway: this server issued the token and checks it with the same
+/// clock), the account (it must exist and be active), and last the fingerprint against the
+/// account's *current* password hash.
 pub fn verify_reset_token(
     server_secret: &[u8],
     accounts: &Accounts,
     token: &str,
     now: i64,
 ) -> Result<u64, Refused> {
-    // TODO: `jsonwebtoken::decode::<ResetClaims>` with the reset key and a `Validation` you set
-    // up yourself: HS256 only, `exp` NOT checked against the system clock (`validate_exp`),
-    // `exp`, `aud` and `sub` required, and the audience set. Map its `error.kind()` to a
-    // `Refused`. Then check `token_type`, `exp` against `now`, the account and the fingerprint.
+    // TODO: Step 5: your step 4 with the reset key, then the checks jsonwebtoken cannot make.
     todo!()
 }
 // ANCHOR_END: verify_reset_token
 
 // ANCHOR: request_reset
-/// Step 5a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
+/// Step 6a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
 ///
 /// The HTTP answer is always [`RESET_REQUESTED`], so this returns only what nobody but the
 /// account's owner sees: an email for an existing, active account with an address, and
@@ -240,14 +255,13 @@ pub fn request_reset(
     username: &str,
     now: i64,
 ) -> Option<Email> {
-    // TODO: `accounts.find`, keep only an active account with an email address, issue a token
-    // (step 3), and build the message with `reset_email` and the link.
+    // TODO: Step 6a: the email, or nothing, for an account that may reset its password.
     todo!()
 }
 // ANCHOR_END: request_reset
 
 // ANCHOR: confirm_reset
-/// Step 5b. `POST /api/password/reset/confirm/ {"token", "new_password"}`: verify the token
+/// Step 6b. `POST /api/password/reset/confirm/ {"token", "new_password"}`: verify the token
 /// and store the new password's hash. Returns the account's id.
 ///
 /// Storing the new hash is what uses the link up: from then on its fingerprint no longer
@@ -259,7 +273,7 @@ pub fn confirm_reset(
     new_password_hash: &str,
     now: i64,
 ) -> Result<u64, Refused> {
-    // TODO: Verify (step 4), then `accounts.set_password_hash`.
+    // TODO: Step 6b: verify, then change the password.
     todo!()
 }
 // ANCHOR_END: confirm_reset

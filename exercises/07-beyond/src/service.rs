@@ -1,4 +1,4 @@
-//! Step 6: a token that another service sends, checked with the public keys its issuer
+//! Step 7: a token that another service sends, checked with the public keys its issuer
 //! publishes as a JWK Set (`GET /.well-known/jwks.json`).
 //!
 //! Fetching and caching the set is the caller's business (the book explains how); here the set
@@ -11,7 +11,7 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 
-// What step 6 needs.
+// What step 7 needs.
 #[allow(unused_imports)]
 use jsonwebtoken::errors::ErrorKind;
 #[allow(unused_imports)]
@@ -73,7 +73,7 @@ pub enum ServiceRefused {
 // ANCHOR_END: service_refused
 
 // ANCHOR: verify_service_token
-/// Step 6. Check a token another service sent, with the issuer's published keys, at `now`.
+/// Step 7. Check a token another service sent, with the issuer's published keys, at `now`.
 ///
 /// In this order: the header's `alg` must be the policy's; its `kid` picks the key from the
 /// set (and nothing else does: no `jku`, no `jwk`, no guessing); the key must be meant for
@@ -86,10 +86,8 @@ pub fn verify_service_token(
     token: &str,
     now: i64,
 ) -> Result<ServiceClaims, ServiceRefused> {
-    // TODO: `jsonwebtoken::decode_header`, then compare `alg`, take the `kid`, `keys.find` it,
-    // check the key's `common.key_algorithm` and `common.public_key_use`, make a
-    // `DecodingKey::from_jwk`, and decode with a `Validation` that knows the issuer and the
-    // audience. `exp` against `now` last.
+    // TODO: Step 7: the key chosen by `kid` among the published ones, and every check of the doc
+    // comment.
     todo!()
 }
 // ANCHOR_END: verify_service_token

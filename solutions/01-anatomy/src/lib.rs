@@ -4,12 +4,20 @@
 //! and a signature. Everything here is *decoding*: nothing in this crate checks a signature, so
 //! nothing here tells you a token is genuine. That is chapter 3.
 //!
-//! The steps, from easy to hard: [`split`], [`base64url_value`], [`decode_base64url`],
+//! The steps, from easy to hard: [`split`], [`base64url_value`], [`sextets`], [`decode_base64url`],
 //! [`parse_object`], [`decode`] and [`inspect`].
 
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. How many segments a compact token has: the pieces its dots separate,
+/// empty pieces included (the book's "Three parts, two dots").
+pub fn segment_count(token: &str) -> usize {
+    token.split('.').count()
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: part
 /// The three parts of a compact JWS, in the order they appear.
@@ -122,15 +130,13 @@ pub fn base64url_value(byte: u8) -> Option<u8> {
 }
 // ANCHOR_END: base64url_value
 
-// ANCHOR: decode_base64url
-/// Step 3. Decode one segment, strictly.
-///
-/// Every 4 characters carry 24 bits, which are 3 bytes. A final group of 2 characters carries
-/// 1 byte and of 3 characters 2 bytes; their leftover low bits must be zero. Refuse `=`
-/// (padding), anything outside the alphabet, a length of 4n+1 and non-zero leftover bits, in
-/// that order of checking: first the characters from left to right, then the length, then the
-/// leftover bits.
-pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
+// ANCHOR: sextets
+/// Step 3. The 6-bit values of a segment's characters, read from left to right with step 2:
+/// the first character that is not base64url refuses the segment ([`Malformed::Padding`] for
+/// `=`, [`Malformed::InvalidCharacter`] for anything else, with its index and byte); then a
+/// number of characters that no encoder can produce ([`Malformed::InvalidLength`]). The book's
+/// "Strict decoding, and why it matters" says why each is refused.
+pub fn sextets(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
     let mut sextets = Vec::with_capacity(text.len());
     for (index, &byte) in text.as_bytes().iter().enumerate() {
         match base64url_value(byte) {
@@ -145,6 +151,17 @@ pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
             length: sextets.len(),
         });
     }
+    Ok(sextets)
+}
+// ANCHOR_END: sextets
+
+// ANCHOR: decode_base64url
+/// Step 4. Decode one segment, strictly: the bytes its characters (step 3) carry, six bits
+/// each, refusing a last group whose unused bits are not zero ([`Malformed::NonCanonical`]), so
+/// that every byte string has exactly one spelling (the book's "Strict decoding, and why it
+/// matters").
+pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
+    let sextets = sextets(part, text)?;
     let mut bytes = Vec::with_capacity(sextets.len() * 3 / 4);
     for group in sextets.chunks(4) {
         // Up to 24 bits, packed from the left.
@@ -164,7 +181,7 @@ pub fn decode_base64url(part: Part, text: &str) -> Result<Vec<u8>, Malformed> {
 // ANCHOR_END: decode_base64url
 
 // ANCHOR: parse_object
-/// Step 4. Read decoded bytes as a JSON object (a header or a payload).
+/// Step 5. Read decoded bytes as a JSON object (a header or a payload).
 ///
 /// Check UTF-8 first, so that a reader learns the bytes are not text at all rather than a
 /// parser's complaint about some byte.
@@ -185,7 +202,7 @@ pub fn parse_object(part: Part, bytes: &[u8]) -> Result<Map<String, Value>, Malf
 // ANCHOR_END: parse_object
 
 // ANCHOR: decode
-/// Step 5. Take a whole token apart: split it, decode and parse the header, read the algorithm
+/// Step 6. Take a whole token apart: split it, decode and parse the header, read the algorithm
 /// from it, then decode and parse the payload and decode the signature. The first problem found
 /// is returned, in that order: a verifier must know which algorithm it is dealing with before
 /// it looks at anything else.
@@ -214,7 +231,7 @@ pub fn decode(token: &str) -> Result<Decoded, Malformed> {
 // ANCHOR_END: decode
 
 // ANCHOR: inspect
-/// Step 6. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
+/// Step 7. Render a token the way jwt.io's debugger shows it: each part's text, its decoded
 /// JSON (pretty-printed, in the token's own member order), the registered time claims as UTC
 /// dates, and the signature's size. An empty signature is called out: harmless-looking under
 /// `"alg": "none"`, an attack under any other algorithm. A malformed token renders as the

@@ -7,7 +7,7 @@
 //! system clock.
 //!
 //! The steps, from easy to hard: [`numeric_date`], [`Audience`], [`Claims`] with
-//! [`parse_claims`], [`check_times`], [`validate`], and [`check`] with [`verdict_table`].
+//! [`parse_claims`], [`check_times`], [`missing`], [`validate`], and [`check`] with [`verdict_table`].
 
 use std::fmt;
 
@@ -22,17 +22,22 @@ pub const EXPECTED_AUDIENCE: &str = "a string or an array of strings";
 /// What each member of an `aud` array must be, in serde's error messages.
 pub const EXPECTED_AUDIENCE_MEMBER: &str = "a string";
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. How many whole seconds a token that expires at `exp` has left at the
+/// instant `now`: none once it has expired (the book's "The rules, to the second").
+pub fn seconds_left(exp: i64, now: i64) -> i64 {
+    exp.saturating_sub(now).max(0)
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: numeric_date
-/// Step 1. Read a NumericDate claim (`exp`, `nbf`, `iat`): seconds since
-/// 1970-01-01T00:00:00Z UTC, as a JSON number.
+/// Step 1. Read the value of a time claim (`exp`, `nbf`, `iat`) that is present, as whole
+/// seconds since 1970, so that the time rules of step 4 can compare it with `now`.
 ///
-/// It is made for serde's `deserialize_with` attribute on an `Option<i64>` field (step 3):
-/// serde calls it only for a claim that is present, so it never sees an absent one.
-///
-/// An integer is taken as it is. A number with a fraction (RFC 7519 allows them) is rounded
-/// *down* to the second, so `-1.5` is `-2`; a number beyond `i64`'s range saturates. Anything
-/// else, `null` included, is an error made with [`wrong_type`] and [`EXPECTED_NUMERIC_DATE`]:
-/// a time claim that is present but unreadable must refuse the token, never skip the check.
+/// Every JSON number is a NumericDate, fractions and numbers far beyond `i64` included: find
+/// the second each one falls in. Every other value refuses the token, with an error made by
+/// [`wrong_type`] and [`EXPECTED_NUMERIC_DATE`]. The book's "NumericDate mistakes" says why a
+/// claim that cannot be read must never be skipped; step 1 of the book has the cases.
 pub fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     match Value::deserialize(deserializer)? {
         Value::Number(number) => Ok(Some(match number.as_i64() {
@@ -56,10 +61,10 @@ pub enum Audience {
 // ANCHOR_END: audience
 
 // ANCHOR: audience_deserialize
-/// Step 2a. Read `aud`: a string is [`Audience::One`], an array of strings is
-/// [`Audience::Many`] (an empty array is allowed: it names nobody). Anything else is an error
-/// made with [`wrong_type`]: [`EXPECTED_AUDIENCE`] for the value itself, or
-/// [`EXPECTED_AUDIENCE_MEMBER`] for the first member of an array that is not a string.
+/// Step 2a. Read `aud` in both the spellings RFC 7519 allows, keeping the one the issuer
+/// chose, and refuse every other shape with [`wrong_type`] (its wording: [`EXPECTED_AUDIENCE`],
+/// or [`EXPECTED_AUDIENCE_MEMBER`] for a bad member of an array). The book's "The audience:
+/// one or many" gives the rule.
 impl<'de> Deserialize<'de> for Audience {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match Value::deserialize(deserializer)? {
@@ -80,8 +85,8 @@ impl<'de> Deserialize<'de> for Audience {
 
 // ANCHOR: audience_contains
 impl Audience {
-    /// Step 2b. Whether the token names `name` among its audiences. Audiences are compared as
-    /// case-sensitive strings, exactly, with no normalisation (RFC 7519 §2, StringOrURI).
+    /// Step 2b. Whether the token is meant for `name`. How audiences compare is in the
+    /// book's step 2 (RFC 7519 §2, StringOrURI).
     pub fn contains(&self, name: &str) -> bool {
         match self {
             Audience::One(one) => one == name,
@@ -122,8 +127,9 @@ pub struct Claims {
 // ANCHOR_END: claims
 
 // ANCHOR: parse_claims
-/// Step 3. Read a payload (JSON text) into [`Claims`]. A registered claim of the wrong type is an
-/// error, never a claim quietly dropped.
+/// Step 3. Read a payload (JSON text) into [`Claims`], as "Modelling claims with serde" in the
+/// book describes: a registered claim of the wrong type is an error, never a claim quietly
+/// dropped, and no claim is lost.
 pub fn parse_claims(payload: &str) -> Result<Claims, serde_json::Error> {
     serde_json::from_str(payload)
 }
@@ -154,13 +160,10 @@ pub enum Failure {
 // ANCHOR_END: failure
 
 // ANCHOR: check_times
-/// Step 4. The time rules, at the instant `now`, forgiving `leeway` seconds of clock skew
-/// (`leeway >= 0`). Each applies only when its claim is present, and each failure is reported,
-/// in this order:
-///
-/// - issued in the future: `iat > now + leeway`;
-/// - not yet valid: `nbf > now + leeway` (at `nbf` itself the token is valid);
-/// - expired: `exp <= now - leeway` (at `exp` itself the token is already expired).
+/// Step 4. Every time rule the token breaks at the instant `now`, forgiving `leeway` seconds
+/// of clock skew (`leeway >= 0`), in the order `iat`, `nbf`, `exp`. A rule applies only when its
+/// claim is present. The rules, to the second, and what the leeway does to them are in the
+/// book's "Time: three claims and two clocks".
 pub fn check_times(claims: &Claims, now: i64, leeway: i64) -> Vec<Failure> {
     let mut failures = Vec::new();
     if let Some(iat) = claims.iat
@@ -202,19 +205,12 @@ pub struct Rules {
 }
 // ANCHOR_END: rules
 
-// ANCHOR: validate
-/// Step 5. Check `claims` against every rule at the instant `now`, and report every failure,
-/// in this order:
-///
-/// 1. [`Failure::Missing`] for each absent claim among `rules.required`, in that order, then
-///    `"iss"`, `"aud"` and `"token_type"` when the rules expect a value for them and the token
-///    lacks them (each name is reported once, even if `required` lists it too);
-/// 2. [`Failure::WrongIssuer`], [`Failure::WrongAudience`], [`Failure::WrongTokenType`], for
-///    claims that are present but do not match;
-/// 3. the time rules of [`check_times`], with `rules.leeway`.
-pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Failure>> {
-    let mut failures = Vec::new();
-
+// ANCHOR: missing
+/// Step 5. The claims `rules` need that `claims` lack, as [`Failure::Missing`], each name once:
+/// those of `rules.required`, in their order, then `iss`, `aud` and `token_type` when the rules
+/// expect a value for them (a value the rules expect makes its claim required: a token must
+/// not pass a check by leaving the claim out).
+pub fn missing(claims: &Claims, rules: &Rules) -> Vec<Failure> {
     let mut required = rules.required.clone();
     for (name, expected) in [
         ("iss", rules.issuer.is_some()),
@@ -225,11 +221,21 @@ pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Fail
             required.push(name);
         }
     }
-    for name in required {
-        if !claims.has(name) {
-            failures.push(Failure::Missing(name));
-        }
-    }
+    required
+        .into_iter()
+        .filter(|name| !claims.has(name))
+        .map(Failure::Missing)
+        .collect()
+}
+// ANCHOR_END: missing
+
+// ANCHOR: validate
+/// Step 6. Check `claims` against every one of `rules` at the instant `now`, and report every
+/// failure, never only the first: the missing claims (step 5), then the claims present with the
+/// wrong value, then the time rules (step 4). The book's "The audience: one or many", "One kind
+/// of token must never pass for another" and step 6 say what each rule accepts.
+pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Failure>> {
+    let mut failures = missing(claims, rules);
 
     if let (Some(expected), Some(found)) = (&rules.issuer, &claims.iss)
         && expected != found
@@ -261,9 +267,9 @@ pub fn validate(claims: &Claims, rules: &Rules, now: i64) -> Result<(), Vec<Fail
 // ANCHOR_END: validate
 
 // ANCHOR: check
-/// Step 6a. Read a payload and validate it in one go: the claims if they pass, otherwise every
-/// reason they do not. A payload that cannot be read is one [`Failure::Malformed`], whose text
-/// is the parse error's `Display`.
+/// Step 7a. Read a payload and validate it in one go: the claims if they pass, otherwise every
+/// reason they do not. A payload that cannot be read is one [`Failure::Malformed`] carrying the
+/// parse error's text.
 pub fn check(payload: &str, rules: &Rules, now: i64) -> Result<Claims, Vec<Failure>> {
     let claims =
         parse_claims(payload).map_err(|error| vec![Failure::Malformed(error.to_string())])?;
@@ -273,7 +279,7 @@ pub fn check(payload: &str, rules: &Rules, now: i64) -> Result<Claims, Vec<Failu
 // ANCHOR_END: check
 
 // ANCHOR: verdict_table
-/// Step 6b. The verdict on each token at each instant, as a text table. For each `(name,
+/// Step 7b. The verdict on each token at each instant, as a text table. For each `(name,
 /// payload)` of `tokens`, in order: a line with the name, then one line per `(label, now)` of
 /// `instants`: two spaces, the label padded to 14 characters, two spaces, then `ok`, or
 /// `refused: ` and every failure's `Display`, joined by `; `. An empty line separates tokens.

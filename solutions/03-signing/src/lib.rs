@@ -6,10 +6,10 @@
 //! signature is the easy part. A careful verifier also decides, before it reads the token, which
 //! algorithm and which key it accepts, and refuses everything else.
 //!
-//! The steps, from easy to hard: [`hmac_sha256`], [`constant_time_eq`], [`signing_input`] with
-//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`KeyRing::verify`],
-//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 3 build on each other; steps 4 to 7
-//! each stand on their own.
+//! The steps, from easy to hard: [`key_block`] and [`hmac`], [`constant_time_eq`], [`signing_input`] with
+//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`screen`], [`KeyRing::verify`],
+//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 4 build on each other, and so do
+//! steps 7 and 8; steps 5, 6 and 9 each stand on their own.
 
 use std::fmt;
 
@@ -28,53 +28,101 @@ pub use naive::naive_verify;
 /// SHA-256 works on blocks of 64 bytes; HMAC pads or hashes its key to exactly one block.
 pub const BLOCK_BYTES: usize = 64;
 
-// ANCHOR: hmac_sha256
-/// Step 1. HMAC-SHA256 (RFC 2104), from SHA-256 alone.
-///
-/// The key becomes one 64-byte block: a key longer than a block is hashed first (its 32-byte
-/// hash is used instead), and the block is filled up with zero bytes. Then
-/// `HMAC(key, message) = SHA-256((block XOR opad) || SHA-256((block XOR ipad) || message))`,
-/// where `ipad` is the byte `0x36` repeated and `opad` the byte `0x5c` repeated.
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Bytes as lowercase hexadecimal, two digits each: the way RFC 4231
+/// writes its HMAC test vectors, and the way you will compare your MACs with them.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+// ANCHOR_END: warm_up
+
+// ANCHOR: key_block
+/// Step 1. The key as HMAC uses it: exactly one 64-byte block, made from a key of any length
+/// with `hash` (the first move of the book's "HMAC-SHA256, by hand"). `hash` has SHA-256's
+/// shape, as in step 2.
+pub fn key_block(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8]) -> [u8; BLOCK_BYTES] {
     let mut block = [0u8; BLOCK_BYTES];
     if key.len() > BLOCK_BYTES {
-        block[..32].copy_from_slice(&Sha256::digest(key));
+        block[..32].copy_from_slice(&hash(&[key]));
     } else {
         block[..key.len()].copy_from_slice(key);
     }
-    let inner = Sha256::new()
-        .chain_update(block.map(|byte| byte ^ 0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(block.map(|byte| byte ^ 0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    block
+}
+// ANCHOR_END: key_block
+
+// ANCHOR: hmac
+/// Step 2. HMAC (RFC 2104) of `message` under `key`, for keys of any length, built from `hash`
+/// and nothing else: `hash` has SHA-256's shape (it digests 64-byte blocks into 32 bytes) and
+/// hashes the concatenation of the parts it is given. The construction is the book's
+/// "HMAC-SHA256, by hand" (and its picture).
+pub fn hmac(hash: impl Fn(&[&[u8]]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+    let block = key_block(&hash, key);
+    let inner = hash(&[&block.map(|byte| byte ^ 0x36), message]);
+    hash(&[&block.map(|byte| byte ^ 0x5c), &inner])
+}
+// ANCHOR_END: hmac
+
+// ANCHOR: hmac_sha256
+/// SHA-256 of the concatenation of `parts`: the hash HS256 gives to step 2.
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// HMAC-SHA256, the MAC of HS256: your step 2 with SHA-256.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    hmac(sha256, key, message)
 }
 // ANCHOR_END: hmac_sha256
 
 // ANCHOR: constant_time_eq
-/// Step 2. Whether two byte strings are equal, taking the same time wherever they differ.
-///
-/// `==` on slices stops at the first byte that differs, so how long it takes tells an attacker
-/// how many leading bytes of their guess were right. Here every byte is looked at, whatever
-/// happened before. Slices of different lengths are simply unequal: the length of an HMAC is
-/// no secret.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// What step 3 may do with a byte of a MAC, and nothing more: combine two bytes with XOR, gather
+/// two results with OR, start from zero, and ask whether a result is zero. `u8` is one; the
+/// tests use a byte that keeps a record of what was done with it.
+pub trait MacByte: Copy {
+    fn xor(self, other: Self) -> Self;
+    fn or(self, other: Self) -> Self;
+    fn zero() -> Self;
+    fn is_zero(self) -> bool;
+}
+
+impl MacByte for u8 {
+    fn xor(self, other: Self) -> Self {
+        self ^ other
+    }
+    fn or(self, other: Self) -> Self {
+        self | other
+    }
+    fn zero() -> Self {
+        0
+    }
+    fn is_zero(self) -> bool {
+        // Keep the optimiser from turning a comparison loop back into an early exit.
+        std::hint::black_box(self) == 0
+    }
+}
+
+/// Step 3. Whether two MACs are equal, in a time that does not depend on where they differ.
+/// Why `==` will not do, and what may still be compared quickly, is in the book's "Comparing
+/// signatures: constant time". The tests watch what is done with every byte.
+pub fn constant_time_eq<B: MacByte>(a: &[B], b: &[B]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let difference = a.iter().zip(b).fold(0u8, |seen, (x, y)| seen | (x ^ y));
-    // Keep the optimiser from turning the loop back into an early exit.
-    std::hint::black_box(difference) == 0
+    a.iter()
+        .zip(b)
+        .fold(B::zero(), |seen, (x, y)| seen.or(x.xor(*y)))
+        .is_zero()
 }
 // ANCHOR_END: constant_time_eq
 
 // ANCHOR: signing_input
-/// Step 3a. The JWS signing input: `BASE64URL(header) || '.' || BASE64URL(payload)`, the exact
-/// text every JWS algorithm signs. `header` and `payload` are the bytes to encode, byte for
-/// byte: a line break or a space in them is part of what gets signed.
+/// Step 4a. The JWS signing input for these exact header and payload bytes: the text every JWS
+/// algorithm signs (the book's "What a signature covers").
 pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
     let mut input = URL_SAFE_NO_PAD.encode(header);
     input.push('.');
@@ -84,8 +132,7 @@ pub fn signing_input(header: &[u8], payload: &[u8]) -> String {
 // ANCHOR_END: signing_input
 
 // ANCHOR: sign_hs256
-/// Step 3b. A complete HS256 token: the signing input, a dot, and the base64url of
-/// HMAC-SHA256(key, signing input).
+/// Step 4b. A complete HS256 token for these header and payload bytes, signed with `key`.
 pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
     let mut token = signing_input(header, payload);
     let signature = hmac_sha256(key, token.as_bytes());
@@ -96,11 +143,9 @@ pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
 // ANCHOR_END: sign_hs256
 
 // ANCHOR: verify_hs256
-/// Step 3c. Whether `token` carries a correct HS256 signature under `key`.
-///
-/// The token must have exactly three segments and a signature in strict base64url. The HMAC is
-/// recomputed over the first two segments exactly as received and compared in constant time.
-/// This checks the signature only; the header is step 6's business.
+/// Step 4c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
+/// the signature is checked here (the header is the business of steps 7 and 8), with nothing an attacker
+/// could learn from the time it takes.
 pub fn verify_hs256(key: &[u8], token: &str) -> bool {
     let Some((message, signature)) = token.rsplit_once('.') else {
         return false;
@@ -116,10 +161,9 @@ pub fn verify_hs256(key: &[u8], token: &str) -> bool {
 // ANCHOR_END: verify_hs256
 
 // ANCHOR: sign_compact
-/// Step 4. A complete token signed with any algorithm jsonwebtoken knows: the same signing input
-/// as step 3, signed by `jsonwebtoken::crypto::sign` with `key` and `algorithm`.
-///
-/// The header is taken as given, so it is the caller's job to make its `alg` match `algorithm`.
+/// Step 5. A complete token for these header and payload bytes, signed with `key` and any
+/// algorithm jsonwebtoken knows (its `crypto` module signs raw bytes). The header is taken as
+/// given: making its `alg` match `algorithm` is the caller's job.
 pub fn sign_compact(
     header: &[u8],
     payload: &[u8],
@@ -137,8 +181,8 @@ pub fn sign_compact(
 // ANCHOR_END: sign_compact
 
 // ANCHOR: verify_pinned
-/// Step 5. Verify a token with jsonwebtoken, accepting exactly one algorithm: the one the caller
-/// chose, never the one the token names. Returns the claims.
+/// Step 6. Verify a token with jsonwebtoken, accepting exactly one algorithm, the caller's, and
+/// return its claims (the book's "Verifying with jsonwebtoken: pin the algorithm").
 ///
 /// Time claims are not checked here: jsonwebtoken would compare `exp` with the system clock, and
 /// the RFC's examples expired in 2011. Chapter 2 checks time against a clock we control.
@@ -219,41 +263,51 @@ pub enum Refusal {
 /// Header members that carry a key (`jwk`, `x5c`) or a URL to fetch one from (`jku`, `x5u`).
 pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 
+// ANCHOR: screen
+/// Step 7. What a careful verifier refuses before it even looks for a key, with the first
+/// [`Refusal`] that applies: anything that is not three segments with a header that is a JSON
+/// object holding a string `alg` ([`Refusal::Malformed`]), then a header that carries or points
+/// to a key ([`KEY_MEMBERS`]), one that demands extensions, and an unsigned token, in the order
+/// of [`Refusal`]'s variants. Returns the header, for step 8. The attacks are the book's
+/// "The classic attacks".
+pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
+    let [header, _, _] = token.split('.').collect::<Vec<_>>()[..] else {
+        return Err(Refusal::Malformed);
+    };
+    let header = json_object(header).ok_or(Refusal::Malformed)?;
+    let Some(Value::String(alg)) = header.get("alg") else {
+        return Err(Refusal::Malformed);
+    };
+    if let Some(member) = KEY_MEMBERS.iter().find(|m| header.contains_key(**m)) {
+        return Err(Refusal::KeyInHeader {
+            member: member.to_string(),
+        });
+    }
+    if header.contains_key("crit") {
+        return Err(Refusal::CriticalExtension);
+    }
+    if alg == "none" {
+        return Err(Refusal::Unsigned);
+    }
+    Ok(header)
+}
+// ANCHOR_END: screen
+
 // ANCHOR: verify
 impl KeyRing {
-    /// Step 6. Verify a token against the ring, refusing anything an attacker could have made.
-    ///
-    /// Check in this order, returning the first [`Refusal`] that applies:
-    /// 1. three segments, a header that is a JSON object with a string `alg` (`Malformed`);
-    /// 2. none of [`KEY_MEMBERS`] in the header (`KeyInHeader`);
-    /// 3. no `crit` (`CriticalExtension`);
-    /// 4. `alg` is not `none` (`Unsigned`);
-    /// 5. the key: the one whose `kid` equals the header's `kid` (a string, or `Malformed`);
-    ///    without a `kid`, the ring's only key if it has exactly one (`UnknownKey`);
-    /// 6. `alg` is exactly that key's algorithm (`WrongAlgorithm`);
-    /// 7. the signature is not empty (`MissingSignature`);
-    /// 8. the signature verifies with that key and *its* algorithm (`BadSignature`, or
-    ///    `Malformed` if it is not base64url);
-    /// 9. only then, the payload is a JSON object (`Malformed`), which is returned.
+    /// Step 8. Verify a token against the ring and return its claims, refusing anything an
+    /// attacker could have made, with the first [`Refusal`] that applies: step 7's checks
+    /// first, then the rest in the order of the variants. Which key a token may use, and why
+    /// the order matters, are in the book's "Which key? `kid`, key sets and rotation", "The
+    /// classic attacks" and step 8.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
-        let [header, payload, signature] = token.split('.').collect::<Vec<_>>()[..] else {
+        let header = screen(token)?;
+        let [_, payload, signature] = token.split('.').collect::<Vec<_>>()[..] else {
             return Err(Refusal::Malformed);
         };
-        let header = json_object(header).ok_or(Refusal::Malformed)?;
         let Some(Value::String(alg)) = header.get("alg") else {
             return Err(Refusal::Malformed);
         };
-        if let Some(member) = KEY_MEMBERS.iter().find(|m| header.contains_key(**m)) {
-            return Err(Refusal::KeyInHeader {
-                member: member.to_string(),
-            });
-        }
-        if header.contains_key("crit") {
-            return Err(Refusal::CriticalExtension);
-        }
-        if alg == "none" {
-            return Err(Refusal::Unsigned);
-        }
         let kid = match header.get("kid") {
             None => None,
             Some(Value::String(kid)) => Some(kid.as_str()),
@@ -290,8 +344,9 @@ impl KeyRing {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 // ANCHOR: recover_secret
-/// Step 7a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
-/// who got hold of one token would: offline, as fast as the machine can compute HMACs.
+/// Step 9a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
+/// who got hold of one token would: offline, as fast as the machine can compute HMACs (the
+/// book's "Weak secrets").
 pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
     let (message, signature) = token.rsplit_once('.')?;
     words.iter().copied().find(|word| {
@@ -311,8 +366,9 @@ pub struct WeakSecret {
     pub length: usize,
 }
 
-/// Step 7b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] when `secret` is shorter than
-/// [`MIN_SECRET_BYTES`]. A careful server refuses to start with such a key.
+/// Step 9b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
+/// trusted (RFC 7518 §3.2, in the book's "Weak secrets"). A careful server refuses to start with
+/// such a key.
 pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {
     if secret.len() < MIN_SECRET_BYTES {
         return Err(WeakSecret {

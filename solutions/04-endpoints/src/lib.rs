@@ -8,8 +8,8 @@
 //! DRF's serializers do; [`ApiError`] renders every failure in DRF's shape and words. What this
 //! crate adds is the flow: which check runs when, and which answer each failure gets.
 //!
-//! The steps: [`parse_authorization`], [`user_for_access_token`], the [`CurrentUser`]
-//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], and the [`router`].
+//! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`], the [`CurrentUser`]
+//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], the [`routes`] and the [`router`].
 
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
@@ -17,13 +17,25 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use jwt_workbook::app::AppState;
 use jwt_workbook::error::{ApiError, json_body};
 use jwt_workbook::http::body::{FormData, required_strings};
-use jwt_workbook::tokens::TokenType;
+use jwt_workbook::tokens::{TokenService, TokenType};
 use jwt_workbook::users::{LoginError, User, authenticate};
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. The path Django would redirect `path` to: the same path ending with
+/// one `/`, added only when it is missing (the book's "Side by side with Django REST framework").
+pub fn with_trailing_slash(path: &str) -> String {
+    if path.ends_with('/') {
+        path.to_string()
+    } else {
+        format!("{path}/")
+    }
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: credentials
 /// What an `Authorization` header says, read the way DRF + simplejwt read it.
@@ -60,8 +72,46 @@ pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
 }
 // ANCHOR_END: parse_authorization
 
+// ANCHOR: hello_sync
+/// Step 2. The `/hello/` endpoint as one plain function, before `async`, the shared state and
+/// extractors come in: the `Authorization` header as it came, the token service and the users
+/// are handed in, and the answer is the greeting's JSON or the refusal a protected route gives.
+/// The checks and their order are the picture's, "From the header to a user" in the book: the
+/// header as step 1 reads it, then a valid *access* token, a `user_id` claim, a user with that
+/// id, and an active user. (A token that is not UTF-8 text cannot be one of ours: check it as
+/// an empty token, which the token service refuses.)
+pub fn hello_sync(
+    header: Option<&[u8]>,
+    tokens: &TokenService,
+    users: &[User],
+) -> Result<Value, ApiError> {
+    let token = match parse_authorization(header) {
+        Credentials::Anonymous => return Err(ApiError::NotAuthenticated),
+        Credentials::Malformed => return Err(ApiError::BadAuthorizationHeader),
+        Credentials::Bearer(token) => std::str::from_utf8(token).unwrap_or_default(),
+    };
+    let verified = tokens
+        .verify(token, Some(TokenType::Access))
+        .map_err(ApiError::AccessToken)?;
+    let user_id = verified
+        .user_id
+        .as_deref()
+        .ok_or(ApiError::NoUserIdentification)?;
+    // The store looks users up by number, so "abc" names nobody and "01" names user 1.
+    let user = user_id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| users.iter().find(|user| user.id == id))
+        .ok_or(ApiError::UserNotFound)?;
+    if !user.is_active {
+        return Err(ApiError::UserInactive);
+    }
+    Ok(json!({"message": "Hello, World!"}))
+}
+// ANCHOR_END: hello_sync
+
 // ANCHOR: user_for_access_token
-/// Step 2. The user an access token proves, checked in simplejwt's order, each failure with
+/// Step 3. The user an access token proves, checked in simplejwt's order, each failure with
 /// its own answer:
 ///
 /// 1. the token verifies as an *access* token (`state.tokens.verify` with
@@ -101,7 +151,7 @@ pub struct CurrentUser(pub User);
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    /// Step 3. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
+    /// Step 4. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
     /// [`ApiError::NotAuthenticated`]; malformed is [`ApiError::BadAuthorizationHeader`]; a
     /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
     /// be one of ours: treat it as an empty token, which the token service refuses.)
@@ -123,7 +173,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 // ANCHOR_END: extractor
 
 // ANCHOR: obtain
-/// Step 4. `POST /api/token/`: a username and a password in, a refresh and an access token
+/// Step 5. `POST /api/token/`: a username and a password in, a refresh and an access token
 /// out. Both fields are required strings ([`required_strings`] answers the 400s); every kind
 /// of bad credentials is one 401, [`ApiError::NoActiveAccount`]; the body on success is the
 /// pair from `state.tokens.issue_pair`, for the user's id as a string.
@@ -143,7 +193,7 @@ pub async fn obtain(
 // ANCHOR_END: obtain
 
 // ANCHOR: verify
-/// Step 5. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
+/// Step 6. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
 /// passes (`None` as the expected type), and no user is looked up: the answer is about the
 /// token alone. A refusal is [`ApiError::Token`], the token endpoints' 401.
 pub async fn verify(
@@ -157,14 +207,14 @@ pub async fn verify(
 // ANCHOR_END: verify
 
 // ANCHOR: hello
-/// Step 6. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
+/// Step 7. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
 pub async fn hello(CurrentUser(_user): CurrentUser) -> Response {
     json_body(&json!({ "message": "Hello, World!" }))
 }
 // ANCHOR_END: hello
 
 // ANCHOR: me
-/// Step 6. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
+/// Step 7. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
 /// `date_joined`, in that order.
 pub async fn me(CurrentUser(user): CurrentUser) -> Response {
     json_body(&json!({
@@ -176,18 +226,19 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Response {
 }
 // ANCHOR_END: me
 
-// ANCHOR: router
-/// Step 7. The routes, each with its trailing slash as Django writes them:
+// ANCHOR: routes
+/// Step 8. The four routes, each with its trailing slash as Django writes them, and what each
+/// answers to a method it does not serve:
 ///
 /// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
 ///   `Allow: POST`;
 /// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
 ///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
-///   anonymous one gets the 401;
-/// - each of those paths without its slash is a 301 to the path with it;
-/// - any other path is DRF's 404, `{"detail": "Not found."}`.
-pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
+///   anonymous one gets the 401.
+///
+/// The state is added by step 9, so this returns a router that still needs it.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/api/token/",
             post(obtain)
@@ -199,7 +250,21 @@ pub fn router(state: AppState) -> Router {
                 .fallback(|method: Method| async move { method_not_allowed(method, "POST") }),
         )
         .route("/hello/", get(hello).fallback(authenticated_wrong_method))
-        .route("/api/me/", get(me).fallback(authenticated_wrong_method));
+        .route("/api/me/", get(me).fallback(authenticated_wrong_method))
+}
+
+/// A protected route asked with a method it does not serve: the extractor runs first.
+async fn authenticated_wrong_method(_user: CurrentUser, method: Method) -> Response {
+    method_not_allowed(method, "GET, HEAD")
+}
+// ANCHOR_END: routes
+
+// ANCHOR: router
+/// Step 9. The whole router: the routes of step 8; each of their paths without its slash, a
+/// 301 to the path with it, whatever the method; any other path, DRF's 404,
+/// `{"detail": "Not found."}`; and the shared state.
+pub fn router(state: AppState) -> Router {
+    let mut router = routes();
     for path in ["/api/token/", "/api/token/verify/", "/hello/", "/api/me/"] {
         let bare = path.trim_end_matches('/');
         router = router.route(bare, any(move || async move { moved_permanently(path) }));
@@ -207,11 +272,6 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
-}
-
-/// A protected route asked with a method it does not serve: the extractor runs first.
-async fn authenticated_wrong_method(_user: CurrentUser, method: Method) -> Response {
-    method_not_allowed(method, "GET, HEAD")
 }
 // ANCHOR_END: router
 

@@ -215,6 +215,14 @@ impl Store {
     }
 }
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Whether a token that expires at `expires_at` is expired at the instant
+/// `now`: chapter 2's rule, which every step of this chapter uses.
+pub fn is_expired(expires_at: i64, now: i64) -> bool {
+    now >= expires_at
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: expiries_fn
 impl Policy {
     /// Step 1. When the tokens of a pair issued at `now`, in a family that started at
@@ -432,47 +440,24 @@ pub struct Held {
 }
 // ANCHOR_END: script
 
-// ANCHOR: run
-/// Step 6. Play a story against a new store with `policy`, event by event, and write down
-/// what happened. Each event gives two lines: the instant, the actor and what it does; then,
-/// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
-/// every family the event revoked (in the order of the families). The exact wording is in
-/// the step 6 snapshots.
-pub fn run(policy: Policy, script: &[Event]) -> String {
-    let mut store = Store::new(policy);
-    let mut held: BTreeMap<&str, Held> = BTreeMap::new();
-    let mut log = String::new();
-    for event in script {
-        let revoked_before: BTreeSet<String> = revoked_families(&store);
-        let mine = held.get(event.actor).cloned().unwrap_or_default();
-        let (what, outcome, now_holds) = play(&mut store, &held, &mine, event);
-        held.insert(event.actor, now_holds);
-        let _ = writeln!(log, "{}  {}: {}", clock(event.at), event.actor, what);
-        let _ = writeln!(log, "{INDENT}{outcome}");
-        for family in store.families() {
-            if let Some(revocation) = &family.revoked
-                && !revoked_before.contains(&family.id)
-            {
-                let _ = writeln!(
-                    log,
-                    "{INDENT}! family {} revoked: {}",
-                    family.id, revocation.reason
-                );
-            }
-        }
-    }
-    log
+// ANCHOR: play
+/// What one event did: what the actor did, how it went, and what the actor holds afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    /// `log in as alice`, `refresh with f1-r1`, `call the API` (with nothing to send)…
+    pub what: String,
+    /// `ok: …`, `refused: …`, [`NO_ACCESS`], [`NO_REFRESH`], `now holds …`…
+    pub outcome: String,
+    pub holds: Held,
 }
 
-/// One event: what the actor does, how it went, and what the actor holds afterwards.
-fn play(
-    store: &mut Store,
-    held: &BTreeMap<&str, Held>,
-    mine: &Held,
-    event: &Event,
-) -> (String, String, Held) {
+/// Step 6. Play one event against `store`: the actor acts with the tokens it holds in `held`
+/// (none, if it is not there yet). The wording of `what` and `outcome`, and what the actor holds
+/// afterwards, are in the book's step 6; step 7's snapshots show them in whole stories.
+pub fn play(store: &mut Store, held: &BTreeMap<&str, Held>, event: &Event) -> Played {
     let now = event.at;
-    match &event.action {
+    let mine = held.get(event.actor).cloned().unwrap_or_default();
+    let (what, outcome, holds) = match &event.action {
         Action::Login { user } => {
             let pair = store.login(user, now);
             (
@@ -547,7 +532,44 @@ fn play(
                 }
             }
         },
+    };
+    Played {
+        what,
+        outcome,
+        holds,
     }
+}
+// ANCHOR_END: play
+
+// ANCHOR: run
+/// Step 7. Play a story against a new store with `policy`, event by event, and write down
+/// what happened. Each event gives two lines: the instant, the actor and what it does; then,
+/// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
+/// every family the event revoked (in the order of the families). The exact wording is in
+/// the step 7 snapshots.
+pub fn run(policy: Policy, script: &[Event]) -> String {
+    let mut store = Store::new(policy);
+    let mut held: BTreeMap<&str, Held> = BTreeMap::new();
+    let mut log = String::new();
+    for event in script {
+        let revoked_before: BTreeSet<String> = revoked_families(&store);
+        let played = play(&mut store, &held, event);
+        let _ = writeln!(log, "{}  {}: {}", clock(event.at), event.actor, played.what);
+        let _ = writeln!(log, "{INDENT}{}", played.outcome);
+        held.insert(event.actor, played.holds);
+        for family in store.families() {
+            if let Some(revocation) = &family.revoked
+                && !revoked_before.contains(&family.id)
+            {
+                let _ = writeln!(
+                    log,
+                    "{INDENT}! family {} revoked: {}",
+                    family.id, revocation.reason
+                );
+            }
+        }
+    }
+    log
 }
 
 fn holding(pair: Pair) -> Held {

@@ -15,6 +15,19 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+// ANCHOR: warm_up
+/// Step 0, a warm-up. A number of seconds written the way the server's flags are: in the
+/// largest of `d`, `h`, `m` and `s` that it is a whole number of (`300` is `5m`, `90` is
+/// `90s`, `0` is `0s`). Step 1 reads what this writes.
+pub fn format_duration(seconds: u64) -> String {
+    let (count, unit) = [(86_400, "d"), (3_600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(size, _)| seconds != 0 && seconds.is_multiple_of(*size))
+        .map_or((seconds, "s"), |(size, unit)| (seconds / size, unit));
+    format!("{count}{unit}")
+}
+// ANCHOR_END: warm_up
+
 // ANCHOR: value_error
 /// Why the value of one environment variable was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,9 +252,65 @@ impl fmt::Debug for Secret {
     }
 }
 
+// ANCHOR: signing_key
+/// Step 3. The signing key, read from `JWT_SIGNING_KEY`, or from the file named by
+/// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break, with every
+/// problem pushed onto `problems`: both set is [`ConfigProblem::KeyTwice`]; either set but
+/// empty is [`ValueError::Empty`]; a file that cannot be read is [`ConfigProblem::KeyFile`].
+/// When `strict` (production, or an environment that could not be read), no key at all is
+/// [`ConfigProblem::MissingKey`], and each weakness of the key is one
+/// [`ConfigProblem::WeakKey`]. The book's "Secrets" and "A weak key stops the start".
+pub fn signing_key(
+    env: &BTreeMap<String, String>,
+    read_file: impl Fn(&str) -> Result<String, String>,
+    strict: bool,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Secret> {
+    let key = match (env.get(SIGNING_KEY), env.get(SIGNING_KEY_FILE)) {
+        (Some(_), Some(_)) => {
+            problems.push(ConfigProblem::KeyTwice);
+            None
+        }
+        (Some(key), None) if key.is_empty() => {
+            problems.push(empty(SIGNING_KEY));
+            None
+        }
+        (Some(key), None) => Some(Secret::new(key.as_bytes())),
+        (None, Some(path)) if path.trim().is_empty() => {
+            problems.push(empty(SIGNING_KEY_FILE));
+            None
+        }
+        (None, Some(path)) => match read_file(path) {
+            Ok(text) => Some(Secret::new(text.trim_end_matches(['\r', '\n']).as_bytes())),
+            Err(reason) => {
+                problems.push(ConfigProblem::KeyFile {
+                    path: path.clone(),
+                    reason,
+                });
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    let configured = env.contains_key(SIGNING_KEY) || env.contains_key(SIGNING_KEY_FILE);
+    if strict {
+        match &key {
+            Some(key) => problems.extend(
+                secret_weaknesses(key.expose())
+                    .into_iter()
+                    .map(ConfigProblem::WeakKey),
+            ),
+            None if !configured => problems.push(ConfigProblem::MissingKey),
+            None => {}
+        }
+    }
+    key
+}
+// ANCHOR_END: signing_key
+
 impl Config {
     // ANCHOR: from_env
-    /// Step 3. Read the configuration from environment variables, and report every problem,
+    /// Step 4. Read the configuration from environment variables, and report every problem,
     /// not just the first, so that one attempt to start shows everything there is to fix.
     ///
     /// Each variable of [`DEFAULTS`] takes its default when it is not set at all. The problems
@@ -249,12 +318,9 @@ impl Config {
     /// [`DEFAULTS`]); each of the three durations that is 0; an access lifetime that is not
     /// shorter than the refresh lifetime (only when both were read); then the key's.
     ///
-    /// The key is `JWT_SIGNING_KEY`, or the contents of the file named by
-    /// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break. Both set is
-    /// [`ConfigProblem::KeyTwice`]; either set but empty is [`ValueError::Empty`]. In
-    /// production, no key is [`ConfigProblem::MissingKey`], and each weakness of the key is one
-    /// [`ConfigProblem::WeakKey`]; development accepts both. When the environment itself cannot
-    /// be read, the key is judged as in production: in doubt, be strict.
+    /// The key's problems are step 3's, judged strictly unless the environment is development;
+    /// when the environment itself cannot be read, the key is judged as in production: in
+    /// doubt, be strict.
     pub fn from_env(
         env: &BTreeMap<String, String>,
         read_file: impl Fn(&str) -> Result<String, String>,
@@ -282,44 +348,8 @@ impl Config {
             problems.push(ConfigProblem::AccessOutlivesRefresh { access, refresh });
         }
 
-        let key = match (env.get(SIGNING_KEY), env.get(SIGNING_KEY_FILE)) {
-            (Some(_), Some(_)) => {
-                problems.push(ConfigProblem::KeyTwice);
-                None
-            }
-            (Some(key), None) if key.is_empty() => {
-                problems.push(empty(SIGNING_KEY));
-                None
-            }
-            (Some(key), None) => Some(Secret::new(key.as_bytes())),
-            (None, Some(path)) if path.trim().is_empty() => {
-                problems.push(empty(SIGNING_KEY_FILE));
-                None
-            }
-            (None, Some(path)) => match read_file(path) {
-                Ok(text) => Some(Secret::new(text.trim_end_matches(['\r', '\n']).as_bytes())),
-                Err(reason) => {
-                    problems.push(ConfigProblem::KeyFile {
-                        path: path.clone(),
-                        reason,
-                    });
-                    None
-                }
-            },
-            (None, None) => None,
-        };
-        let configured = env.contains_key(SIGNING_KEY) || env.contains_key(SIGNING_KEY_FILE);
-        if environment != Some(Environment::Development) {
-            match &key {
-                Some(key) => problems.extend(
-                    secret_weaknesses(key.expose())
-                        .into_iter()
-                        .map(ConfigProblem::WeakKey),
-                ),
-                None if !configured => problems.push(ConfigProblem::MissingKey),
-                None => {}
-            }
-        }
+        let strict = environment != Some(Environment::Development);
+        let key = signing_key(env, read_file, strict, &mut problems);
 
         match (environment, addr, access, refresh, poll, log_json) {
             (
@@ -447,7 +477,7 @@ pub struct Upstream {
 // ANCHOR_END: host_problem
 
 // ANCHOR: check_host_name
-/// Step 4. Check a host name: not empty, at most 253 characters, only lowercase letters,
+/// Step 5. Check a host name: not empty, at most 253 characters, only lowercase letters,
 /// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
 /// or ending with `-`. The first problem found, in that order; the characters are checked from
 /// left to right before the labels.
@@ -478,7 +508,7 @@ pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
 // ANCHOR_END: check_host_name
 
 // ANCHOR: parse_upstream
-/// Step 4, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
+/// Step 5, continued. Read `host:port`, cutting at the last `:`. The host is either an IPv6
 /// address in brackets or a host name ([`check_host_name`]; an IPv4 address is one); it is
 /// checked before the port.
 pub fn parse_upstream(text: &str) -> Result<Upstream, UpstreamProblem> {
@@ -606,7 +636,7 @@ impl Deployment {
 }
 
 // ANCHOR: validate
-/// Step 5. Check every setting and report every problem, in the order of [`DeployProblem`]'s
+/// Step 6. Check every setting and report every problem, in the order of [`DeployProblem`]'s
 /// variants, field by field. One problem at most per field, except for the upstreams, where
 /// each bad or repeated one is its own problem (an upstream repeats when it reads as the same
 /// host and port as an earlier one).
@@ -693,15 +723,13 @@ fn is_system_user_name(name: &str) -> bool {
 }
 
 // ANCHOR: templates
-/// The files a deployment is made of, and the tera template each one is rendered from.
+/// The files a deployment is made of, and the tera template each one is rendered from. The two
+/// that step 9 completes are this crate's own; the other two are the exercise's, as shipped.
 pub const TEMPLATES: [(&str, &str); 4] = [
-    (
-        "nginx.conf",
-        include_str!("../../../exercises/06-production/templates/nginx.conf.tera"),
-    ),
+    ("nginx.conf", include_str!("../templates/nginx.conf.tera")),
     (
         "jwt-workbook@.service",
-        include_str!("../../../exercises/06-production/templates/jwt-workbook@.service.tera"),
+        include_str!("../templates/jwt-workbook@.service.tera"),
     ),
     (
         "Containerfile",
@@ -715,7 +743,7 @@ pub const TEMPLATES: [(&str, &str); 4] = [
 // ANCHOR_END: templates
 
 // ANCHOR: render
-/// Step 6. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
+/// Step 7. Render every file of [`TEMPLATES`] for a deployment: file name → contents.
 ///
 /// The templates see the deployment's fields under their own names (`domain`, `upstreams`,
 /// each with a `host` and a `port`, `book_dir`, `user`, `max_body_kib`). A template that uses
@@ -808,7 +836,7 @@ impl Lifecycle {
     }
 
     // ANCHOR: on
-    /// Step 7. What the server does when `event` happens at `at`, as log entries.
+    /// Step 8. What the server does when `event` happens at `at`, as log entries.
     ///
     /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
     ///   and starts draining until `at` + the drain timeout; a tick does nothing.

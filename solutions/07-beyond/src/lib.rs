@@ -12,9 +12,10 @@
 //! (`now`, seconds since 1970), never the system clock.
 //!
 //! The steps, from easy to hard: [`derive_key`], [`password_fingerprint`],
-//! [`issue_reset_token`], [`verify_reset_token`], [`request_reset`] with [`confirm_reset`],
-//! and [`service::verify_service_token`].
+//! [`issue_reset_token`], [`decode_reset_token`], [`verify_reset_token`], [`request_reset`]
+//! with [`confirm_reset`], and [`service::verify_service_token`].
 
+pub mod jwe;
 pub mod service;
 
 use std::fmt;
@@ -26,6 +27,16 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+// ANCHOR: warm_up
+/// Step 0, a warm-up. Whether a compact token can go into a URL as it is, with no
+/// percent-encoding: only base64url characters and dots (the book's "Links in emails").
+pub fn fits_in_a_url(token: &str) -> bool {
+    token
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+}
+// ANCHOR_END: warm_up
 
 // ANCHOR: constants
 /// The label that derives the password-reset key from the server's secret (step 1).
@@ -205,14 +216,37 @@ pub fn issue_reset_token(server_secret: &[u8], account: &Account, now: i64) -> S
 }
 // ANCHOR_END: issue_reset_token
 
+// ANCHOR: decode_reset_token
+/// Step 4. Let jsonwebtoken check what it can of a reset token, under the reset key: the
+/// signature (HS256 and nothing else), the audience, and the claims that must be there (`exp`,
+/// `aud`, `sub`), configured by you and not by its defaults (the book's step 4 says which, and
+/// chapter 2 why). `exp` is *not* compared with the system clock here: step 5 compares it with
+/// `now`. A signature or algorithm the library refuses is [`Refused::BadSignature`], an
+/// audience [`Refused::WrongAudience`], anything else [`Refused::Malformed`].
+pub fn decode_reset_token(reset_key: &[u8], token: &str) -> Result<ResetClaims, Refused> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    // jsonwebtoken would check `exp` against the system clock; we check it against `now`.
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+    validation.set_audience(&[RESET_AUDIENCE]);
+    jsonwebtoken::decode::<ResetClaims>(token, &DecodingKey::from_secret(reset_key), &validation)
+        .map(|data| data.claims)
+        .map_err(|error| match error.kind() {
+            ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => Refused::BadSignature,
+            ErrorKind::InvalidAudience => Refused::WrongAudience,
+            _ => Refused::Malformed,
+        })
+}
+// ANCHOR_END: decode_reset_token
+
 // ANCHOR: verify_reset_token
-/// Step 4. Check a reset token at `now` against the accounts as they are now, and return the
+/// Step 5. Check a reset token at `now` against the accounts as they are now, and return the
 /// id of the account whose password it may reset.
 ///
-/// In this order: the signature (HS256 only, with the reset key) and the claims' shape, then
-/// `aud`, `token_type`, `exp` (refused from `exp` on, no leeway: this server issued the token
-/// and checks it with the same clock), the account (it must exist and be active), and last the
-/// fingerprint against the account's *current* password hash.
+/// In this order: step 4 with the reset key (signature, shape, `aud`), then `token_type`, `exp`
+/// (refused from `exp` on, no leeway: this server issued the token and checks it with the same
+/// clock), the account (it must exist and be active), and last the fingerprint against the
+/// account's *current* password hash.
 pub fn verify_reset_token(
     server_secret: &[u8],
     accounts: &Accounts,
@@ -220,19 +254,7 @@ pub fn verify_reset_token(
     now: i64,
 ) -> Result<u64, Refused> {
     let key = derive_key(server_secret, RESET_KEY_LABEL);
-    let mut validation = Validation::new(Algorithm::HS256);
-    // jsonwebtoken would check `exp` against the system clock; we check it against `now`.
-    validation.validate_exp = false;
-    validation.set_required_spec_claims(&["exp", "aud", "sub"]);
-    validation.set_audience(&[RESET_AUDIENCE]);
-    let claims =
-        jsonwebtoken::decode::<ResetClaims>(token, &DecodingKey::from_secret(&key), &validation)
-            .map_err(|error| match error.kind() {
-                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => Refused::BadSignature,
-                ErrorKind::InvalidAudience => Refused::WrongAudience,
-                _ => Refused::Malformed,
-            })?
-            .claims;
+    let claims = decode_reset_token(&key, token)?;
     if claims.token_type != RESET_TOKEN_TYPE {
         return Err(Refused::WrongType {
             found: claims.token_type,
@@ -258,7 +280,7 @@ pub fn verify_reset_token(
 // ANCHOR_END: verify_reset_token
 
 // ANCHOR: request_reset
-/// Step 5a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
+/// Step 6a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
 ///
 /// The HTTP answer is always [`RESET_REQUESTED`], so this returns only what nobody but the
 /// account's owner sees: an email for an existing, active account with an address, and
@@ -278,7 +300,7 @@ pub fn request_reset(
 // ANCHOR_END: request_reset
 
 // ANCHOR: confirm_reset
-/// Step 5b. `POST /api/password/reset/confirm/ {"token", "new_password"}`: verify the token
+/// Step 6b. `POST /api/password/reset/confirm/ {"token", "new_password"}`: verify the token
 /// and store the new password's hash. Returns the account's id.
 ///
 /// Storing the new hash is what uses the link up: from then on its fingerprint no longer

@@ -1,4 +1,4 @@
-//! Step 6: a token that another service sends, checked with the public keys its issuer
+//! Step 7: a token that another service sends, checked with the public keys its issuer
 //! publishes as a JWK Set (`GET /.well-known/jwks.json`).
 //!
 //! Fetching and caching the set is the caller's business (the book explains how); here the set
@@ -66,7 +66,7 @@ pub enum ServiceRefused {
 // ANCHOR_END: service_refused
 
 // ANCHOR: verify_service_token
-/// Step 6. Check a token another service sent, with the issuer's published keys, at `now`.
+/// Step 7. Check a token another service sent, with the issuer's published keys, at `now`.
 ///
 /// In this order: the header's `alg` must be the policy's; its `kid` picks the key from the
 /// set (and nothing else does: no `jku`, no `jwk`, no guessing); the key must be meant for

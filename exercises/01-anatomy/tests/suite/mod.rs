@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::sut::{
     Malformed, Part, Segments, base64url_value, decode, decode_base64url, inspect, parse_object,
-    split,
+    sextets, split,
 };
 
 // ANCHOR: rfc7519_token
@@ -48,6 +48,20 @@ const UNSECURED_TOKEN: &str = "eyJhbGciOiJub25lIn0\
     .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
     .";
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_token_has_one_segment_more_than_it_has_dots() {
+    use crate::sut::segment_count;
+    assert_eq!(segment_count("a.b.c"), 3);
+    assert_eq!(segment_count(""), 1, "no dot: one (empty) segment");
+    assert_eq!(segment_count("..."), 4, "empty segments count too");
+    for dots in 0..20 {
+        let token = vec!["eyJ"; dots + 1].join(".");
+        assert_eq!(segment_count(&token), dots + 1, "{token}");
+    }
+}
+
 // --- Step 1: split -------------------------------------------------------------------------
 
 #[test]
@@ -71,12 +85,21 @@ fn step1_split_accepts_an_empty_signature() {
 
 #[test]
 fn step1_split_refuses_anything_but_three_segments() {
-    assert_eq!(split(""), Err(Malformed::Empty));
+    assert_eq!(
+        split(""),
+        Err(Malformed::Empty),
+        "an empty string is refused first, as Empty"
+    );
     assert_eq!(
         split("eyJhbGciOiJIUzI1NiJ9"),
-        Err(Malformed::WrongSegmentCount { found: 1 })
+        Err(Malformed::WrongSegmentCount { found: 1 }),
+        "a token without a dot is one segment: `found` counts segments, not dots"
     );
-    assert_eq!(split("a.b"), Err(Malformed::WrongSegmentCount { found: 2 }));
+    assert_eq!(
+        split("a.b"),
+        Err(Malformed::WrongSegmentCount { found: 2 }),
+        "`found` counts segments, not dots"
+    );
     // Five segments is what an encrypted token (JWE) has: not something to decode here.
     assert_eq!(
         split("a.b.c.d.e"),
@@ -128,10 +151,99 @@ fn step2_nothing_else_is_in_the_alphabet() {
     assert_eq!(members, 64);
 }
 
-// --- Step 3: strict base64url decoding ------------------------------------------------------
+// --- Step 3: the characters, one by one -----------------------------------------------------
 
 #[test]
-fn step3_decodes_the_rfc_segments_to_their_exact_bytes() {
+fn step3_reads_every_character_of_a_segment_as_its_value() {
+    assert_eq!(sextets(Part::Header, "eyJ0"), Ok(vec![30, 50, 9, 52]));
+    assert_eq!(sextets(Part::Payload, ""), Ok(vec![]));
+    assert_eq!(sextets(Part::Payload, "-_"), Ok(vec![62, 63]));
+    // Every length an encoder produces, with characters drawn at random.
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for len in (0..40).filter(|len| len % 4 != 1) {
+        let values: Vec<u8> = (0..len).map(|_| rng.gen_range(0..64)).collect();
+        let text: String = values
+            .iter()
+            .map(|&v| alphabet[v as usize] as char)
+            .collect();
+        assert_eq!(sextets(Part::Payload, &text), Ok(values), "{text:?}");
+    }
+}
+
+#[test]
+fn step3_refuses_the_first_bad_character_from_the_left_then_the_length() {
+    let cases = [
+        (
+            "YQ==",
+            Malformed::Padding {
+                part: Part::Payload,
+            },
+        ),
+        (
+            "a+bc",
+            Malformed::InvalidCharacter {
+                part: Part::Payload,
+                index: 1,
+                byte: b'+',
+            },
+        ),
+        (
+            "ab c",
+            Malformed::InvalidCharacter {
+                part: Part::Payload,
+                index: 2,
+                byte: b' ',
+            },
+        ),
+        (
+            "abc\n",
+            Malformed::InvalidCharacter {
+                part: Part::Payload,
+                index: 3,
+                byte: b'\n',
+            },
+        ),
+        (
+            "abcde",
+            Malformed::InvalidLength {
+                part: Part::Payload,
+                length: 5,
+            },
+        ),
+        (
+            "abcd/e",
+            Malformed::InvalidCharacter {
+                part: Part::Payload,
+                index: 4,
+                byte: b'/',
+            },
+        ),
+        (
+            "a=bcde",
+            Malformed::Padding {
+                part: Part::Payload,
+            },
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(sextets(Part::Payload, text), Err(expected), "{text:?}");
+    }
+    assert_eq!(
+        sextets(Part::Signature, "x"),
+        Err(Malformed::InvalidLength {
+            part: Part::Signature,
+            length: 1
+        }),
+        "the part is named in the refusal"
+    );
+}
+
+// --- Step 4: strict base64url decoding ------------------------------------------------------
+
+#[test]
+fn step4_decodes_the_rfc_segments_to_their_exact_bytes() {
     // Cut with the standard library, so this step is checked on its own, whatever step 1 does.
     let [header, payload, signature] = RFC7519_TOKEN.split('.').collect::<Vec<_>>()[..] else {
         panic!("the RFC token has three segments");
@@ -151,7 +263,7 @@ fn step3_decodes_the_rfc_segments_to_their_exact_bytes() {
 }
 
 #[test]
-fn step3_decodes_whatever_a_real_encoder_produces() {
+fn step4_decodes_whatever_a_real_encoder_produces() {
     // Every length from 0 to 64 bytes, so every final group size is covered.
     let mut bytes = Vec::new();
     for n in 0..=64u32 {
@@ -166,7 +278,7 @@ fn step3_decodes_whatever_a_real_encoder_produces() {
 }
 
 #[test]
-fn step3_refuses_what_base64url_in_a_jwt_never_contains() {
+fn step4_refuses_what_base64url_in_a_jwt_never_contains() {
     let cases = [
         ("YQ==", "padding"),
         ("YWI=", "padding"),
@@ -187,13 +299,13 @@ fn step3_refuses_what_base64url_in_a_jwt_never_contains() {
         };
         report.push_str(&format!("{text:?} ({why}): {verdict}\n"));
     }
-    insta::assert_snapshot!("step3_refusals", report);
+    insta::assert_snapshot!("step4_refusals", report);
 }
 
-// --- Step 4: JSON objects -------------------------------------------------------------------
+// --- Step 5: JSON objects -------------------------------------------------------------------
 
 #[test]
-fn step4_parses_a_header_keeping_its_member_order() {
+fn step5_parses_a_header_keeping_its_member_order() {
     let header = parse_object(Part::Header, RFC7519_HEADER).unwrap();
     let names: Vec<&str> = header.keys().map(String::as_str).collect();
     assert_eq!(names, ["typ", "alg"]);
@@ -201,7 +313,7 @@ fn step4_parses_a_header_keeping_its_member_order() {
 }
 
 #[test]
-fn step4_refuses_what_is_not_a_json_object() {
+fn step5_refuses_what_is_not_a_json_object() {
     assert_eq!(
         parse_object(Part::Header, b"\xff\xfe{}"),
         Err(Malformed::NotUtf8 { part: Part::Header })
@@ -229,10 +341,10 @@ fn step4_refuses_what_is_not_a_json_object() {
     }
 }
 
-// --- Step 5: decode a whole token -----------------------------------------------------------
+// --- Step 6: decode a whole token -----------------------------------------------------------
 
 #[test]
-fn step5_decodes_the_rfc_example() {
+fn step6_decodes_the_rfc_example() {
     let decoded = decode(RFC7519_TOKEN).unwrap();
     assert_eq!(decoded.algorithm, "HS256");
     assert_eq!(
@@ -247,7 +359,7 @@ fn step5_decodes_the_rfc_example() {
 }
 
 #[test]
-fn step5_decodes_a_token_simplejwt_issued() {
+fn step6_decodes_a_token_simplejwt_issued() {
     let decoded = decode(SIMPLEJWT_TOKEN).unwrap();
     let claims: Vec<&str> = decoded.payload.keys().map(String::as_str).collect();
     assert_eq!(claims, ["token_type", "exp", "jti", "user_id"]);
@@ -262,7 +374,7 @@ fn step5_decodes_a_token_simplejwt_issued() {
 }
 
 #[test]
-fn step5_names_the_first_problem_of_a_malformed_token() {
+fn step6_names_the_first_problem_of_a_malformed_token() {
     let no_alg = format!("{}.e30.", URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT"}"#));
     let alg_not_a_string = format!("{}.e30.", URL_SAFE_NO_PAD.encode(br#"{"alg":["HS256"]}"#));
     let padded_signature = format!("{}=", RFC7519_TOKEN);
@@ -292,36 +404,84 @@ fn step5_names_the_first_problem_of_a_malformed_token() {
         };
         report.push_str(&format!("{what}: {verdict}\n"));
     }
-    insta::assert_snapshot!("step5_malformed_tokens", report);
+    insta::assert_snapshot!("step6_malformed_tokens", report);
 }
 
-// --- Step 6: inspect ------------------------------------------------------------------------
+// --- Step 7: inspect ------------------------------------------------------------------------
 
 #[test]
-fn step6_inspects_the_rfc_example() {
-    insta::assert_snapshot!("step6_inspect_rfc7519", inspect(RFC7519_TOKEN));
+fn step7_inspects_tokens_drawn_at_random() {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..8 {
+        let mut payload = serde_json::Map::new();
+        for _ in 0..rng.gen_range(1..5) {
+            let name: String = (0..rng.gen_range(3..9))
+                .map(|_| rng.gen_range(b'a'..=b'z') as char)
+                .collect();
+            let value = if rng.gen_bool(0.5) {
+                json!(rng.r#gen::<u32>())
+            } else {
+                json!(format!("v{}", rng.r#gen::<u16>()))
+            };
+            payload.insert(format!("x_{name}"), value);
+        }
+        let payload = serde_json::Value::Object(payload);
+        let header = json!({"alg": "HS256", "typ": "JWT"});
+        let signature: Vec<u8> = (0..rng.gen_range(1..80)).map(|_| rng.r#gen()).collect();
+        let (h, p, sig) = (
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            URL_SAFE_NO_PAD.encode(&signature),
+        );
+        let shown = inspect(&format!("{h}.{p}.{sig}"));
+        for expected in [
+            format!(
+                "HEADER    {h}\n{}\n",
+                serde_json::to_string_pretty(&header).unwrap()
+            ),
+            format!(
+                "PAYLOAD   {p}\n{}\n",
+                serde_json::to_string_pretty(&payload).unwrap()
+            ),
+            format!(
+                "SIGNATURE {sig}\n  {} bytes made with HS256, not checked here",
+                signature.len()
+            ),
+        ] {
+            assert!(
+                shown.contains(&expected),
+                "inspect shows\n{shown}\nwhich lacks\n{expected}"
+            );
+        }
+    }
 }
 
 #[test]
-fn step6_inspects_a_simplejwt_access_token() {
-    insta::assert_snapshot!("step6_inspect_simplejwt", inspect(SIMPLEJWT_TOKEN));
+fn step7_inspects_the_rfc_example() {
+    insta::assert_snapshot!("step7_inspect_rfc7519", inspect(RFC7519_TOKEN));
 }
 
 #[test]
-fn step6_inspects_an_unsecured_token() {
-    insta::assert_snapshot!("step6_inspect_unsecured", inspect(UNSECURED_TOKEN));
+fn step7_inspects_a_simplejwt_access_token() {
+    insta::assert_snapshot!("step7_inspect_simplejwt", inspect(SIMPLEJWT_TOKEN));
 }
 
 #[test]
-fn step6_inspects_a_token_whose_signature_was_stripped() {
+fn step7_inspects_an_unsecured_token() {
+    insta::assert_snapshot!("step7_inspect_unsecured", inspect(UNSECURED_TOKEN));
+}
+
+#[test]
+fn step7_inspects_a_token_whose_signature_was_stripped() {
     let stripped = &SIMPLEJWT_TOKEN[..=SIMPLEJWT_TOKEN.rfind('.').unwrap()];
-    insta::assert_snapshot!("step6_inspect_stripped", inspect(stripped));
+    insta::assert_snapshot!("step7_inspect_stripped", inspect(stripped));
 }
 
 #[test]
-fn step6_inspecting_a_malformed_token_says_what_is_wrong() {
+fn step7_inspecting_a_malformed_token_says_what_is_wrong() {
     insta::assert_snapshot!(
-        "step6_inspect_malformed",
+        "step7_inspect_malformed",
         inspect("eyJhbGciOiJIUzI1NiJ9.e30=.sig")
     );
 }

@@ -9,11 +9,13 @@
 //! djangorestframework-simplejwt issued in its best-known tutorial, and the claims of a pair
 //! our own server issued. Every instant is a constant: nothing here reads the system clock.
 
-use serde_json::{Value, json};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value, json};
 
 use crate::sut::{
-    Audience, Claims, Failure, Rules, check, check_times, numeric_date, parse_claims, validate,
-    verdict_table,
+    Audience, Claims, Failure, Rules, check, check_times, missing, numeric_date, parse_claims,
+    validate, verdict_table,
 };
 
 /// RFC 7519 §3.1's claims set, byte for byte, line breaks (CRLF) included.
@@ -28,6 +30,25 @@ const SIMPLEJWT_PAYLOAD: &str = r#"{"token_type":"access","exp":1545224259,"jti"
 const SERVER_ACCESS_PAYLOAD: &str = r#"{"token_type":"access","exp":1795404203,"iat":1795403903,"jti":"758ee4b4eb104a92baf0d7614676f8fc","user_id":"1"}"#;
 const SERVER_REFRESH_PAYLOAD: &str = r#"{"token_type":"refresh","exp":1795490303,"iat":1795403903,"jti":"7033ed8551744b8fa368afcdcf86527e","user_id":"1"}"#;
 
+/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
+/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
+/// the same inputs again.
+fn generator() -> (u64, StdRng) {
+    let seed = std::env::var("SUITE_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    (seed, StdRng::seed_from_u64(seed))
+}
+
+/// A lowercase name of 1 to 10 letters.
+fn random_name(rng: &mut StdRng) -> String {
+    let len = rng.gen_range(1..=10);
+    (0..len)
+        .map(|_| rng.gen_range(b'a'..=b'z') as char)
+        .collect()
+}
+
 /// Names `numeric_date`'s verdict on one JSON value, for tables.
 fn read_date(value: Value) -> String {
     match numeric_date(value) {
@@ -37,14 +58,54 @@ fn read_date(value: Value) -> String {
     }
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_token_has_seconds_left_until_its_exp() {
+    use crate::sut::seconds_left;
+    assert_eq!(seconds_left(1300819380, 1300819080), 300, "five minutes");
+    assert_eq!(
+        seconds_left(1300819380, 1300819379),
+        1,
+        "the last valid second"
+    );
+    assert_eq!(
+        seconds_left(1300819380, 1300819380),
+        0,
+        "at exp: expired, nothing left"
+    );
+    assert_eq!(
+        seconds_left(1300819380, 1400000000),
+        0,
+        "long expired: none, not a negative number"
+    );
+    for now in (0..4_000_000_000i64).step_by(99_991) {
+        assert_eq!(
+            seconds_left(2_000_000_000, now),
+            (2_000_000_000 - now).max(0),
+            "at {now}"
+        );
+    }
+}
+
 // --- Step 1: NumericDate --------------------------------------------------------------------
+
+/// `numeric_date` on a JSON number, which it must read.
+fn seconds(value: Value) -> Option<i64> {
+    match numeric_date(value.clone()) {
+        Ok(seconds) => seconds,
+        Err(error) => {
+            panic!("numeric_date refused {value}, but every JSON number is a NumericDate: {error}")
+        }
+    }
+}
 
 #[test]
 fn step1_a_numeric_date_is_a_number_of_seconds() {
-    assert_eq!(numeric_date(json!(1300819380)).unwrap(), Some(1300819380));
-    assert_eq!(numeric_date(json!(0)).unwrap(), Some(0));
+    assert_eq!(seconds(json!(1300819380)), Some(1300819380));
+    assert_eq!(seconds(json!(0)), Some(0));
     assert_eq!(
-        numeric_date(json!(-86400)).unwrap(),
+        seconds(json!(-86400)),
         Some(-86400),
         "before 1970 is still a date"
     );
@@ -52,18 +113,47 @@ fn step1_a_numeric_date_is_a_number_of_seconds() {
 
 #[test]
 fn step1_a_fraction_is_rounded_down_to_the_second() {
-    assert_eq!(
-        numeric_date(json!(1300819380.75)).unwrap(),
-        Some(1300819380)
-    );
-    assert_eq!(numeric_date(json!(1300819380.0)).unwrap(), Some(1300819380));
+    assert_eq!(seconds(json!(1300819380.75)), Some(1300819380));
+    assert_eq!(seconds(json!(1300819380.0)), Some(1300819380));
     // Down, not towards zero: half a second before 1970 is in the second that starts at -1.
-    assert_eq!(numeric_date(json!(-0.5)).unwrap(), Some(-1));
-    assert_eq!(numeric_date(json!(-1.5)).unwrap(), Some(-2));
+    assert_eq!(
+        seconds(json!(-0.5)),
+        Some(-1),
+        "-0.5 lies in the second that starts at -1: rounded down, not towards zero"
+    );
+    assert_eq!(
+        seconds(json!(-1.5)),
+        Some(-2),
+        "-1.5 lies in the second that starts at -2: rounded down, not towards zero"
+    );
     // Beyond i64: the farthest future (or past) there is, not an error and not a wrap-around.
-    assert_eq!(numeric_date(json!(1e300)).unwrap(), Some(i64::MAX));
-    assert_eq!(numeric_date(json!(-1e300)).unwrap(), Some(i64::MIN));
-    assert_eq!(numeric_date(json!(u64::MAX)).unwrap(), Some(i64::MAX));
+    assert_eq!(
+        seconds(json!(1e300)),
+        Some(i64::MAX),
+        "a number beyond i64 is the farthest instant there is, not an error or a wrap-around"
+    );
+    assert_eq!(seconds(json!(-1e300)), Some(i64::MIN));
+    assert_eq!(
+        seconds(json!(u64::MAX)),
+        Some(i64::MAX),
+        "an integer too big for i64 is still a number: the farthest instant there is"
+    );
+}
+
+#[test]
+fn step1_numbers_drawn_at_random_fall_in_their_second() {
+    let (seed, mut rng) = generator();
+    for _ in 0..200 {
+        let whole: i64 = rng.gen_range(-4_000_000_000..4_000_000_000);
+        assert_eq!(seconds(json!(whole)), Some(whole), "{whole} (seed {seed})");
+        let fraction: f64 = rng.gen_range(0.01..0.99);
+        let instant = whole as f64 + fraction;
+        assert_eq!(
+            seconds(json!(instant)),
+            Some(whole),
+            "{instant} lies in the second that starts at {whole} (seed {seed})"
+        );
+    }
 }
 
 #[test]
@@ -146,11 +236,73 @@ fn step2_audiences_are_compared_exactly() {
     assert!(!Audience::Many(vec!["api-v2".into()]).contains("api"));
 }
 
+#[test]
+fn step2_audiences_drawn_at_random_are_read_and_compared_exactly() {
+    let (seed, mut rng) = generator();
+    for _ in 0..50 {
+        let names: Vec<String> = (0..rng.gen_range(0..5))
+            .map(|_| random_name(&mut rng))
+            .collect();
+        let many: Audience = serde_json::from_value(json!(names))
+            .unwrap_or_else(|error| panic!("{} was refused: {error} (seed {seed})", json!(names)));
+        assert_eq!(many, Audience::Many(names.clone()), "seed {seed}");
+        let stranger = format!("{}-{}", random_name(&mut rng), rng.r#gen::<u16>());
+        assert!(
+            !many.contains(&stranger),
+            "{} does not name {stranger:?} (seed {seed})",
+            json!(names)
+        );
+        for name in &names {
+            assert!(
+                many.contains(name),
+                "{} names {name:?} (seed {seed})",
+                json!(names)
+            );
+            assert!(
+                !many.contains(&name.to_uppercase()),
+                "{} does not name {:?}: audiences are compared exactly (seed {seed})",
+                json!(names),
+                name.to_uppercase()
+            );
+            let one: Audience = serde_json::from_value(json!(name)).unwrap();
+            assert_eq!(one, Audience::One(name.clone()), "seed {seed}");
+            assert!(one.contains(name), "seed {seed}");
+            assert!(!one.contains(&format!("{name}/")), "seed {seed}");
+        }
+    }
+}
+
 // --- Step 3: the claims, with serde ---------------------------------------------------------
+
+/// `parse_claims` on a payload it must read, with a failure that names the likely cause.
+fn read(payload: &str) -> Claims {
+    match parse_claims(payload) {
+        Ok(claims) => claims,
+        Err(error) => {
+            let text = error.to_string();
+            let cause = if text.contains("missing field `extra`") {
+                "serde looked for a claim literally called \"extra\": that field is not a claim, \
+                 it is where every claim without a field of its own must go"
+            } else if ["exp", "nbf", "iat"]
+                .iter()
+                .any(|name| text.contains(&format!("missing field `{name}`")))
+            {
+                "an absent time claim must read as None, yet serde now insists on it: a field read \
+                 through a function of yours is no longer optional by itself"
+            } else {
+                "this payload is a valid claims set"
+            };
+            panic!(
+                "parse_claims refused {payload}\n  with: {text}\n  why it matters: {cause} \
+                 (the book: \"Modelling claims with serde\")"
+            )
+        }
+    }
+}
 
 #[test]
 fn step3_reads_the_rfc_example_keeping_its_public_claim() {
-    let claims = parse_claims(RFC7519_PAYLOAD).unwrap();
+    let claims = read(RFC7519_PAYLOAD);
     assert_eq!(claims.iss.as_deref(), Some("joe"));
     assert_eq!(claims.exp, Some(1300819380));
     assert_eq!(
@@ -171,7 +323,7 @@ fn step3_reads_the_rfc_example_keeping_its_public_claim() {
 
 #[test]
 fn step3_reads_the_simplejwt_tutorials_claims() {
-    let claims = parse_claims(SIMPLEJWT_PAYLOAD).unwrap();
+    let claims = read(SIMPLEJWT_PAYLOAD);
     assert_eq!(claims.token_type.as_deref(), Some("access"));
     assert_eq!(claims.exp, Some(1545224259));
     assert_eq!(claims.iat, None, "simplejwt wrote no iat in 2018");
@@ -185,7 +337,7 @@ fn step3_reads_the_simplejwt_tutorials_claims() {
 
 #[test]
 fn step3_reads_a_pair_from_our_server() {
-    let access = parse_claims(SERVER_ACCESS_PAYLOAD).unwrap();
+    let access = read(SERVER_ACCESS_PAYLOAD);
     assert_eq!(access.token_type.as_deref(), Some("access"));
     assert_eq!(access.iat, Some(1795403903));
     assert_eq!(
@@ -195,7 +347,7 @@ fn step3_reads_a_pair_from_our_server() {
     );
     assert_eq!(Value::Object(access.extra), json!({"user_id": "1"}));
 
-    let refresh = parse_claims(SERVER_REFRESH_PAYLOAD).unwrap();
+    let refresh = read(SERVER_REFRESH_PAYLOAD);
     assert_eq!(refresh.token_type.as_deref(), Some("refresh"));
     assert_eq!(
         refresh.exp,
@@ -206,11 +358,10 @@ fn step3_reads_a_pair_from_our_server() {
 
 #[test]
 fn step3_keeps_every_other_claim_in_the_order_it_was_written() {
-    let claims = parse_claims(
+    let claims = read(
         r#"{"zone":"eu-west","sub":"42","https://example.com/roles":["admin"],
             "aud":["billing","api"],"nbf":1300819080,"amount":12.5,"extra":{"nested":null}}"#,
-    )
-    .unwrap();
+    );
     assert_eq!(claims.sub.as_deref(), Some("42"));
     assert_eq!(
         claims.aud,
@@ -218,13 +369,85 @@ fn step3_keeps_every_other_claim_in_the_order_it_was_written() {
     );
     assert_eq!(claims.nbf, Some(1300819080));
     let names: Vec<&str> = claims.extra.keys().map(String::as_str).collect();
+    assert!(
+        names.contains(&"zone") && names.contains(&"amount"),
+        "the claims without a field of their own (zone, amount...) are not in extra, which holds \
+         {names:?}: extra was filled from the member called \"extra\" instead of gathering \
+         every other claim (the book: \"Modelling claims with serde\")"
+    );
+    let registered: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| {
+            [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "nbf",
+                "iat",
+                "jti",
+                "token_type",
+            ]
+            .contains(name)
+        })
+        .collect();
+    assert!(
+        registered.is_empty(),
+        "registered claims are typed fields, not kept a second time in extra: {registered:?}"
+    );
     assert_eq!(
         names,
         ["zone", "https://example.com/roles", "amount", "extra"],
-        "registered claims are typed fields, not kept twice in extra"
+        "every other claim is kept, in the order the issuer wrote it"
     );
     assert_eq!(claims.extra["https://example.com/roles"], json!(["admin"]));
     assert_eq!(claims.extra["extra"], json!({"nested": null}));
+}
+
+#[test]
+fn step3_claims_drawn_at_random_are_typed_and_the_others_kept_in_order() {
+    let (seed, mut rng) = generator();
+    for _ in 0..50 {
+        let mut payload = Map::new();
+        let mut private = Vec::new();
+        let exp = rng
+            .gen_bool(0.7)
+            .then(|| rng.gen_range(0..4_000_000_000i64));
+        let iat = rng
+            .gen_bool(0.5)
+            .then(|| rng.gen_range(0..4_000_000_000i64));
+        let sub = rng.gen_bool(0.5).then(|| random_name(&mut rng));
+        for _ in 0..rng.gen_range(0..4) {
+            let name = format!("x_{}", random_name(&mut rng));
+            if !payload.contains_key(&name) {
+                payload.insert(name.clone(), json!(rng.r#gen::<u32>()));
+                private.push(name);
+            }
+        }
+        // The registered claims go in among the others, at a random place.
+        let mut members: Vec<(String, Value)> = payload.into_iter().collect();
+        for (name, value) in [
+            ("exp", exp.map(Value::from)),
+            ("iat", iat.map(Value::from)),
+            ("sub", sub.clone().map(Value::from)),
+        ] {
+            if let Some(value) = value {
+                let at = rng.gen_range(0..=members.len());
+                members.insert(at, (name.to_string(), value));
+            }
+        }
+        let text = Value::Object(members.into_iter().collect()).to_string();
+        let claims = read(&text);
+        assert_eq!((claims.exp, claims.iat), (exp, iat), "{text} (seed {seed})");
+        assert_eq!(claims.sub, sub, "{text} (seed {seed})");
+        let kept: Vec<&String> = claims.extra.keys().collect();
+        assert_eq!(
+            kept,
+            private.iter().collect::<Vec<_>>(),
+            "the claims without a field of their own, in the issuer's order: {text} (seed {seed})"
+        );
+    }
 }
 
 #[test]
@@ -362,7 +585,133 @@ fn step4_the_simplejwt_token_expired_at_its_exp() {
     );
 }
 
-// --- Step 5: every rule, every failure -------------------------------------------------------
+/// The time rules once more, written here: what `check_times` must answer.
+fn expected_times(claims: &Claims, now: i64, leeway: i64) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    if let Some(iat) = claims.iat.filter(|iat| *iat > now + leeway) {
+        failures.push(Failure::IssuedInTheFuture { iat });
+    }
+    if let Some(nbf) = claims.nbf.filter(|nbf| *nbf > now + leeway) {
+        failures.push(Failure::NotYetValid { nbf });
+    }
+    if let Some(exp) = claims.exp.filter(|exp| *exp <= now - leeway) {
+        failures.push(Failure::Expired { exp });
+    }
+    failures
+}
+
+#[test]
+fn step4_windows_drawn_at_random_hold_to_the_second() {
+    let (seed, mut rng) = generator();
+    for _ in 0..100 {
+        let nbf = rng.gen_range(0..4_000_000_000i64);
+        let exp = nbf + rng.gen_range(1..100_000);
+        let iat = nbf - rng.gen_range(0..3);
+        let leeway = rng.gen_range(0..120);
+        let claims = times(
+            rng.gen_bool(0.8).then_some(iat),
+            rng.gen_bool(0.8).then_some(nbf),
+            rng.gen_bool(0.8).then_some(exp),
+        );
+        // The seconds where an answer changes, and one drawn anywhere around the window.
+        let anywhere = rng.gen_range(nbf - 1000..exp + 1000);
+        for now in [
+            nbf - leeway - 1,
+            nbf - leeway,
+            exp - 1,
+            exp + leeway - 1,
+            exp + leeway,
+            anywhere,
+        ] {
+            assert_eq!(
+                check_times(&claims, now, leeway),
+                expected_times(&claims, now, leeway),
+                "iat {:?}, nbf {:?}, exp {:?}, leeway {leeway}, at {now} (seed {seed})",
+                claims.iat,
+                claims.nbf,
+                claims.exp
+            );
+        }
+    }
+}
+
+// --- Step 5: the missing claims --------------------------------------------------------------
+
+#[test]
+fn step5_every_claim_the_rules_need_is_looked_for_once() {
+    let rules = Rules {
+        issuer: Some("https://auth.example.com".into()),
+        audience: Some("api".into()),
+        token_type: Some("access".into()),
+        required: vec!["jti", "iss", "exp", "sub"],
+        leeway: 0,
+    };
+    assert_eq!(
+        missing(&Claims::default(), &rules),
+        [
+            Failure::Missing("jti"),
+            Failure::Missing("iss"),
+            Failure::Missing("exp"),
+            Failure::Missing("sub"),
+            Failure::Missing("aud"),
+            Failure::Missing("token_type"),
+        ],
+        "the required claims in their order, then those the expected values make required, \
+         each name once"
+    );
+    let no_expectations = Rules {
+        required: vec!["exp"],
+        ..Rules::default()
+    };
+    assert_eq!(
+        missing(&Claims::default(), &no_expectations),
+        [Failure::Missing("exp")]
+    );
+    let present = Claims {
+        iss: Some("someone else".into()),
+        exp: Some(1),
+        ..Claims::default()
+    };
+    assert_eq!(
+        missing(&present, &rules),
+        [
+            Failure::Missing("jti"),
+            Failure::Missing("sub"),
+            Failure::Missing("aud"),
+            Failure::Missing("token_type"),
+        ],
+        "a claim that is present is not missing, whatever its value"
+    );
+}
+
+#[test]
+fn step5_private_claims_drawn_at_random_are_looked_for_among_the_others() {
+    let (seed, mut rng) = generator();
+    for _ in 0..20 {
+        // `Failure::Missing` holds a `&'static str`: leaking twenty short names is fine in a test.
+        let name: &'static str = Box::leak(format!("x_{}", random_name(&mut rng)).into_boxed_str());
+        let rules = Rules {
+            required: vec![name],
+            ..Rules::default()
+        };
+        let mut claims = Claims::default();
+        assert_eq!(
+            missing(&claims, &rules),
+            [Failure::Missing(name)],
+            "seed {seed}"
+        );
+        claims
+            .extra
+            .insert(name.to_string(), json!(rng.r#gen::<u8>()));
+        assert_eq!(
+            missing(&claims, &rules),
+            [],
+            "{name} is there (seed {seed})"
+        );
+    }
+}
+
+// --- Step 6: every rule, every failure -------------------------------------------------------
 
 /// The rules of the API in this chapter's examples.
 fn api_rules(leeway: i64) -> Rules {
@@ -376,7 +725,7 @@ fn api_rules(leeway: i64) -> Rules {
 }
 
 /// An access token for the API, valid from 1300819080 until 1300819380, built directly so
-/// step 5 does not need step 3.
+/// step 6 does not need step 3.
 fn good_access() -> Claims {
     Claims {
         iss: Some("https://auth.example.com".into()),
@@ -391,7 +740,7 @@ fn good_access() -> Claims {
 }
 
 #[test]
-fn step5_a_good_token_passes() {
+fn step6_a_good_token_passes() {
     assert_eq!(validate(&good_access(), &api_rules(0), 1300819200), Ok(()));
     let with_array = Claims {
         aud: Some(Audience::Many(vec!["billing".into(), "api".into()])),
@@ -401,7 +750,7 @@ fn step5_a_good_token_passes() {
 }
 
 #[test]
-fn step5_one_kind_of_token_never_passes_for_another() {
+fn step6_one_kind_of_token_never_passes_for_another() {
     let refresh = Claims {
         token_type: Some("refresh".into()),
         exp: Some(1300819080 + 86400),
@@ -430,7 +779,7 @@ fn step5_one_kind_of_token_never_passes_for_another() {
 }
 
 #[test]
-fn step5_the_audience_must_name_us() {
+fn step6_the_audience_must_name_us() {
     let for_billing = Claims {
         aud: Some(Audience::Many(vec!["billing".into()])),
         ..good_access()
@@ -462,7 +811,7 @@ fn step5_the_audience_must_name_us() {
 }
 
 #[test]
-fn step5_expected_claims_are_required_and_reported_once() {
+fn step6_expected_claims_are_required_and_reported_once() {
     let rules = Rules {
         required: vec!["jti", "iss", "exp", "sub"],
         ..api_rules(0)
@@ -493,7 +842,7 @@ fn step5_expected_claims_are_required_and_reported_once() {
 }
 
 #[test]
-fn step5_reports_every_failure_not_just_the_first() {
+fn step6_reports_every_failure_not_just_the_first() {
     let everything_wrong = Claims {
         iss: Some("https://evil.example".into()),
         aud: Some(Audience::One("billing".into())),
@@ -519,7 +868,7 @@ fn step5_reports_every_failure_not_just_the_first() {
 }
 
 #[test]
-fn step5_time_is_checked_at_the_given_instant_with_the_rules_leeway() {
+fn step6_time_is_checked_at_the_given_instant_with_the_rules_leeway() {
     let claims = good_access();
     assert_eq!(
         validate(&claims, &api_rules(0), 1300819380),
@@ -536,7 +885,7 @@ fn step5_time_is_checked_at_the_given_instant_with_the_rules_leeway() {
     assert_eq!(validate(&claims, &api_rules(30), 1300819070), Ok(()));
 }
 
-// --- Step 6: the verdict table --------------------------------------------------------------
+// --- Step 7: the verdict table --------------------------------------------------------------
 
 // ANCHOR: table_tokens
 /// The tokens of the verdict table. The good ones are valid from 1300819080
@@ -590,7 +939,7 @@ const INSTANTS: [(&str, i64); 7] = [
 // ANCHOR_END: table_tokens
 
 #[test]
-fn step6_check_reads_and_validates_in_one_go() {
+fn step7_check_reads_and_validates_in_one_go() {
     let (_, payload) = TOKENS[0];
     let claims = check(payload, &api_rules(0), 1300819200).unwrap();
     assert_eq!(claims.jti.as_deref(), Some("6f1c0a"));
@@ -613,13 +962,71 @@ fn step6_check_reads_and_validates_in_one_go() {
 }
 
 #[test]
-fn step6_verdicts_with_a_leeway_of_30_s() {
-    let table = verdict_table(&api_rules(30), &TOKENS, &INSTANTS);
-    insta::assert_snapshot!("step6_verdicts_leeway_30", table);
+fn step7_a_table_drawn_at_random_gives_each_verdict_on_its_line() {
+    let (seed, mut rng) = generator();
+    let start = rng.gen_range(1_000_000_000..4_000_000_000i64);
+    let end = start + rng.gen_range(60..3600);
+    let name = format!("token {}", random_name(&mut rng));
+    let payload = json!({
+        "iss": "https://auth.example.com", "aud": "api", "token_type": "access",
+        "iat": start, "nbf": start, "exp": end, "jti": random_name(&mut rng),
+    })
+    .to_string();
+    let labels: Vec<String> = (0..4).map(|_| random_name(&mut rng)).collect();
+    let instants: Vec<(&str, i64)> = labels
+        .iter()
+        .map(|label| (label.as_str(), rng.gen_range(start - 120..end + 120)))
+        .collect();
+    let refused = json!({"token_type": "refresh"}).to_string();
+    let table = verdict_table(
+        &api_rules(0),
+        &[
+            (name.as_str(), payload.as_str()),
+            ("refresh", refused.as_str()),
+        ],
+        &instants,
+    );
+    let mut expected = format!("{name}\n");
+    for (label, now) in &instants {
+        let mut failures = Vec::new();
+        if *now < start {
+            failures.push(Failure::IssuedInTheFuture { iat: start }.to_string());
+            failures.push(Failure::NotYetValid { nbf: start }.to_string());
+        }
+        if *now >= end {
+            failures.push(Failure::Expired { exp: end }.to_string());
+        }
+        let verdict = if failures.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("refused: {}", failures.join("; "))
+        };
+        expected.push_str(&format!("  {label:<14}  {verdict}\n"));
+    }
+    expected.push_str("\nrefresh\n");
+    let refusal = [
+        Failure::Missing("exp"),
+        Failure::Missing("jti"),
+        Failure::Missing("iss"),
+        Failure::Missing("aud"),
+        Failure::WrongTokenType("refresh".into()),
+    ]
+    .map(|failure| failure.to_string())
+    .join("; ");
+    for (label, _) in &instants {
+        expected.push_str(&format!("  {label:<14}  refused: {refusal}\n"));
+    }
+    assert_eq!(table, expected, "seed {seed}");
 }
 
 #[test]
-fn step6_verdicts_without_leeway() {
+fn step7_verdicts_with_a_leeway_of_30_s() {
+    let table = verdict_table(&api_rules(30), &TOKENS, &INSTANTS);
+    insta::assert_snapshot!("step7_verdicts_leeway_30", table);
+}
+
+#[test]
+fn step7_verdicts_without_leeway() {
     let table = verdict_table(&api_rules(0), &TOKENS[..1], &INSTANTS);
-    insta::assert_snapshot!("step6_verdicts_leeway_0", table);
+    insta::assert_snapshot!("step7_verdicts_leeway_0", table);
 }

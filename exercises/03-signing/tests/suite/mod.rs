@@ -16,10 +16,13 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{Value, json};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
 use crate::sut::{
-    EcJwk, KeyRing, MIN_SECRET_BYTES, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
-    constant_time_eq, hmac_sha256, hs256_key, naive_verify, recover_secret, sign_compact,
-    sign_hs256, signing_input, verify_hs256, verify_pinned,
+    EcJwk, KeyRing, MIN_SECRET_BYTES, MacByte, OkpJwk, Refusal, RsaJwk, TrustedKey, WeakSecret,
+    constant_time_eq, hmac, hmac_sha256, hs256_key, key_block, naive_verify, recover_secret,
+    screen, sign_compact, sign_hs256, signing_input, verify_hs256, verify_pinned,
 };
 
 // --- Ground truth -------------------------------------------------------------------------
@@ -118,6 +121,29 @@ fn signed(header: &Value, payload: &Value, key: &EncodingKey, algorithm: Algorit
     format!("{input}.{signature}")
 }
 
+/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
+/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
+/// the same inputs again.
+fn generator() -> (u64, StdRng) {
+    let seed = std::env::var("SUITE_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    (seed, StdRng::seed_from_u64(seed))
+}
+
+fn random_bytes(rng: &mut StdRng, max_len: usize) -> Vec<u8> {
+    let len = rng.gen_range(0..=max_len);
+    (0..len).map(|_| rng.r#gen()).collect()
+}
+
+/// HMAC-SHA256 by the `hmac` crate: the reference for HS256 signatures.
+fn reference_hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
 /// The part of a token before its last dot: the signing input.
 fn message(token: &str) -> &str {
     token.rsplit_once('.').unwrap().0
@@ -128,7 +154,96 @@ fn signature_segment(token: &str) -> &str {
     token.rsplit_once('.').unwrap().1
 }
 
-// --- Step 1: HMAC-SHA256 by hand ---------------------------------------------------------
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_bytes_are_written_as_two_lowercase_hex_digits_each() {
+    use crate::sut::to_hex;
+    assert_eq!(to_hex(&[]), "");
+    assert_eq!(
+        to_hex(&[0x0b, 0xff, 0x00]),
+        "0bff00",
+        "a leading zero is kept"
+    );
+    let every_byte: Vec<u8> = (0..=255).collect();
+    let hex = to_hex(&every_byte);
+    assert_eq!(hex.len(), 512);
+    for (byte, pair) in every_byte.iter().zip(hex.as_bytes().chunks(2)) {
+        assert_eq!(
+            u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).ok(),
+            Some(*byte),
+            "byte {byte}"
+        );
+        assert!(
+            pair.iter().all(|c| !c.is_ascii_uppercase()),
+            "lowercase: {pair:?}"
+        );
+    }
+}
+
+// --- Step 1: the key block ---------------------------------------------------------------
+
+#[test]
+fn step1_a_key_up_to_a_block_is_padded_with_zeros() {
+    let (seed, mut rng) = generator();
+    for len in [0, 1, 20, 32, 63, 64] {
+        let key: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        let calls = std::cell::Cell::new(0);
+        let block = key_block(
+            |parts: &[&[u8]]| {
+                calls.set(calls.get() + 1);
+                toy_hash(&parts.concat())
+            },
+            &key,
+        );
+        assert_eq!(
+            &block[..len],
+            &key[..],
+            "a key of {len} bytes is used as it is (seed {seed})"
+        );
+        assert!(
+            block[len..].iter().all(|&byte| byte == 0),
+            "the rest of the block is zeros, for a key of {len} bytes (seed {seed})"
+        );
+        assert_eq!(
+            calls.get(),
+            0,
+            "a key of {len} bytes fits in a block: nothing to hash"
+        );
+    }
+}
+
+#[test]
+fn step1_a_key_longer_than_a_block_is_hashed_first() {
+    let (seed, mut rng) = generator();
+    for len in [65, 100, 131, 200] {
+        let key: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        let calls = std::cell::Cell::new(0);
+        let block = key_block(
+            |parts: &[&[u8]]| {
+                calls.set(calls.get() + 1);
+                toy_hash(&parts.concat())
+            },
+            &key,
+        );
+        assert_eq!(
+            calls.get(),
+            1,
+            "a key of {len} bytes is hashed once (seed {seed})"
+        );
+        assert_eq!(
+            &block[..32],
+            &toy_hash(&key)[..],
+            "its hash comes first (seed {seed})"
+        );
+        assert!(
+            block[32..].iter().all(|&byte| byte == 0),
+            "then zeros (seed {seed})"
+        );
+    }
+}
+
+// --- Step 2: HMAC-SHA256 by hand ---------------------------------------------------------
 
 // ANCHOR: rfc4231
 /// RFC 4231 §4: key, data and HMAC-SHA256, for test cases 1 to 4 and 6 to 7. (Test case 5
@@ -176,7 +291,7 @@ fn rfc4231_cases() -> Vec<(&'static str, Vec<u8>, Vec<u8>, &'static str)> {
 // ANCHOR_END: rfc4231
 
 #[test]
-fn step1_rfc4231_keys_up_to_a_block() {
+fn step2_rfc4231_keys_up_to_a_block() {
     for (name, key, data, expected) in rfc4231_cases().into_iter().take(4) {
         assert_eq!(hmac_sha256(&key, &data).to_vec(), hex(expected), "{name}");
     }
@@ -186,7 +301,7 @@ fn step1_rfc4231_keys_up_to_a_block() {
 }
 
 #[test]
-fn step1_rfc4231_keys_longer_than_a_block_are_hashed_first() {
+fn step2_rfc4231_keys_longer_than_a_block_are_hashed_first() {
     for (name, key, data, expected) in rfc4231_cases().into_iter().skip(4) {
         assert_eq!(hmac_sha256(&key, &data).to_vec(), hex(expected), "{name}");
     }
@@ -200,14 +315,14 @@ fn step1_rfc4231_keys_longer_than_a_block_are_hashed_first() {
 }
 
 #[test]
-fn step1_a_key_of_exactly_one_block_signs_rfc7515_a1() {
+fn step2_a_key_of_exactly_one_block_signs_rfc7515_a1() {
     let key = unb64(A1_KEY);
     assert_eq!(key.len(), 64, "one SHA-256 block: used as it is");
     assert_eq!(hmac_sha256(&key, A1_SIGNING_INPUT.as_bytes()), A1_SIGNATURE);
 }
 
 #[test]
-fn step1_agrees_with_the_hmac_crate_for_every_key_length() {
+fn step2_agrees_with_the_hmac_crate_for_every_key_length() {
     // Every key length from empty to two blocks, so padding, the exact block and hashing are
     // all covered, with messages of several lengths.
     for key_length in 0..=130usize {
@@ -225,17 +340,169 @@ fn step1_agrees_with_the_hmac_crate_for_every_key_length() {
     }
 }
 
-// --- Step 2: constant-time comparison -----------------------------------------------------
+/// A hash of SHA-256's shape (64-byte blocks, 32 bytes out) that is not SHA-256: no library's
+/// HMAC knows it, so only an HMAC built from the hash it is given agrees with the reference.
+fn toy_hash(input: &[u8]) -> [u8; 32] {
+    <sha2::Sha256 as sha2::Digest>::digest([b"not SHA-256:".as_slice(), input].concat()).into()
+}
+
+/// RFC 2104's HMAC once more, written here from any hash of SHA-256's shape.
+fn reference_hmac(hash: fn(&[u8]) -> [u8; 32], key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&hash(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner = hash(&[&block.map(|b| b ^ 0x36)[..], message].concat());
+    hash(&[&block.map(|b| b ^ 0x5c)[..], &inner[..]].concat())
+}
 
 #[test]
-fn step2_equal_bytes_are_equal() {
+fn step2_hmac_is_built_from_the_hash_it_is_given() {
+    let (seed, mut rng) = generator();
+    for _ in 0..64 {
+        let key = random_bytes(&mut rng, 200);
+        let message = random_bytes(&mut rng, 300);
+        let calls = std::cell::Cell::new(0);
+        let hash = |parts: &[&[u8]]| {
+            calls.set(calls.get() + 1);
+            toy_hash(&parts.concat())
+        };
+        let mac = hmac(hash, &key, &message);
+        let expected_calls = if key.len() > 64 { 3 } else { 2 };
+        assert!(
+            calls.get() != 0,
+            "hmac never called the hash it was given: it must be built from that hash alone, \
+             not from SHA-256 or a library's HMAC (seed {seed})"
+        );
+        assert_eq!(
+            calls.get(),
+            expected_calls,
+            "for a key of {} bytes HMAC hashes {expected_calls} times (a key longer than a block \
+             once, then the inner and the outer hash); this hmac called the hash {} times (seed {seed})",
+            key.len(),
+            calls.get()
+        );
+        assert_eq!(
+            mac,
+            reference_hmac(toy_hash, &key, &message),
+            "a key of {} bytes, a message of {} bytes (seed {seed})",
+            key.len(),
+            message.len()
+        );
+    }
+}
+
+// --- Step 3: constant-time comparison -----------------------------------------------------
+
+/// What a comparison did with the bytes it was given.
+#[derive(Debug, Default)]
+struct ByteRecord {
+    /// Pairs of bytes combined with XOR.
+    xors: usize,
+    /// For each time the comparison asked whether a result was zero: how many pairs it had
+    /// combined by then.
+    questions: Vec<usize>,
+}
+
+thread_local! {
+    static RECORD: std::cell::RefCell<ByteRecord> = std::cell::RefCell::default();
+}
+
+/// A byte that keeps a record of what the comparison does with it.
+#[derive(Clone, Copy)]
+struct Watched(u8);
+
+impl MacByte for Watched {
+    fn xor(self, other: Self) -> Self {
+        RECORD.with(|record| record.borrow_mut().xors += 1);
+        Watched(self.0 ^ other.0)
+    }
+    fn or(self, other: Self) -> Self {
+        Watched(self.0 | other.0)
+    }
+    fn zero() -> Self {
+        Watched(0)
+    }
+    fn is_zero(self) -> bool {
+        RECORD.with(|record| {
+            let mut record = record.borrow_mut();
+            let combined = record.xors;
+            record.questions.push(combined);
+        });
+        self.0 == 0
+    }
+}
+
+/// `constant_time_eq` on watched bytes: its answer, and what it did to get there.
+fn watched_eq(a: &[u8], b: &[u8]) -> (bool, ByteRecord) {
+    RECORD.with(|record| *record.borrow_mut() = ByteRecord::default());
+    let a: Vec<Watched> = a.iter().copied().map(Watched).collect();
+    let b: Vec<Watched> = b.iter().copied().map(Watched).collect();
+    let equal = constant_time_eq(&a, &b);
+    (
+        equal,
+        RECORD.with(|record| std::mem::take(&mut *record.borrow_mut())),
+    )
+}
+
+#[test]
+fn step3_every_byte_is_looked_at_wherever_the_first_difference_is() {
+    let (seed, mut rng) = generator();
+    let mac: [u8; 32] = rng.r#gen();
+    let random_position = rng.gen_range(0..32);
+    for first_difference in [
+        None,
+        Some(0),
+        Some(1),
+        Some(16),
+        Some(31),
+        Some(random_position),
+    ] {
+        let mut guess = mac;
+        if let Some(index) = first_difference {
+            guess[index] ^= rng.gen_range(1..=255u8);
+            // Some later bytes differ too, as they would in a guess.
+            for byte in &mut guess[index + 1..] {
+                if rng.gen_bool(0.5) {
+                    *byte = rng.r#gen();
+                }
+            }
+        }
+        let where_ = match first_difference {
+            Some(index) => format!("first difference at byte {index}"),
+            None => "equal MACs".to_string(),
+        };
+        let (equal, record) = watched_eq(&mac, &guess);
+        assert_eq!(equal, first_difference.is_none(), "{where_} (seed {seed})");
+        assert_eq!(
+            record.xors, 32,
+            "{where_}: the comparison combined {} of the 32 pairs of bytes. It stopped early, so \
+             the time it takes tells an attacker how many leading bytes were right (seed {seed})",
+            record.xors
+        );
+        assert_eq!(
+            record.questions,
+            [32],
+            "{where_}: the comparison asked whether a result was zero {} times, after combining \
+             {:?} pairs. Ask once, when every byte has been combined: an answer asked along the \
+             way is an answer the loop can act on (seed {seed})",
+            record.questions.len(),
+            record.questions
+        );
+    }
+}
+
+#[test]
+fn step3_equal_bytes_are_equal() {
     assert!(constant_time_eq(&A1_SIGNATURE, &A1_SIGNATURE.clone()));
     assert!(constant_time_eq(b"", b""));
     assert!(constant_time_eq(b"x", b"x"));
 }
 
 #[test]
-fn step2_a_difference_in_any_bit_is_noticed() {
+fn step3_a_difference_in_any_bit_is_noticed() {
     for index in 0..A1_SIGNATURE.len() {
         for bit in 0..8 {
             let mut guess = A1_SIGNATURE;
@@ -249,17 +516,17 @@ fn step2_a_difference_in_any_bit_is_noticed() {
 }
 
 #[test]
-fn step2_different_lengths_are_never_equal() {
+fn step3_different_lengths_are_never_equal() {
     assert!(!constant_time_eq(&A1_SIGNATURE, &A1_SIGNATURE[..31]));
     assert!(!constant_time_eq(&A1_SIGNATURE[..1], &A1_SIGNATURE));
     assert!(!constant_time_eq(b"", b"\0"));
     assert!(!constant_time_eq(b"abc", b"abcd"));
 }
 
-// --- Step 3: HS256 by hand ------------------------------------------------------------------
+// --- Step 4: HS256 by hand ------------------------------------------------------------------
 
 #[test]
-fn step3_the_signing_input_is_two_segments_and_a_dot() {
+fn step4_the_signing_input_is_two_segments_and_a_dot() {
     let input = signing_input(A1_HEADER, PAYLOAD);
     assert_eq!(input, A1_SIGNING_INPUT);
     // RFC 7515 lists the signing input as ASCII codes: 101 is `e`, 121 `y`, 74 `J`…
@@ -268,19 +535,19 @@ fn step3_the_signing_input_is_two_segments_and_a_dot() {
 }
 
 #[test]
-fn step3_reproduces_rfc7515_a1_byte_for_byte() {
+fn step4_reproduces_rfc7515_a1_byte_for_byte() {
     let token = sign_hs256(&unb64(A1_KEY), A1_HEADER, PAYLOAD);
     assert_eq!(token, A1_TOKEN);
     assert_eq!(unb64(signature_segment(&token)), A1_SIGNATURE);
 }
 
 #[test]
-fn step3_verifies_the_rfc_token() {
+fn step4_verifies_the_rfc_token() {
     assert!(verify_hs256(&unb64(A1_KEY), A1_TOKEN));
 }
 
 #[test]
-fn step3_refuses_any_change() {
+fn step4_refuses_any_change() {
     let key = unb64(A1_KEY);
     let mut other_key = key.clone();
     other_key[63] ^= 1;
@@ -338,13 +605,85 @@ fn step3_refuses_any_change() {
         };
         report.push_str(&format!("{verdict:<9}{what}\n"));
     }
-    insta::assert_snapshot!("step3_verdicts", report);
+    insta::assert_snapshot!("step4_verdicts", report);
 }
 
-// --- Step 4: RS256, ES256 and EdDSA ---------------------------------------------------------
+#[test]
+fn step4_signs_and_verifies_tokens_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    for _ in 0..32 {
+        let key = random_bytes(&mut rng, 100);
+        let header = random_bytes(&mut rng, 60);
+        let payload = random_bytes(&mut rng, 200);
+        let input = format!("{}.{}", b64(&header), b64(&payload));
+        let expected = format!(
+            "{input}.{}",
+            b64(reference_hmac_sha256(&key, input.as_bytes()))
+        );
+        let token = sign_hs256(&key, &header, &payload);
+        assert_eq!(
+            token,
+            expected,
+            "a key of {} bytes, a header of {} bytes, a payload of {} bytes (seed {seed})",
+            key.len(),
+            header.len(),
+            payload.len()
+        );
+        assert!(
+            verify_hs256(&key, &expected),
+            "a genuine token was refused (seed {seed})"
+        );
+        let mut forged = unb64(signature_segment(&expected));
+        let bit = rng.gen_range(0..forged.len() * 8);
+        forged[bit / 8] ^= 1 << (bit % 8);
+        assert!(
+            !verify_hs256(&key, &format!("{input}.{}", b64(&forged))),
+            "a signature with bit {bit} flipped was accepted (seed {seed})"
+        );
+        // Another key: one byte changed, or one non-zero byte for an empty key. (Appending a
+        // zero byte would not do: HMAC pads a short key with zeros, so it is the same key.)
+        let mut other_key = key.clone();
+        match other_key.len() {
+            0 => other_key.push(rng.gen_range(1..=255)),
+            len => other_key[rng.gen_range(0..len)] ^= rng.gen_range(1..=255u8),
+        }
+        assert!(
+            !verify_hs256(&other_key, &expected),
+            "a token was accepted under another key (seed {seed})"
+        );
+    }
+}
+
+// --- Step 5: RS256, ES256 and EdDSA ---------------------------------------------------------
 
 #[test]
-fn step4_reproduces_rfc7515_a1_hs256() {
+fn step5_signs_inputs_drawn_at_random_as_jsonwebtoken_does() {
+    let (seed, mut rng) = generator();
+    let secret = random_bytes(&mut rng, 64);
+    let keys = [
+        (Algorithm::HS256, EncodingKey::from_secret(&secret)),
+        (Algorithm::RS256, RSA_KEY.encoding_key()),
+        (Algorithm::EdDSA, ED_KEY.encoding_key()),
+    ];
+    for (algorithm, key) in &keys {
+        for _ in 0..4 {
+            let header = random_bytes(&mut rng, 60);
+            let payload = random_bytes(&mut rng, 200);
+            let input = format!("{}.{}", b64(&header), b64(&payload));
+            let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, *algorithm).unwrap();
+            assert_eq!(
+                sign_compact(&header, &payload, key, *algorithm).unwrap(),
+                format!("{input}.{signature}"),
+                "{algorithm:?}, a header of {} bytes and a payload of {} bytes (seed {seed})",
+                header.len(),
+                payload.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn step5_reproduces_rfc7515_a1_hs256() {
     let key = EncodingKey::from_secret(&unb64(A1_KEY));
     assert_eq!(
         sign_compact(A1_HEADER, PAYLOAD, &key, Algorithm::HS256).unwrap(),
@@ -353,7 +692,7 @@ fn step4_reproduces_rfc7515_a1_hs256() {
 }
 
 #[test]
-fn step4_reproduces_rfc7515_a2_rs256_byte_for_byte() {
+fn step5_reproduces_rfc7515_a2_rs256_byte_for_byte() {
     let token = sign_compact(
         A2_HEADER,
         PAYLOAD,
@@ -364,7 +703,7 @@ fn step4_reproduces_rfc7515_a2_rs256_byte_for_byte() {
 }
 
 #[test]
-fn step4_reproduces_rfc8037_ed25519_byte_for_byte() {
+fn step5_reproduces_rfc8037_ed25519_byte_for_byte() {
     let token = sign_compact(
         ED_HEADER,
         ED_PAYLOAD,
@@ -375,7 +714,7 @@ fn step4_reproduces_rfc8037_ed25519_byte_for_byte() {
 }
 
 #[test]
-fn step4_an_es256_signature_of_the_same_input_differs_and_both_verify() {
+fn step5_an_es256_signature_of_the_same_input_differs_and_both_verify() {
     let ours = sign_compact(A3_HEADER, PAYLOAD, &EC_KEY.encoding_key(), Algorithm::ES256).unwrap();
     assert_eq!(message(&ours), message(A3_TOKEN), "the same signing input");
     assert_ne!(
@@ -401,7 +740,7 @@ fn step4_an_es256_signature_of_the_same_input_differs_and_both_verify() {
 }
 
 #[test]
-fn step4_signature_sizes() {
+fn step5_signature_sizes() {
     let cases = [
         (
             Algorithm::HS256,
@@ -452,10 +791,10 @@ fn step4_signature_sizes() {
             signature.len(),
         ));
     }
-    insta::assert_snapshot!("step4_signatures", report);
+    insta::assert_snapshot!("step5_signatures", report);
 }
 
-// --- Step 5: jsonwebtoken, with the algorithm pinned ----------------------------------------
+// --- Step 6: jsonwebtoken, with the algorithm pinned ----------------------------------------
 
 /// An EdDSA token with JSON claims, signed with the RFC 8037 key (RFC 8037's own example
 /// signs plain text, which `decode` would refuse as claims).
@@ -479,7 +818,7 @@ fn confused_token(header: &Value, payload: &Value) -> String {
 }
 
 #[test]
-fn step5_verifies_each_rfc_token_with_its_own_algorithm() {
+fn step6_verifies_each_rfc_token_with_its_own_algorithm() {
     let hs256 = DecodingKey::from_secret(&unb64(A1_KEY));
     for (token, key, algorithm) in [
         (A1_TOKEN, &hs256, Algorithm::HS256),
@@ -497,7 +836,7 @@ fn step5_verifies_each_rfc_token_with_its_own_algorithm() {
 }
 
 #[test]
-fn step5_pinning_stops_algorithm_confusion() {
+fn step6_pinning_stops_algorithm_confusion() {
     let forged = confused_token(
         &json!({"alg": "HS256"}),
         &json!({"iss": "joe", "admin": true}),
@@ -511,7 +850,7 @@ fn step5_pinning_stops_algorithm_confusion() {
 }
 
 #[test]
-fn step5_refuses_what_the_pin_does_not_allow() {
+fn step6_refuses_what_the_pin_does_not_allow() {
     let (input, _) = A2_TOKEN.rsplit_once('.').unwrap();
     let edited = A2_TOKEN.replace(
         "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
@@ -579,10 +918,100 @@ fn step5_refuses_what_the_pin_does_not_allow() {
         };
         report.push_str(&format!("{what}\n    {verdict}\n"));
     }
-    insta::assert_snapshot!("step5_pinned_verdicts", report);
+    insta::assert_snapshot!("step6_pinned_verdicts", report);
 }
 
-// --- Step 6: a careful verifier and the attack catalog --------------------------------------
+// --- Step 7: refuse before looking for a key -------------------------------------------------
+
+#[test]
+fn step7_the_screen_refuses_what_needs_no_key_to_refuse() {
+    for token in [
+        "",
+        "abc",
+        "a.b",
+        &format!("{A2_TOKEN}.extra"),
+        "bm90IGpzb24.e30.c2ln",
+        "WzFd.e30.c2ln",
+        &format!("{}.e30.c2ln", b64(r#"{"alg":["RS256"]}"#)),
+        &format!("{}.e30.c2ln", b64(r#"{"typ":"JWT"}"#)),
+    ] {
+        assert_eq!(
+            screen(token).map(Value::Object),
+            Err(Refusal::Malformed),
+            "{token:?}: not three segments with a JSON-object header and a string alg"
+        );
+    }
+    for member in ["jwk", "jku", "x5u", "x5c"] {
+        let header = json!({"alg": "RS256", "kid": RSA_KID, member: "anything"});
+        assert_eq!(
+            screen(&format!("{}.e30.c2ln", b64(header.to_string()))).map(Value::Object),
+            Err(Refusal::KeyInHeader {
+                member: member.into()
+            }),
+            "a header with {member}"
+        );
+    }
+    let crit = json!({"alg": "RS256", "crit": ["exp"], "exp": 1});
+    assert_eq!(
+        screen(&format!("{}.e30.c2ln", b64(crit.to_string()))).map(Value::Object),
+        Err(Refusal::CriticalExtension)
+    );
+    let none = json!({"alg": "none"});
+    assert_eq!(
+        screen(&format!("{}.e30.", b64(none.to_string()))).map(Value::Object),
+        Err(Refusal::Unsigned)
+    );
+    // The order of the checks: a key in the header is reported before crit, and crit before none.
+    let all = json!({"alg": "none", "crit": ["b64"], "jku": "https://evil.example/keys"});
+    assert_eq!(
+        screen(&format!("{}.e30.", b64(all.to_string()))).map(Value::Object),
+        Err(Refusal::KeyInHeader {
+            member: "jku".into()
+        })
+    );
+}
+
+#[test]
+fn step7_the_screen_lets_every_header_through_that_a_key_must_judge() {
+    let catalog = attack_catalog();
+    for (what, token, verdict) in &catalog {
+        let expected = match verdict {
+            Err(
+                refusal @ (Refusal::KeyInHeader { .. }
+                | Refusal::CriticalExtension
+                | Refusal::Unsigned),
+            ) => Err(refusal.clone()),
+            _ => Ok(()),
+        };
+        if matches!(verdict, Err(Refusal::Malformed)) {
+            continue;
+        }
+        assert_eq!(
+            screen(token).map(|_| ()),
+            expected,
+            "{what}: the screen decides only what needs no key"
+        );
+    }
+    // Any other header member, even one drawn at random, is for later checks to judge.
+    let (seed, mut rng) = generator();
+    for _ in 0..20 {
+        let name: String = (0..rng.gen_range(1..8))
+            .map(|_| rng.gen_range(b'a'..=b'z') as char)
+            .collect();
+        if ["jwk", "jku", "x5u", "x5c", "crit", "alg"].contains(&name.as_str()) {
+            continue;
+        }
+        let header = json!({"alg": "ES256", &name: rng.r#gen::<u32>()});
+        let token = format!("{}.e30.c2ln", b64(header.to_string()));
+        assert_eq!(
+            screen(&token).map(Value::Object),
+            Ok(header.clone()),
+            "a header with {name:?} (seed {seed})"
+        );
+    }
+}
+
+// --- Step 8: a careful verifier and the attack catalog --------------------------------------
 
 const RSA_KID: &str = "rfc7515-a2-rsa";
 const EC_KID: &str = "rfc7515-a3-ec";
@@ -744,7 +1173,7 @@ fn attack_catalog() -> Vec<(&'static str, String, Result<Value, Refusal>)> {
 // ANCHOR_END: attack_catalog
 
 #[test]
-fn step6_accepts_genuine_tokens_with_each_key() {
+fn step8_accepts_genuine_tokens_with_each_key() {
     let claims = json!({"sub": "alice"});
     let ring = ring();
     for (kid, key, algorithm) in [
@@ -763,7 +1192,41 @@ fn step6_accepts_genuine_tokens_with_each_key() {
 }
 
 #[test]
-fn step6_without_a_kid_only_a_single_key_is_used() {
+fn step8_accepts_genuine_tokens_with_claims_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    let ring = ring();
+    let keys = [
+        (RSA_KID, RSA_KEY.encoding_key(), Algorithm::RS256),
+        (EC_KID, EC_KEY.encoding_key(), Algorithm::ES256),
+        (ED_KID, ED_KEY.encoding_key(), Algorithm::EdDSA),
+    ];
+    for _ in 0..6 {
+        let (kid, key, algorithm) = &keys[rng.gen_range(0..keys.len())];
+        let claims = json!({
+            "sub": format!("user-{}", rng.r#gen::<u32>()),
+            "n": rng.r#gen::<i64>(),
+            "admin": rng.gen_bool(0.5),
+        });
+        let header = json!({"alg": format!("{algorithm:?}"), "kid": kid});
+        let token = signed(&header, &claims, key, *algorithm);
+        assert_eq!(
+            ring.verify(&token).map(Value::Object),
+            Ok(claims.clone()),
+            "a genuine {algorithm:?} token (seed {seed})"
+        );
+        let mut forged = unb64(signature_segment(&token));
+        forged[0] ^= 1;
+        let forged = format!("{}.{}", message(&token), b64(&forged));
+        assert_eq!(
+            ring.verify(&forged),
+            Err(Refusal::BadSignature),
+            "the same token with its signature changed (seed {seed})"
+        );
+    }
+}
+
+#[test]
+fn step8_without_a_kid_only_a_single_key_is_used() {
     let only_rsa = KeyRing::new(vec![TrustedKey::new(
         RSA_KID,
         Algorithm::RS256,
@@ -798,7 +1261,7 @@ fn step6_without_a_kid_only_a_single_key_is_used() {
 }
 
 #[test]
-fn step6_a_kid_only_chooses_among_our_keys() {
+fn step8_a_kid_only_chooses_among_our_keys() {
     let ring = ring();
     for kid in [
         "rfc7515-a2-RSA",
@@ -824,7 +1287,7 @@ fn step6_a_kid_only_chooses_among_our_keys() {
 }
 
 #[test]
-fn step6_malformed_tokens_are_refused_before_anything_else() {
+fn step8_malformed_tokens_are_refused_before_anything_else() {
     let ring = ring();
     let kid_number = signed(
         &json!({"alg": "RS256", "kid": 7}),
@@ -866,7 +1329,7 @@ fn step6_malformed_tokens_are_refused_before_anything_else() {
 }
 
 #[test]
-fn step6_each_attack_is_refused_for_its_own_reason() {
+fn step8_each_attack_is_refused_for_its_own_reason() {
     let ring = ring();
     for (what, token, expected) in attack_catalog() {
         assert_eq!(ring.verify(&token).map(Value::Object), expected, "{what}");
@@ -874,7 +1337,7 @@ fn step6_each_attack_is_refused_for_its_own_reason() {
 }
 
 #[test]
-fn step6_attack_verdicts() {
+fn step8_attack_verdicts() {
     let ring = ring();
     let pem = RSA_KEY.public_key_pem();
     let mut report = String::new();
@@ -893,10 +1356,10 @@ fn step6_attack_verdicts() {
             number + 1
         ));
     }
-    insta::assert_snapshot!("step6_attack_verdicts", report);
+    insta::assert_snapshot!("step8_attack_verdicts", report);
 }
 
-// --- Step 7: a weak secret ------------------------------------------------------------------
+// --- Step 9: a weak secret ------------------------------------------------------------------
 
 // ANCHOR: wordlist
 /// A few hundred passwords and "secrets" people actually type, one per line.
@@ -918,7 +1381,7 @@ fn words() -> Vec<&'static str> {
 }
 
 #[test]
-fn step7_recovers_the_secret_of_a_leaked_token() {
+fn step9_recovers_the_secret_of_a_leaked_token() {
     assert!(
         words().len() >= 300,
         "the word list has a few hundred words"
@@ -927,7 +1390,34 @@ fn step7_recovers_the_secret_of_a_leaked_token() {
 }
 
 #[test]
-fn step7_recovers_the_secret_of_jwt_io_example() {
+fn step9_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    let list: Vec<String> = (0..200)
+        .map(|_| {
+            let len = rng.gen_range(1..=12);
+            (0..len)
+                .map(|_| rng.gen_range(b'a'..=b'z') as char)
+                .collect()
+        })
+        .collect();
+    let list: Vec<&str> = list.iter().map(String::as_str).collect();
+    let secret = list[rng.gen_range(0..list.len())];
+    let token = signed(
+        &json!({"alg": "HS256"}),
+        &json!({"sub": "alice"}),
+        &EncodingKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+    );
+    let found = recover_secret(&token, &list);
+    let first_that_fits = list.iter().copied().find(|word| *word == secret);
+    assert_eq!(
+        found, first_that_fits,
+        "the secret was {secret:?} (seed {seed})"
+    );
+}
+
+#[test]
+fn step9_recovers_the_secret_of_jwt_io_example() {
     assert_eq!(
         recover_secret(JWT_IO_TOKEN, &words()),
         Some("your-256-bit-secret")
@@ -935,7 +1425,7 @@ fn step7_recovers_the_secret_of_jwt_io_example() {
 }
 
 #[test]
-fn step7_finds_nothing_when_the_secret_is_random() {
+fn step9_finds_nothing_when_the_secret_is_random() {
     let random = hex("8d3c5e1f0a9b7c6d2e4f1a3b5c7d9e0f1b2a3c4d5e6f708192a3b4c5d6e7f809");
     let token = signed(
         &json!({"alg": "HS256", "typ": "JWT"}),
@@ -948,7 +1438,7 @@ fn step7_finds_nothing_when_the_secret_is_random() {
 }
 
 #[test]
-fn step7_with_the_secret_anyone_can_mint_tokens() {
+fn step9_with_the_secret_anyone_can_mint_tokens() {
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     // Whatever claims the attacker likes, signed with the service's own key.
     let minted = signed(
@@ -968,7 +1458,7 @@ fn step7_with_the_secret_anyone_can_mint_tokens() {
 }
 
 #[test]
-fn step7_a_careful_server_refuses_a_short_secret() {
+fn step9_a_careful_server_refuses_a_short_secret() {
     assert_eq!(MIN_SECRET_BYTES, 32);
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     assert_eq!(
@@ -990,10 +1480,10 @@ fn step7_a_careful_server_refuses_a_short_secret() {
 }
 
 #[test]
-fn step7_a_strong_key_from_hs256_key_verifies_its_tokens() {
+fn step9_a_strong_key_from_hs256_key_verifies_its_tokens() {
     let secret = unb64(A1_KEY);
     let ring = KeyRing::new(vec![hs256_key("rfc7515-a1", &secret).unwrap()]);
-    // The ring's verify is step 6's; here only the key's bytes and algorithm are checked.
+    // The ring's verify is step 8's; here only the key's bytes and algorithm are checked.
     let key = &ring.keys()[0];
     let valid = jsonwebtoken::crypto::verify(
         signature_segment(A1_TOKEN),

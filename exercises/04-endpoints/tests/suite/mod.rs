@@ -25,13 +25,13 @@ use http_body_util::BodyExt;
 use jwt_workbook::app::{self, AppState, Settings};
 use jwt_workbook::clock::FixedClock;
 use jwt_workbook::store::SqliteStore;
-use jwt_workbook::tokens::{Key, KeySet, SequentialJti};
+use jwt_workbook::tokens::{Key, KeySet, SequentialJti, TokenType};
 use jwt_workbook::users::{PasswordCost, Passwords, User, create_user};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::sut::{
-    Credentials, CurrentUser, hello, me, obtain, parse_authorization, router,
+    Credentials, CurrentUser, hello, hello_sync, me, obtain, parse_authorization, router, routes,
     user_for_access_token, verify,
 };
 
@@ -351,6 +351,26 @@ fn show(credentials: Credentials<'_>) -> String {
     }
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_path_gets_a_trailing_slash_only_when_it_lacks_one() {
+    use crate::sut::with_trailing_slash;
+    assert_eq!(with_trailing_slash("/api/token"), "/api/token/");
+    assert_eq!(
+        with_trailing_slash("/api/token/"),
+        "/api/token/",
+        "already there"
+    );
+    assert_eq!(with_trailing_slash("/"), "/");
+    assert_eq!(with_trailing_slash(""), "/");
+    for depth in 1..8 {
+        let path: String = (0..depth).map(|i| format!("/p{i}")).collect();
+        assert_eq!(with_trailing_slash(&path), format!("{path}/"));
+        assert_eq!(with_trailing_slash(&format!("{path}/")), format!("{path}/"));
+    }
+}
+
 // --- Step 1: read the Authorization header --------------------------------------------------
 
 #[test]
@@ -405,10 +425,131 @@ fn step1_hands_over_the_token_exactly_as_it_came() {
     );
 }
 
-// --- Step 2: from an access token to a user -------------------------------------------------
+// --- Step 2: the same endpoint, synchronously ---------------------------------------------
+
+/// An answer as a client sees it: the status and the body.
+fn seen(answer: Result<Value, jwt_workbook::error::ApiError>) -> String {
+    match answer {
+        Ok(body) => format!("200 {body}"),
+        Err(error) => format!("{} {}", error.status(), error.body()),
+    }
+}
 
 #[tokio::test]
-async fn step2_a_valid_access_token_proves_its_user() {
+async fn step2_hello_answers_a_valid_access_token_with_the_greeting() {
+    let world = World::new().await;
+    let users = [world.demo.clone(), world.retired.clone()];
+    let (_, access) = world.pair_for(&world.demo);
+    let header = format!("Bearer {access}");
+    assert_eq!(
+        hello_sync(Some(header.as_bytes()), &world.state.tokens, &users)
+            .map_err(|error| error.body()),
+        Ok(json!({"message": "Hello, World!"}))
+    );
+}
+
+#[tokio::test]
+async fn step2_hello_refuses_every_other_request_as_a_protected_route_does() {
+    use jwt_workbook::error::ApiError;
+    let world = World::new().await;
+    let users = [world.demo.clone(), world.retired.clone()];
+    let tokens = &world.state.tokens;
+    let (refresh, access) = world.pair_for(&world.demo);
+    let (_, retired_access) = world.pair_for(&world.retired);
+    let no_user_id = world.sign(without(world.access_claims(json!("1")), "user_id"));
+    let unknown = tokens.issue_pair("99").access;
+    let not_a_number = tokens.issue_pair("abc").access;
+    // What the token service itself says about a token that is not a valid access token.
+    let refused = |token: &str| {
+        ApiError::AccessToken(
+            tokens
+                .verify(token, Some(TokenType::Access))
+                .expect_err("the test expects this token to be refused"),
+        )
+    };
+    let cases: Vec<(&str, Option<Vec<u8>>, ApiError)> = vec![
+        ("no header", None, ApiError::NotAuthenticated),
+        ("an empty header", Some(vec![]), ApiError::NotAuthenticated),
+        (
+            "another scheme: Token <access>",
+            Some(format!("Token {access}").into_bytes()),
+            ApiError::NotAuthenticated,
+        ),
+        (
+            "Bearer alone",
+            Some(b"Bearer".to_vec()),
+            ApiError::BadAuthorizationHeader,
+        ),
+        (
+            "Bearer <access> extra",
+            Some(format!("Bearer {access} extra").into_bytes()),
+            ApiError::BadAuthorizationHeader,
+        ),
+        (
+            "the refresh token",
+            Some(format!("Bearer {refresh}").into_bytes()),
+            refused(&refresh),
+        ),
+        (
+            "not a JWT",
+            Some(b"Bearer not.a.jwt".to_vec()),
+            refused("not.a.jwt"),
+        ),
+        (
+            "a token that is not UTF-8",
+            Some(b"Bearer \xff\xfe".to_vec()),
+            refused(""),
+        ),
+        (
+            "no user_id claim",
+            Some(format!("Bearer {no_user_id}").into_bytes()),
+            ApiError::NoUserIdentification,
+        ),
+        (
+            "user 99, who does not exist",
+            Some(format!("Bearer {unknown}").into_bytes()),
+            ApiError::UserNotFound,
+        ),
+        (
+            "user \"abc\", which is not an id",
+            Some(format!("Bearer {not_a_number}").into_bytes()),
+            ApiError::UserNotFound,
+        ),
+        (
+            "the inactive user's access token",
+            Some(format!("Bearer {retired_access}").into_bytes()),
+            ApiError::UserInactive,
+        ),
+    ];
+    for (what, header, expected) in cases {
+        assert_eq!(
+            seen(hello_sync(header.as_deref(), tokens, &users)),
+            seen(Err(expected)),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn step2_hello_looks_users_up_only_among_those_it_is_given() {
+    let world = World::new().await;
+    let (_, access) = world.pair_for(&world.demo);
+    let header = format!("Bearer {access}");
+    assert_eq!(
+        seen(hello_sync(
+            Some(header.as_bytes()),
+            &world.state.tokens,
+            &[]
+        )),
+        seen(Err(jwt_workbook::error::ApiError::UserNotFound)),
+        "no users at all: demo's token names nobody here"
+    );
+}
+
+// --- Step 3: from an access token to a user -------------------------------------------------
+
+#[tokio::test]
+async fn step3_a_valid_access_token_proves_its_user() {
     let world = World::new().await;
     let (_, access) = world.pair_for(&world.demo);
     let user = user_for_access_token(&world.state, &access)
@@ -425,7 +566,7 @@ async fn step2_a_valid_access_token_proves_its_user() {
 }
 
 #[tokio::test]
-async fn step2_refuses_every_other_token_with_its_own_answer() {
+async fn step3_refuses_every_other_token_with_its_own_answer() {
     let world = World::new().await;
     let (refresh, access) = world.pair_for(&world.demo);
     let (_, retired_access) = world.pair_for(&world.retired);
@@ -468,7 +609,7 @@ async fn step2_refuses_every_other_token_with_its_own_answer() {
         .expect("deactivate demo");
     report.push_str(&verdict(&world, "demo's access token, demo deactivated", &access).await);
 
-    insta::assert_snapshot!("step2_token_refusals", report);
+    insta::assert_snapshot!("step3_token_refusals", report);
 }
 
 async fn verdict(world: &World, what: &str, token: &str) -> String {
@@ -478,7 +619,7 @@ async fn verdict(world: &World, what: &str, token: &str) -> String {
     }
 }
 
-// --- Step 3: the extractor ------------------------------------------------------------------
+// --- Step 4: the extractor ------------------------------------------------------------------
 
 /// A handler that only needs to know who is calling.
 async fn whoami(CurrentUser(user): CurrentUser) -> String {
@@ -492,17 +633,17 @@ fn whoami_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step3_a_bearer_token_lets_the_request_in() {
+async fn step4_a_bearer_token_lets_the_request_in() {
     let world = World::new().await;
     let router = whoami_router(&world);
     let (_, access) = world.pair_for(&world.demo);
     let (answer, transcript) = exchange(&router, &Call::get("/whoami/").bearer(&access)).await;
     assert_eq!(answer.status, StatusCode::OK);
-    insta::assert_snapshot!("step3_bearer_lets_in", transcript);
+    insta::assert_snapshot!("step4_bearer_lets_in", transcript);
 }
 
 #[tokio::test]
-async fn step3_every_other_header_is_a_401_with_www_authenticate() {
+async fn step4_every_other_header_is_a_401_with_www_authenticate() {
     let world = World::new().await;
     let router = whoami_router(&world);
     let (refresh, access) = world.pair_for(&world.demo);
@@ -545,10 +686,10 @@ async fn step3_every_other_header_is_a_401_with_www_authenticate() {
         }
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step3_header_refusals", report);
+    insta::assert_snapshot!("step4_header_refusals", report);
 }
 
-// --- Step 4: log in -------------------------------------------------------------------------
+// --- Step 5: log in -------------------------------------------------------------------------
 
 fn obtain_router(world: &World) -> Router {
     Router::new()
@@ -557,7 +698,7 @@ fn obtain_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step4_logs_in_with_a_json_body() {
+async fn step5_logs_in_with_a_json_body() {
     let world = World::new().await;
     let router = obtain_router(&world);
     let call =
@@ -571,11 +712,11 @@ async fn step4_logs_in_with_a_json_body() {
         claims(&answer.field("refresh")),
         claims(&answer.field("access"))
     ));
-    insta::assert_snapshot!("step4_login", transcript);
+    insta::assert_snapshot!("step5_login", transcript);
 }
 
 #[tokio::test]
-async fn step4_takes_the_bodies_drf_takes() {
+async fn step5_takes_the_bodies_drf_takes() {
     let world = World::new().await;
     let router = obtain_router(&world);
     let multipart = "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\ndemo\r\n\
@@ -620,11 +761,11 @@ async fn step4_takes_the_bodies_drf_takes() {
         assert_eq!(answer.status, StatusCode::OK, "{what}");
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step4_login_bodies", report);
+    insta::assert_snapshot!("step5_login_bodies", report);
 }
 
 #[tokio::test]
-async fn step4_refuses_bad_fields_and_bad_credentials() {
+async fn step5_refuses_bad_fields_and_bad_credentials() {
     let world = World::new().await;
     let router = obtain_router(&world);
     let cases = [
@@ -663,10 +804,10 @@ async fn step4_refuses_bad_fields_and_bad_credentials() {
         let answer = send(&router, &Call::post("/api/token/").json(body.clone())).await;
         report.push_str(&format!("{what}: {body}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step4_login_refusals", report);
+    insta::assert_snapshot!("step5_login_refusals", report);
 }
 
-// --- Step 5: verify -------------------------------------------------------------------------
+// --- Step 6: verify -------------------------------------------------------------------------
 
 fn verify_router(world: &World) -> Router {
     Router::new()
@@ -675,18 +816,18 @@ fn verify_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step5_verify_answers_an_empty_object_for_a_good_token() {
+async fn step6_verify_answers_an_empty_object_for_a_good_token() {
     let world = World::new().await;
     let router = verify_router(&world);
     let (_, access) = world.pair_for(&world.demo);
     let call = Call::post("/api/token/verify/").json(json!({ "token": access }));
     let (answer, transcript) = exchange(&router, &call).await;
     assert_eq!(answer.status, StatusCode::OK);
-    insta::assert_snapshot!("step5_verify", transcript);
+    insta::assert_snapshot!("step6_verify", transcript);
 }
 
 #[tokio::test]
-async fn step5_verify_judges_the_token_alone() {
+async fn step6_verify_judges_the_token_alone() {
     let world = World::new().await;
     let router = verify_router(&world);
     let (refresh, access) = world.pair_for(&world.demo);
@@ -739,10 +880,10 @@ async fn step5_verify_judges_the_token_alone() {
         "the access token, 300 s later\n{}",
         answer.summary()
     ));
-    insta::assert_snapshot!("step5_verify_cases", report);
+    insta::assert_snapshot!("step6_verify_cases", report);
 }
 
-// --- Step 6: protected routes ---------------------------------------------------------------
+// --- Step 7: protected routes ---------------------------------------------------------------
 
 fn protected_router(world: &World) -> Router {
     Router::new()
@@ -752,7 +893,7 @@ fn protected_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step6_hello_and_me_answer_an_authenticated_caller() {
+async fn step7_hello_and_me_answer_an_authenticated_caller() {
     let world = World::new().await;
     let router = protected_router(&world);
     let (_, access) = world.pair_for(&world.demo);
@@ -763,13 +904,13 @@ async fn step6_hello_and_me_answer_an_authenticated_caller() {
     assert_eq!(hello_answer.status, StatusCode::OK);
     assert_eq!(me_answer.status, StatusCode::OK);
     insta::assert_snapshot!(
-        "step6_hello_and_me",
+        "step7_hello_and_me",
         format!("{hello_transcript}\n---\n\n{me_transcript}")
     );
 }
 
 #[tokio::test]
-async fn step6_hello_and_me_refuse_everyone_else() {
+async fn step7_hello_and_me_refuse_everyone_else() {
     let world = World::new().await;
     let router = protected_router(&world);
     let (refresh, _) = world.pair_for(&world.demo);
@@ -791,12 +932,12 @@ async fn step6_hello_and_me_refuse_everyone_else() {
     }
 }
 
-// --- Step 7: the router ---------------------------------------------------------------------
+// --- Steps 8 and 9: the routes, then the router -----------------------------------------------
 
 #[tokio::test]
-async fn step7_a_whole_session() {
+async fn step8_a_whole_session() {
     let world = World::new().await;
-    let router = router(world.state.clone());
+    let router = routes().with_state(world.state.clone());
     let mut transcript = String::new();
     let mut step = |text: &str, exchange: String| {
         transcript.push_str(&format!("### {text}\n\n{exchange}\n"));
@@ -835,11 +976,52 @@ async fn step7_a_whole_session() {
     assert_eq!(answer.status, StatusCode::OK);
     step("The new access token works", text);
 
-    insta::assert_snapshot!("step7_session", transcript);
+    insta::assert_snapshot!("step8_session", transcript);
 }
 
 #[tokio::test]
-async fn step7_methods_paths_and_slashes() {
+async fn step8_each_route_answers_its_methods_and_refuses_the_others() {
+    let world = World::new().await;
+    let app = routes().with_state(world.state.clone());
+    let (_, access) = world.pair_for(&world.demo);
+    for (path, wrong, allow) in [
+        ("/api/token/", Method::GET, "POST"),
+        ("/api/token/verify/", Method::PUT, "POST"),
+        ("/hello/", Method::POST, "GET, HEAD"),
+        ("/api/me/", Method::DELETE, "GET, HEAD"),
+    ] {
+        let answer = send(&app, &Call::new(wrong.clone(), path).bearer(&access)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{wrong} {path}"
+        );
+        assert_eq!(
+            answer.header("allow"),
+            Some(allow),
+            "{wrong} {path}: the Allow header"
+        );
+        assert_eq!(
+            answer.json(),
+            json!({"detail": format!("Method \"{wrong}\" not allowed.")}),
+            "{wrong} {path}"
+        );
+    }
+    for path in ["/hello/", "/api/me/"] {
+        let answer = send(&app, &Call::post(path)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "an anonymous POST {path} is refused for who it is before what it asks"
+        );
+    }
+    let answer = send(&app, &Call::new(Method::HEAD, "/hello/").bearer(&access)).await;
+    assert_eq!(answer.status, StatusCode::OK, "a GET route answers HEAD");
+    assert!(answer.body.is_empty(), "HEAD has no body");
+}
+
+#[tokio::test]
+async fn step9_methods_paths_and_slashes() {
     let world = World::new().await;
     let router = router(world.state.clone());
     let (_, access) = world.pair_for(&world.demo);
@@ -886,5 +1068,151 @@ async fn step7_methods_paths_and_slashes() {
         let answer = send(&router, &call).await;
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step7_routing", report);
+    insta::assert_snapshot!("step9_routing", report);
+}
+
+// --- Inputs drawn at random, for the steps the snapshots above check with fixed inputs ------
+
+/// A user created for this run with a name and a password drawn at random, so that no table of
+/// answers for `demo` can pass.
+async fn random_user(world: &World) -> (User, String) {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let name: String = (0..rng.gen_range(4..12))
+        .map(|_| rng.gen_range(b'a'..=b'z') as char)
+        .collect();
+    let password = format!("pw-{}", rng.r#gen::<u64>());
+    let passwords = Passwords::new(PasswordCost::INSECURE_FOR_TESTS).expect("the hasher");
+    let user = create_user(&*world.state.users, &passwords, &name, &password, true, NOW)
+        .await
+        .expect("create a random user");
+    (user, password)
+}
+
+#[tokio::test]
+async fn step4_the_extractor_names_a_user_drawn_at_random() {
+    let world = World::new().await;
+    let (user, _) = random_user(&world).await;
+    let (_, access) = world.pair_for(&user);
+    let answer = send(
+        &whoami_router(&world),
+        &Call::get("/whoami/").bearer(&access),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        String::from_utf8_lossy(&answer.body),
+        format!("you are {} (user {})", user.username, user.id)
+    );
+}
+
+#[tokio::test]
+async fn step5_logs_in_a_user_drawn_at_random_and_refuses_a_wrong_password() {
+    let world = World::new().await;
+    let (user, password) = random_user(&world).await;
+    let router = obtain_router(&world);
+    let answer = send(
+        &router,
+        &Call::post("/api/token/").json(json!({"username": user.username, "password": password})),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.shown());
+    let access = answer.field("access");
+    let verified = world
+        .state
+        .tokens
+        .verify(&access, Some(TokenType::Access))
+        .expect("the access token verifies");
+    assert_eq!(verified.user_id, Some(user.id.to_string()));
+    let wrong = send(
+        &router,
+        &Call::post("/api/token/")
+            .json(json!({"username": user.username, "password": format!("{password}!")})),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn step6_verify_judges_tokens_drawn_at_random() {
+    use rand::Rng;
+    let world = World::new().await;
+    let router = verify_router(&world);
+    let mut rng = rand::thread_rng();
+    for _ in 0..4 {
+        let claims = json!({
+            "token_type": if rng.gen_bool(0.5) { "access" } else { "refresh" },
+            "exp": NOW + rng.gen_range(1..100_000),
+            "iat": NOW - rng.gen_range(0..100),
+            "jti": format!("{:032x}", rng.r#gen::<u128>()),
+            "user_id": rng.gen_range(1..1000).to_string(),
+        });
+        let good = world.sign(claims.clone());
+        let answer = send(
+            &router,
+            &Call::post("/api/token/verify/").json(json!({"token": good})),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{claims}");
+        assert_eq!(answer.json(), json!({}));
+        let other_key = format!("another-key-{}", rng.r#gen::<u64>());
+        let forged = sign_with(&other_key, claims.clone());
+        let answer = send(
+            &router,
+            &Call::post("/api/token/verify/").json(json!({"token": forged})),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{claims}, another key"
+        );
+    }
+}
+
+#[tokio::test]
+async fn step7_me_describes_a_user_drawn_at_random() {
+    let world = World::new().await;
+    let (user, _) = random_user(&world).await;
+    let (_, access) = world.pair_for(&user);
+    let answer = send(
+        &protected_router(&world),
+        &Call::get("/api/me/").bearer(&access),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body = answer.json();
+    assert_eq!(body["id"], json!(user.id));
+    assert_eq!(body["username"], json!(user.username));
+    assert_eq!(body["is_active"], json!(true));
+}
+
+#[tokio::test]
+async fn step9_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect() {
+    use rand::Rng;
+    let world = World::new().await;
+    let app = router(world.state.clone());
+    let mut rng = rand::thread_rng();
+    for _ in 0..4 {
+        let path: String = (0..rng.gen_range(3..10))
+            .map(|_| rng.gen_range(b'a'..=b'z') as char)
+            .collect();
+        let answer = send(&app, &Call::get(&format!("/{path}/"))).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "/{path}/");
+        assert_eq!(answer.json(), json!({"detail": "Not found."}), "/{path}/");
+    }
+    for (path, method) in [
+        ("/api/token", Method::POST),
+        ("/api/token/verify", Method::POST),
+        ("/hello", Method::GET),
+        ("/api/me", Method::GET),
+    ] {
+        let answer = send(&app, &Call::new(method, path)).await;
+        assert_eq!(answer.status, StatusCode::MOVED_PERMANENTLY, "{path}");
+        assert_eq!(
+            answer.header("location"),
+            Some(format!("{path}/").as_str()),
+            "{path}"
+        );
+    }
 }

@@ -14,8 +14,8 @@ use crate::sut::Action::{
     CallApi, ChangePassword, Login, Logout, LogoutEverywhere, Refresh, Steal,
 };
 use crate::sut::{
-    Action, DAY, Event, Expiries, Family, HOUR, MINUTE, Policy, Reason, Refused, Revocation, Store,
-    Token, TokenType, clock, instant, run,
+    Action, DAY, Event, Expiries, Family, HOUR, Held, MINUTE, NO_ACCESS, NO_REFRESH, Pair, Policy,
+    Reason, Refused, Revocation, Store, Token, TokenType, clock, instant, play, run,
 };
 
 /// The instant of the first login in most tests: day 1, 09:00:00.
@@ -45,6 +45,22 @@ fn revoked(reason: Reason) -> Result<(), Refused> {
 fn reuse_of(jti: &str) -> Reason {
     Reason::Reuse {
         jti: jti.to_string(),
+    }
+}
+
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_token_is_expired_from_its_expiry_on() {
+    use crate::sut::is_expired;
+    assert!(!is_expired(1000, 999), "the last valid second");
+    assert!(
+        is_expired(1000, 1000),
+        "at its expiry a token is already expired"
+    );
+    assert!(is_expired(1000, 1001));
+    for now in (-5000..5000).step_by(37) {
+        assert_eq!(is_expired(0, now), now >= 0, "at {now}");
     }
 }
 
@@ -296,11 +312,18 @@ fn step3_the_old_refresh_token_is_blacklisted_and_refused() {
     let mut store = Store::new(Policy::SERVER);
     let first = store.login("alice", T);
     let second = store.refresh(&first.refresh, T + HOUR).unwrap();
-    assert!(store.is_blacklisted("f1-r1"));
-    assert!(!store.is_blacklisted("f1-r2"));
+    assert!(
+        store.is_blacklisted("f1-r1"),
+        "the refresh token just used is blacklisted: a refresh token works once"
+    );
+    assert!(
+        !store.is_blacklisted("f1-r2"),
+        "the new refresh token is not blacklisted"
+    );
     assert_eq!(
         store.refresh(&first.refresh, T + 2 * HOUR),
-        Err(Refused::Blacklisted)
+        Err(Refused::Blacklisted),
+        "the rotated-away token comes back: refused as blacklisted"
     );
     assert_eq!(second.refresh.jti, "f1-r2");
 }
@@ -324,18 +347,30 @@ fn step3_refresh_refuses_the_wrong_type_strangers_and_expired_tokens() {
     let pair = store.login("alice", T);
     assert_eq!(
         store.refresh(&pair.access, T + MINUTE),
-        Err(Refused::WrongType)
+        Err(Refused::WrongType),
+        "an access token where a refresh token belongs"
     );
     let forged = token(TokenType::Refresh, "f7-r3", "alice", T, T + DAY);
-    assert_eq!(store.refresh(&forged, T), Err(Refused::UnknownFamily));
+    assert_eq!(
+        store.refresh(&forged, T),
+        Err(Refused::UnknownFamily),
+        "a family this store never started"
+    );
     assert_eq!(
         store.refresh(&pair.refresh, T + DAY),
         Err(Refused::Expired),
         "a refresh token is expired at its exp, like any other"
     );
     // A refusal changes nothing: no new pair, nothing blacklisted.
-    assert_eq!(store.family("f1").map(|family| family.pairs), Some(1));
-    assert!(!store.is_blacklisted("f1-r1"));
+    assert_eq!(
+        store.family("f1").map(|family| family.pairs),
+        Some(1),
+        "a refused refresh issued a pair anyway"
+    );
+    assert!(
+        !store.is_blacklisted("f1-r1"),
+        "a refused refresh blacklisted the token anyway: check everything before changing anything"
+    );
 }
 
 #[test]
@@ -671,7 +706,102 @@ fn step5_logout_everywhere_and_a_password_change() {
     assert_eq!(store.authorize(&fresh.access, T + 12 * MINUTE), Ok(()));
 }
 
-// --- Step 6: stories ------------------------------------------------------------------------
+// --- Step 6: one event ---------------------------------------------------------------------
+
+#[test]
+fn step6_one_event_at_a_time() {
+    use std::collections::BTreeMap;
+    let t = 10 * DAY;
+    let mut store = Store::new(Policy::SERVER);
+    let mut held: BTreeMap<&str, Held> = BTreeMap::new();
+    let at = |at, actor, action| Event { at, actor, action };
+
+    let login = play(&mut store, &held, &at(t, "phone", Login { user: "alice" }));
+    assert_eq!(login.what, "log in as alice");
+    let (Some(access), Some(refresh)) = (login.holds.access.clone(), login.holds.refresh.clone())
+    else {
+        panic!(
+            "after a login the phone holds both tokens: {:?}",
+            login.holds
+        );
+    };
+    let pair = Pair {
+        access: access.clone(),
+        refresh: refresh.clone(),
+    };
+    assert_eq!(login.outcome, format!("ok: {pair}"));
+    held.insert("phone", login.holds.clone());
+
+    let call = play(&mut store, &held, &at(t + 1, "phone", CallApi));
+    assert_eq!(
+        (call.what.as_str(), call.outcome.as_str()),
+        (format!("call the API with {}", access.jti).as_str(), "ok")
+    );
+    assert_eq!(
+        call.holds, login.holds,
+        "calling the API changes nothing held"
+    );
+
+    let nothing = play(&mut store, &held, &at(t + 2, "laptop", CallApi));
+    assert_eq!(
+        (
+            nothing.what.as_str(),
+            nothing.outcome.as_str(),
+            nothing.holds
+        ),
+        ("call the API", NO_ACCESS, Held::default()),
+        "an actor not seen yet holds nothing"
+    );
+    let no_refresh = play(&mut store, &held, &at(t + 2, "laptop", Refresh));
+    assert_eq!(
+        (no_refresh.what.as_str(), no_refresh.outcome.as_str()),
+        ("refresh", NO_REFRESH)
+    );
+
+    let theft = play(
+        &mut store,
+        &held,
+        &at(t + 3, "attacker", Steal { from: "phone" }),
+    );
+    assert_eq!(theft.what, "copy phone's tokens");
+    assert_eq!(
+        theft.outcome,
+        format!("now holds {}, {}", access.jti, refresh.jti)
+    );
+    assert_eq!(theft.holds, login.holds);
+    held.insert("attacker", theft.holds);
+    let empty_theft = play(
+        &mut store,
+        &held,
+        &at(t + 3, "attacker", Steal { from: "laptop" }),
+    );
+    assert_eq!(empty_theft.outcome, "laptop holds no tokens");
+
+    let rotated = play(&mut store, &held, &at(t + 4, "phone", Refresh));
+    assert_eq!(rotated.what, format!("refresh with {}", refresh.jti));
+    assert!(rotated.outcome.starts_with("ok: "), "{}", rotated.outcome);
+    assert_ne!(
+        rotated.holds, login.holds,
+        "the phone now holds the new pair"
+    );
+    held.insert("phone", rotated.holds);
+
+    let reuse = play(&mut store, &held, &at(t + 5, "attacker", Refresh));
+    assert_eq!(reuse.outcome, format!("refused: {}", Refused::Blacklisted));
+    assert_eq!(
+        reuse.holds, login.holds,
+        "a refused refresh changes nothing held"
+    );
+
+    let logout = play(&mut store, &held, &at(t + 6, "phone", Logout));
+    assert_eq!(
+        logout.holds,
+        Held::default(),
+        "after a logout, nothing is held"
+    );
+}
+
+// --- Step 7: stories ------------------------------------------------------------------------
 
 const fn event(at: i64, actor: &'static str, action: Action) -> Event {
     Event { at, actor, action }
@@ -760,47 +890,47 @@ const ABSOLUTE_LIFETIME: &[Event] = &[
 // ANCHOR_END: absolute_lifetime
 
 #[test]
-fn step6_the_stolen_refresh_token() {
+fn step7_the_stolen_refresh_token() {
     insta::assert_snapshot!(
-        "step6_stolen_refresh_token",
+        "step7_stolen_refresh_token",
         run(Policy::SERVER, STOLEN_REFRESH_TOKEN)
     );
 }
 
 #[test]
-fn step6_the_thief_refreshes_first() {
+fn step7_the_thief_refreshes_first() {
     insta::assert_snapshot!(
-        "step6_thief_refreshes_first",
+        "step7_thief_refreshes_first",
         run(Policy::SERVER, THIEF_REFRESHES_FIRST)
     );
 }
 
 #[test]
-fn step6_logout_and_logout_everywhere() {
+fn step7_logout_and_logout_everywhere() {
     insta::assert_snapshot!(
-        "step6_logout_everywhere",
+        "step7_logout_everywhere",
         run(Policy::SERVER, LOGOUT_AND_LOGOUT_EVERYWHERE)
     );
 }
 
 #[test]
-fn step6_a_password_change() {
+fn step7_a_password_change() {
     insta::assert_snapshot!(
-        "step6_password_change",
+        "step7_password_change",
         run(Policy::SERVER, PASSWORD_CHANGE)
     );
 }
 
 #[test]
-fn step6_the_absolute_lifetime() {
+fn step7_the_absolute_lifetime() {
     insta::assert_snapshot!(
-        "step6_absolute_lifetime",
+        "step7_absolute_lifetime",
         run(THREE_DAY_SESSIONS, ABSOLUTE_LIFETIME)
     );
 }
 
 #[test]
-fn step6_an_empty_story_is_an_empty_log() {
+fn step7_an_empty_story_is_an_empty_log() {
     assert_eq!(run(Policy::SERVER, &[]), "");
     // And one event is two lines.
     let one = [event(T, "phone", Login { user: "alice" })];

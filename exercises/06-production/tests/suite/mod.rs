@@ -11,6 +11,8 @@
 //! 1035 for host names (labels of at most 63 characters, names of at most 253).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,9 +21,9 @@ use sha2::Sha256;
 
 use crate::sut::{
     Config, ConfigProblem, DeployProblem, DeploySettings, Entry, Environment, Event, HostProblem,
-    Lifecycle, PUBLISHED_SECRETS, Phase, TEMPLATES, Upstream, UpstreamProblem, ValueError,
-    Weakness, check_host_name, parse_bool, parse_duration, parse_upstream, render,
-    secret_weaknesses, simulate, validate,
+    Lifecycle, PUBLISHED_SECRETS, Phase, SIGNING_KEY, SIGNING_KEY_FILE, Secret, TEMPLATES,
+    Upstream, UpstreamProblem, ValueError, Weakness, check_host_name, parse_bool, parse_duration,
+    parse_upstream, render, secret_weaknesses, signing_key, simulate, validate,
 };
 
 /// A key made with `openssl rand -hex 32`, as the server's error message suggests.
@@ -99,6 +101,36 @@ fn example_settings() -> DeploySettings {
     }
 }
 // ANCHOR_END: example_settings
+
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_duration_is_written_in_its_largest_exact_unit() {
+    use crate::sut::format_duration;
+    for (seconds, text) in [
+        (300, "5m"),
+        (86_400, "1d"),
+        (90, "90s"),
+        (3_600, "1h"),
+        (7_200, "2h"),
+        (0, "0s"),
+        (172_801, "172801s"),
+        (2_592_000, "30d"),
+    ] {
+        assert_eq!(format_duration(seconds), text, "{seconds} s");
+    }
+    for minutes in 1..200u64 {
+        let text = format_duration(minutes * 60);
+        let expected = if minutes.is_multiple_of(1440) {
+            format!("{}d", minutes / 1440)
+        } else if minutes.is_multiple_of(60) {
+            format!("{}h", minutes / 60)
+        } else {
+            format!("{minutes}m")
+        };
+        assert_eq!(text, expected, "{minutes} minutes");
+    }
+}
 
 // --- Step 1: durations and switches ---------------------------------------------------------
 
@@ -211,12 +243,126 @@ fn step2_every_weakness_is_reported() {
     insta::assert_snapshot!("step2_weaknesses", report);
 }
 
-// --- Step 3: configuration from the environment ---------------------------------------------
+// --- Step 3: the signing key -----------------------------------------------------------------
+
+/// `signing_key` on these variables, with `file` as the only readable file's contents.
+fn key_from(
+    vars: &[(&str, &str)],
+    file: Result<&str, &str>,
+    strict: bool,
+) -> (Option<Secret>, Vec<ConfigProblem>) {
+    let env: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    let mut problems = Vec::new();
+    let read = |_: &str| file.map(str::to_string).map_err(str::to_string);
+    let key = signing_key(&env, read, strict, &mut problems);
+    (key, problems)
+}
 
 #[test]
-fn step3_in_production_only_the_key_is_needed() {
+fn step3_the_key_comes_from_the_variable_or_from_a_file() {
+    assert_eq!(
+        key_from(&[(SIGNING_KEY, HEX_KEY)], Err("unused"), true),
+        (Some(Secret::new(HEX_KEY.as_bytes())), vec![])
+    );
+    assert_eq!(
+        key_from(
+            &[(SIGNING_KEY_FILE, "/etc/jwt-workbook/signing-key")],
+            Ok(&format!("{HEX_KEY}\n")),
+            true
+        ),
+        (Some(Secret::new(HEX_KEY.as_bytes())), vec![]),
+        "the file's final line break is not part of the key"
+    );
+    assert_eq!(
+        key_from(
+            &[(SIGNING_KEY_FILE, "/nowhere")],
+            Err("No such file or directory"),
+            true
+        ),
+        (
+            None,
+            vec![ConfigProblem::KeyFile {
+                path: "/nowhere".into(),
+                reason: "No such file or directory".into()
+            }]
+        )
+    );
+}
+
+#[test]
+fn step3_two_sources_or_an_empty_one_is_refused() {
+    assert_eq!(
+        key_from(
+            &[(SIGNING_KEY, HEX_KEY), (SIGNING_KEY_FILE, "/k")],
+            Ok(HEX_KEY),
+            true
+        ),
+        (None, vec![ConfigProblem::KeyTwice])
+    );
+    for variable in [SIGNING_KEY, SIGNING_KEY_FILE] {
+        assert_eq!(
+            key_from(&[(variable, "")], Ok(HEX_KEY), false),
+            (
+                None,
+                vec![ConfigProblem::Invalid {
+                    variable,
+                    value: String::new(),
+                    error: ValueError::Empty
+                }]
+            ),
+            "{variable} set but empty"
+        );
+    }
+}
+
+#[test]
+fn step3_strictness_decides_about_a_missing_or_weak_key() {
+    assert_eq!(
+        key_from(&[], Err("unused"), true),
+        (None, vec![ConfigProblem::MissingKey])
+    );
+    assert_eq!(key_from(&[], Err("unused"), false), (None, vec![]));
+    for weak in [
+        "secret",
+        "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz",
+    ] {
+        let expected: Vec<ConfigProblem> = secret_weaknesses(weak.as_bytes())
+            .into_iter()
+            .map(ConfigProblem::WeakKey)
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            key_from(&[(SIGNING_KEY, weak)], Err("unused"), true).1,
+            expected,
+            "{weak:?}, strictly"
+        );
+        assert_eq!(
+            key_from(&[(SIGNING_KEY, weak)], Err("unused"), false),
+            (Some(Secret::new(weak.as_bytes())), vec![]),
+            "{weak:?}, in development"
+        );
+    }
+    // Keys drawn at random, as `openssl rand -hex 32` makes them, pass.
+    for _ in 0..8 {
+        let key: String = (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect();
+        assert_eq!(
+            key_from(&[(SIGNING_KEY, &key)], Err("unused"), true),
+            (Some(Secret::new(key.as_bytes())), vec![])
+        );
+    }
+}
+
+// --- Step 4: configuration from the environment ---------------------------------------------
+
+#[test]
+fn step4_in_production_only_the_key_is_needed() {
     let config = Config::from_env(&env(&[("JWT_SIGNING_KEY", HEX_KEY)]), files).unwrap();
-    insta::assert_snapshot!("step3_defaults", format!("{config:#?}"));
+    insta::assert_snapshot!("step4_defaults", format!("{config:#?}"));
     assert_eq!(
         config.signing_key.as_ref().map(|key| key.expose()),
         Some(HEX_KEY.as_bytes())
@@ -224,7 +370,7 @@ fn step3_in_production_only_the_key_is_needed() {
 }
 
 #[test]
-fn step3_reads_every_variable() {
+fn step4_reads_every_variable() {
     let config = Config::from_env(
         &env(&[
             ("JWT_WORKBOOK_ENV", "production"),
@@ -249,7 +395,7 @@ fn step3_reads_every_variable() {
 }
 
 #[test]
-fn step3_the_key_can_come_from_a_file() {
+fn step4_the_key_can_come_from_a_file() {
     let config = Config::from_env(
         &env(&[(
             "JWT_SIGNING_KEY_FILE",
@@ -276,7 +422,7 @@ fn step3_the_key_can_come_from_a_file() {
 }
 
 #[test]
-fn step3_development_needs_no_key_and_accepts_a_weak_one() {
+fn step4_development_needs_no_key_and_accepts_a_weak_one() {
     let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files).unwrap();
     assert_eq!(config.environment, Environment::Development);
     assert_eq!(config.signing_key, None);
@@ -295,7 +441,7 @@ fn step3_development_needs_no_key_and_accepts_a_weak_one() {
 }
 
 #[test]
-fn step3_production_refuses_a_missing_or_weak_key() {
+fn step4_production_refuses_a_missing_or_weak_key() {
     assert_eq!(
         problems(Config::from_env(&env(&[]), files)),
         [ConfigProblem::MissingKey]
@@ -331,7 +477,7 @@ fn step3_production_refuses_a_missing_or_weak_key() {
 }
 
 #[test]
-fn step3_checks_the_lifetimes_against_each_other() {
+fn step4_checks_the_lifetimes_against_each_other() {
     assert_eq!(
         problems(Config::from_env(
             &env(&[
@@ -358,7 +504,7 @@ fn step3_checks_the_lifetimes_against_each_other() {
 }
 
 #[test]
-fn step3_reports_every_problem_at_once() {
+fn step4_reports_every_problem_at_once() {
     let result = Config::from_env(
         &env(&[
             ("JWT_WORKBOOK_ENV", "prod"),
@@ -375,11 +521,11 @@ fn step3_reports_every_problem_at_once() {
     for problem in problems(result) {
         report.push_str(&format!("{problem}\n"));
     }
-    insta::assert_snapshot!("step3_every_problem", report);
+    insta::assert_snapshot!("step4_every_problem", report);
 }
 
 #[test]
-fn step3_the_key_never_shows_in_debug_output_or_messages() {
+fn step4_the_key_never_shows_in_debug_output_or_messages() {
     let config = Config::from_env(&env(&[("JWT_SIGNING_KEY", HEX_KEY)]), files).unwrap();
     assert!(!format!("{config:?}").contains(HEX_KEY));
     assert!(!format!("{config:#?}").contains(HEX_KEY));
@@ -390,10 +536,10 @@ fn step3_the_key_never_shows_in_debug_output_or_messages() {
     }
 }
 
-// --- Step 4: host names and upstreams -------------------------------------------------------
+// --- Step 5: host names and upstreams -------------------------------------------------------
 
 #[test]
-fn step4_accepts_host_names() {
+fn step5_accepts_host_names() {
     for name in [
         "api.example.com",
         "localhost",
@@ -407,7 +553,7 @@ fn step4_accepts_host_names() {
 }
 
 #[test]
-fn step4_refuses_what_is_not_a_host_name() {
+fn step5_refuses_what_is_not_a_host_name() {
     let too_long = ["a".repeat(63).as_str(); 4].join(".");
     let long_label = format!("{}.example.com", "a".repeat(64));
     let cases = [
@@ -424,11 +570,11 @@ fn step4_refuses_what_is_not_a_host_name() {
         "example.com.",
         long_label.as_str(),
     ];
-    insta::assert_snapshot!("step4_host_names", report(&cases, check_host_name));
+    insta::assert_snapshot!("step5_host_names", report(&cases, check_host_name));
 }
 
 #[test]
-fn step4_reads_upstreams() {
+fn step5_reads_upstreams() {
     let upstream = |host: &str, port| Upstream {
         host: host.into(),
         port,
@@ -450,7 +596,7 @@ fn step4_reads_upstreams() {
 }
 
 #[test]
-fn step4_refuses_what_is_not_host_port() {
+fn step5_refuses_what_is_not_host_port() {
     let cases = [
         "127.0.0.1",
         "127.0.0.1:",
@@ -465,7 +611,7 @@ fn step4_refuses_what_is_not_host_port() {
         "app 2:8000",
         "Localhost:8000",
     ];
-    insta::assert_snapshot!("step4_upstreams", report(&cases, parse_upstream));
+    insta::assert_snapshot!("step5_upstreams", report(&cases, parse_upstream));
     assert_eq!(
         parse_upstream("[::1:8001"),
         Err(UpstreamProblem::Ipv6),
@@ -479,10 +625,10 @@ fn step4_refuses_what_is_not_host_port() {
     );
 }
 
-// --- Step 5: validate the deployment --------------------------------------------------------
+// --- Step 6: validate the deployment --------------------------------------------------------
 
 #[test]
-fn step5_accepts_the_example_settings() {
+fn step6_accepts_the_example_settings() {
     let deployment = validate(&example_settings()).unwrap();
     assert_eq!(deployment.domain(), "api.example.com");
     assert_eq!(
@@ -499,7 +645,7 @@ fn step5_accepts_the_example_settings() {
 }
 
 #[test]
-fn step5_reports_every_problem_at_once() {
+fn step6_reports_every_problem_at_once() {
     let settings = DeploySettings {
         domain: "api.example.com; return 200 \"owned\"".into(),
         upstreams: vec![
@@ -517,11 +663,11 @@ fn step5_reports_every_problem_at_once() {
     for problem in validate(&settings).unwrap_err() {
         report.push_str(&format!("{problem}\n"));
     }
-    insta::assert_snapshot!("step5_every_problem", report);
+    insta::assert_snapshot!("step6_every_problem", report);
 }
 
 #[test]
-fn step5_one_problem_per_setting() {
+fn step6_one_problem_per_setting() {
     let with = |change: &dyn Fn(&mut DeploySettings)| {
         let mut settings = example_settings();
         change(&mut settings);
@@ -581,14 +727,14 @@ fn step5_one_problem_per_setting() {
     assert!(validate(&settings).is_ok());
 }
 
-// --- Step 6: render the files ---------------------------------------------------------------
+// --- Step 7: render the files ---------------------------------------------------------------
 
 fn example_files() -> BTreeMap<String, String> {
     render(&validate(&example_settings()).unwrap()).unwrap()
 }
 
 #[test]
-fn step6_renders_one_file_per_template() {
+fn step7_renders_one_file_per_template() {
     let files = example_files();
     let mut names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
@@ -599,27 +745,14 @@ fn step6_renders_one_file_per_template() {
 }
 
 #[test]
-fn step6_renders_nginx_conf() {
-    insta::assert_snapshot!("step6_nginx_conf", example_files()["nginx.conf"]);
-}
-
-#[test]
-fn step6_renders_the_systemd_unit() {
-    insta::assert_snapshot!(
-        "step6_systemd_unit",
-        example_files()["jwt-workbook@.service"]
-    );
-}
-
-#[test]
-fn step6_renders_the_containerfile_and_procfile() {
+fn step7_renders_the_containerfile_and_procfile() {
     let files = example_files();
-    insta::assert_snapshot!("step6_containerfile", files["Containerfile"]);
-    insta::assert_snapshot!("step6_procfile", files["Procfile"]);
+    insta::assert_snapshot!("step7_containerfile", files["Containerfile"]);
+    insta::assert_snapshot!("step7_procfile", files["Procfile"]);
 }
 
 #[test]
-fn step6_every_upstream_becomes_a_server_line() {
+fn step7_every_upstream_becomes_a_server_line() {
     let mut settings = example_settings();
     settings.upstreams = vec![
         "10.0.0.5:8000".into(),
@@ -642,19 +775,19 @@ fn step6_every_upstream_becomes_a_server_line() {
     );
 }
 
-// --- Step 7: a graceful shutdown ------------------------------------------------------------
+// --- Step 8: a graceful shutdown ------------------------------------------------------------
 
 #[test]
-fn step7_an_idle_server_stops_at_once() {
+fn step8_an_idle_server_stops_at_once() {
     insta::assert_snapshot!(
-        "step7_idle",
+        "step8_idle",
         simulate(30_000, &[(0, Event::Tick), (1_000, Event::Terminate)])
     );
 }
 
 // ANCHOR: drain_script
 #[test]
-fn step7_in_flight_requests_finish_and_new_ones_are_refused() {
+fn step8_in_flight_requests_finish_and_new_ones_are_refused() {
     let script = [
         (0, Event::Request(1)),
         (20, Event::Request(2)),
@@ -667,12 +800,12 @@ fn step7_in_flight_requests_finish_and_new_ones_are_refused() {
         (900, Event::Finished(3)),
         (950, Event::Request(5)),
     ];
-    insta::assert_snapshot!("step7_drain", simulate(30_000, &script));
+    insta::assert_snapshot!("step8_drain", simulate(30_000, &script));
 }
 // ANCHOR_END: drain_script
 
 #[test]
-fn step7_the_drain_timeout_cuts_off_a_stuck_request() {
+fn step8_the_drain_timeout_cuts_off_a_stuck_request() {
     let script = [
         (0, Event::Request(1)),
         (10, Event::Request(2)),
@@ -682,11 +815,11 @@ fn step7_the_drain_timeout_cuts_off_a_stuck_request() {
         (31_000, Event::Tick),
         (32_000, Event::Finished(2)),
     ];
-    insta::assert_snapshot!("step7_timeout", simulate(30_000, &script));
+    insta::assert_snapshot!("step8_timeout", simulate(30_000, &script));
 }
 
 #[test]
-fn step7_the_deadline_is_checked_before_anything_else() {
+fn step8_the_deadline_is_checked_before_anything_else() {
     let mut server = Lifecycle::new(100);
     assert_eq!(server.on(0, Event::Request(1)), [Entry::Accepted(1)]);
     assert_eq!(
@@ -708,7 +841,7 @@ fn step7_the_deadline_is_checked_before_anything_else() {
 }
 
 #[test]
-fn step7_nothing_happens_after_exit() {
+fn step8_nothing_happens_after_exit() {
     let mut server = Lifecycle::new(30_000);
     server.on(0, Event::Terminate);
     assert_eq!(server.phase(), Phase::Exited);
@@ -723,7 +856,7 @@ fn step7_nothing_happens_after_exit() {
 }
 
 #[test]
-fn step7_serving_ignores_ticks_and_strangers() {
+fn step8_serving_ignores_ticks_and_strangers() {
     let mut server = Lifecycle::new(30_000);
     assert_eq!(server.on(0, Event::Tick), []);
     assert_eq!(server.on(5, Event::Finished(9)), []);
@@ -731,4 +864,277 @@ fn step7_serving_ignores_ticks_and_strangers() {
     assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
     assert_eq!(server.on(30, Event::Finished(9)), []);
     assert_eq!(server.phase(), Phase::Serving);
+}
+
+// --- Step 9: the proxy and the stop rules, written by hand ----------------------------------
+
+/// A rendered file with every run of whitespace made one space, line by line, so that checks
+/// look at directives rather than at alignment.
+fn directives(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
+
+/// The directives inside `location <what> { … }` of a rendered nginx site, or `None`.
+fn location(site: &[String], what: &str) -> Option<Vec<String>> {
+    let start = site
+        .iter()
+        .position(|line| *line == format!("location {what} {{"))?;
+    let inside = site[start + 1..]
+        .iter()
+        .take_while(|line| *line != "}")
+        .cloned()
+        .collect();
+    Some(inside)
+}
+
+/// A scratch folder for one external check, removed afterwards.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("ch06-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether a program can be started here (`nginx -v`, `openssl version`...).
+fn available(program: &str, version_arg: &str) -> bool {
+    Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+#[test]
+fn step9_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
+    let site = directives(&example_files()["nginx.conf"]);
+    for what in ["/api/", "= /hello/", "= /.well-known/jwks.json"] {
+        let Some(inside) = location(&site, what) else {
+            panic!(
+                "no `location {what} {{ … }}` in nginx.conf: requests for it would look for a file \
+                 of the book on disk instead of reaching an instance"
+            );
+        };
+        assert!(
+            inside.contains(&"proxy_pass http://jwt_workbook;".to_string()),
+            "`location {what}` does not pass requests to the upstream `jwt_workbook`: {inside:?}"
+        );
+        assert!(
+            inside.contains(
+                &"add_header Strict-Transport-Security \"max-age=31536000\" always;".to_string()
+            ),
+            "`location {what}` does not add HSTS: only nginx knows the connection was HTTPS, so \
+             only nginx can say so (\"TLS\" in the book): {inside:?}"
+        );
+    }
+    let proxied: Vec<&String> = site
+        .iter()
+        .filter(|line| line.starts_with("proxy_pass "))
+        .collect();
+    assert_eq!(
+        proxied.len(),
+        3,
+        "exactly the three locations of the instances are proxied; /healthz, /readyz and the \
+         book are not: {proxied:?}"
+    );
+}
+
+#[test]
+fn step9_every_proxied_request_says_who_the_client_is() {
+    let site = directives(&example_files()["nginx.conf"]);
+    for (header, why) in [
+        (
+            "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "the instances throttle logins per client address, and would see only 127.0.0.1",
+        ),
+        (
+            "proxy_set_header X-Forwarded-Proto $scheme;",
+            "the instances cannot tell that the client used HTTPS",
+        ),
+        (
+            "proxy_set_header X-Request-Id $request_id;",
+            "nginx's logs and the instance's would name the same request differently",
+        ),
+    ] {
+        let name = header.split(' ').nth(1).unwrap_or_default();
+        assert!(
+            site.contains(&header.to_string()),
+            "nginx.conf does not set `{name}` as `{header}`: {why} (\"Proxy headers\" in the book)"
+        );
+    }
+}
+
+#[test]
+fn step9_nginx_accepts_the_site() {
+    let text = &example_files()["nginx.conf"];
+    let opened = text.matches('{').count();
+    let closed = text.matches('}').count();
+    assert_eq!(opened, closed, "nginx.conf has unbalanced braces");
+    for line in directives(text) {
+        assert!(
+            line.ends_with(';') || line.ends_with('{') || line == "}",
+            "a directive of nginx.conf does not end with `;`: {line:?}"
+        );
+    }
+    if !(available("nginx", "-v") && available("openssl", "version")) {
+        eprintln!("nginx or openssl is not installed here: `nginx -t` is left to CI");
+        return;
+    }
+    // nginx -t reads the certificates, so make a throwaway one and point the site at it.
+    let scratch = Scratch::new("nginx");
+    let dir = scratch.path();
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=example.com"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "openssl: {made:?}");
+    let live = format!("/etc/letsencrypt/live/{}", example_settings().domain);
+    let site = text
+        .replace(
+            &format!("{live}/fullchain.pem"),
+            &dir.join("cert.pem").display().to_string(),
+        )
+        .replace(
+            &format!("{live}/privkey.pem"),
+            &dir.join("key.pem").display().to_string(),
+        );
+    std::fs::write(dir.join("site.conf"), site).unwrap();
+    let root = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "pid {root}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
+             client_body_temp_path {root}/body;\nproxy_temp_path {root}/proxy;\n\
+             fastcgi_temp_path {root}/fastcgi;\nuwsgi_temp_path {root}/uwsgi;\n\
+             scgi_temp_path {root}/scgi;\naccess_log off;\ninclude {root}/site.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let checked = Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg("stderr")
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "nginx -t refused the rendered site:\n{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// A systemd time span as systemd.time(7) writes the simple ones (`40s`, `2min`, `90`), in seconds.
+fn time_span(text: &str) -> Option<u64> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let number: u64 = digits.parse().ok()?;
+    match &text[digits.len()..] {
+        "" | "s" | "sec" => Some(number),
+        "min" | "m" => Some(number * 60),
+        _ => None,
+    }
+}
+
+#[test]
+fn step9_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
+    let unit = directives(&example_files()["jwt-workbook@.service"]);
+    let value = |key: &str| {
+        unit.iter()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        value("KillSignal").as_deref(),
+        Some("SIGTERM"),
+        "the unit must stop an instance with the signal that starts its drain (\"A graceful \
+         shutdown\" in the book)"
+    );
+    let timeout = value("TimeoutStopSec");
+    let seconds = timeout.as_deref().and_then(time_span);
+    assert!(
+        seconds.is_some_and(|seconds| seconds > 30),
+        "TimeoutStopSec is {timeout:?}: systemd kills an instance that is still draining when it \
+         runs out, so it must leave the 30 s drain room to finish"
+    );
+    assert_eq!(
+        value("Restart").as_deref(),
+        Some("on-failure"),
+        "a crashed instance comes back by itself, a stopped one stays stopped"
+    );
+
+    if !available("systemd-analyze", "--version") {
+        eprintln!("systemd-analyze is not installed here: `systemd-analyze verify` is left to CI");
+        return;
+    }
+    // One instance of the template, with the binary pointed at one that exists here.
+    let scratch = Scratch::new("systemd");
+    let file = scratch.path().join("jwt-workbook@8001.service");
+    let here = std::env::current_exe().unwrap();
+    std::fs::write(
+        &file,
+        example_files()["jwt-workbook@.service"]
+            .replace("/usr/local/bin/jwt-workbook", &here.display().to_string()),
+    )
+    .unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+        .unwrap();
+    // systemd-analyze reports a line it ignores on stderr and still exits 0: any line about
+    // this file is a mistake in it.
+    let stderr = String::from_utf8_lossy(&verified.stderr);
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("jwt-workbook@8001.service"))
+        .collect();
+    assert!(
+        verified.status.success() && complaints.is_empty(),
+        "systemd-analyze verify found mistakes in the unit:\n{stderr}"
+    );
+}
+
+#[test]
+fn step9_renders_nginx_conf() {
+    insta::assert_snapshot!("step9_nginx_conf", example_files()["nginx.conf"]);
+}
+
+#[test]
+fn step9_renders_the_systemd_unit() {
+    insta::assert_snapshot!(
+        "step9_systemd_unit",
+        example_files()["jwt-workbook@.service"]
+    );
 }

@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256, Sha512};
 use crate::sut::service::{Policy, ServiceClaims, verify_service_token};
 use crate::sut::{
     Account, Accounts, Email, FINGERPRINT_BYTES, RESET_PAGE, RESET_REQUESTED, Refused,
-    confirm_reset, derive_key, issue_access_token, issue_reset_token, password_fingerprint,
-    request_reset, verify_access_token, verify_reset_token,
+    confirm_reset, decode_reset_token, derive_key, issue_access_token, issue_reset_token,
+    password_fingerprint, request_reset, verify_access_token, verify_reset_token,
 };
 
 // --- Fixtures -----------------------------------------------------------------------------
@@ -150,6 +150,31 @@ fn at(hours: i64, minutes: i64, seconds: i64) -> i64 {
     T0 - 9 * 3600 + hours * 3600 + minutes * 60 + seconds
 }
 
+// --- Step 0: a warm-up ------------------------------------------------------------------------
+
+#[test]
+fn step0_a_compact_token_fits_in_a_url_as_it_is() {
+    use crate::sut::fits_in_a_url;
+    assert!(fits_in_a_url(
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    ));
+    for refused in [
+        "a+b.c.d",
+        "a/b.c.d",
+        "abc=.d.e",
+        "a b.c.d",
+        "a%2Bb.c.d",
+        "é.a.b",
+    ] {
+        assert!(!fits_in_a_url(refused), "{refused}");
+    }
+    for byte in 0..=127u8 {
+        let allowed = byte.is_ascii_alphanumeric() || b"-_.".contains(&byte);
+        let token = format!("ab{}cd", byte as char);
+        assert_eq!(fits_in_a_url(&token), allowed, "byte {byte}");
+    }
+}
+
 // --- Step 1: a key for each purpose ---------------------------------------------------------
 
 #[test]
@@ -262,10 +287,71 @@ fn step3_the_reset_token_for_alice() {
     insta::assert_snapshot!("step3_reset_token", report);
 }
 
-// --- Step 4: verify a reset token ------------------------------------------------------------
+// --- Step 4: what jsonwebtoken checks ----------------------------------------------------------
 
 #[test]
-fn step4_a_fresh_link_names_its_account() {
+fn step4_a_reset_token_decodes_to_its_claims_even_long_expired() {
+    let key = hex(RESET_KEY_HEX);
+    // Issued in 2011: jsonwebtoken must not look at the system clock; step 5 compares with `now`.
+    for iat in [T0, 1_300_000_000, T0 + rand::random::<u32>() as i64] {
+        let claims = reset_claims(&rand::random::<u16>().to_string(), ALICE_0_FINGERPRINT, iat);
+        let token = hand_made(&hs("HS256"), &claims, Some(&key));
+        let decoded = decode_reset_token(&key, &token)
+            .unwrap_or_else(|refused| panic!("{claims} was refused: {refused:?}"));
+        assert_eq!(
+            (decoded.sub.as_str(), decoded.iat, decoded.exp),
+            (claims["sub"].as_str().unwrap(), iat, iat + 1800)
+        );
+        assert_eq!(decoded.pwd_fp, ALICE_0_FINGERPRINT);
+    }
+}
+
+#[test]
+fn step4_the_library_refuses_what_it_can_judge() {
+    let key = hex(RESET_KEY_HEX);
+    let good = reset_claims("1", ALICE_0_FINGERPRINT, T0);
+    let mut other_key = key.clone();
+    other_key[0] ^= 1;
+    let mut for_someone_else = good.clone();
+    for_someone_else["aud"] = json!("email-verification");
+    let mut without_sub = good.clone();
+    without_sub.as_object_mut().unwrap().remove("sub");
+    let cases = [
+        (
+            "another key",
+            hand_made(&hs("HS256"), &good, Some(&other_key)),
+            Refused::BadSignature,
+        ),
+        (
+            "HS512 with the right key",
+            hand_made(&hs("HS512"), &good, Some(&key)),
+            Refused::BadSignature,
+        ),
+        (
+            "another audience",
+            hand_made(&hs("HS256"), &for_someone_else, Some(&key)),
+            Refused::WrongAudience,
+        ),
+        (
+            "no sub",
+            hand_made(&hs("HS256"), &without_sub, Some(&key)),
+            Refused::Malformed,
+        ),
+        ("not a JWT", "not.a.jwt".to_string(), Refused::Malformed),
+    ];
+    for (what, token, expected) in cases {
+        assert_eq!(
+            decode_reset_token(&key, &token).map(|_| ()),
+            Err(expected),
+            "{what}"
+        );
+    }
+}
+
+// --- Step 5: verify a reset token ------------------------------------------------------------
+
+#[test]
+fn step5_a_fresh_link_names_its_account() {
     let key = hex(RESET_KEY_HEX);
     let token = hand_made(
         &hs("HS256"),
@@ -287,7 +373,7 @@ fn step4_a_fresh_link_names_its_account() {
 }
 
 #[test]
-fn step4_every_misuse_is_refused_with_its_reason() {
+fn step5_every_misuse_is_refused_with_its_reason() {
     let key = hex(RESET_KEY_HEX);
     let verification_key = hex(VERIFICATION_KEY_HEX);
     let fp = |hash: &str| password_fingerprint_by_hand(&key, hash);
@@ -478,15 +564,15 @@ fn step4_every_misuse_is_refused_with_its_reason() {
         };
         report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
     }
-    insta::assert_snapshot!("step4_refusals", report);
+    insta::assert_snapshot!("step5_refusals", report);
 }
 
-/// Step 2 by hand, so that step 4's tokens do not depend on the learner's step 2.
+/// Step 2 by hand, so that step 5's tokens do not depend on the learner's step 2.
 fn password_fingerprint_by_hand(key: &[u8], password_hash: &str) -> String {
     b64(&hmac_sha256(key, password_hash.as_bytes())[..16])
 }
 
-// --- Step 5: the whole flow ------------------------------------------------------------------
+// --- Step 6: the whole flow ------------------------------------------------------------------
 
 /// The token in a reset message's link.
 fn token_in(message: &Email) -> String {
@@ -503,7 +589,7 @@ fn token_in(message: &Email) -> String {
 }
 
 #[test]
-fn step5_only_an_active_account_with_an_address_gets_a_message() {
+fn step6_only_an_active_account_with_an_address_gets_a_message() {
     let accounts = accounts();
     let message = request_reset(SERVER_SECRET, &accounts, "alice", T0).expect("alice gets a link");
     assert_eq!(message.to, "alice@example.com");
@@ -525,7 +611,7 @@ fn step5_only_an_active_account_with_an_address_gets_a_message() {
 }
 
 #[test]
-fn step5_the_link_puts_the_token_in_the_fragment() {
+fn step6_the_link_puts_the_token_in_the_fragment() {
     let message = request_reset(SERVER_SECRET, &accounts(), "bob", T0).unwrap();
     let link = message
         .body
@@ -540,7 +626,7 @@ fn step5_the_link_puts_the_token_in_the_fragment() {
 }
 
 #[test]
-fn step5_a_link_works_once() {
+fn step6_a_link_works_once() {
     let mut accounts = accounts();
     let message = request_reset(SERVER_SECRET, &accounts, "alice", T0).unwrap();
     let token = token_in(&message);
@@ -620,7 +706,7 @@ impl Story {
 }
 
 #[test]
-fn step5_the_whole_story() {
+fn step6_the_whole_story() {
     let mut story = Story {
         accounts: accounts(),
         log: String::new(),
@@ -703,10 +789,10 @@ fn step5_the_whole_story() {
     assert_eq!(story.accounts.get(1).unwrap().password_hash, ALICE_2);
     assert_eq!(story.accounts.get(2).unwrap().password_hash, BOB_1);
     assert_eq!(story.accounts.get(4).unwrap().password_hash, MALLORY_0);
-    insta::assert_snapshot!("step5_story", story.log);
+    insta::assert_snapshot!("step6_story", story.log);
 }
 
-// --- Step 6: a service token, checked through a JWK Set ------------------------------------
+// --- Step 7: a service token, checked through a JWK Set ------------------------------------
 
 // ANCHOR: jwks
 /// The auth server's published keys, `GET https://auth.example.com/.well-known/jwks.json`.
@@ -776,7 +862,7 @@ fn jwks() -> JwkSet {
 }
 
 #[test]
-fn step6_a_token_signed_with_a_published_key_is_accepted() {
+fn step7_a_token_signed_with_a_published_key_is_accepted() {
     let token = service_token(Some(KID), None, &service_claims());
     assert_eq!(
         verify_service_token(&jwks(), &billing_policy(), &token, T0 + 10),
@@ -790,7 +876,7 @@ fn step6_a_token_signed_with_a_published_key_is_accepted() {
 }
 
 #[test]
-fn step6_every_wrong_key_issuer_and_audience_is_refused() {
+fn step7_every_wrong_key_issuer_and_audience_is_refused() {
     let claims = service_claims();
     let with = |name: &str, value: Value| {
         let mut changed = claims.clone();
@@ -881,5 +967,320 @@ fn step6_every_wrong_key_issuer_and_audience_is_refused() {
         };
         report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
     }
-    insta::assert_snapshot!("step6_refusals", report);
+    insta::assert_snapshot!("step7_refusals", report);
+}
+
+// --- Steps 7 to 10: encrypted tokens (JWE) --------------------------------------------------
+
+mod jwe {
+    use super::*;
+    use crate::sut::jwe::{
+        JweError, NESTED_HEADER, decrypt_a128kw_cbc_hs256, decrypt_rsa_oaep_a256gcm,
+        encrypt_rsa_oaep_a256gcm, open, parts, seal,
+    };
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use jsonwebtoken::DecodingKey;
+    use rand::Rng;
+    use rsa::{BigUint, Oaep, RsaPrivateKey, RsaPublicKey};
+
+    // ANCHOR: rfc7516
+    /// RFC 7516 Appendix A.3: `A128KW` with `A128CBC-HS256`, under this shared key.
+    pub const A3_KEY: &str = "GawgguFyGrWKav7AX4VKUg";
+    pub const A3_TOKEN: &str = "eyJhbGciOiJBMTI4S1ciLCJlbmMiOiJBMTI4Q0JDLUhTMjU2In0\
+        .6KB707dM9YTIgHtLvtgWQ8mKwboJW3of9locizkDTHzBC2IlrT1oOQ\
+        .AxY8DCtDaGlsbGljb3RoZQ\
+        .KDlTtXchhZTGufMYmOYGS4HffxPSUrfmqCHXaI9wOGY\
+        .U0m_YmjN04DJvceFICbCVQ";
+    pub const A3_PLAINTEXT: &str = "Live long and prosper.";
+
+    /// RFC 7516 Appendix A.1: `RSA-OAEP` with `A256GCM`, for this 2048-bit RSA key (`e` is
+    /// 65537; the primes are recovered from `n`, `e` and `d`).
+    pub const A1_N: &str = "oahUIoWw0K0usKNuOR6H4wkf4oBUXHTxRvgb48E-BVvxkeDNjbC4he8rUWcJoZmds2h7M70imEVhRU5djINXtqllXI4DFqcI1DgjT9LewND8MW2Krf3Spsk_ZkoFnilakGygTwpZ3uesH-PFABNIUYpOiN15dsQRkgr0vEhxN92i2asbOenSZeyaxziK72UwxrrKoExv6kc5twXTq4h-QChLOln0_mtUZwfsRaMStPs6mS6XrgxnxbWhojf663tuEQueGC-FCMfra36C9knDFGzKsNa7LZK2djYgyD3JR_MB_4NUJW_TqOQtwHYbxevoJArm-L5StowjzGy-_bq6Gw";
+    pub const A1_D: &str = "kLdtIj6GbDks_ApCSTYQtelcNttlKiOyPzMrXHeI-yk1F7-kpDxY4-WY5NWV5KntaEeXS1j82E375xxhWMHXyvjYecPT9fpwR_M9gV8n9Hrh2anTpTD93Dt62ypW3yDsJzBnTnrYu1iwWRgBKrEYY46qAZIrA2xAwnm2X7uGR1hghkqDp0Vqj3kbSCz1XyfCs6_LehBwtxHIyh8Ripy40p24moOAbgxVw3rxT_vlt3UVe4WO3JkJOzlpUf-KTVI2Ptgm-dARxTEtE-id-4OJr0h-K-VFs3VSndVTIznSxfyrj8ILL6MG_Uv8YAu7VILSB3lOW085-4qE3DzgrTjgyQ";
+    pub const A1_TOKEN: &str = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ\
+        .OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-StnImGyFDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_lDp5XnZAYpQdb76FdIKLaVmqgfwX7XWRxv2322i-vDxRfqNzo_tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_ZT2LawVCWTIy3brGPi6UklfCpIMfIjf7iGdXKHzg\
+        .48V1_ALb6US04U3b\
+        .5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A\
+        .XFBoMYUZodetZdvTiFvSkQ";
+    pub const A1_PLAINTEXT: &str =
+        "The true sign of intelligence is not knowledge but imagination.";
+    // ANCHOR_END: rfc7516
+
+    /// The sender's signing key for nested JWTs: RFC 7515 Appendix A.3's P-256 key.
+    const SENDER_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const SENDER_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+    const SENDER_D: &str = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+
+    fn unb64(text: &str) -> Vec<u8> {
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .expect("test data is base64url")
+    }
+
+    pub fn a3_key() -> [u8; 16] {
+        unb64(A3_KEY).try_into().expect("16 bytes")
+    }
+
+    pub fn recipient() -> RsaPrivateKey {
+        RsaPrivateKey::from_components(
+            BigUint::from_bytes_be(&unb64(A1_N)),
+            BigUint::from(65_537u32),
+            BigUint::from_bytes_be(&unb64(A1_D)),
+            vec![],
+        )
+        .expect("RFC 7516 A.1's key")
+    }
+
+    pub fn sender() -> (EncodingKey, DecodingKey) {
+        use p256::pkcs8::EncodePrivateKey;
+        let secret = p256::SecretKey::from_slice(&unb64(SENDER_D)).expect("a P-256 key");
+        let der = secret.to_pkcs8_der().expect("PKCS#8");
+        (
+            EncodingKey::from_ec_der(der.as_bytes()),
+            DecodingKey::from_ec_components(SENDER_X, SENDER_Y).expect("the public key"),
+        )
+    }
+
+    /// The token with one bit of segment `segment` (0 to 4) flipped.
+    fn flipped(token: &str, segment: usize, rng: &mut impl Rng) -> String {
+        let mut segments: Vec<String> = token.split('.').map(str::to_string).collect();
+        let mut bytes = unb64(&segments[segment]);
+        let bit = rng.gen_range(0..bytes.len() * 8);
+        bytes[bit / 8] ^= 1 << (bit % 8);
+        segments[segment] = URL_SAFE_NO_PAD.encode(bytes);
+        segments.join(".")
+    }
+
+    #[test]
+    fn step8_decrypts_rfc7516_a3_byte_for_byte() {
+        let plaintext = decrypt_a128kw_cbc_hs256(A3_TOKEN, &a3_key())
+            .unwrap_or_else(|error| panic!("RFC 7516 A.3 was refused: {error:?}"));
+        assert_eq!(String::from_utf8_lossy(&plaintext), A3_PLAINTEXT);
+    }
+
+    #[test]
+    fn step8_refuses_a_changed_token_and_the_wrong_key() {
+        let mut rng = rand::thread_rng();
+        for _ in 0..8 {
+            assert_eq!(
+                decrypt_a128kw_cbc_hs256(&flipped(A3_TOKEN, 1, &mut rng), &a3_key()),
+                Err(JweError::KeyUnwrap),
+                "a changed encrypted key does not unwrap (AES key wrap checks its own integrity)"
+            );
+            for (segment, what) in [(2, "IV"), (3, "ciphertext"), (4, "tag")] {
+                assert_eq!(
+                    decrypt_a128kw_cbc_hs256(&flipped(A3_TOKEN, segment, &mut rng), &a3_key()),
+                    Err(JweError::Tampered),
+                    "a changed {what} must fail the tag, before anything is decrypted"
+                );
+            }
+            let mut other: [u8; 16] = rng.r#gen();
+            other[0] ^= 0x80;
+            assert_eq!(
+                decrypt_a128kw_cbc_hs256(A3_TOKEN, &other),
+                Err(JweError::KeyUnwrap),
+                "another key"
+            );
+        }
+        // The header is authenticated too: the same header JSON with a space is another AAD.
+        let (_, rest) = A3_TOKEN.split_once('.').unwrap();
+        let respaced = format!(
+            "{}.{rest}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"A128KW", "enc":"A128CBC-HS256"}"#)
+        );
+        assert_eq!(
+            decrypt_a128kw_cbc_hs256(&respaced, &a3_key()),
+            Err(JweError::Tampered)
+        );
+        assert_eq!(
+            decrypt_a128kw_cbc_hs256(A1_TOKEN, &a3_key()),
+            Err(JweError::Unsupported {
+                alg: "RSA-OAEP".into(),
+                enc: "A256GCM".into()
+            })
+        );
+    }
+
+    #[test]
+    fn step9_decrypts_rfc7516_a1_byte_for_byte() {
+        let plaintext = decrypt_rsa_oaep_a256gcm(A1_TOKEN, &recipient())
+            .unwrap_or_else(|error| panic!("RFC 7516 A.1 was refused: {error:?}"));
+        assert_eq!(String::from_utf8_lossy(&plaintext), A1_PLAINTEXT);
+    }
+
+    #[test]
+    fn step9_refuses_a_changed_token() {
+        let mut rng = rand::thread_rng();
+        let key = recipient();
+        for _ in 0..4 {
+            assert_eq!(
+                decrypt_rsa_oaep_a256gcm(&flipped(A1_TOKEN, 1, &mut rng), &key),
+                Err(JweError::KeyUnwrap),
+                "a changed encrypted key fails OAEP's own check"
+            );
+            for (segment, what) in [(2, "IV"), (3, "ciphertext"), (4, "tag")] {
+                assert_eq!(
+                    decrypt_rsa_oaep_a256gcm(&flipped(A1_TOKEN, segment, &mut rng), &key),
+                    Err(JweError::Tampered),
+                    "a changed {what} must fail GCM's tag"
+                );
+            }
+        }
+        assert_eq!(
+            decrypt_rsa_oaep_a256gcm(A3_TOKEN, &key),
+            Err(JweError::Unsupported {
+                alg: "A128KW".into(),
+                enc: "A128CBC-HS256".into()
+            })
+        );
+        assert_eq!(
+            decrypt_rsa_oaep_a256gcm("a.b.c", &key),
+            Err(JweError::Malformed),
+            "a JWS is not a JWE"
+        );
+    }
+
+    /// Decrypts a JWE of step 10 with the crates directly, independently of step 9.
+    fn reference_decrypt(token: &str, key: &RsaPrivateKey) -> Vec<u8> {
+        let segments: Vec<&str> = token.split('.').collect();
+        assert_eq!(
+            segments.len(),
+            5,
+            "a compact JWE has five segments: {token}"
+        );
+        let cek = key
+            .decrypt(Oaep::new::<sha1::Sha1>(), &unb64(segments[1]))
+            .expect("the content key is RSA-OAEP (SHA-1) encrypted for the recipient");
+        let iv: [u8; 12] = unb64(segments[2]).try_into().expect("a 96-bit IV");
+        let tag = unb64(segments[4]);
+        assert_eq!(tag.len(), 16, "a 128-bit tag");
+        aes_gcm::Aes256Gcm::new_from_slice(&cek)
+            .expect("a 256-bit content key")
+            .decrypt(
+                &aes_gcm::Nonce::from(iv),
+                Payload {
+                    msg: &[unb64(segments[3]), tag].concat(),
+                    aad: segments[0].as_bytes(),
+                },
+            )
+            .expect("AES-256-GCM with the protected header as additional data")
+    }
+
+    #[test]
+    fn step10_encrypts_plaintexts_drawn_at_random_for_the_recipient() {
+        let mut rng = rand::thread_rng();
+        let key = recipient();
+        let public = RsaPublicKey::from(&key);
+        let header = r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#;
+        for _ in 0..6 {
+            let len = rng.gen_range(0..300);
+            let plaintext: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+            let token = encrypt_rsa_oaep_a256gcm(header, &plaintext, &public);
+            assert_eq!(
+                token.split('.').next(),
+                Some(URL_SAFE_NO_PAD.encode(header).as_str()),
+                "the protected header, as given, is the first segment"
+            );
+            assert_eq!(reference_decrypt(&token, &key), plaintext);
+            let again = encrypt_rsa_oaep_a256gcm(header, &plaintext, &public);
+            assert_ne!(
+                token.split('.').nth(2),
+                again.split('.').nth(2),
+                "every token gets a fresh IV (and a fresh content key)"
+            );
+        }
+    }
+
+    #[test]
+    fn step11_a_nested_jwt_opens_with_the_right_keys_only() {
+        let key = recipient();
+        let public = RsaPublicKey::from(&key);
+        let (signer, verifier) = sender();
+        let claims = json!({"sub": "alice", "scope": "payroll:read", "n": rand::random::<u32>()});
+        let token = seal(&claims, &signer, Algorithm::ES256, &public).expect("seal");
+        let parsed = parts(&token).expect("a compact JWE");
+        assert_eq!(
+            Value::Object(parsed.header.clone()),
+            serde_json::from_str::<Value>(NESTED_HEADER).unwrap(),
+            "the nested header"
+        );
+        let inner = String::from_utf8(reference_decrypt(&token, &key)).expect("text");
+        assert_eq!(inner.split('.').count(), 3, "a JWS inside: {inner}");
+        assert_eq!(
+            open(&token, &key, &verifier, Algorithm::ES256).map(Value::Object),
+            Ok(claims.clone())
+        );
+
+        // Signed by someone else: decryption works (anyone can encrypt for alice), the
+        // signature does not.
+        use p256::pkcs8::EncodePrivateKey;
+        let stranger = p256::SecretKey::from_slice(&[7; 32]).unwrap();
+        let stranger = EncodingKey::from_ec_der(stranger.to_pkcs8_der().unwrap().as_bytes());
+        let forged = seal(&claims, &stranger, Algorithm::ES256, &public).unwrap();
+        assert_eq!(
+            open(&forged, &key, &verifier, Algorithm::ES256),
+            Err(JweError::BadSignature)
+        );
+        // Not marked as a nested JWT.
+        let jws = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &signer).unwrap();
+        let unmarked = encrypt_rsa_oaep_a256gcm(
+            r#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#,
+            jws.as_bytes(),
+            &public,
+        );
+        assert_eq!(
+            open(&unmarked, &key, &verifier, Algorithm::ES256),
+            Err(JweError::NotNested)
+        );
+        // The algorithm is the recipient's choice, not the token's.
+        assert_eq!(
+            open(&token, &key, &verifier, Algorithm::ES384),
+            Err(JweError::BadSignature)
+        );
+    }
+
+    /// Chapter 7's tokens against a JOSE library that is not ours: Python's jwcrypto.
+    /// `scripts/jwe-interop.py` (run by `.ci/run`) writes jwcrypto's tokens into the folder
+    /// named by `JWE_INTEROP_DIR`, runs this test, then opens the token this test writes there.
+    #[test]
+    #[ignore = "driven by scripts/jwe-interop.py, which needs Python and jwcrypto"]
+    fn step11_interoperates_with_jwcrypto_both_ways() {
+        let dir = std::path::PathBuf::from(
+            std::env::var("JWE_INTEROP_DIR").expect("JWE_INTEROP_DIR names the exchange folder"),
+        );
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .unwrap_or_else(|error| panic!("{name}: {error}"))
+                .trim()
+                .to_string()
+        };
+        let key = recipient();
+        let (signer, verifier) = sender();
+
+        // jwcrypto → us: a nested JWT, and an A128KW + A128CBC-HS256 token.
+        let claims: Value = serde_json::from_str(&read("python-claims.json")).unwrap();
+        assert_eq!(
+            open(
+                &read("python-nested.jwt"),
+                &key,
+                &verifier,
+                Algorithm::ES256
+            )
+            .map(Value::Object),
+            Ok(claims),
+            "jwcrypto's nested JWT"
+        );
+        assert_eq!(
+            decrypt_a128kw_cbc_hs256(&read("python-a128kw.jwe"), &a3_key())
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            Ok(read("python-a128kw.txt")),
+            "jwcrypto's A128KW + A128CBC-HS256 token"
+        );
+
+        // us → jwcrypto: a nested JWT for the script to open.
+        let ours = json!({"sub": "bob", "iss": "rust", "n": rand::random::<u32>()});
+        let token = seal(&ours, &signer, Algorithm::ES256, &RsaPublicKey::from(&key)).unwrap();
+        std::fs::write(dir.join("rust-nested.jwt"), token).unwrap();
+        std::fs::write(dir.join("rust-claims.json"), ours.to_string()).unwrap();
+    }
 }
