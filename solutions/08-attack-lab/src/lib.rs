@@ -9,6 +9,8 @@
 //! Steps 1 to 13 each break one app and stand on their own; step 14 patches a verifier, and its
 //! test runs your thirteen exploits against it.
 
+// The toolkit is given, not part of the exercise: the solution uses the exercise's own file.
+#[path = "../../../exercises/08-attack-lab/src/toolkit.rs"]
 pub mod toolkit;
 
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
