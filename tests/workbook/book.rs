@@ -183,43 +183,13 @@ fn a_chapter_whose_timing_drifted_from_the_outline_is_named() {
 /// real binary serving this workbook's book, to a page that has that anchor.
 #[test]
 fn every_step_link_the_tools_print_leads_to_its_section_of_the_served_book() {
-    use std::io::{BufRead, BufReader, Read, Write};
-
     use jwt_workbook::workbook::hints::ChapterHints;
     use jwt_workbook::workbook::report::{BOOK_URL, step_link};
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = tempfile::tempdir().unwrap();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
-        .args(["--environment", "development", "--addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(data.path())
-        .current_dir(root)
-        .env_remove("JWT_SIGNING_KEY")
-        .env_remove("JWT_SIGNING_KEY_FILE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = banner.next().expect("the banner").unwrap();
-        if let Some(url) = line.split("serving on ").nth(1) {
-            break url.trim().to_owned();
-        }
-    };
-    let addr = base.trim_start_matches("http://").to_owned();
-    let get = |path: &str| {
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    };
+    let served = crate::served::Served::start(root, &["--data-dir", data.path().to_str().unwrap()]);
+    let get = |path: &str| served.get(path);
 
     let workbook = Workbook::at(root);
     let mut followed = 0;
@@ -241,8 +211,7 @@ fn every_step_link_the_tools_print_leads_to_its_section_of_the_served_book() {
             }
         }
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(served);
     assert!(broken.is_empty(), "links to nowhere: {broken:#?}");
     assert!(followed >= 30, "only {followed} step links were followed");
 }

@@ -2,4 +2,5 @@
 //! book build refuses what mdBook alone would let through.
 
 mod book;
+mod served;
 mod tooling;

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 use jwt_workbook::workbook::Workbook;
+
+use crate::served::Served;
 use jwt_workbook::workbook::exercises::{Outcome, run_suite};
 use jwt_workbook::workbook::hints::{ChapterHints, HintsSeen};
 use jwt_workbook::workbook::report;
@@ -345,41 +347,12 @@ fn a_relative_book_out_folder_is_where_the_user_runs_the_command() {
 /// `cargo run` as a learner starts it: the default, relative `data` folder, and the book at `/`.
 #[test]
 fn the_default_relative_data_dir_serves_the_book_at_the_root() {
-    use std::io::{BufRead, BufReader, Read, Write};
-
     let (_dir, workbook) = demo_workbook();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
-        .args(["--environment", "development", "--addr", "127.0.0.1:0"])
-        .current_dir(workbook.root())
-        .env_remove("JWT_WORKBOOK_DATA_DIR")
-        .env_remove("JWT_SIGNING_KEY")
-        .env_remove("JWT_SIGNING_KEY_FILE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = banner.next().expect("the banner").unwrap();
-        if let Some(url) = line.split("serving on http://").nth(1) {
-            break url.trim().to_owned();
-        }
-    };
-    let get = |path: &str| {
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    };
+    let served = Served::start(workbook.root(), &[]);
+    let get = |path| served.get(path);
     let home = get("/");
     let chapter = get("/01-demo/index.html");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(served);
     assert!(home.starts_with("HTTP/1.1 200"), "{home}");
     assert!(home.contains("the demo chapter"), "{home}");
     assert!(chapter.starts_with("HTTP/1.1 200"), "{chapter}");
