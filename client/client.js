@@ -65,17 +65,28 @@ async function logIn(username, password) {
  *  request goes out: the first caller starts it, the others wait on the same promise. */
 function refreshOnce() {
   if (!refreshing) {
-    refreshing = (async () => {
+    refreshing = oneTabAtATime(async () => {
       count('refreshes');
       const response = await spendRefreshCookie('/api/token/refresh/');
       const body = await response.json().catch(() => ({}));
       access = response.ok ? body.access : null;
       return response.ok;
-    })().finally(() => {
+    }).finally(() => {
       refreshing = null;
     });
   }
-  return refreshing;
+  // How many calls wait on it, for the page to show.
+  const shared = refreshing;
+  count('waiting');
+  const settled = () => count('waiting', -1);
+  shared.then(settled, settled);
+  return shared;
+}
+
+/** The promise above is this tab's; other tabs of the page share the cookie but not the
+ *  promise. A Web Lock makes their refreshes take turns, so each sends the newest cookie. */
+function oneTabAtATime(work) {
+  return navigator.locks ? navigator.locks.request('jwt-workbook-refresh', work) : work();
 }
 // ANCHOR_END: refresh
 
@@ -119,9 +130,9 @@ async function logOutEverywhere() {
 // ---------------------------------------------------------------------------------------------
 // The page around it.
 
-function count(name) {
+function count(name, by = 1) {
   const session = $('session');
-  session.dataset[name] = String(Number(session.dataset[name]) + 1);
+  session.dataset[name] = String(Number(session.dataset[name]) + by);
 }
 
 /** When the access token we hold expires (Unix seconds), read from its payload. */

@@ -3,7 +3,10 @@
 //! Debian's headless Chromium, driven through the DevTools protocol. The test waits for the
 //! access token the page holds to expire by polling the expiry the page shows (a bounded poll,
 //! never a fixed sleep), then fires five calls at once and reads the server's access log to see
-//! that exactly one refresh reached it.
+//! that exactly one refresh reached it. A second tab of the page, opened by the first, shows the
+//! two tabs' refreshes taking turns under their Web Lock: while the test holds the lock, every
+//! failed call waits and no refresh leaves; released, each tab refreshes once, with the newest
+//! cookie, and no refresh is mistaken for a reuse.
 //!
 //! Chromium is not needed for `cargo test`, so this test is ignored; run it with
 //! `cargo test --test client_page -- --ignored` (`.ci/run` installs Debian's `chromium` and does).
@@ -193,6 +196,90 @@ fn the_client_refreshes_once_for_many_failed_calls_and_logs_out_for_real() {
     assert_eq!(status, 401, "{body}");
     let hello = click(&mut browser, "hello-button");
     assert!(hello.starts_with("GET /hello/ → 401"), "{hello}");
+
+    browser.assert_quiet();
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test --test client_page -- --ignored (.ci/run does)"]
+fn two_tabs_share_the_cookie_and_take_turns_refreshing_it() {
+    let server = Server::start(&["--refresh-cookie", "--access-lifetime", "3s"]);
+    let mut browser = Browser::launch();
+    browser.open(&server.url("/client/"));
+    log_in(&mut browser);
+    // A second tab of the same page, opened by the first (as a click would), which can reach
+    // into it: the same origin. It gets its access token with the cookie, as a reload does.
+    browser.call(
+        "Runtime.evaluate",
+        json!({"expression": "window.other = window.open('/client/', 'other'); true",
+               "userGesture": true}),
+    );
+    browser.wait_for(
+        "window.other && other.document.body
+         && other.document.getElementById('session')?.dataset.state === 'in'",
+    );
+    browser.wait_for(
+        "Date.now() / 1000 >= Math.max(
+            Number(document.getElementById('session').dataset.expires),
+            Number(other.document.getElementById('session').dataset.expires))",
+    );
+    server.requests_seen();
+
+    // Both tabs find their tokens expired at once, while something else holds the lock the
+    // tabs refresh under: every call waits, and no refresh leaves either tab.
+    browser.eval(
+        "navigator.locks.request('jwt-workbook-refresh',
+             () => new Promise(release => { window.releaseLock = release; }));
+         true",
+    );
+    browser.wait_for("typeof window.releaseLock === 'function'");
+    browser.eval(
+        "document.getElementById('burst-button').click();
+         other.document.getElementById('burst-button').click();",
+    );
+    browser.wait_for(
+        "document.getElementById('session').dataset.waiting === '5'
+         && other.document.getElementById('session').dataset.waiting === '5'",
+    );
+    assert_eq!(
+        browser.eval(
+            "[document.getElementById('session').dataset.refreshes,
+              other.document.getElementById('session').dataset.refreshes]"
+        ),
+        json!(["0", "1"]),
+        "the second tab's refresh on load was its only one; none has started since"
+    );
+    let requests = server.requests_seen();
+    assert_eq!(count(&requests, "GET /api/me/ 401"), 10, "{requests:?}");
+    assert!(
+        !requests
+            .iter()
+            .any(|seen| seen.starts_with("POST /api/token/refresh/")),
+        "{requests:?}"
+    );
+
+    // Released, each tab refreshes in turn with the newest cookie, so neither refresh looks
+    // like a reuse and nobody is logged out.
+    browser.eval("window.releaseLock(); true");
+    browser.wait_for(
+        "Number(document.getElementById('log').dataset.done) === 5
+         && Number(other.document.getElementById('log').dataset.done) === 5",
+    );
+    let lines = browser.eval(
+        "[...document.querySelectorAll('#log li'), ...other.document.querySelectorAll('#log li')]
+            .map(li => li.textContent)",
+    );
+    for line in lines.as_array().unwrap() {
+        assert!(line.as_str().unwrap().contains(" → 200 "), "{line}");
+    }
+    let requests = server.requests_seen();
+    assert_eq!(
+        count(&requests, "POST /api/token/refresh/ 200"),
+        2,
+        "one refresh per tab, one after the other: {requests:?}"
+    );
+    assert_eq!(count(&requests, "GET /api/me/ 200"), 10, "{requests:?}");
+    assert_eq!(requests.len(), 12, "{requests:?}");
 
     browser.assert_quiet();
 }
