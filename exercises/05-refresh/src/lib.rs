@@ -404,13 +404,14 @@ pub fn run(policy: Policy, script: &[Event]) -> String {
 // ANCHOR_END: run
 
 // ANCHOR: cookie_mode
-/// The cookie that carries the refresh token to the browser, and the only path it is sent to.
+/// The cookie that carries the refresh token to the browser.
 pub const REFRESH_COOKIE: &str = "refresh_token";
+/// The only path (with those below it) the browser sends that cookie to: the token endpoints.
 pub const REFRESH_COOKIE_PATH: &str = "/api/token/";
 /// The readable cookie whose value a request spending the refresh cookie repeats in a header.
 pub const CSRF_COOKIE: &str = "csrftoken";
 
-/// Why a request that spends the refresh cookie is refused (the texts are Django's).
+/// Why a request that spends the refresh cookie is refused: Django's three reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsrfRefused {
     /// No `csrftoken` cookie, or an empty one.
