@@ -75,7 +75,7 @@ function refreshOnce() {
       refreshing = null;
     });
   }
-  // How many calls wait on it, for the page to show.
+  // How many calls wait on it, kept in the page's data-waiting (the tests watch it).
   const shared = refreshing;
   count('waiting');
   const settled = () => count('waiting', -1);
