@@ -328,6 +328,21 @@ fn nginx_in_front_of_two_instances_on_one_postgres() {
     assert!(hello.headers.contains("x-request-id"), "{}", hello.headers);
     let ready = curl(&["--resolve", &resolve, &stack.url("/readyz")]);
     assert_eq!(ready.json()["database"], "ok");
+    // The browser client the book links to comes from an instance too, with its strict CSP.
+    let client = curl(&["--resolve", &resolve, &stack.url("/client/")]);
+    assert_eq!(client.status, 200, "{}", client.body);
+    assert!(
+        client.headers.contains("x-request-id"),
+        "{}",
+        client.headers
+    );
+    assert!(
+        client
+            .headers
+            .contains("content-security-policy: default-src 'none'"),
+        "{}",
+        client.headers
+    );
 
     client_addresses_come_only_from_the_trusted_proxy(&stack);
     a_logout_through_one_instance_holds_on_the_other(&stack, &refresh);

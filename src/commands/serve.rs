@@ -193,6 +193,7 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
         println!("  the book        {base}/");
     }
     println!("  token inspector {base}/inspector/");
+    println!("  browser client  {base}/client/   (with --refresh-cookie; chapter 5)");
     println!("  obtain tokens   POST {base}/api/token/");
     println!("  refresh         POST {base}/api/token/refresh/");
     println!("  verify          POST {base}/api/token/verify/");

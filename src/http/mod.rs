@@ -6,6 +6,7 @@ mod account;
 pub mod auth;
 pub mod body;
 pub mod client;
+mod client_page;
 pub mod cookies;
 mod endpoint;
 mod health;
@@ -64,7 +65,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(account::router())
         .merge(health::router())
         .merge(crate::classroom::http::router())
-        .merge(inspector::router());
+        .merge(inspector::router())
+        .merge(client_page::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let api = api
         .fallback(move |request: Request| fallback(book.clone(), request))

@@ -12,7 +12,9 @@
 //!
 //! The steps, from easy to hard: [`Policy::expiries`], [`Store::login`] and
 //! [`Store::authorize`], [`Store::refresh`], [`Store::revoke_family`], [`Store::logout`] and
-//! [`Store::revoke_user`], and [`run`]. Each builds on the ones before it.
+//! [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
+//! apart: [`refresh_cookie`] and [`check_csrf`], the server side of a browser client that keeps
+//! its refresh token in an HttpOnly cookie.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write};
@@ -595,6 +597,81 @@ fn revoked_families(store: &Store) -> BTreeSet<String> {
         .collect()
 }
 // ANCHOR_END: run
+
+// ANCHOR: cookie_mode
+/// The cookie that carries the refresh token to the browser.
+pub const REFRESH_COOKIE: &str = "refresh_token";
+/// The only path (with those below it) the browser sends that cookie to: the token endpoints.
+pub const REFRESH_COOKIE_PATH: &str = "/api/token/";
+/// The readable cookie whose value a request spending the refresh cookie repeats in a header.
+pub const CSRF_COOKIE: &str = "csrftoken";
+
+/// Why a request that spends the refresh cookie is refused: Django's three reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrfRefused {
+    /// No `csrftoken` cookie, or an empty one.
+    CookieNotSet,
+    /// The cookie, but no `X-CSRFToken` header.
+    TokenMissing,
+    /// Both, and they differ.
+    TokenIncorrect,
+}
+// ANCHOR_END: cookie_mode
+
+// ANCHOR: refresh_cookie
+/// Step 8a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
+/// instant `now`, for a token that expires at `expires_at`: the cookie `refresh_token`, sent
+/// over HTTPS only, never shown to scripts, never attached to a request another site starts,
+/// sent to `/api/token/` and below only, and forgotten by the browser when the token expires
+/// (`Max-Age`, in seconds from now; 0 for a token already expired). `None` when `value` is empty
+/// or is not a valid cookie value (RFC 6265's `cookie-octet`s: printable ASCII but for space,
+/// `"`, `,`, `;` and `\`), since one `;` in it would let the value add attributes of its own.
+pub fn refresh_cookie(value: &str, expires_at: i64, now: i64) -> Option<String> {
+    let cookie_octet = |b: u8| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\');
+    if value.is_empty() || !value.bytes().all(cookie_octet) {
+        return None;
+    }
+    let max_age = (expires_at - now).max(0);
+    Some(format!(
+        "{REFRESH_COOKIE}={value}; Max-Age={max_age}; Path={REFRESH_COOKIE_PATH}; HttpOnly; \
+         Secure; SameSite=Strict"
+    ))
+}
+// ANCHOR_END: refresh_cookie
+
+// ANCHOR: check_csrf
+/// Step 8b. The double-submit check on a request that spends the refresh cookie. `cookie` is
+/// the request's `Cookie` header (`name=value` pairs separated by `;`, maybe none), `header`
+/// its `X-CSRFToken` header. The `csrftoken` cookie (an empty one counts as none) must be there,
+/// then the header, then they must be equal. Compare them in constant time: look at every byte
+/// whatever the first difference, so the time taken tells an attacker nothing of the value.
+pub fn check_csrf(cookie: Option<&str>, header: Option<&str>) -> Result<(), CsrfRefused> {
+    let expected = cookie
+        .into_iter()
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CSRF_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+        .ok_or(CsrfRefused::CookieNotSet)?;
+    let given = header.ok_or(CsrfRefused::TokenMissing)?;
+    if constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        Ok(())
+    } else {
+        Err(CsrfRefused::TokenIncorrect)
+    }
+}
+
+/// Equal, found without stopping at the first difference. The lengths may differ in time:
+/// a CSRF token's length is no secret.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .fold(0u8, |difference, (x, y)| difference | (x ^ y))
+            == 0
+}
+// ANCHOR_END: check_csrf
 
 /// The indentation of a story's outcome lines.
 pub const INDENT: &str = "      ";

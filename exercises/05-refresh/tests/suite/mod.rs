@@ -14,9 +14,12 @@ use crate::sut::Action::{
     CallApi, ChangePassword, Login, Logout, LogoutEverywhere, Refresh, Steal,
 };
 use crate::sut::{
-    Action, DAY, Event, Expiries, Family, HOUR, Held, MINUTE, NO_ACCESS, NO_REFRESH, Pair, Policy,
-    Reason, Refused, Revocation, Store, Token, TokenType, clock, instant, play, run,
+    Action, CsrfRefused, DAY, Event, Expiries, Family, HOUR, Held, MINUTE, NO_ACCESS, NO_REFRESH,
+    Pair, Policy, Reason, Refused, Revocation, Store, Token, TokenType, check_csrf, clock, instant,
+    play, refresh_cookie, run,
 };
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 /// The instant of the first login in most tests: day 1, 09:00:00.
 const T: i64 = instant(1, 9, 0, 0);
@@ -935,4 +938,261 @@ fn step7_an_empty_story_is_an_empty_log() {
     // And one event is two lines.
     let one = [event(T, "phone", Login { user: "alice" })];
     assert_eq!(run(Policy::SERVER, &one).lines().count(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 8: the server side of the browser client.
+
+/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
+/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
+/// the same inputs again.
+fn generator() -> (u64, StdRng) {
+    let seed = std::env::var("SUITE_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    (seed, StdRng::seed_from_u64(seed))
+}
+
+const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Something shaped like a JWT: three base64url segments joined by dots.
+fn random_jwt(rng: &mut StdRng) -> String {
+    let segment = |rng: &mut StdRng| -> String {
+        (0..rng.gen_range(4..40))
+            .map(|_| BASE64URL[rng.gen_range(0..64)] as char)
+            .collect()
+    };
+    let (a, b, c) = (segment(rng), segment(rng), segment(rng));
+    format!("{a}.{b}.{c}")
+}
+
+/// A CSRF token as the server makes one: 32 lowercase hex digits.
+fn random_csrf(rng: &mut StdRng) -> String {
+    (0..32)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap())
+        .collect()
+}
+
+/// A cookie name that is not `csrftoken`, some of them close to it.
+fn other_cookie_name(rng: &mut StdRng) -> String {
+    let decoys = [
+        "xcsrftoken",
+        "csrftoken2",
+        "csrf",
+        "CSRFTOKEN",
+        "sessionid",
+        "refresh_token",
+    ];
+    loop {
+        let name: String = match rng.gen_range(0..3) {
+            0 => decoys[rng.gen_range(0..decoys.len())].to_owned(),
+            _ => (0..rng.gen_range(1..10))
+                .map(|_| rng.gen_range(b'a'..=b'z') as char)
+                .collect(),
+        };
+        if name != "csrftoken" {
+            return name;
+        }
+    }
+}
+
+/// A `Cookie` header holding `pairs` plus a few other cookies, in a random order, with the
+/// spacing browsers and hand-written clients use.
+fn cookie_header(rng: &mut StdRng, pairs: &[(String, String)]) -> String {
+    let mut all: Vec<(String, String)> = pairs.to_vec();
+    for _ in 0..rng.gen_range(0..4) {
+        let name = other_cookie_name(rng);
+        let value = if rng.gen_bool(0.5) {
+            random_csrf(rng)
+        } else {
+            random_jwt(rng)
+        };
+        all.insert(rng.gen_range(0..=all.len()), (name, value));
+    }
+    let separator = if rng.gen_bool(0.7) { "; " } else { ";" };
+    all.iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// The attributes of a `Set-Cookie` value, by lowercase name, after its `name=value`.
+fn parse_set_cookie(cookie: &str) -> (String, Vec<(String, String)>) {
+    let mut parts = cookie.split(';').map(str::trim);
+    let first = parts.next().unwrap_or_default().to_owned();
+    let attributes = parts
+        .map(|part| match part.split_once('=') {
+            Some((name, value)) => (name.to_ascii_lowercase(), value.to_owned()),
+            None => (part.to_ascii_lowercase(), String::new()),
+        })
+        .collect();
+    (first, attributes)
+}
+
+#[test]
+fn step8_the_refresh_cookie_reads_as_the_server_writes_it() {
+    assert_eq!(
+        refresh_cookie("eyJh.eyJ0.c2ln", 5 * MINUTE, 0).as_deref(),
+        Some(
+            "refresh_token=eyJh.eyJ0.c2ln; Max-Age=300; Path=/api/token/; HttpOnly; Secure; SameSite=Strict"
+        ),
+        "the cookie the shared server sets, attributes in its order (the book's step 8)"
+    );
+}
+
+#[test]
+fn step8_refresh_cookies_drawn_at_random_carry_every_protection() {
+    let (seed, mut rng) = generator();
+    for _ in 0..200 {
+        let value = random_jwt(&mut rng);
+        let now = rng.gen_range(0..4_000_000_000i64);
+        let left = rng.gen_range(-DAY..30 * DAY);
+        let cookie = refresh_cookie(&value, now + left, now)
+            .unwrap_or_else(|| panic!("{value} is a valid cookie value (seed {seed})"));
+        let (first, mut attributes) = parse_set_cookie(&cookie);
+        assert_eq!(
+            first,
+            format!("refresh_token={value}"),
+            "{cookie} (seed {seed})"
+        );
+        attributes.sort();
+        let mut expected = vec![
+            ("httponly".to_owned(), String::new()),
+            ("max-age".to_owned(), left.max(0).to_string()),
+            ("path".to_owned(), "/api/token/".to_owned()),
+            ("samesite".to_owned(), "Strict".to_owned()),
+            ("secure".to_owned(), String::new()),
+        ];
+        expected.sort();
+        assert_eq!(
+            attributes, expected,
+            "{cookie}: HttpOnly (no script reads it), Secure (HTTPS only), SameSite=Strict (no \
+             other site's request carries it), Path=/api/token/ (the token endpoints only) and \
+             Max-Age (the seconds the token has left, never negative), nothing else (seed {seed})"
+        );
+    }
+}
+
+#[test]
+fn step8_a_value_that_could_add_attributes_of_its_own_is_refused() {
+    assert_eq!(refresh_cookie("", DAY, 0), None, "an empty token");
+    assert_eq!(
+        refresh_cookie("a.b.c; Domain=attacker.example", DAY, 0),
+        None,
+        "a `;` would end the value and start an attribute"
+    );
+    let (seed, mut rng) = generator();
+    let forbidden = [
+        ' ', '"', ',', ';', '\\', '\t', '\n', '\r', '\u{7f}', '\0', 'é', '€',
+    ];
+    for _ in 0..200 {
+        let mut value = random_jwt(&mut rng);
+        let bad = forbidden[rng.gen_range(0..forbidden.len())];
+        let at = rng.gen_range(0..=value.len());
+        value.insert(at, bad);
+        assert_eq!(
+            refresh_cookie(&value, DAY, 0),
+            None,
+            "{value:?} holds {bad:?}, which is not a cookie-octet (seed {seed})"
+        );
+    }
+    // Every other printable character is allowed.
+    let allowed: String = (0x21u8..=0x7e)
+        .map(char::from)
+        .filter(|c| !matches!(c, '"' | ',' | ';' | '\\'))
+        .collect();
+    let cookie = refresh_cookie(&allowed, DAY, 0);
+    assert!(
+        cookie
+            .as_deref()
+            .is_some_and(|c| c.starts_with(&format!("refresh_token={allowed};"))),
+        "{allowed} is made of cookie-octets only: {cookie:?}"
+    );
+}
+
+#[test]
+fn step8_the_csrf_cookie_repeated_in_the_header_passes() {
+    let (seed, mut rng) = generator();
+    for _ in 0..200 {
+        let csrf = random_csrf(&mut rng);
+        let cookies = cookie_header(&mut rng, &[("csrftoken".to_owned(), csrf.clone())]);
+        assert_eq!(
+            check_csrf(Some(&cookies), Some(&csrf)),
+            Ok(()),
+            "Cookie: {cookies} with X-CSRFToken: {csrf} (seed {seed})"
+        );
+    }
+}
+
+#[test]
+fn step8_no_csrf_cookie_is_refused_first() {
+    let (seed, mut rng) = generator();
+    for _ in 0..200 {
+        let csrf = random_csrf(&mut rng);
+        let header = if rng.gen_bool(0.8) {
+            Some(csrf.as_str())
+        } else {
+            None
+        };
+        assert_eq!(
+            check_csrf(None, header),
+            Err(CsrfRefused::CookieNotSet),
+            "(seed {seed})"
+        );
+        // Cookies whose names only look like it, holding the very value of the header.
+        let decoys = [
+            ("xcsrftoken".to_owned(), csrf.clone()),
+            ("csrftoken2".to_owned(), csrf.clone()),
+        ];
+        let cookies = cookie_header(&mut rng, &decoys);
+        assert_eq!(
+            check_csrf(Some(&cookies), header),
+            Err(CsrfRefused::CookieNotSet),
+            "Cookie: {cookies}: the cookie is the one named exactly csrftoken (seed {seed})"
+        );
+        let empty = cookie_header(&mut rng, &[("csrftoken".to_owned(), String::new())]);
+        assert_eq!(
+            check_csrf(Some(&empty), Some("")),
+            Err(CsrfRefused::CookieNotSet),
+            "Cookie: {empty}: an empty csrftoken is no cookie at all, even with an empty \
+             header (seed {seed})"
+        );
+    }
+}
+
+#[test]
+fn step8_a_missing_header_then_a_wrong_one_is_refused() {
+    let (seed, mut rng) = generator();
+    for _ in 0..200 {
+        let csrf = random_csrf(&mut rng);
+        let cookies = cookie_header(&mut rng, &[("csrftoken".to_owned(), csrf.clone())]);
+        assert_eq!(
+            check_csrf(Some(&cookies), None),
+            Err(CsrfRefused::TokenMissing),
+            "Cookie: {cookies} and no header (seed {seed})"
+        );
+        // One digit changed, anywhere.
+        let at = rng.gen_range(0..csrf.len());
+        let mut changed: Vec<char> = csrf.chars().collect();
+        let old = changed[at];
+        changed[at] = if old == '0' { '1' } else { '0' };
+        let changed: String = changed.into_iter().collect();
+        // Shorter, longer, empty, upper case.
+        let cut = rng.gen_range(0..csrf.len());
+        let wrong = [
+            changed,
+            csrf[..cut].to_owned(),
+            format!("{csrf}{}", random_csrf(&mut rng)),
+            String::new(),
+            csrf.to_ascii_uppercase(),
+        ];
+        for given in wrong.iter().filter(|given| **given != csrf) {
+            assert_eq!(
+                check_csrf(Some(&cookies), Some(given)),
+                Err(CsrfRefused::TokenIncorrect),
+                "Cookie: {cookies} with X-CSRFToken: {given:?} (seed {seed})"
+            );
+        }
+    }
 }
