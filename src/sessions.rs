@@ -361,11 +361,6 @@ impl Sessions {
         self.revoked.len()
     }
 
-    /// Whether the database answers (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
-    }
-
     /// The one active-user rule, for every route and endpoint that takes a token.
     async fn active_user_of(&self, token: &VerifiedToken) -> Result<User, SessionError> {
         let user_id = token

@@ -119,6 +119,8 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError>;
     /// Forgets revocations and sessions that expired before `now`; returns how many.
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
-    /// Whether the database answers at all (for `/readyz`).
+    /// Whether the database answers at all.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether the database can write: rewrites one row (for `/readyz`).
+    async fn heartbeat(&self, now: i64) -> Result<(), StoreError>;
 }
