@@ -77,7 +77,7 @@ impl SqliteStore {
         migrator().run(&pool).await?;
         let connection = SqliteConnection::connect_with(&options).await?;
         let (writer, queue) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(run_writer(connection, queue));
+        tokio::spawn(run_writer(connection, options, queue));
         Ok(Self {
             pool,
             writer,
@@ -119,7 +119,17 @@ fn migrator() -> Migrator {
 }
 
 /// Drains the queue: whatever is waiting when the writer comes round goes into one transaction.
-async fn run_writer(mut connection: SqliteConnection, mut queue: mpsc::Receiver<WriteJob>) {
+///
+/// A batch that failed may leave its transaction open inside SQLite (a `COMMIT` that hit a full
+/// disk does), holding the write lock for good. So after a failure the connection is thrown
+/// away and the next batch opens a fresh one: the lock goes with it, and the writer recovers by
+/// itself once the disk has room again.
+async fn run_writer(
+    connection: SqliteConnection,
+    options: SqliteConnectOptions,
+    mut queue: mpsc::Receiver<WriteJob>,
+) {
+    let mut connection = Some(connection);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // A job whose caller gave up, or is about to, is refused rather than written late.
@@ -138,13 +148,23 @@ async fn run_writer(mut connection: SqliteConnection, mut queue: mpsc::Receiver<
         if batch.is_empty() {
             continue;
         }
-        match commit_batch(&mut connection, &batch).await {
+        let outcome = match connection.as_mut() {
+            Some(open) => commit_batch(open, &batch).await,
+            None => match SqliteConnection::connect_with(&options).await {
+                Ok(fresh) => commit_batch(connection.insert(fresh), &batch).await,
+                Err(error) => Err(error),
+            },
+        };
+        match outcome {
             Ok(outcomes) => {
                 for (job, revoked_now) in batch.drain(..).zip(outcomes) {
                     let _ = job.reply.send(Ok(revoked_now));
                 }
             }
             Err(error) => {
+                if let Some(broken) = connection.take() {
+                    let _ = broken.close_hard().await;
+                }
                 let unavailable = crate::storage::is_unavailable(&error);
                 if unavailable {
                     tracing::warn!(%error, "committing revocations failed; nothing was written");
