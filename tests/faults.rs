@@ -326,6 +326,7 @@ impl Drop for SmallDisk {
     }
 }
 
+// ANCHOR: full_disk
 #[test]
 #[ignore = "needs root (a tmpfs is mounted); .ci/run runs it with --ignored"]
 fn a_full_disk_under_load_answers_503_then_recovers_and_loses_no_rotation() {
@@ -369,6 +370,7 @@ fn a_full_disk_under_load_answers_503_then_recovers_and_loses_no_rotation() {
     assert_only_ok_or_unavailable(&statuses);
     assert_rotations_hold(&instance, &chains);
 }
+// ANCHOR_END: full_disk
 
 #[test]
 #[ignore = "starts the binary under load; .ci/run runs it with --ignored"]
