@@ -1,19 +1,20 @@
-//! Fault injection against the release-like binary over real sockets: the database's disk fills
-//! up under a load of logins and refreshes, and another connection holds the database's write
-//! lock past the deadline. Each test counts the answers by status and checks that none is a 5xx
+//! Fault injection against the release-like binary over real sockets, under a load of logins and
+//! refreshes: the database's disk fills up; another connection holds the database's write lock
+//! past the deadline; PostgreSQL is stopped and started under two instances behind the nginx
+//! `deploy` renders. Each test counts the answers by status and checks that none is a 5xx
 //! other than 503, that no request hangs, that `/readyz` says "not ready" while the fault lasts
 //! and "ready" once it is gone (without a restart), and that every rotation that was answered
 //! 200 holds afterwards: the tokens it rotated away are refused, the newest one works.
 //!
-//! `#[ignore]`d: they need root (to mount a small tmpfs); `.ci/run` runs them with `--ignored`.
+//! `#[ignore]`d: they need root (to mount a small tmpfs, to run PostgreSQL as its user), nginx
+//! and PostgreSQL's binaries; `.ci/run` runs them with `--ignored`.
 
 #[path = "support/processes.rs"]
-#[allow(dead_code)] // this binary never signals a leader alone
 mod processes;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,7 +43,15 @@ fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// One instance of the server on the SQLite file in `data`, listening on a loopback port.
+/// Something that answers HTTP requests: an instance directly, or nginx in front of several.
+trait Http: Send + Sync + 'static {
+    /// One request on a fresh connection: its status and body, or `None` if it hung or the
+    /// connection failed.
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)>;
+}
+
+/// One instance of the server on the SQLite file in `data` (or on `database_url`), listening on
+/// a loopback port.
 struct Instance {
     _process: Group,
     addr: SocketAddr,
@@ -50,9 +59,19 @@ struct Instance {
 
 impl Instance {
     fn start(data: &Path) -> Instance {
-        create_user(data);
+        create_user(data, None);
+        Instance::spawn(data, None)
+    }
+
+    fn spawn(data: &Path, database_url: Option<&str>) -> Instance {
+        let mut command = Command::new(BINARY);
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        } else {
+            command.env_remove("DATABASE_URL");
+        }
         let mut process = Group::spawn(
-            Command::new(BINARY)
+            command
                 .args(["serve", "--environment", "production", "--no-book"])
                 .args(["--addr", "127.0.0.1:0"])
                 .arg("--data-dir")
@@ -61,7 +80,6 @@ impl Instance {
                 .args(["--login-failures-per-user", "off"])
                 .args(["--login-failures-per-address", "off"])
                 .env("JWT_SIGNING_KEY", KEY)
-                .env_remove("DATABASE_URL")
                 .env_remove("JWT_SIGNING_KEY_FILE")
                 .env_remove("JWT_KEYS_DIR")
                 .env("RUST_LOG", "error")
@@ -85,8 +103,13 @@ impl Instance {
         }
     }
 
-    /// One request on a fresh connection: its status and body, or `None` if it hung or the
-    /// connection failed.
+    fn ready(&self) -> u16 {
+        self.request("GET", "/readyz", None)
+            .map_or(0, |(status, _)| status)
+    }
+}
+
+impl Http for Instance {
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
         let mut stream = TcpStream::connect_timeout(&self.addr, HANG).ok()?;
         stream.set_read_timeout(Some(HANG)).ok()?;
@@ -103,19 +126,18 @@ impl Instance {
         let status = head.split_whitespace().nth(1)?.parse().ok()?;
         Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
     }
-
-    fn ready(&self) -> u16 {
-        self.request("GET", "/readyz", None)
-            .map_or(0, |(status, _)| status)
-    }
 }
 
-fn create_user(data: &Path) {
-    let mut create = Command::new(BINARY)
+fn create_user(data: &Path, database_url: Option<&str>) {
+    let mut command = Command::new(BINARY);
+    match database_url {
+        Some(url) => command.env("DATABASE_URL", url),
+        None => command.env_remove("DATABASE_URL"),
+    };
+    let mut create = command
         .args(["user", "create", "alice", "--password-stdin"])
         .arg("--data-dir")
         .arg(data)
-        .env_remove("DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -157,13 +179,13 @@ struct Load {
 }
 
 impl Load {
-    fn start(instance: &Arc<Instance>) -> Load {
+    fn start<H: Http>(instance: &Arc<H>) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let tally = Arc::new(Mutex::new(Tally::default()));
         let clients = (0..CLIENTS)
             .map(|_| {
                 let (instance, stop, tally) = (instance.clone(), stop.clone(), tally.clone());
-                std::thread::spawn(move || client(&instance, &stop, &tally))
+                std::thread::spawn(move || client(&*instance, &stop, &tally))
             })
             .collect();
         Load {
@@ -200,7 +222,7 @@ impl Drop for Load {
 }
 
 /// Logs in, then refreshes; a new login every 20 refreshes. Records every answer.
-fn client(instance: &Instance, stop: &AtomicBool, tally: &Mutex<Tally>) -> Vec<Chain> {
+fn client(instance: &impl Http, stop: &AtomicBool, tally: &Mutex<Tally>) -> Vec<Chain> {
     let record = |answer: &Option<(u16, Value)>| {
         let key = answer
             .as_ref()
@@ -250,7 +272,7 @@ fn assert_only_ok_or_unavailable(statuses: &BTreeMap<String, usize>) {
 
 /// Every rotation answered 200 holds: the tokens it rotated away are refused by `verify`
 /// ("Token is blacklisted", 400, which revokes nothing), and the newest refreshes.
-fn assert_rotations_hold(instance: &Instance, chains: &[Chain]) {
+fn assert_rotations_hold(instance: &impl Http, chains: &[Chain]) {
     let mut checked = 0;
     for chain in chains {
         for spent in &chain.spent {
@@ -368,7 +390,7 @@ fn a_full_disk_under_load_answers_503_then_recovers_and_loses_no_rotation() {
     let (statuses, chains) = load.finish();
     eprintln!("answers under a full disk: {statuses:?}");
     assert_only_ok_or_unavailable(&statuses);
-    assert_rotations_hold(&instance, &chains);
+    assert_rotations_hold(&*instance, &chains);
 }
 // ANCHOR_END: full_disk
 
@@ -428,5 +450,296 @@ fn a_lock_held_past_the_deadline_answers_503_in_time_then_recovers() {
     let (statuses, chains) = load.finish();
     eprintln!("answers under a held lock: {statuses:?}");
     assert_only_ok_or_unavailable(&statuses);
-    assert_rotations_hold(&instance, &chains);
+    assert_rotations_hold(&*instance, &chains);
+}
+
+/// A PostgreSQL of the test's own (not the one the rest of the run shares, which other tests
+/// and people use): a fresh cluster in a temporary directory, its server a child of the test
+/// running as the `postgres` user, on a loopback port. Stopped and started at will.
+struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    server: Option<Group>,
+}
+
+impl Postgres {
+    fn init() -> Postgres {
+        let version = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian's PostgreSQL (scripts/start-postgres installs it)")
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .max()
+            .expect("a PostgreSQL version");
+        let bin = PathBuf::from(format!("/usr/lib/postgresql/{version}/bin"));
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown needs root");
+        let initdb = as_postgres(Command::new(bin.join("initdb")).args([
+            "-D",
+            &dir.path().join("cluster").to_string_lossy(),
+            "-U",
+            "workbook",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+        assert!(initdb.status.success(), "initdb: {initdb:?}");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut postgres = Postgres {
+            dir,
+            bin,
+            port,
+            server: None,
+        };
+        postgres.start();
+        postgres
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://workbook@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn start(&mut self) {
+        let cluster = self.dir.path().join("cluster");
+        self.server = Some(Group::spawn(
+            as_postgres(&mut Command::new(self.bin.join("postgres")))
+                .arg("-D")
+                .arg(&cluster)
+                .args(["-p", &self.port.to_string()])
+                .arg("-k")
+                .arg(self.dir.path())
+                .args(["-c", "listen_addresses=127.0.0.1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        ));
+        wait_until(
+            "PostgreSQL to accept connections",
+            Duration::from_secs(30),
+            || {
+                Command::new(self.bin.join("pg_isready"))
+                    .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                    .status()
+                    .is_ok_and(|status| status.success())
+            },
+        );
+    }
+
+    /// A fast shutdown (SIGINT): sessions are cut, the server exits cleanly.
+    fn stop(&mut self) {
+        let mut server = self.server.take().expect("PostgreSQL runs");
+        server.signal(libc::SIGINT);
+        let _ = server.0.wait();
+    }
+}
+
+/// `command`, run as the `postgres` user (PostgreSQL refuses to run as root).
+fn as_postgres(command: &mut Command) -> &mut Command {
+    let program = command.get_program().to_owned();
+    let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+    *command = Command::new("setpriv");
+    command
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+        ])
+        .arg(program)
+        .args(args)
+}
+
+/// nginx rendered by `deploy` in front of `upstreams`, with TLS, on a loopback port; requests
+/// through it go by curl.
+struct Nginx {
+    _process: Group,
+    _dir: tempfile::TempDir,
+    https: u16,
+}
+
+impl Nginx {
+    fn start(upstreams: &[SocketAddr]) -> Nginx {
+        use jwt_workbook::deploy::{DeploySettings, Overwrite};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let openssl = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+            .arg("-keyout")
+            .arg(root.join("key.pem"))
+            .arg("-out")
+            .arg(root.join("cert.pem"))
+            .output()
+            .unwrap();
+        assert!(openssl.status.success(), "{openssl:?}");
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (http, https) = (free(), free());
+        let logs = root.join("logs");
+        let book = root.join("book");
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::create_dir_all(&book).unwrap();
+        let settings = DeploySettings {
+            domain: "localhost".into(),
+            upstreams: upstreams.iter().map(ToString::to_string).collect(),
+            book_dir: book,
+            user: "jwt-workbook".into(),
+            binary: BINARY.into(),
+            data_dir: root.join("data"),
+            env_file: root.join("jwt-workbook.env"),
+            tls_certificate: Some(root.join("cert.pem")),
+            tls_certificate_key: Some(root.join("key.pem")),
+            http_port: Some(http),
+            https_port: Some(https),
+            log_dir: logs,
+            ipv6: false,
+            proxy_bind: None,
+            database_url: Some("postgres://unused@127.0.0.1/unused".into()),
+        };
+        settings
+            .write(&root.join("deploy"), Overwrite::Refuse)
+            .unwrap();
+        // The rendered file listens on every address, as a server's should; the test's nginx
+        // listens on the loopback address only.
+        let config = root.join("deploy/nginx.conf");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        for port in [http, https] {
+            text = text.replace(
+                &format!("listen {port}"),
+                &format!("listen 127.0.0.1:{port}"),
+            );
+        }
+        std::fs::write(&config, text).unwrap();
+        let main = root.join("nginx-main.conf");
+        std::fs::write(
+            &main,
+            format!(
+                "daemon off;\nworker_processes 1;\npid {root}/nginx.pid;\n\
+                 error_log {root}/logs/main-error.log;\nevents {{ worker_connections 256; }}\n\
+                 http {{\n    include /etc/nginx/mime.types;\n\
+                 client_body_temp_path {root}/tmp-body;\n    proxy_temp_path {root}/tmp-proxy;\n\
+                 fastcgi_temp_path {root}/tmp-fcgi;\n    uwsgi_temp_path {root}/tmp-uwsgi;\n\
+                 scgi_temp_path {root}/tmp-scgi;\n    include {root}/deploy/nginx.conf;\n}}\n",
+                root = root.display()
+            ),
+        )
+        .unwrap();
+        let process = Group::spawn(
+            Command::new("nginx")
+                .arg("-c")
+                .arg(&main)
+                .stdout(Stdio::null()),
+        );
+        wait_until("nginx", Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", https)).is_ok()
+        });
+        Nginx {
+            _process: process,
+            _dir: dir,
+            https,
+        }
+    }
+}
+
+impl Http for Nginx {
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+        let mut command = Command::new("curl");
+        command
+            .args([
+                "-sk",
+                "--max-time",
+                &HANG.as_secs().to_string(),
+                "-X",
+                method,
+            ])
+            .args(["--resolve", &format!("localhost:{}:127.0.0.1", self.https)])
+            .args(["-w", "\n%{http_code}"]);
+        if let Some(body) = body {
+            command
+                .args(["-H", "Content-Type: application/json", "-d"])
+                .arg(body.to_string());
+        }
+        let output = command
+            .arg(format!("https://localhost:{}{path}", self.https))
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let (body, status) = text.rsplit_once('\n')?;
+        let status = status.trim().parse().ok().filter(|&s| s != 0)?;
+        Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
+}
+
+#[test]
+#[ignore = "needs root, PostgreSQL's binaries and nginx; .ci/run runs it with --ignored"]
+fn postgres_stopped_and_started_under_load_behind_nginx_answers_503_then_recovers() {
+    let mut postgres = Postgres::init();
+    let data = tempfile::tempdir().unwrap();
+    create_user(data.path(), Some(&postgres.url()));
+    let instances: Vec<Instance> = ["a", "b"]
+        .iter()
+        .map(|name| Instance::spawn(&data.path().join(name), Some(&postgres.url())))
+        .collect();
+    let nginx = Arc::new(Nginx::start(
+        &instances.iter().map(|i| i.addr).collect::<Vec<_>>(),
+    ));
+    let load = Load::start(&nginx);
+    wait_until(
+        "refreshes before the fault",
+        Duration::from_secs(60),
+        || load.count("200") >= 40,
+    );
+
+    postgres.stop();
+    let unavailable = load.count("503");
+    wait_until(
+        "503s while PostgreSQL is down",
+        Duration::from_secs(60),
+        || load.count("503") >= unavailable + 5,
+    );
+    for instance in &instances {
+        wait_until("/readyz to say not ready", Duration::from_secs(30), || {
+            instance.ready() == 503
+        });
+    }
+
+    postgres.start();
+    for instance in &instances {
+        wait_until(
+            "/readyz to say ready again",
+            Duration::from_secs(60),
+            || instance.ready() == 200,
+        );
+    }
+    let recovered = load.count("200");
+    wait_until("refreshes after the fault", Duration::from_secs(60), || {
+        load.count("200") >= recovered + 40
+    });
+    let (statuses, chains) = load.finish();
+    eprintln!("answers through nginx while PostgreSQL stopped and started: {statuses:?}");
+    assert_only_ok_or_unavailable(&statuses);
+    assert_rotations_hold(&*nginx, &chains);
 }
