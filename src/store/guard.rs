@@ -3,9 +3,10 @@
 //! - **No call outlives its deadline.** The stores bound their own waits (a lock, a connection,
 //!   a statement) so the database gives up and rolls back; this is the backstop for a wait they
 //!   cannot bound themselves — a network that drops packets, a disk whose `fsync` never returns.
-//! - **It knows whether the database is usable.** Each call that fails with an "unavailable"
-//!   error marks the store unavailable; each write that succeeds marks it available again.
-//!   [`Guarded::probe`] is what `/readyz` asks: one tiny write under the deadline.
+//! - **It logs when the database becomes unusable, and when it is back**, once each: a call
+//!   that fails with an "unavailable" error marks the store unavailable; a write that succeeds
+//!   marks it available again. [`Guarded::probe`] is what `/readyz` asks: one tiny write under
+//!   the deadline (nothing remembered decides readiness, so it comes back by itself).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ pub struct Guarded {
     inner: Arc<dyn Database>,
     /// The stores' own deadline; the backstop waits a little longer (see [`Guarded::backstop`]).
     deadline: Duration,
-    /// Whether the last verdict was "unavailable".
+    /// Whether the last verdict was "unavailable" (so that each change is logged once).
     unavailable: AtomicBool,
 }
 
@@ -47,11 +48,6 @@ impl Guarded {
     /// Whether the database can write now: one tiny write, under the deadline.
     pub async fn probe(&self, now: i64) -> Result<(), StoreError> {
         self.write(self.inner.heartbeat(now)).await
-    }
-
-    /// Whether the last call that told us anything said the database is unavailable.
-    pub fn seems_unavailable(&self) -> bool {
-        self.unavailable.load(Ordering::Relaxed)
     }
 
     async fn bounded<T, E: From<StoreError>>(
