@@ -296,6 +296,24 @@ async fn a_refresh_learns_the_token_and_its_session_at_once(store: Arc<dyn Datab
     );
 }
 
+async fn a_logout_revokes_the_token_and_its_session_together(store: Arc<dyn Database>) {
+    store.start_session(&session(S1, "1")).await.unwrap();
+    let revocation = || Revocation::Session {
+        id: S1.into(),
+        expires_at: NOW + 1000,
+    };
+    assert!(store.log_out(entry("t1"), revocation(), NOW).await.unwrap());
+    assert_eq!(
+        store.refresh_state("t1", S1).await.unwrap(),
+        (true, Some((session(S1, "1"), true)))
+    );
+    let published = store.revocations_since(0).await.unwrap();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].1, revocation());
+    // Again: the token was already revoked, so this call did not revoke it.
+    assert!(!store.log_out(entry("t1"), revocation(), NOW).await.unwrap());
+}
+
 macro_rules! both_stores {
     ($($check:ident),* $(,)?) => {
         mod on_sqlite {
@@ -325,6 +343,7 @@ both_stores!(
     sessions_and_revocations_are_published_in_order,
     progress_reports_are_kept_latest_first,
     a_refresh_learns_the_token_and_its_session_at_once,
+    a_logout_revokes_the_token_and_its_session_together,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.
@@ -379,8 +398,25 @@ async fn a_write_past_the_deadline_is_unavailable_and_leaves_no_trace(
     assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
     let error = store.heartbeat(NOW).await.unwrap_err();
     assert!(error.is_unavailable(), "{error}");
+    let revocation = Revocation::Session {
+        id: S1.into(),
+        expires_at: NOW + 1000,
+    };
+    let error = store
+        .log_out(entry("logged-out"), revocation, NOW)
+        .await
+        .unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
     release.await;
     assert!(!store.is_blacklisted("held").await.unwrap(), "no trace");
+    assert!(
+        !store.is_blacklisted("logged-out").await.unwrap(),
+        "no trace"
+    );
+    assert!(
+        store.revocations_since(0).await.unwrap().is_empty(),
+        "no trace"
+    );
     assert!(store.blacklist(entry("held")).await.unwrap(), "revoked now");
     store.heartbeat(NOW).await.unwrap();
 }
@@ -416,7 +452,7 @@ async fn on_postgres_a_write_past_the_deadline_is_unavailable_and_leaves_no_trac
         .unwrap();
     let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-    sqlx::query("LOCK TABLE token_blacklist, heartbeat IN ACCESS EXCLUSIVE MODE")
+    sqlx::query("LOCK TABLE token_blacklist, heartbeat, revocations IN ACCESS EXCLUSIVE MODE")
         .execute(&mut holder)
         .await
         .unwrap();

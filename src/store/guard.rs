@@ -147,6 +147,15 @@ impl TokenStore for Guarded {
         self.write(self.inner.revoke(revocation, now)).await
     }
 
+    async fn log_out(
+        &self,
+        entry: BlacklistEntry,
+        session: Revocation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(self.inner.log_out(entry, session, now)).await
+    }
+
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
         self.read(self.inner.revocations_since(after)).await
     }

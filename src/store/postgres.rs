@@ -204,6 +204,41 @@ impl TokenStore for PostgresStore {
         Ok(())
     }
 
+    async fn log_out(
+        &self,
+        entry: BlacklistEntry,
+        session: Revocation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let Revocation::Session { id, expires_at } = &session else {
+            return Err(StoreError::Write("a logout revokes a session".into()));
+        };
+        // The token and its session are revoked together, or neither.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FEED_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(&entry.jti)
+        .bind(&entry.user_id)
+        .bind(entry.expires_at)
+        .bind(entry.blacklisted_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        publish_session(&mut tx, id, *expires_at).await?;
+        tx.commit().await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, session_id, user_id, cutoff, expires_at FROM revocations

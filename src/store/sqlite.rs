@@ -294,50 +294,101 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        match &revocation {
-            Revocation::Session { id, expires_at } => {
-                sqlx::query(
-                    "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                )
+        let mut connection = self.pool.acquire().await?;
+        let result: Result<(), sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            match &revocation {
+                Revocation::Session { id, expires_at } => {
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    publish_session(&mut tx, id, *expires_at).await?;
+                }
+                Revocation::User {
+                    user_id,
+                    cutoff,
+                    expires_at,
+                } => {
+                    // Each live session by name, so that its tokens issued within this very second
+                    // are refused too; the cutoff covers older tokens, sessions or not.
+                    let live: Vec<(String, i64)> = sqlx::query_as(
+                        "UPDATE sessions SET revoked_at = ?
+                     WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
+                     RETURNING id, expires_at",
+                    )
+                    .bind(now)
+                    .bind(user_id)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (id, expires_at) in live {
+                        publish_session(&mut tx, &id, expires_at).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)",
+                    )
+                    .bind(user_id)
+                    .bind(cutoff)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // See `run_writer`: a failed COMMIT may leave the transaction open, holding the
+            // write lock; this connection must not go back to the pool.
+            connection.close_on_drop();
+        }
+        Ok(result?)
+    }
+
+    async fn log_out(
+        &self,
+        entry: BlacklistEntry,
+        session: Revocation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let Revocation::Session { id, expires_at } = &session else {
+            return Err(StoreError::Write("a logout revokes a session".into()));
+        };
+        // One transaction beside the writer's (SQLite's write lock orders them; the primary key
+        // still decides a race): the token and its session are revoked together, or neither.
+        let mut connection = self.pool.acquire().await?;
+        let result: Result<bool, sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+             VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(&entry.jti)
+            .bind(&entry.user_id)
+            .bind(entry.expires_at)
+            .bind(entry.blacklisted_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                publish_session(&mut tx, id, *expires_at).await?;
-            }
-            Revocation::User {
-                user_id,
-                cutoff,
-                expires_at,
-            } => {
-                // Each live session by name, so that its tokens issued within this very second
-                // are refused too; the cutoff covers older tokens, sessions or not.
-                let live: Vec<(String, i64)> = sqlx::query_as(
-                    "UPDATE sessions SET revoked_at = ?
-                     WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
-                     RETURNING id, expires_at",
-                )
-                .bind(now)
-                .bind(user_id)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-                for (id, expires_at) in live {
-                    publish_session(&mut tx, &id, expires_at).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)",
-                )
-                .bind(user_id)
-                .bind(cutoff)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-            }
+            publish_session(&mut tx, id, *expires_at).await?;
+            tx.commit().await?;
+            Ok(inserted.rows_affected() == 1)
         }
-        tx.commit().await?;
-        Ok(())
+        .await;
+        if result.is_err() {
+            // As in `revoke`: never back to the pool with a transaction possibly open.
+            connection.close_on_drop();
+        }
+        Ok(result?)
     }
 
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
