@@ -165,10 +165,12 @@ impl Tally {
     }
 }
 
-/// A client's chain of refresh tokens: every one rotated away by a 200, and the newest.
+/// A client's chain of refresh tokens: every one rotated away by a 200, and the newest; and
+/// whether a logout of the newest was answered 200.
 struct Chain {
     spent: Vec<String>,
     current: String,
+    logged_out: bool,
 }
 
 /// Clients logging in and refreshing until told to stop.
@@ -221,7 +223,8 @@ impl Drop for Load {
     }
 }
 
-/// Logs in, then refreshes; a new login every 20 refreshes. Records every answer.
+/// Logs in, then refreshes; every 20 requests it logs out and logs in again. Records every
+/// answer.
 fn client(instance: &impl Http, stop: &AtomicBool, tally: &Mutex<Tally>) -> Vec<Chain> {
     let record = |answer: &Option<(u16, Value)>| {
         let key = answer
@@ -232,8 +235,14 @@ fn client(instance: &impl Http, stop: &AtomicBool, tally: &Mutex<Tally>) -> Vec<
     let mut chains: Vec<Chain> = Vec::new();
     let mut refreshes = 0;
     while !stop.load(Ordering::SeqCst) {
-        let needs_login = chains.last().is_none() || refreshes % 20 == 19;
-        if needs_login {
+        let logged_out = chains.last().is_none_or(|chain| chain.logged_out);
+        if logged_out || refreshes % 20 == 19 {
+            if let Some(chain) = chains.last_mut().filter(|chain| !chain.logged_out) {
+                let token = json!({ "refresh": chain.current });
+                let answer = instance.request("POST", "/api/token/blacklist/", Some(&token));
+                record(&answer);
+                chain.logged_out = matches!(answer, Some((200, _)));
+            }
             let credentials = json!({"username": "alice", "password": "alice-password"});
             let answer = instance.request("POST", "/api/token/", Some(&credentials));
             record(&answer);
@@ -241,6 +250,7 @@ fn client(instance: &impl Http, stop: &AtomicBool, tally: &Mutex<Tally>) -> Vec<
                 chains.push(Chain {
                     spent: Vec::new(),
                     current: body["refresh"].as_str().unwrap().to_owned(),
+                    logged_out: false,
                 });
             }
             refreshes += 1;
@@ -270,8 +280,10 @@ fn assert_only_ok_or_unavailable(statuses: &BTreeMap<String, usize>) {
     assert!(other.is_empty(), "unexpected answers: {statuses:?}");
 }
 
-/// Every rotation answered 200 holds: the tokens it rotated away are refused by `verify`
-/// ("Token is blacklisted", 400, which revokes nothing), and the newest refreshes.
+/// Every rotation and logout answered 200 holds: the tokens it rotated away are refused by
+/// `verify` ("Token is blacklisted", 400, which revokes nothing), and so is a chain's newest
+/// once logged out; the newest of a chain not logged out refreshes (a rotation or a logout that
+/// answered 503 left it working).
 fn assert_rotations_hold(instance: &impl Http, chains: &[Chain]) {
     let mut checked = 0;
     for chain in chains {
@@ -284,6 +296,15 @@ fn assert_rotations_hold(instance: &impl Http, chains: &[Chain]) {
                 "a rotated-away token works again"
             );
             checked += 1;
+        }
+        if chain.logged_out {
+            let answer = instance.request(
+                "POST",
+                "/api/token/verify/",
+                Some(&json!({"token": chain.current})),
+            );
+            assert_eq!(answer.map(|(s, _)| s), Some(400), "a logout was lost");
+            continue;
         }
         let answer = instance.request(
             "POST",
