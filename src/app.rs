@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::http::cookies::CookieMode;
 use crate::mail::Outbox;
 use crate::sessions::Sessions;
-use crate::store::Database;
+use crate::store::{Database, Guarded};
 use crate::tokens::{JtiSource, KeySet, PurposeTokens, TokenService, TokenSettings};
 use crate::users::{
     CachedUserStore, LoginLimits, LoginThrottle, PasswordCost, Passwords, UserError, UserStore,
@@ -51,6 +51,8 @@ pub struct Settings {
     pub client_address: ClientAddressSource,
     /// Classroom mode: the room's instructor and students.
     pub classroom: Option<Roster>,
+    /// How long a store call may take before it is answered 503 (see `--store-deadline`).
+    pub store_deadline: Duration,
 }
 
 impl Settings {
@@ -67,6 +69,7 @@ impl Settings {
             public_url: "http://127.0.0.1:8000".into(),
             client_address: ClientAddressSource::default(),
             classroom: None,
+            store_deadline: crate::store::DEFAULT_DEADLINE,
         }
     }
 }
@@ -100,6 +103,8 @@ pub struct State {
     pub public_url: String,
     /// Classroom mode: the room's students and their progress.
     pub classroom: Option<Classroom>,
+    /// The store every part above uses, bounded by the deadline; `/readyz` asks it.
+    pub database: Arc<Guarded>,
 }
 // ANCHOR_END: app_state
 
@@ -122,6 +127,8 @@ pub fn build(
     jti: Arc<dyn JtiSource>,
 ) -> Result<AppState, UserError> {
     let passwords = Passwords::new(settings.password_cost)?;
+    let database = Arc::new(Guarded::new(store, settings.store_deadline));
+    let store: Arc<dyn Database> = database.clone();
     let tokens = TokenService::new(settings.keys, settings.tokens, clock.clone(), jti);
     let users: Arc<dyn UserStore> = Arc::new(CachedUserStore::new(
         store.clone(),
@@ -151,6 +158,7 @@ pub fn build(
         classroom: settings
             .classroom
             .map(|roster| Classroom::new(roster, store)),
+        database,
     })))
 }
 // ANCHOR_END: build

@@ -209,6 +209,10 @@ pub struct ServeArgs {
     /// refresh token, password changes): the most another instance may lag behind.
     #[arg(long, env = "JWT_REVOCATION_POLL", default_value = "1s")]
     pub revocation_poll: Seconds,
+    /// How long a request waits for the database (a connection, a lock, a statement) before it
+    /// is answered 503 with Retry-After, and `/readyz` says not ready.
+    #[arg(long, env = "JWT_STORE_DEADLINE", default_value = "3s")]
+    pub store_deadline: Seconds,
     /// Failed logins allowed per username before its logins are refused (429) for a while:
     /// failures/period, e.g. 5/5m, or off.
     #[arg(long, env = "JWT_LOGIN_FAILURES_PER_USER", default_value = "5/5m")]

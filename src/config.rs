@@ -76,6 +76,11 @@ impl Config {
                     .into(),
             ));
         }
+        if args.store_deadline.0 <= 0 {
+            return Err(ConfigError::Invalid(
+                "the store deadline must be positive".into(),
+            ));
+        }
         if args.header_timeout.0 <= 0 {
             return Err(ConfigError::Invalid(
                 "the header timeout must be positive".into(),
@@ -125,6 +130,7 @@ impl Config {
                     trusted_proxies: args.trusted_proxies.clone(),
                 },
                 classroom: None,
+                store_deadline: Duration::from_secs(args.store_deadline.0.unsigned_abs()),
             },
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
             connections: ConnectionLimits {

@@ -1,6 +1,8 @@
 //! The one error type of the HTTP API. Every failure a client can cause becomes a 4xx with a
 //! body shaped like Django REST framework's, so clients written for simplejwt read it unchanged.
-//! A 500 says nothing about its cause; the cause is logged once, here.
+//! A 500 says nothing about its cause; the cause is logged once, here. A database that cannot
+//! be reached or cannot write just now is no bug: it is a 503 with `Retry-After`, which clients
+//! and proxies know to retry (elsewhere, or later).
 
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,9 +53,15 @@ pub enum ApiError {
     Forbidden,
     /// 403: a request spending the refresh cookie without the CSRF proof (Django's words).
     Csrf(&'static str),
+    /// 503 with `Retry-After`: the database cannot be reached or cannot write just now (DRF's
+    /// `ServiceUnavailable`). The text is logged, never sent.
+    Unavailable(String),
     /// Our fault. The text is logged, never sent.
     Internal(String),
 }
+
+/// What a 503 asks a client to wait before it tries again, in seconds.
+pub const RETRY_UNAVAILABLE_AFTER: u64 = 5;
 
 impl ApiError {
     /// 400 with one message for one field: `{"field": ["message"]}`.
@@ -84,6 +92,7 @@ impl ApiError {
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Csrf(_) | Forbidden => StatusCode::FORBIDDEN,
+            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -153,6 +162,10 @@ impl ApiError {
             Forbidden => {
                 json!({ "detail": "You do not have permission to perform this action." })
             }
+            Unavailable(_) => with_code(
+                "Service temporarily unavailable, try again later.",
+                "service_unavailable",
+            ),
             Internal(_) => json!({ "detail": "A server error occurred." }),
         }
     }
@@ -160,8 +173,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "the database is unavailable"),
+            _ => {}
         }
         let status = self.status();
         let mut response = (status, json_body(&self.body())).into_response();
@@ -175,6 +190,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_UNAVAILABLE_AFTER),
+            );
         }
         response
     }
@@ -210,11 +231,18 @@ impl From<SessionError> for ApiError {
 }
 // ANCHOR_END: session_errors
 
+// ANCHOR: store_errors
+/// A database that cannot answer now is a retryable 503; anything else it says is our bug.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.to_string())
+        if error.is_unavailable() {
+            ApiError::Unavailable(error.to_string())
+        } else {
+            ApiError::Internal(error.to_string())
+        }
     }
 }
+// ANCHOR_END: store_errors
 
 /// Compact JSON with `Content-Type: application/json` and no charset, as DRF writes it.
 pub fn json_body(value: &impl serde::Serialize) -> Response {

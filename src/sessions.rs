@@ -242,9 +242,15 @@ impl Sessions {
             .tokens
             .verify(raw, Some(TokenType::Refresh))
             .map_err(SessionError::Token)?;
-        // No separate "already revoked?" read: the insert answers that, atomically.
-        let revoked_now = self.store.blacklist(self.blacklist_entry(&token)).await?;
-        self.revoke_session(&token, self.tokens.now()).await?;
+        // No separate "already revoked?" read: the insert answers that, atomically. The token
+        // and its session are revoked in one transaction: a logout answered 503 did neither.
+        let now = self.tokens.now();
+        let session = self.session_revocation(&token, now).await?;
+        let revoked_now = self
+            .store
+            .log_out(self.blacklist_entry(&token), session, now)
+            .await?;
+        self.revoked.sync(now).await?;
         if revoked_now {
             Ok(())
         } else {
@@ -361,11 +367,6 @@ impl Sessions {
         self.revoked.len()
     }
 
-    /// Whether the database answers (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
-    }
-
     /// The one active-user rule, for every route and endpoint that takes a token.
     async fn active_user_of(&self, token: &VerifiedToken) -> Result<User, SessionError> {
         let user_id = token
@@ -419,17 +420,26 @@ impl Sessions {
     /// Revokes a token's session everywhere. The revocation outlives every token the session
     /// can still have: its recorded cap, or else the longest lifetime from now.
     async fn revoke_session(&self, token: &VerifiedToken, now: i64) -> Result<(), StoreError> {
+        let revocation = self.session_revocation(token, now).await?;
+        self.revoked.revoke(revocation, now).await
+    }
+
+    /// The revocation of a token's session, lasting as long as any token of it can.
+    async fn session_revocation(
+        &self,
+        token: &VerifiedToken,
+        now: i64,
+    ) -> Result<Revocation, StoreError> {
         let id = session_of(&token.jti);
         let settings = self.tokens.settings();
         let expires_at = match self.store.session(id).await? {
             Some((session, _)) => session.expires_at,
             None => now + settings.refresh_lifetime.max(settings.access_lifetime),
         };
-        let revocation = Revocation::Session {
+        Ok(Revocation::Session {
             id: id.to_owned(),
             expires_at,
-        };
-        self.revoked.revoke(revocation, now).await
+        })
     }
 
     fn blacklist_entry(&self, token: &VerifiedToken) -> BlacklistEntry {

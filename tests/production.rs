@@ -8,13 +8,15 @@
 //! `#[ignore]`d so that `cargo test` passes on a machine without nginx and PostgreSQL; `.ci/run`
 //! installs both and runs it with `--ignored` and `JWT_TEST_POSTGRES_URL` set.
 
+#[path = "support/processes.rs"]
+mod processes;
 #[path = "support/postgres.rs"]
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use jwt_workbook::deploy::{DeploySettings, Overwrite};
@@ -33,15 +35,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A child process killed when the test ends, whatever happens.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use processes::Group as Running;
 
 fn run(command: &mut Command) -> Output {
     let output = command
@@ -133,25 +127,25 @@ fn post_json(stack: &Stack, from: &str, path: &str, body: &str, extra: &[&str]) 
 
 fn start_instance(dir: &Path, port: u16, database_url: &str, key: &str) -> Running {
     let data = dir.join(format!("instance-{port}"));
-    let mut child = Command::new(BINARY)
-        .args(["serve", "--environment", "production", "--no-book"])
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--client-ip-header", "X-Forwarded-For"])
-        .args(["--trusted-proxies", PROXY_ADDRESS])
-        .args(["--login-failures-per-user", "off"])
-        .args(["--login-failures-per-address", "1/1h"])
-        .env("DATABASE_URL", database_url)
-        .env("JWT_SIGNING_KEY", key)
-        .env_remove("JWT_SIGNING_KEY_FILE")
-        .env_remove("JWT_KEYS_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut instance = Running::spawn(
+        Command::new(BINARY)
+            .args(["serve", "--environment", "production", "--no-book"])
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--client-ip-header", "X-Forwarded-For"])
+            .args(["--trusted-proxies", PROXY_ADDRESS])
+            .args(["--login-failures-per-user", "off"])
+            .args(["--login-failures-per-address", "1/1h"])
+            .env("DATABASE_URL", database_url)
+            .env("JWT_SIGNING_KEY", key)
+            .env_remove("JWT_SIGNING_KEY_FILE")
+            .env_remove("JWT_KEYS_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    );
     // The banner comes once the instance listens.
-    let mut banner = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = BufReader::new(instance.0.stdout.take().unwrap()).lines();
     loop {
         let line = banner
             .next()
@@ -162,7 +156,7 @@ fn start_instance(dir: &Path, port: u16, database_url: &str, key: &str) -> Runni
         }
     }
     std::thread::spawn(move || for _ in banner {});
-    Running(child)
+    instance
 }
 
 fn start_stack(database_url: &str) -> Stack {
@@ -239,6 +233,7 @@ fn start_stack(database_url: &str) -> Stack {
     settings
         .write(&root.join("deploy"), Overwrite::Refuse)
         .unwrap();
+    listen_on_loopback(&root.join("deploy/nginx.conf"), &[http, https]);
     let main = root.join("nginx-main.conf");
     std::fs::write(
         &main,
@@ -255,13 +250,13 @@ fn start_stack(database_url: &str) -> Stack {
     .unwrap();
     // The rendered configuration passes nginx's own check before anything is served.
     run(Command::new("nginx").arg("-t").arg("-c").arg(&main));
-    let nginx = Running(
+    // In the foreground (`daemon off`), leading its own process group with its worker: the
+    // test's end kills both.
+    let nginx = Running::spawn(
         Command::new("nginx")
             .arg("-c")
             .arg(&main)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .stdout(Stdio::null()),
     );
     wait_until("nginx", Duration::from_secs(10), || {
         std::net::TcpStream::connect(("127.0.0.1", https)).is_ok()
@@ -272,6 +267,21 @@ fn start_stack(database_url: &str) -> Stack {
         instances,
         _nginx: nginx,
     }
+}
+
+/// The rendered file listens on every address, as a server's should; the test's nginx must not
+/// be reachable from outside the machine, so its `listen` lines name the loopback address.
+fn listen_on_loopback(config: &Path, ports: &[u16]) {
+    let mut text = std::fs::read_to_string(config).unwrap();
+    for port in ports {
+        let rendered = format!("listen {port}");
+        assert!(
+            text.contains(&rendered),
+            "no {rendered:?} in the rendered file"
+        );
+        text = text.replace(&rendered, &format!("listen 127.0.0.1:{port}"));
+    }
+    std::fs::write(config, text).unwrap();
 }
 
 fn login(stack: &Stack, from: &str) -> (String, String) {
@@ -455,24 +465,22 @@ fn sigterm_under_load_drops_no_request(stack: &mut Stack, access: &str) {
     }
     std::fs::write(&config, blocks.join("next\n")).unwrap();
     let before = access_lines(stack);
-    let mut load = Command::new("curl")
-        .args(["-sS", "--parallel", "--parallel-max", "12"])
-        .arg("-K")
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut load = Running::spawn(
+        Command::new("curl")
+            .args(["-sS", "--parallel", "--parallel-max", "12"])
+            .arg("-K")
+            .arg(&config)
+            .stdout(Stdio::piped()),
+    );
     // curl's own output is buffered until it ends, so progress is read from nginx's access
     // log, which gets a line as each request completes.
     let mut a = stack.instances[0].1.take().expect("instance A runs");
     wait_until("a third of the load", Duration::from_secs(60), || {
         access_lines(stack) >= before + total / 3
     });
-    run(Command::new("kill")
-        .args(["-TERM", &a.0.id().to_string()])
-        .stdout(Stdio::null()));
+    a.signal(libc::SIGTERM);
     let at_signal = access_lines(stack);
-    let statuses: Vec<String> = BufReader::new(load.stdout.take().unwrap())
+    let statuses: Vec<String> = BufReader::new(load.0.stdout.take().unwrap())
         .lines()
         .map(Result::unwrap)
         .collect();
@@ -480,7 +488,7 @@ fn sigterm_under_load_drops_no_request(stack: &mut Stack, access: &str) {
         at_signal < before + total,
         "the load was over before the signal: nothing was in flight"
     );
-    assert!(load.wait().unwrap().success());
+    assert!(load.0.wait().unwrap().success());
     assert_eq!(statuses.len(), total);
     let failed: Vec<&String> = statuses.iter().filter(|s| *s != "200").collect();
     assert!(

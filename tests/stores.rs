@@ -296,6 +296,24 @@ async fn a_refresh_learns_the_token_and_its_session_at_once(store: Arc<dyn Datab
     );
 }
 
+async fn a_logout_revokes_the_token_and_its_session_together(store: Arc<dyn Database>) {
+    store.start_session(&session(S1, "1")).await.unwrap();
+    let revocation = || Revocation::Session {
+        id: S1.into(),
+        expires_at: NOW + 1000,
+    };
+    assert!(store.log_out(entry("t1"), revocation(), NOW).await.unwrap());
+    assert_eq!(
+        store.refresh_state("t1", S1).await.unwrap(),
+        (true, Some((session(S1, "1"), true)))
+    );
+    let published = store.revocations_since(0).await.unwrap();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].1, revocation());
+    // Again: the token was already revoked, so this call did not revoke it.
+    assert!(!store.log_out(entry("t1"), revocation(), NOW).await.unwrap());
+}
+
 macro_rules! both_stores {
     ($($check:ident),* $(,)?) => {
         mod on_sqlite {
@@ -325,6 +343,7 @@ both_stores!(
     sessions_and_revocations_are_published_in_order,
     progress_reports_are_kept_latest_first,
     a_refresh_learns_the_token_and_its_session_at_once,
+    a_logout_revokes_the_token_and_its_session_together,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.
@@ -361,4 +380,97 @@ async fn on_postgres_a_reader_misses_no_revocation_published_concurrently() {
     let first: Arc<dyn Database> = Arc::new(PostgresStore::connect(&url).await.unwrap());
     let second: Arc<dyn Database> = Arc::new(PostgresStore::connect(&url).await.unwrap());
     a_reader_misses_no_revocation_published_concurrently([first, second]).await;
+}
+
+/// How long the deadline tests let a store wait for a lock another connection holds.
+const SHORT_DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// A revocation that waited past the deadline on a lock is refused as "unavailable", within a
+/// bounded time, and leaves nothing behind: once the lock is gone the same token is revoked anew.
+async fn a_write_past_the_deadline_is_unavailable_and_leaves_no_trace(
+    store: Arc<dyn Database>,
+    release: impl std::future::Future<Output = ()>,
+) {
+    let started = std::time::Instant::now();
+    let error = store.blacklist(entry("held")).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(error.is_unavailable(), "{error}");
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    let error = store.heartbeat(NOW).await.unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+    let revocation = Revocation::Session {
+        id: S1.into(),
+        expires_at: NOW + 1000,
+    };
+    let error = store
+        .log_out(entry("logged-out"), revocation, NOW)
+        .await
+        .unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+    release.await;
+    assert!(!store.is_blacklisted("held").await.unwrap(), "no trace");
+    assert!(
+        !store.is_blacklisted("logged-out").await.unwrap(),
+        "no trace"
+    );
+    assert!(
+        store.revocations_since(0).await.unwrap().is_empty(),
+        "no trace"
+    );
+    assert!(store.blacklist(entry("held")).await.unwrap(), "revoked now");
+    store.heartbeat(NOW).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_write_past_the_deadline_is_unavailable_and_leaves_no_trace() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.sqlite3");
+    let store = SqliteStore::open_with_deadline(&path, SHORT_DEADLINE)
+        .await
+        .unwrap();
+    let mut holder = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let release = async move {
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    };
+    a_write_past_the_deadline_is_unavailable_and_leaves_no_trace(Arc::new(store), release).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set JWT_TEST_POSTGRES_URL and run with --ignored (.ci/run does)"]
+async fn on_postgres_a_write_past_the_deadline_is_unavailable_and_leaves_no_trace() {
+    use sqlx::Connection;
+    let url = fresh_postgres_database().await;
+    let store = PostgresStore::connect_with_deadline(&url, SHORT_DEADLINE)
+        .await
+        .unwrap();
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE token_blacklist, heartbeat, revocations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let release = async move {
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    };
+    a_write_past_the_deadline_is_unavailable_and_leaves_no_trace(Arc::new(store), release).await;
+}
+
+#[tokio::test]
+async fn a_postgres_server_that_is_not_there_is_unavailable_within_the_deadline() {
+    // A port nothing listens on.
+    let store = PostgresStore::connect_with_deadline(
+        "postgres://workbook:workbook@127.0.0.1:1/workbook",
+        SHORT_DEADLINE,
+    );
+    let started = std::time::Instant::now();
+    let error = store.await.err().expect("no server there");
+    assert!(error.is_unavailable(), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -29,8 +29,17 @@ pub struct StoreLocation<'a> {
 
 impl StoreLocation<'_> {
     pub async fn open(self) -> Result<std::sync::Arc<dyn crate::store::Database>, CommandError> {
+        self.open_with_deadline(crate::store::DEFAULT_DEADLINE)
+            .await
+    }
+
+    /// [`Self::open`], every wait for the database bounded by `deadline`.
+    pub async fn open_with_deadline(
+        self,
+        deadline: std::time::Duration,
+    ) -> Result<std::sync::Arc<dyn crate::store::Database>, CommandError> {
         std::fs::create_dir_all(self.data_dir)?;
-        Ok(crate::store::open(self.url, self.data_dir).await?)
+        Ok(crate::store::open_with_deadline(self.url, self.data_dir, deadline).await?)
     }
 }
 

@@ -31,7 +31,9 @@ const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
 pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), CommandError> {
     limit_allocator_arenas();
-    let store = database.open().await?;
+    let store = database
+        .open_with_deadline(config.app.store_deadline)
+        .await?;
     let clock = Arc::new(SystemClock);
     let state = app::build(
         config.app.clone(),

@@ -1,5 +1,5 @@
 //! `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness: the database
-//! answers too), for systemd watchdogs, container orchestrators and load balancers.
+//! can be written, now), for systemd watchdogs, container orchestrators and load balancers.
 
 use axum::Router;
 use axum::extract::State;
@@ -29,14 +29,27 @@ async fn healthz() -> Response {
 }
 
 // ANCHOR: readyz
-/// Ready when the database answers: an instance that cannot reach it should get no traffic.
+/// Ready when the database takes a write within the deadline: an instance that cannot reach
+/// it, or whose disk is full, should get no traffic. A read would not do: a full disk still
+/// answers `SELECT 1`. Nothing is remembered between calls, so readiness comes back by itself
+/// with the first write that succeeds.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.sessions.ping().await {
+    match state.database.probe(state.tokens.now()).await {
         Ok(()) => json_body(&json!({ "status": "ok", "database": "ok" })),
         Err(error) => {
-            tracing::warn!(%error, "not ready: the database does not answer");
-            let body = json!({ "status": "unavailable", "database": "unreachable" });
-            (StatusCode::SERVICE_UNAVAILABLE, json_body(&body)).into_response()
+            tracing::warn!(%error, "not ready: the database cannot write");
+            let database = if error.is_unavailable() {
+                "unavailable"
+            } else {
+                "failing"
+            };
+            let body = json!({ "status": "unavailable", "database": database });
+            let mut response = (StatusCode::SERVICE_UNAVAILABLE, json_body(&body)).into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                crate::error::RETRY_UNAVAILABLE_AFTER.into(),
+            );
+            response
         }
     }
 }

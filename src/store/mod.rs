@@ -3,16 +3,19 @@
 //! or in a PostgreSQL database that several instances share ([`PostgresStore`]). [`open`] picks
 //! one from the database URL.
 
+mod guard;
 mod postgres;
 mod sqlite;
 
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+pub use guard::Guarded;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -21,6 +24,10 @@ pub use crate::storage::StoreError;
 use crate::classroom::ProgressStore;
 use crate::tokens::TokenStore;
 use crate::users::UserStore;
+
+/// How long a store call may wait (for a connection, a lock, a statement) before it is given up
+/// and answered "unavailable": `serve --store-deadline` sets it.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
 /// The name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "workbook.sqlite3";
@@ -33,13 +40,22 @@ impl<T: UserStore + TokenStore + ProgressStore> Database for T {}
 /// The database a URL names: `postgres://…` (or `postgresql://…`) is the shared PostgreSQL;
 /// anything else, or nothing, is the SQLite file in the data directory.
 pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Database>, StoreError> {
+    open_with_deadline(url, data_dir, DEFAULT_DEADLINE).await
+}
+
+/// [`open`], with every wait bounded by `deadline` instead of [`DEFAULT_DEADLINE`].
+pub async fn open_with_deadline(
+    url: Option<&str>,
+    data_dir: &Path,
+    deadline: Duration,
+) -> Result<Arc<dyn Database>, StoreError> {
     match url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Arc::new(PostgresStore::connect(url).await?))
-        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(
+            Arc::new(PostgresStore::connect_with_deadline(url, deadline).await?),
+        ),
         Some(other) => Err(StoreError::Url(redact(other))),
         None => Ok(Arc::new(
-            SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?,
+            SqliteStore::open_with_deadline(&data_dir.join(DATABASE_FILE), deadline).await?,
         )),
     }
 }

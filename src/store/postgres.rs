@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 
-use super::StoreError;
+use super::{DEFAULT_DEADLINE, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
 use crate::users::{NewUser, User, UserError, UserStore};
@@ -31,12 +31,28 @@ impl PostgresStore {
     /// Connects and migrates. Several instances may start at once: the migrations take
     /// PostgreSQL's advisory lock, so exactly one of them applies each.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_deadline(url, DEFAULT_DEADLINE).await
+    }
+
+    /// [`Self::connect`], waiting at most `deadline` for a connection or a statement.
+    pub async fn connect_with_deadline(url: &str, deadline: Duration) -> Result<Self, StoreError> {
+        let millis = deadline.as_millis().max(1).to_string();
+        let unbounded: PgConnectOptions = url.parse()?;
+        // Migrations wait on each other's advisory lock when instances start together: that
+        // wait is no request's, so it runs on a connection without the deadline.
+        let mut migrating = PgConnection::connect_with(&unbounded).await?;
+        migrator().run(&mut migrating).await?;
+        migrating.close().await?;
+        let options = unbounded.options([
+            ("statement_timeout", millis.as_str()),
+            ("lock_timeout", millis.as_str()),
+            ("idle_in_transaction_session_timeout", millis.as_str()),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .acquire_timeout(deadline)
+            .connect_with(options)
             .await?;
-        migrator().run(&pool).await?;
         Ok(Self { pool })
     }
 
@@ -63,6 +79,10 @@ fn migrator() -> Migrator {
         (
             "class progress",
             include_str!("../../migrations/postgres/0004_class_progress.sql"),
+        ),
+        (
+            "heartbeat",
+            include_str!("../../migrations/postgres/0005_heartbeat.sql"),
         ),
     ])
 }
@@ -184,6 +204,41 @@ impl TokenStore for PostgresStore {
         Ok(())
     }
 
+    async fn log_out(
+        &self,
+        entry: BlacklistEntry,
+        session: Revocation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let Revocation::Session { id, expires_at } = &session else {
+            return Err(StoreError::Write("a logout revokes a session".into()));
+        };
+        // The token and its session are revoked together, or neither.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FEED_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(&entry.jti)
+        .bind(&entry.user_id)
+        .bind(entry.expires_at)
+        .bind(entry.blacklisted_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        publish_session(&mut tx, id, *expires_at).await?;
+        tx.commit().await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, session_id, user_id, cutoff, expires_at FROM revocations
@@ -228,6 +283,17 @@ impl TokenStore for PostgresStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn heartbeat(&self, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO heartbeat (id, beat_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

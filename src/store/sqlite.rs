@@ -5,6 +5,11 @@
 //! SQLite allows one writer at a time, so many connections racing to write would only queue on
 //! the file lock. One task draining a queue turns N concurrent rotations into one transaction
 //! and one fsync, and `synchronous = FULL` means a rotation is on disk before it is answered.
+//!
+//! Every wait is bounded by the store's deadline: `busy_timeout` for a lock another connection
+//! holds, and a job that waited in the queue past its deadline is answered "unavailable" without
+//! being written — its caller has given up, and a revocation committed after its request failed
+//! would spend a refresh token whose client never got the new one.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -18,8 +23,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use super::StoreError;
+use super::{DEFAULT_DEADLINE, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
 use crate::users::{NewUser, User, UserError, UserStore};
@@ -29,7 +35,9 @@ const MAX_BATCH: usize = 1024;
 
 struct WriteJob {
     entry: BlacklistEntry,
-    reply: oneshot::Sender<Result<bool, String>>,
+    /// Past this, the caller has been told the write failed: it must not happen any more.
+    expires: Instant,
+    reply: oneshot::Sender<Result<bool, StoreError>>,
 }
 
 /// Users and revoked tokens in one SQLite file.
@@ -37,32 +45,44 @@ struct WriteJob {
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: mpsc::Sender<WriteJob>,
+    deadline: Duration,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`, and starts its writer.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_deadline(path, DEFAULT_DEADLINE).await
+    }
+
+    /// [`Self::open`], waiting at most `deadline` for a lock or a queued write.
+    pub async fn open_with_deadline(path: &Path, deadline: Duration) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // Another process (the `user` subcommand) may hold the write lock for a moment.
-            .busy_timeout(Duration::from_secs(5));
+            // Another process (the `user` subcommand) may hold the write lock for a moment;
+            // longer than the deadline, and we answer "unavailable" rather than wait.
+            .busy_timeout(deadline);
         // Readers run on threads of their own; more of them than cores only adds threads, each
         // with its own page cache and allocator arena.
         let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let pool = SqlitePoolOptions::new()
             .max_connections(readers as u32)
             .min_connections(1)
+            .acquire_timeout(deadline)
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
         let connection = SqliteConnection::connect_with(&options).await?;
         let (writer, queue) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(run_writer(connection, queue));
-        Ok(Self { pool, writer })
+        tokio::spawn(run_writer(connection, options, queue));
+        Ok(Self {
+            pool,
+            writer,
+            deadline,
+        })
     }
 }
 
@@ -91,23 +111,72 @@ fn migrator() -> Migrator {
             "class progress",
             include_str!("../../migrations/0004_class_progress.sql"),
         ),
+        (
+            "heartbeat",
+            include_str!("../../migrations/0005_heartbeat.sql"),
+        ),
     ])
 }
 
 /// Drains the queue: whatever is waiting when the writer comes round goes into one transaction.
-async fn run_writer(mut connection: SqliteConnection, mut queue: mpsc::Receiver<WriteJob>) {
+///
+/// A batch that failed may leave its transaction open inside SQLite (a `COMMIT` that hit a full
+/// disk does), holding the write lock for good. So after a failure the connection is thrown
+/// away and the next batch opens a fresh one: the lock goes with it, and the writer recovers by
+/// itself once the disk has room again.
+async fn run_writer(
+    connection: SqliteConnection,
+    options: SqliteConnectOptions,
+    mut queue: mpsc::Receiver<WriteJob>,
+) {
+    let mut connection = Some(connection);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match commit_batch(&mut connection, &batch).await {
+        // A job whose caller gave up, or is about to, is refused rather than written late.
+        let now = Instant::now();
+        batch.retain_mut(|job| {
+            let abandoned = job.reply.is_closed() || job.expires <= now;
+            if abandoned && !job.reply.is_closed() {
+                let (reply, _) = oneshot::channel();
+                let reply = std::mem::replace(&mut job.reply, reply);
+                let _ = reply.send(Err(StoreError::WriteUnavailable(
+                    "the write waited in the queue past its deadline".into(),
+                )));
+            }
+            !abandoned
+        });
+        if batch.is_empty() {
+            continue;
+        }
+        let outcome = match connection.as_mut() {
+            Some(open) => commit_batch(open, &batch).await,
+            None => match SqliteConnection::connect_with(&options).await {
+                Ok(fresh) => commit_batch(connection.insert(fresh), &batch).await,
+                Err(error) => Err(error),
+            },
+        };
+        match outcome {
             Ok(outcomes) => {
                 for (job, revoked_now) in batch.drain(..).zip(outcomes) {
                     let _ = job.reply.send(Ok(revoked_now));
                 }
             }
             Err(error) => {
-                tracing::error!(%error, "committing revocations failed");
+                if let Some(broken) = connection.take() {
+                    let _ = broken.close_hard().await;
+                }
+                let unavailable = crate::storage::is_unavailable(&error);
+                if unavailable {
+                    tracing::warn!(%error, "committing revocations failed; nothing was written");
+                } else {
+                    tracing::error!(%error, "committing revocations failed");
+                }
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(error.to_string()));
+                    let _ = job.reply.send(Err(if unavailable {
+                        StoreError::WriteUnavailable(error.to_string())
+                    } else {
+                        StoreError::Write(error.to_string())
+                    }));
                 }
             }
         }
@@ -149,15 +218,16 @@ async fn commit_batch(
 impl TokenStore for SqliteStore {
     async fn blacklist(&self, entry: BlacklistEntry) -> Result<bool, StoreError> {
         let (reply, answer) = oneshot::channel();
+        let expires = Instant::now() + self.deadline;
         self.writer
-            .send(WriteJob { entry, reply })
+            .send(WriteJob {
+                entry,
+                expires,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::WriterGone)?;
-        match answer.await {
-            Ok(Ok(revoked_now)) => Ok(revoked_now),
-            Ok(Err(message)) => Err(StoreError::Write(message)),
-            Err(_) => Err(StoreError::WriterGone),
-        }
+        answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
     async fn is_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
@@ -230,50 +300,101 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        match &revocation {
-            Revocation::Session { id, expires_at } => {
-                sqlx::query(
-                    "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                )
+        let mut connection = self.pool.acquire().await?;
+        let result: Result<(), sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            match &revocation {
+                Revocation::Session { id, expires_at } => {
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    publish_session(&mut tx, id, *expires_at).await?;
+                }
+                Revocation::User {
+                    user_id,
+                    cutoff,
+                    expires_at,
+                } => {
+                    // Each live session by name, so that its tokens issued within this very second
+                    // are refused too; the cutoff covers older tokens, sessions or not.
+                    let live: Vec<(String, i64)> = sqlx::query_as(
+                        "UPDATE sessions SET revoked_at = ?
+                     WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
+                     RETURNING id, expires_at",
+                    )
+                    .bind(now)
+                    .bind(user_id)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (id, expires_at) in live {
+                        publish_session(&mut tx, &id, expires_at).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)",
+                    )
+                    .bind(user_id)
+                    .bind(cutoff)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // See `run_writer`: a failed COMMIT may leave the transaction open, holding the
+            // write lock; this connection must not go back to the pool.
+            connection.close_on_drop();
+        }
+        Ok(result?)
+    }
+
+    async fn log_out(
+        &self,
+        entry: BlacklistEntry,
+        session: Revocation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let Revocation::Session { id, expires_at } = &session else {
+            return Err(StoreError::Write("a logout revokes a session".into()));
+        };
+        // One transaction beside the writer's (SQLite's write lock orders them; the primary key
+        // still decides a race): the token and its session are revoked together, or neither.
+        let mut connection = self.pool.acquire().await?;
+        let result: Result<bool, sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+             VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(&entry.jti)
+            .bind(&entry.user_id)
+            .bind(entry.expires_at)
+            .bind(entry.blacklisted_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                publish_session(&mut tx, id, *expires_at).await?;
-            }
-            Revocation::User {
-                user_id,
-                cutoff,
-                expires_at,
-            } => {
-                // Each live session by name, so that its tokens issued within this very second
-                // are refused too; the cutoff covers older tokens, sessions or not.
-                let live: Vec<(String, i64)> = sqlx::query_as(
-                    "UPDATE sessions SET revoked_at = ?
-                     WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
-                     RETURNING id, expires_at",
-                )
-                .bind(now)
-                .bind(user_id)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-                for (id, expires_at) in live {
-                    publish_session(&mut tx, &id, expires_at).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)",
-                )
-                .bind(user_id)
-                .bind(cutoff)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-            }
+            publish_session(&mut tx, id, *expires_at).await?;
+            tx.commit().await?;
+            Ok(inserted.rows_affected() == 1)
         }
-        tx.commit().await?;
-        Ok(())
+        .await;
+        if result.is_err() {
+            // As in `revoke`: never back to the pool with a transaction possibly open.
+            connection.close_on_drop();
+        }
+        Ok(result?)
     }
 
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError> {
@@ -304,6 +425,17 @@ impl TokenStore for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn heartbeat(&self, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO heartbeat (id, beat_at) VALUES (1, ?)
+             ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -114,11 +114,26 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Revokes a session, or all of a user's live sessions and every older token of theirs,
     /// and publishes the revocation(s) for every instance.
     async fn revoke(&self, revocation: Revocation, now: i64) -> Result<(), StoreError>;
+    /// A logout: revokes the refresh token's id (as [`TokenStore::blacklist`], whose answer it
+    /// returns) and its session (as [`TokenStore::revoke`]). A store should do both in one
+    /// transaction, so that a logout that failed left nothing behind; this default cannot.
+    async fn log_out(
+        &self,
+        entry: BlacklistEntry,
+        session: Revocation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let revoked_now = self.blacklist(entry).await?;
+        self.revoke(session, now).await?;
+        Ok(revoked_now)
+    }
     /// The revocations published after sequence number `after`, oldest first, with their
     /// sequence numbers.
     async fn revocations_since(&self, after: i64) -> Result<Vec<(i64, Revocation)>, StoreError>;
     /// Forgets revocations and sessions that expired before `now`; returns how many.
     async fn delete_expired(&self, now: i64) -> Result<u64, StoreError>;
-    /// Whether the database answers at all (for `/readyz`).
+    /// Whether the database answers at all.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether the database can write: rewrites one row (for `/readyz`).
+    async fn heartbeat(&self, now: i64) -> Result<(), StoreError>;
 }

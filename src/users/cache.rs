@@ -4,6 +4,12 @@
 //!
 //! Writes through this process (deactivation, password change) clear it at once. A change made
 //! elsewhere (the `user` subcommand, another instance) is seen within [`CachedUserStore::ttl`].
+//!
+//! While the database is unavailable, an expired entry is still used for up to
+//! [`STALE_IF_UNAVAILABLE_SECONDS`], so that a protected route with a valid access token keeps
+//! answering from memory. That is safe because nothing can change a user while the store cannot
+//! be written — not this instance, not another on the same database, not the `user` command —
+//! and revocations already seen are in memory. A user nobody had looked up yet gets a 503.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -13,6 +19,10 @@ use async_trait::async_trait;
 use super::{NewUser, User, UserError, UserStore};
 use crate::clock::Clock;
 use crate::storage::StoreError;
+
+/// How long past its lifetime an entry still answers while the store is unavailable: one
+/// default access token lifetime, the longest a token checked against it would live anyway.
+pub const STALE_IF_UNAVAILABLE_SECONDS: i64 = 300;
 
 /// Past this many entries the cache starts over, so memory stays bounded.
 const MAX_ENTRIES: usize = 100_000;
@@ -53,13 +63,29 @@ impl CachedUserStore {
 impl UserStore for CachedUserStore {
     async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         let now = self.clock.now();
-        if let Ok(entries) = self.entries.read()
-            && let Some((user, read_at)) = entries.get(&id)
+        let cached = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|entries| entries.get(&id).cloned());
+        if let Some((user, read_at)) = &cached
             && now < read_at + self.ttl
         {
             return Ok(user.clone());
         }
-        let user = self.inner.find_by_id(id).await?;
+        let user = match self.inner.find_by_id(id).await {
+            Ok(user) => user,
+            Err(error) if error.is_unavailable() => match cached {
+                Some((user, read_at))
+                    if now < read_at + self.ttl + STALE_IF_UNAVAILABLE_SECONDS =>
+                {
+                    tracing::debug!(%error, id, "the store is unavailable: a remembered user answers");
+                    return Ok(user);
+                }
+                _ => return Err(error),
+            },
+            Err(error) => return Err(error),
+        };
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
@@ -120,12 +146,17 @@ mod tests {
     struct CountingStore {
         lookups: AtomicUsize,
         active: std::sync::atomic::AtomicBool,
+        /// Every lookup fails as an unreachable database does.
+        down: std::sync::atomic::AtomicBool,
     }
 
     #[async_trait]
     impl UserStore for CountingStore {
         async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(sqlx::Error::PoolTimedOut.into());
+            }
             Ok((id == 1).then(|| User {
                 email: String::new(),
                 email_verified: false,
@@ -183,6 +214,30 @@ mod tests {
             3,
             "expired after the ttl"
         );
+    }
+
+    #[tokio::test]
+    async fn a_remembered_user_answers_while_the_store_is_unavailable_for_a_bounded_time() {
+        let (store, clock, cache) = cached();
+        assert!(cache.find_by_id(1).await.unwrap().is_some());
+        store.down.store(true, Ordering::SeqCst);
+        clock.advance(5 + STALE_IF_UNAVAILABLE_SECONDS - 1);
+        assert!(cache.find_by_id(1).await.unwrap().unwrap().is_active);
+        assert_eq!(
+            store.lookups.load(Ordering::SeqCst),
+            2,
+            "the store was asked"
+        );
+        clock.advance(1);
+        let error = cache.find_by_id(1).await.unwrap_err();
+        assert!(error.is_unavailable(), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_user_never_looked_up_is_unavailable_while_the_store_is() {
+        let (store, _, cache) = cached();
+        store.down.store(true, Ordering::SeqCst);
+        assert!(cache.find_by_id(1).await.unwrap_err().is_unavailable());
     }
 
     #[tokio::test]

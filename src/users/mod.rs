@@ -146,13 +146,16 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| UserError::NotFound(username.to_owned()))?;
     let hash = passwords.hash(new_password).await?;
-    users.set_password_hash(username, &hash).await?;
+    // Revoke first: should the second write fail (a full disk, a database gone), the user is
+    // logged out with the old password still working — never a new password with the old
+    // tokens still alive.
     let revocation = Revocation::User {
         user_id: user.id.to_string(),
         cutoff: now,
         expires_at: now + revoke_for,
     };
     tokens.revoke(revocation, now).await?;
+    users.set_password_hash(username, &hash).await?;
     Ok(user)
 }
 // ANCHOR_END: change_password

@@ -102,9 +102,10 @@ impl TestApp {
         let mut settings = Settings::new(KeySet::single(Key::hs256(KEY)));
         settings.password_cost = PasswordCost::INSECURE_FOR_TESTS;
         configure(&mut settings, data.path());
-        let store = SqliteStore::open(&data.path().join(DATABASE))
-            .await
-            .expect("open the store");
+        let store =
+            SqliteStore::open_with_deadline(&data.path().join(DATABASE), settings.store_deadline)
+                .await
+                .expect("open the store");
         let passwords = Passwords::new(settings.password_cost).expect("hasher");
         let clock = FixedClock::at(NOW);
         let vitor = create_user(&store, &passwords, "vitor", "123", true, NOW)

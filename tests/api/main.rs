@@ -19,4 +19,5 @@ mod sessions;
 mod sliding;
 mod smoke;
 mod throttling;
+mod unavailable;
 mod verification;
