@@ -303,7 +303,6 @@ impl Sessions {
         let settings = self.tokens.settings();
         change_password(
             &*self.users,
-            &*self.store,
             &self.passwords,
             &user.username,
             new,

@@ -314,6 +314,54 @@ async fn a_logout_revokes_the_token_and_its_session_together(store: Arc<dyn Data
     assert!(!store.log_out(entry("t1"), revocation(), NOW).await.unwrap());
 }
 
+/// A new password and the revocation of the user's tokens are one write: both, or neither when
+/// there is no such user.
+async fn a_password_change_and_its_revocation_are_one_write(store: Arc<dyn Database>) {
+    let alice = store.create(user("alice")).await.unwrap();
+    store
+        .start_session(&session(S1, &alice.id.to_string()))
+        .await
+        .unwrap();
+    let everything = Revocation::User {
+        user_id: alice.id.to_string(),
+        cutoff: NOW,
+        expires_at: NOW + 1000,
+    };
+    store
+        .set_password_and_revoke("alice", "$argon2id$new", &everything, NOW)
+        .await
+        .unwrap();
+    let changed = store.find_by_username("alice").await.unwrap().unwrap();
+    assert_eq!(changed.password_hash, "$argon2id$new");
+    assert!(
+        store.session(S1).await.unwrap().unwrap().1,
+        "its session is revoked"
+    );
+    let published = store.revocations_since(0).await.unwrap();
+    assert!(
+        published.iter().any(|(_, r)| r == &everything),
+        "{published:?}"
+    );
+
+    let before = store.revocations_since(0).await.unwrap().len();
+    let nobody = Revocation::User {
+        user_id: "999".into(),
+        cutoff: NOW,
+        expires_at: NOW + 1000,
+    };
+    assert!(matches!(
+        store
+            .set_password_and_revoke("nobody", "$argon2id$x", &nobody, NOW)
+            .await,
+        Err(UserError::NotFound(name)) if name == "nobody"
+    ));
+    assert_eq!(
+        store.revocations_since(0).await.unwrap().len(),
+        before,
+        "nothing published for a user who is not there"
+    );
+}
+
 macro_rules! both_stores {
     ($($check:ident),* $(,)?) => {
         mod on_sqlite {
@@ -344,6 +392,7 @@ both_stores!(
     progress_reports_are_kept_latest_first,
     a_refresh_learns_the_token_and_its_session_at_once,
     a_logout_revokes_the_token_and_its_session_together,
+    a_password_change_and_its_revocation_are_one_write,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.

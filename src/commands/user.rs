@@ -59,7 +59,6 @@ pub async fn run(command: UserCommand, database: StoreLocation<'_>) -> Result<()
             let passwords = Passwords::new(PasswordCost::RECOMMENDED)?;
             change_password(
                 store,
-                store,
                 &passwords,
                 &username,
                 &password,

@@ -201,6 +201,20 @@ impl UserStore for Guarded {
             .await
     }
 
+    async fn set_password_and_revoke(
+        &self,
+        username: &str,
+        hash: &str,
+        revocation: &Revocation,
+        now: i64,
+    ) -> Result<(), UserError> {
+        self.write_user(
+            self.inner
+                .set_password_and_revoke(username, hash, revocation, now),
+        )
+        .await
+    }
+
     async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {
         self.write_user(self.inner.set_email(id, email)).await
     }

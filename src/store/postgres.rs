@@ -87,6 +87,52 @@ fn migrator() -> Migrator {
     ])
 }
 
+/// Revokes, in the caller's transaction (which holds the feed's lock), what `revocation` names,
+/// and publishes it for every instance.
+async fn apply_revocation(
+    tx: &mut Transaction<'_, Postgres>,
+    revocation: &Revocation,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    match revocation {
+        Revocation::Session { id, expires_at } => {
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            publish_session(tx, id, *expires_at).await?;
+        }
+        Revocation::User {
+            user_id,
+            cutoff,
+            expires_at,
+        } => {
+            let live: Vec<(String, i64)> = sqlx::query_as(
+                "UPDATE sessions SET revoked_at = $1
+                 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at >= $1
+                 RETURNING id, expires_at",
+            )
+            .bind(now)
+            .bind(user_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (id, expires_at) in live {
+                publish_session(tx, &id, expires_at).await?;
+            }
+            sqlx::query(
+                "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES ($1, $2, $3)",
+            )
+            .bind(user_id)
+            .bind(cutoff)
+            .bind(expires_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn publish_session(
     tx: &mut Transaction<'_, Postgres>,
     id: &str,
@@ -162,44 +208,7 @@ impl TokenStore for PostgresStore {
             .bind(FEED_LOCK)
             .execute(&mut *tx)
             .await?;
-        match &revocation {
-            Revocation::Session { id, expires_at } => {
-                sqlx::query(
-                    "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                publish_session(&mut tx, id, *expires_at).await?;
-            }
-            Revocation::User {
-                user_id,
-                cutoff,
-                expires_at,
-            } => {
-                let live: Vec<(String, i64)> = sqlx::query_as(
-                    "UPDATE sessions SET revoked_at = $1
-                     WHERE user_id = $2 AND revoked_at IS NULL AND expires_at >= $1
-                     RETURNING id, expires_at",
-                )
-                .bind(now)
-                .bind(user_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                for (id, expires_at) in live {
-                    publish_session(&mut tx, &id, expires_at).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES ($1, $2, $3)",
-                )
-                .bind(user_id)
-                .bind(cutoff)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+        apply_revocation(&mut tx, &revocation, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -392,6 +401,38 @@ impl UserStore for PostgresStore {
             return Err(UserError::NotFound(username.to_owned()));
         }
         Ok(())
+    }
+
+    async fn set_password_and_revoke(
+        &self,
+        username: &str,
+        hash: &str,
+        revocation: &Revocation,
+        now: i64,
+    ) -> Result<(), UserError> {
+        let result: Result<bool, sqlx::Error> = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FEED_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+                .bind(hash)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Ok(false);
+            }
+            apply_revocation(&mut tx, revocation, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await;
+        match result.map_err(StoreError::from)? {
+            true => Ok(()),
+            false => Err(UserError::NotFound(username.to_owned())),
+        }
     }
 
     async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {

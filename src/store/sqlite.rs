@@ -214,6 +214,53 @@ async fn commit_batch(
         .collect())
 }
 
+/// Revokes, in the caller's transaction, what `revocation` names, and publishes it for every
+/// instance.
+async fn apply_revocation(
+    tx: &mut SqliteConnection,
+    revocation: &Revocation,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    match revocation {
+        Revocation::Session { id, expires_at } => {
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            publish_session(tx, id, *expires_at).await?;
+        }
+        Revocation::User {
+            user_id,
+            cutoff,
+            expires_at,
+        } => {
+            // Each live session by name, so that its tokens issued within this very second
+            // are refused too; the cutoff covers older tokens, sessions or not.
+            let live: Vec<(String, i64)> = sqlx::query_as(
+                "UPDATE sessions SET revoked_at = ?
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
+             RETURNING id, expires_at",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id, expires_at) in live {
+                publish_session(tx, &id, expires_at).await?;
+            }
+            sqlx::query("INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)")
+                .bind(user_id)
+                .bind(cutoff)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn blacklist(&self, entry: BlacklistEntry) -> Result<bool, StoreError> {
@@ -303,47 +350,7 @@ impl TokenStore for SqliteStore {
         let mut connection = self.pool.acquire().await?;
         let result: Result<(), sqlx::Error> = async {
             let mut tx = connection.begin().await?;
-            match &revocation {
-                Revocation::Session { id, expires_at } => {
-                    sqlx::query(
-                        "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                    publish_session(&mut tx, id, *expires_at).await?;
-                }
-                Revocation::User {
-                    user_id,
-                    cutoff,
-                    expires_at,
-                } => {
-                    // Each live session by name, so that its tokens issued within this very second
-                    // are refused too; the cutoff covers older tokens, sessions or not.
-                    let live: Vec<(String, i64)> = sqlx::query_as(
-                        "UPDATE sessions SET revoked_at = ?
-                     WHERE user_id = ? AND revoked_at IS NULL AND expires_at >= ?
-                     RETURNING id, expires_at",
-                    )
-                    .bind(now)
-                    .bind(user_id)
-                    .bind(now)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    for (id, expires_at) in live {
-                        publish_session(&mut tx, &id, expires_at).await?;
-                    }
-                    sqlx::query(
-                        "INSERT INTO revocations (user_id, cutoff, expires_at) VALUES (?, ?, ?)",
-                    )
-                    .bind(user_id)
-                    .bind(cutoff)
-                    .bind(expires_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+            apply_revocation(&mut tx, &revocation, now).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -559,6 +566,40 @@ impl UserStore for SqliteStore {
             return Err(UserError::NotFound(username.to_owned()));
         }
         Ok(())
+    }
+
+    async fn set_password_and_revoke(
+        &self,
+        username: &str,
+        hash: &str,
+        revocation: &Revocation,
+        now: i64,
+    ) -> Result<(), UserError> {
+        let mut connection = self.pool.acquire().await.map_err(StoreError::from)?;
+        let result: Result<bool, sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            let updated = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+                .bind(hash)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            apply_revocation(&mut tx, revocation, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await;
+        if result.is_err() {
+            // As in `revoke`: a failed COMMIT may leave the write lock held.
+            connection.close_on_drop();
+        }
+        match result.map_err(StoreError::from)? {
+            true => Ok(()),
+            false => Err(UserError::NotFound(username.to_owned())),
+        }
     }
 
     async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use super::{NewUser, User, UserError, UserStore};
 use crate::clock::Clock;
 use crate::storage::StoreError;
+use crate::tokens::Revocation;
 
 /// How long past its lifetime an entry still answers while the store is unavailable: one
 /// default access token lifetime, the longest a token checked against it would live anyway.
@@ -122,6 +123,21 @@ impl UserStore for CachedUserStore {
         result
     }
 
+    async fn set_password_and_revoke(
+        &self,
+        username: &str,
+        hash: &str,
+        revocation: &Revocation,
+        now: i64,
+    ) -> Result<(), UserError> {
+        let result = self
+            .inner
+            .set_password_and_revoke(username, hash, revocation, now)
+            .await;
+        self.forget_all();
+        result
+    }
+
     async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError> {
         let result = self.inner.set_email(id, email).await;
         self.forget_all();
@@ -181,6 +197,15 @@ mod tests {
             Ok(())
         }
         async fn set_password_hash(&self, _: &str, _: &str) -> Result<(), UserError> {
+            Ok(())
+        }
+        async fn set_password_and_revoke(
+            &self,
+            _: &str,
+            _: &str,
+            _: &Revocation,
+            _: i64,
+        ) -> Result<(), UserError> {
             Ok(())
         }
         async fn set_email(&self, _: i64, _: &str) -> Result<(), UserError> {

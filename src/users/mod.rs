@@ -12,7 +12,7 @@ pub use throttle::{Attempt, LoginLimits, LoginThrottle, Rate, RetryAfter};
 use async_trait::async_trait;
 
 use crate::storage::StoreError;
-use crate::tokens::{Revocation, TokenStore};
+use crate::tokens::Revocation;
 
 /// A user account, as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -78,6 +78,15 @@ pub trait UserStore: Send + Sync + 'static {
     async fn create(&self, user: NewUser) -> Result<User, UserError>;
     async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError>;
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError>;
+    /// A new password and the revocation of everything issued before it, in one transaction:
+    /// if it fails, neither happened, and the old password and the old tokens still work.
+    async fn set_password_and_revoke(
+        &self,
+        username: &str,
+        hash: &str,
+        revocation: &Revocation,
+        now: i64,
+    ) -> Result<(), UserError>;
     /// A new address, not verified yet.
     async fn set_email(&self, id: i64, email: &str) -> Result<(), UserError>;
     /// Marks `email` verified if it is still the user's address and not verified yet; `false`
@@ -131,7 +140,6 @@ pub async fn create_user(
 /// `revoke_for` is how long the revocation must be remembered: the longest a token can live.
 pub async fn change_password(
     users: &dyn UserStore,
-    tokens: &dyn TokenStore,
     passwords: &Passwords,
     username: &str,
     new_password: &str,
@@ -146,16 +154,16 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| UserError::NotFound(username.to_owned()))?;
     let hash = passwords.hash(new_password).await?;
-    // Revoke first: should the second write fail (a full disk, a database gone), the user is
-    // logged out with the old password still working — never a new password with the old
-    // tokens still alive.
+    // One transaction: should it fail (a full disk, a database gone), nothing changed, and the
+    // old password and the old tokens still work; never one without the other.
     let revocation = Revocation::User {
         user_id: user.id.to_string(),
         cutoff: now,
         expires_at: now + revoke_for,
     };
-    tokens.revoke(revocation, now).await?;
-    users.set_password_hash(username, &hash).await?;
+    users
+        .set_password_and_revoke(username, &hash, &revocation, now)
+        .await?;
     Ok(user)
 }
 // ANCHOR_END: change_password
