@@ -126,9 +126,7 @@ impl Sessions {
     ) -> Result<User, SessionError> {
         let address = address.map(|ip| ip.to_string());
         let now = self.tokens.now();
-        if let Err(RetryAfter(seconds)) = self.throttle.check(username, address.as_deref(), now) {
-            return Err(SessionError::Throttled(seconds));
-        }
+        self.admit(username, address.as_deref(), now)?;
         match authenticate(&*self.users, &self.passwords, username, password).await {
             Ok(user) => {
                 self.throttle.record_success(username);
@@ -154,12 +152,17 @@ impl Sessions {
     ) -> Result<(), SessionError> {
         let address = address.map(|ip| ip.to_string());
         let now = self.tokens.now();
-        if let Err(RetryAfter(seconds)) = self.throttle.check(username, address.as_deref(), now) {
-            return Err(SessionError::Throttled(seconds));
-        }
+        self.admit(username, address.as_deref(), now)?;
         self.throttle
             .record_failure(username, address.as_deref(), now, Attempt::Every);
         Ok(())
+    }
+
+    /// Refuses an attempt while the username's or the address's failures are over the limit.
+    fn admit(&self, username: &str, address: Option<&str>, now: i64) -> Result<(), SessionError> {
+        self.throttle
+            .check(username, address, now)
+            .map_err(|RetryAfter(seconds)| SessionError::Throttled(seconds))
     }
 
     /// A new session for a user who just proved who they are, recorded, and its first pair.

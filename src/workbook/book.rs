@@ -204,24 +204,30 @@ fn directives(text: &str) -> Vec<Directive> {
 /// Where the book's included files are read from: the working tree, except the exercises,
 /// which are read as shipped whenever git has them.
 struct Sources {
-    workbook: Option<Workbook>,
+    /// The workbook around the book, and the revision its exercises were shipped at.
+    workbook: Option<(Workbook, &'static str)>,
     shipped: Mutex<HashMap<PathBuf, Option<String>>>,
 }
 
 impl Sources {
     fn for_book(book_dir: &Path) -> Self {
         Self {
-            workbook: Workbook::enclosing(book_dir),
+            workbook: Workbook::enclosing(book_dir).map(|w| {
+                let revision = w.shipped_revision();
+                (w, revision)
+            }),
             shipped: Mutex::default(),
         }
     }
 
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        if let Some(workbook) = self.workbook.as_ref().filter(|w| w.is_exercise(path)) {
+        if let Some((workbook, revision)) =
+            self.workbook.as_ref().filter(|(w, _)| w.is_exercise(path))
+        {
             let mut shipped = self.shipped.lock().unwrap_or_else(|e| e.into_inner());
             let text = shipped
                 .entry(path.to_owned())
-                .or_insert_with(|| workbook.shipped_file(path));
+                .or_insert_with(|| workbook.shipped_file(revision, path));
             // A file the author has not committed yet is read as it is.
             if let Some(text) = text {
                 return Ok(text.clone());

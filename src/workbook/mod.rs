@@ -60,12 +60,12 @@ impl Workbook {
         }
     }
 
-    /// A file of the workbook as shipped (see [`Self::shipped_revision`]), whatever the learner
-    /// has done to their copy; `None` when the workbook is not a git checkout or the file was
-    /// not shipped.
-    pub fn shipped_file(&self, path: &Path) -> Option<String> {
+    /// A file of the workbook as shipped at `revision` (see [`Self::shipped_revision`]),
+    /// whatever the learner has done to their copy; `None` when the workbook is not a git
+    /// checkout or the file was not shipped.
+    pub fn shipped_file(&self, revision: &str, path: &Path) -> Option<String> {
         let relative = normalize(path).strip_prefix(&self.root).ok()?.to_owned();
-        let spec = format!("{}:{}", self.shipped_revision(), relative.to_str()?);
+        let spec = format!("{revision}:{}", relative.to_str()?);
         let output = Command::new("git")
             .args(["show", &spec])
             .current_dir(&self.root)
