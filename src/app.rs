@@ -23,7 +23,7 @@ use crate::http::cookies::CookieMode;
 use crate::mail::Outbox;
 use crate::sessions::Sessions;
 use crate::store::{Database, Guarded};
-use crate::tokens::{JtiSource, KeySet, PurposeTokens, TokenService, TokenSettings};
+use crate::tokens::{JtiSource, LiveKeys, PurposeTokens, TokenService, TokenSettings};
 use crate::users::{
     CachedUserStore, LoginLimits, LoginThrottle, PasswordCost, Passwords, UserError, UserStore,
 };
@@ -35,8 +35,8 @@ pub const USER_CACHE_SECONDS: i64 = 5;
 /// What the state is built from: the part of the configuration that requests need.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The first signs; all verify.
-    pub keys: KeySet,
+    /// The newest active key signs; all verify; a key ring's changes are picked up live.
+    pub keys: LiveKeys,
     pub tokens: TokenSettings,
     pub password_cost: PasswordCost,
     pub login_limits: LoginLimits,
@@ -57,9 +57,9 @@ pub struct Settings {
 
 impl Settings {
     /// simplejwt's defaults around `keys`, with the recommended password cost.
-    pub fn new(keys: KeySet) -> Self {
+    pub fn new(keys: impl Into<LiveKeys>) -> Self {
         Self {
-            keys,
+            keys: keys.into(),
             tokens: TokenSettings::default(),
             password_cost: PasswordCost::RECOMMENDED,
             login_limits: LoginLimits::default(),

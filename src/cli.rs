@@ -209,6 +209,10 @@ pub struct ServeArgs {
     /// refresh token, password changes): the most another instance may lag behind.
     #[arg(long, env = "JWT_REVOCATION_POLL", default_value = "1s")]
     pub revocation_poll: Seconds,
+    /// How often the key ring (--keys-dir) is read again, so a key `key rotate` added is
+    /// published, and signs once its activation time comes, without a restart.
+    #[arg(long, env = "JWT_KEYRING_POLL", default_value = "10s")]
+    pub keyring_poll: Seconds,
     /// How long a request waits for the database (a connection, a lock, a statement) before it
     /// is answered 503 with Retry-After, and `/readyz` says not ready.
     #[arg(long, env = "JWT_STORE_DEADLINE", default_value = "3s")]
@@ -282,8 +286,8 @@ pub struct ServeArgs {
     /// A PEM file holding the RS256/ES256/EdDSA private key (PKCS#8, or PKCS#1 / SEC1).
     #[arg(long, env = "JWT_PRIVATE_KEY_FILE", conflicts_with = "private_key")]
     pub private_key_file: Option<PathBuf>,
-    /// A key ring directory managed with `key rotate` and `key retire`: its newest key signs,
-    /// all of its keys verify.
+    /// A key ring directory managed with `key rotate` and `key retire`: its newest active key
+    /// signs, all of its keys verify and are published; read again every --keyring-poll.
     #[arg(long, env = "JWT_KEYS_DIR")]
     pub keys_dir: Option<PathBuf>,
     /// Serve only the API, without building and serving the book at `/`.
@@ -327,28 +331,42 @@ pub enum KeyCommand {
         #[arg(long, default_value = "ES256")]
         algorithm: KeyAlgorithm,
     },
-    /// Add a new signing key to the key ring (created if missing). Older keys keep verifying
-    /// the tokens they signed; restart the servers to sign with the new one.
+    /// Add a new signing key to the key ring (created if missing). Running servers publish it
+    /// in their JWKS within --keyring-poll, and sign with it once --activate-in has passed;
+    /// older keys keep verifying the tokens they signed.
     Rotate {
         #[command(flatten)]
         ring: KeyringArgs,
         /// The new key's algorithm; by default the current signing key's (ES256 for a new ring).
         #[arg(long)]
         algorithm: Option<KeyAlgorithm>,
+        /// How long the new key is only published before it signs: longer than the JWKS's
+        /// cache lifetime (5 minutes) plus --keyring-poll, so every instance and every JWKS
+        /// cache knows it before a token names it. A ring's first key signs at once.
+        #[arg(long, env = "JWT_KEY_ACTIVATION_DELAY", default_value = "10m")]
+        activate_in: Seconds,
     },
     /// The key ring's keys, newest (signing) first.
     List {
         #[command(flatten)]
         ring: KeyringArgs,
     },
-    /// Remove an old key: tokens it signed stop verifying. Wait until they have expired (the
-    /// refresh lifetime after the rotation that replaced it).
+    /// Remove an old key: tokens it signed stop verifying. Refused until they have all expired
+    /// (the token lifetime after a newer key took over), unless --force.
     Retire {
         /// A thumbprint kid may begin with `-`: it is still the kid, not an option.
         #[arg(allow_hyphen_values = true)]
         kid: String,
         #[command(flatten)]
         ring: KeyringArgs,
+        /// The longest a token signed by the key can live: the servers' refresh lifetime
+        /// (emailed links, which live a day, are counted too).
+        #[arg(long, env = "JWT_REFRESH_LIFETIME", default_value = "1d")]
+        refresh_lifetime: Seconds,
+        /// Retire it now, even though tokens it signed are still valid (a leaked key): they
+        /// stop working at once.
+        #[arg(long)]
+        force: bool,
     },
 }
 

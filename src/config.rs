@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::app::{ClientAddressSource, ConnectionLimits, Settings};
 use crate::cli::{Environment, ServeArgs};
-use crate::keys::{KeySources, LoadError, load_keys};
+use crate::keys::{KeySources, LiveKeys, LoadError};
 use crate::tokens::TokenSettings;
 use crate::users::{LoginLimits, PasswordCost};
 use crate::workbook::Workbook;
@@ -24,6 +24,8 @@ pub struct Config {
     pub app: Settings,
     /// How often revocations made by other instances are read.
     pub revocation_poll: Duration,
+    /// How often the key ring is read again for keys rotated in or retired (with --keys-dir).
+    pub keyring_poll: Duration,
     pub connections: ConnectionLimits,
     /// The workbook the command runs in, if any: its book is built and served at `/`
     /// (unless `--no-book`), and a learner at a terminal sees its progress.
@@ -70,9 +72,10 @@ impl Config {
             || tokens.sliding_lifetime <= 0
             || tokens.sliding_refresh_lifetime <= 0
             || args.revocation_poll.0 <= 0
+            || args.keyring_poll.0 <= 0
         {
             return Err(ConfigError::Invalid(
-                "token and session lifetimes, and the revocation poll interval, must be positive"
+                "token and session lifetimes, and the revocation and key ring poll intervals, must be positive"
                     .into(),
             ));
         }
@@ -90,7 +93,7 @@ impl Config {
             path: data_dir.clone(),
             source,
         })?;
-        let keys = load_keys(&KeySources {
+        let keys = LiveKeys::load(KeySources {
             algorithm: args.algorithm,
             signing_key: args.signing_key.clone(),
             signing_key_file: args.signing_key_file.clone(),
@@ -133,6 +136,7 @@ impl Config {
                 store_deadline: Duration::from_secs(args.store_deadline.0.unsigned_abs()),
             },
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
+            keyring_poll: Duration::from_secs(args.keyring_poll.0.unsigned_abs()),
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(args.header_timeout.0.unsigned_abs()),
             },
@@ -171,7 +175,7 @@ mod tests {
             Config::load(args(&[]), dir.path().into(), Environment::Development, None).unwrap();
         let key = std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap();
         Config::load(args(&[]), dir.path().into(), Environment::Development, None).unwrap();
-        assert_eq!(first.app.keys.signing().weakness(), None);
+        assert_eq!(first.app.keys.current().signing(i64::MAX).weakness(), None);
         assert_eq!(key.len(), 64);
         assert_eq!(
             std::fs::read_to_string(dir.path().join(DEV_KEY_FILE)).unwrap(),
@@ -189,14 +193,23 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(config.app.keys.signing().algorithm(), KeyAlgorithm::EdDSA);
+        assert_eq!(
+            config.app.keys.current().signing(i64::MAX).algorithm(),
+            KeyAlgorithm::EdDSA
+        );
         let pem = dir.path().join(dev_private_key_file(KeyAlgorithm::EdDSA));
         assert!(
             std::fs::read_to_string(pem)
                 .unwrap()
                 .contains("PRIVATE KEY")
         );
-        assert_eq!(config.app.keys.jwks()["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            config.app.keys.current().jwks()["keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -249,7 +262,9 @@ mod tests {
         .unwrap_err();
         assert!(empty.to_string().contains("key rotate"), "{empty}");
 
-        let newest = Keyring::at(&ring).rotate(KeyAlgorithm::ES256, 1).unwrap();
+        let newest = Keyring::at(&ring)
+            .rotate(KeyAlgorithm::ES256, 1, 0)
+            .unwrap();
         let secret = crate::keys::generate_hex_secret();
         let config = Config::load(
             args(&[
@@ -263,15 +278,27 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(config.app.keys.signing().kid(), newest.kid());
-        assert!(config.app.keys.verifying_key("HS256", None).is_some());
+        assert_eq!(
+            config.app.keys.current().signing(i64::MAX).kid(),
+            newest.kid()
+        );
+        assert!(
+            config
+                .app
+                .keys
+                .current()
+                .verifying_key("HS256", None)
+                .is_some()
+        );
     }
 
     #[test]
     fn a_weak_secret_is_refused_in_production_even_when_it_only_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let ring = dir.path().join("keys");
-        Keyring::at(&ring).rotate(KeyAlgorithm::EdDSA, 1).unwrap();
+        Keyring::at(&ring)
+            .rotate(KeyAlgorithm::EdDSA, 1, 0)
+            .unwrap();
         let error = Config::load(
             args(&[
                 "--keys-dir",
@@ -328,7 +355,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            format!("{:?}", config.app.keys.signing()),
+            format!("{:?}", config.app.keys.current().signing(i64::MAX)),
             "Key(HS256, 40 bytes, redacted)"
         );
     }

@@ -81,6 +81,12 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
 
     let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
     let follower = tokio::spawn(follow_revocations(state.clone(), config.revocation_poll));
+    let key_follower = state.tokens.live_keys().reloads().then(|| {
+        tokio::spawn(follow_key_ring(
+            state.tokens.live_keys().clone(),
+            config.keyring_poll,
+        ))
+    });
     // ANCHOR: drain
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
@@ -103,6 +109,7 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
     }
     cleaner.abort();
     follower.abort();
+    key_follower.inspect(tokio::task::JoinHandle::abort);
     // ANCHOR_END: drain
     tracing::info!("stopped");
     Ok(())
@@ -253,6 +260,32 @@ async fn follow_revocations(state: AppState, every: Duration) {
         ticks.tick().await;
         if let Err(error) = state.sessions.sync_revocations().await {
             tracing::warn!(%error, "reading new revocations failed; retrying");
+        }
+    }
+}
+
+/// Reads the key ring again every `every`: a key `key rotate` added is published (and signs
+/// once its time comes), one `key retire` removed stops verifying, with no restart.
+async fn follow_key_ring(keys: crate::keys::LiveKeys, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let keys = keys.clone();
+        match tokio::task::spawn_blocking(move || keys.reload()).await {
+            Ok(Ok(Some(fresh))) => {
+                let kids: Vec<String> = fresh
+                    .keys()
+                    .iter()
+                    .map(|key| format!("{} from {}", key.kid(), key.activates_at().max(0)))
+                    .collect();
+                tracing::info!(keys = ?kids, "the key ring changed; the new keys are in use");
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "reading the key ring failed; keeping the keys in use")
+            }
+            Err(error) => tracing::warn!(%error, "reading the key ring failed"),
         }
     }
 }

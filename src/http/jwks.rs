@@ -13,6 +13,10 @@ use crate::error::json_body;
 
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
+/// How long a verifier may cache the set. A key rotated in waits longer than this (plus the
+/// key ring poll) before it signs, so no cache can be without it when a token names it.
+pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
+
 pub fn router() -> Router<AppState> {
     Router::new().route(
         JWKS_PATH,
@@ -27,8 +31,30 @@ async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = json_body(&state.tokens.keys().jwks());
     response.headers_mut().insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
+        HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))
+            .expect("digits are a valid header value"),
     );
     response
 }
 // ANCHOR_END: jwks
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::JWKS_MAX_AGE_SECONDS;
+    use crate::cli::{Cli, Command, KeyCommand};
+
+    /// The defaults keep the promise: a rotated-in key signs only after every instance has read
+    /// the ring again and every cached JWK Set has expired.
+    #[test]
+    fn a_new_key_waits_longer_than_any_cache_of_the_set() {
+        let serve = Cli::parse_from(["jwt-workbook"]).serve;
+        let Some(Command::Key(KeyCommand::Rotate { activate_in, .. })) =
+            Cli::parse_from(["jwt-workbook", "key", "rotate"]).command
+        else {
+            panic!("`key rotate` parses");
+        };
+        assert!(activate_in.0 > i64::from(JWKS_MAX_AGE_SECONDS) + serve.keyring_poll.0);
+    }
+}

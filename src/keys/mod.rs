@@ -5,9 +5,11 @@
 //! ([`ring`]) and the `key` subcommand ([`command`]): one room for everything about keys.
 
 pub mod command;
+pub mod live;
 pub mod load;
 pub mod ring;
 
+pub use live::LiveKeys;
 pub use load::{KeySources, LoadError, load_keys};
 pub use ring::{Keyring, KeyringError};
 
@@ -124,6 +126,9 @@ pub struct Key {
     unnamed: bool,
     /// The secret's bytes, kept only to judge their strength.
     secret: Option<Arc<[u8]>>,
+    /// From when it may sign (seconds since the epoch). Until then it is published and verifies,
+    /// so that every instance and every cached JWK Set knows it before a token carries its `kid`.
+    activates_at: i64,
 }
 
 impl Key {
@@ -153,6 +158,7 @@ impl Key {
             public_jwk: None,
             unnamed: false,
             secret: Some(secret),
+            activates_at: i64::MIN,
         }
     }
 
@@ -228,6 +234,7 @@ impl Key {
             public_jwk: Some(published),
             unnamed: false,
             secret: None,
+            activates_at: i64::MIN,
         };
         // Prove the key signs now, so that signing can never fail while serving.
         jsonwebtoken::crypto::sign(b"probe", &key.encoding, algorithm.jsonwebtoken()).map_err(
@@ -276,6 +283,18 @@ impl Key {
 
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The same key, signing only from `at` (seconds since the epoch); until then it only
+    /// verifies and is published.
+    pub fn activating_at(mut self, at: i64) -> Self {
+        self.activates_at = at;
+        self
+    }
+
+    /// From when the key may sign.
+    pub fn activates_at(&self) -> i64 {
+        self.activates_at
     }
 
     pub fn algorithm(&self) -> KeyAlgorithm {
@@ -330,15 +349,17 @@ impl fmt::Debug for Key {
 }
 
 // ANCHOR: key_set
-/// The keys a server holds: the first signs every new token, and every one of them verifies, so
-/// that after a rotation the tokens signed with an older key stay valid until they expire.
+/// The keys a server holds, newest first: the newest key whose activation time has come signs
+/// every new token, and every one of them verifies, so that after a rotation the tokens signed
+/// with an older key stay valid until they expire, and a key rotated in is published (and
+/// verifies) before it signs.
 #[derive(Debug, Clone)]
 pub struct KeySet {
     keys: Arc<[Key]>,
 }
 
 impl KeySet {
-    /// `keys[0]` signs. Returns `None` for an empty list: a server needs a key to sign with.
+    /// `keys` newest first. Returns `None` for an empty list: a server needs a key to sign with.
     pub fn new(keys: Vec<Key>) -> Option<Self> {
         (!keys.is_empty()).then(|| Self { keys: keys.into() })
     }
@@ -350,12 +371,29 @@ impl KeySet {
         }
     }
 
-    pub fn signing(&self) -> &Key {
-        &self.keys[0]
+    /// The key that signs at `now`: the newest one already active. (A ring always has one, as
+    /// the first key of a ring is active at once and the signing key cannot be retired; the
+    /// newest key stands in should a hand-edited ring have none.)
+    pub fn signing(&self, now: i64) -> &Key {
+        self.keys
+            .iter()
+            .find(|key| key.activates_at <= now)
+            .unwrap_or(&self.keys[0])
     }
 
     pub fn keys(&self) -> &[Key] {
         &self.keys
+    }
+
+    /// The same keys with the same activation times, in the same order: nothing to reload.
+    pub fn same_as(&self, other: &KeySet) -> bool {
+        self.keys.len() == other.keys.len()
+            && self.keys.iter().zip(other.keys.iter()).all(|(a, b)| {
+                a.kid == b.kid
+                    && a.algorithm == b.algorithm
+                    && a.activates_at == b.activates_at
+                    && a.encoding.as_bytes() == b.encoding.as_bytes()
+            })
     }
 
     /// The key to check a token with, chosen from the token's header: by `kid` among our own

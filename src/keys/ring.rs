@@ -1,10 +1,12 @@
 //! The key ring on disk: a directory of keys and a `keyring.toml` that lists them newest first.
-//! The newest key signs; every listed key verifies. Rotating adds a new newest key; retiring
-//! removes an old one once no token signed with it can still be valid.
+//! Every listed key verifies and is published; the newest key whose activation time has come
+//! signs. Rotating adds a new newest key that signs only after a delay, once every instance and
+//! every cached JWK Set has it; retiring removes an old one once no token it signed can still be
+//! valid.
 //!
 //! ```text
 //! keys/
-//!   keyring.toml        [[key]] kid, algorithm, created_at   (newest first)
+//!   keyring.toml        [[key]] kid, algorithm, created_at, activates_at   (newest first)
 //!   <kid>.pem           a key pair's private key (PKCS#8 PEM)
 //!   <kid>.key           an HS256 secret (64 hex characters)
 //! ```
@@ -29,6 +31,17 @@ pub struct Entry {
     pub algorithm: String,
     /// When it was created (seconds since the epoch).
     pub created_at: i64,
+    /// When it starts signing; until then it only verifies and is published. Absent in rings
+    /// written before staged rotation: such a key signed from its creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activates_at: Option<i64>,
+}
+
+impl Entry {
+    /// From when the key signs.
+    pub fn activation(&self) -> i64 {
+        self.activates_at.unwrap_or(self.created_at)
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -62,6 +75,19 @@ pub enum KeyringError {
          once the tokens it signed have expired"
     )]
     RetiringSigningKey { kid: String },
+    #[error(
+        "tokens {kid} signed can be valid until {} (it stopped signing at {}, and a token lives \
+         up to {lifetime} s); retire it then, or now with --force if the key leaked: the tokens \
+         it signed stop working at once and their users log in again",
+        crate::clock::utc_date_time(*until),
+        crate::clock::utc_date_time(*stopped),
+    )]
+    StillInUse {
+        kid: String,
+        stopped: i64,
+        until: i64,
+        lifetime: i64,
+    },
     #[error(transparent)]
     Generation(#[from] KeyError),
 }
@@ -99,17 +125,30 @@ impl Keyring {
         Ok(manifest.keys)
     }
 
-    /// Every key of the ring, newest (the signing key) first.
+    /// Every key of the ring, newest first, each with its activation time.
     pub fn load(&self) -> Result<Vec<Key>, KeyringError> {
         self.entries()?
             .iter()
-            .map(|entry| self.load_entry(entry))
+            .map(|entry| Ok(self.load_entry(entry)?.activating_at(entry.activation())))
             .collect()
     }
 
-    /// Makes a new key of `algorithm` the signing key; the older ones stay, to verify.
-    pub fn rotate(&self, algorithm: KeyAlgorithm, now: i64) -> Result<Key, KeyringError> {
+    /// Adds a new key of `algorithm`, published at once and signing `delay` seconds from `now`
+    /// (at once if the ring is empty: a ring's first key has nobody to wait for). The older
+    /// keys stay, to verify.
+    // ANCHOR: rotate
+    pub fn rotate(
+        &self,
+        algorithm: KeyAlgorithm,
+        now: i64,
+        delay: i64,
+    ) -> Result<Key, KeyringError> {
         let mut keys = self.entries()?;
+        let activates_at = if keys.is_empty() {
+            now
+        } else {
+            now + delay.max(0)
+        };
         let (key, text) = Key::generate(algorithm)?;
         std::fs::create_dir_all(&self.dir).map_err(|source| KeyringError::Io {
             path: self.dir.clone(),
@@ -123,14 +162,25 @@ impl Keyring {
                 kid: key.kid().to_owned(),
                 algorithm: algorithm.as_str().to_owned(),
                 created_at: now,
+                activates_at: Some(activates_at),
             },
         );
         self.write_manifest(keys)?;
-        Ok(key)
+        Ok(key.activating_at(activates_at))
     }
+    // ANCHOR_END: rotate
 
-    /// Removes an old key: tokens it signed stop verifying. The signing key cannot be retired.
-    pub fn retire(&self, kid: &str) -> Result<Entry, KeyringError> {
+    /// Removes a key: tokens it signed stop verifying. The key signing at `now` cannot be
+    /// retired; a key that never signed can be at once; any other only once every token it
+    /// signed has expired (`lifetime` seconds after a newer key took over), unless `force`
+    /// (a leaked key must go at once, whatever it logs out).
+    pub fn retire(
+        &self,
+        kid: &str,
+        now: i64,
+        lifetime: i64,
+        force: bool,
+    ) -> Result<Entry, KeyringError> {
         let mut keys = self.entries()?;
         let at = keys
             .iter()
@@ -139,10 +189,25 @@ impl Keyring {
                 dir: self.dir.clone(),
                 kid: kid.to_owned(),
             })?;
-        if at == 0 {
+        let signer = keys.iter().position(|entry| entry.activation() <= now);
+        if signer == Some(at) {
             return Err(KeyringError::RetiringSigningKey {
                 kid: kid.to_owned(),
             });
+        }
+        let signed = keys[at].activation() <= now;
+        // It stopped signing when the first newer key became active.
+        let stopped = keys[..at].iter().map(Entry::activation).min();
+        if let (true, Some(stopped), false) = (signed, stopped, force) {
+            let until = stopped.saturating_add(lifetime);
+            if now < until {
+                return Err(KeyringError::StillInUse {
+                    kid: kid.to_owned(),
+                    stopped,
+                    until,
+                    lifetime,
+                });
+            }
         }
         let entry = keys.remove(at);
         self.write_manifest(keys)?;
@@ -233,8 +298,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ring = Keyring::at(dir.path().join("keys"));
         assert!(ring.load().unwrap().is_empty());
-        let first = ring.rotate(KeyAlgorithm::ES256, 100).unwrap();
-        let second = ring.rotate(KeyAlgorithm::EdDSA, 200).unwrap();
+        let first = ring.rotate(KeyAlgorithm::ES256, 100, 600).unwrap();
+        let second = ring.rotate(KeyAlgorithm::EdDSA, 200, 600).unwrap();
         let keys = ring.load().unwrap();
         let kids: Vec<&str> = keys.iter().map(Key::kid).collect();
         assert_eq!(kids, [second.kid(), first.kid()]);
@@ -248,7 +313,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let ring = Keyring::at(dir.path());
-        let key = ring.rotate(KeyAlgorithm::HS256, 1).unwrap();
+        let key = ring.rotate(KeyAlgorithm::HS256, 1, 0).unwrap();
         let mode = std::fs::metadata(dir.path().join(format!("{}.key", key.kid())))
             .unwrap()
             .permissions()
@@ -257,18 +322,78 @@ mod tests {
     }
 
     #[test]
-    fn retiring_removes_an_old_key_but_never_the_signing_one() {
+    fn a_rotated_in_key_is_published_at_once_and_signs_after_its_delay() {
         let dir = tempfile::tempdir().unwrap();
         let ring = Keyring::at(dir.path());
-        let old = ring.rotate(KeyAlgorithm::HS256, 1).unwrap();
-        let new = ring.rotate(KeyAlgorithm::HS256, 2).unwrap();
-        let refused = ring.retire(new.kid()).unwrap_err();
+        let first = ring.rotate(KeyAlgorithm::ES256, 100, 600).unwrap();
+        assert_eq!(
+            first.activates_at(),
+            100,
+            "a ring's first key signs at once"
+        );
+        let second = ring.rotate(KeyAlgorithm::ES256, 200, 600).unwrap();
+        assert_eq!(second.activates_at(), 800);
+        let keys = crate::keys::KeySet::new(ring.load().unwrap()).unwrap();
+        assert_eq!(keys.signing(799).kid(), first.kid());
+        assert_eq!(keys.signing(800).kid(), second.kid());
+        assert!(keys.jwks()["keys"].as_array().unwrap().len() == 2);
+    }
+
+    #[test]
+    fn a_ring_written_before_staging_keeps_its_newest_key_signing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(MANIFEST),
+            "[[key]]\nkid = \"new\"\nalgorithm = \"HS256\"\ncreated_at = 20\n\n\
+             [[key]]\nkid = \"old\"\nalgorithm = \"HS256\"\ncreated_at = 10\n",
+        )
+        .unwrap();
+        for kid in ["new", "old"] {
+            std::fs::write(dir.path().join(format!("{kid}.key")), "ab".repeat(32)).unwrap();
+        }
+        let keys = crate::keys::KeySet::new(Keyring::at(dir.path()).load().unwrap()).unwrap();
+        assert_eq!(keys.signing(20).kid(), "new");
+    }
+
+    #[test]
+    fn retiring_waits_until_no_token_the_key_signed_can_be_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = Keyring::at(dir.path());
+        let day = 86_400;
+        let old = ring.rotate(KeyAlgorithm::HS256, 1_000, 600).unwrap();
+        let new = ring.rotate(KeyAlgorithm::HS256, 2_000, 600).unwrap();
+        // Before the new key activates, the old one still signs.
+        let refused = ring.retire(old.kid(), 2_599, day, false).unwrap_err();
         assert!(refused.to_string().contains("rotate first"), "{refused}");
-        ring.retire(old.kid()).unwrap();
+        // The new key took over at 2,600: the old key's last tokens live a day more.
+        let early = ring
+            .retire(old.kid(), 2_600 + day - 1, day, false)
+            .unwrap_err();
+        assert!(
+            matches!(early, KeyringError::StillInUse { until, .. } if until == 2_600 + day),
+            "{early}"
+        );
+        assert!(early.to_string().contains("--force"), "{early}");
+        let refused = ring.retire(new.kid(), 2_600 + day, day, false).unwrap_err();
+        assert!(refused.to_string().contains("rotate first"), "{refused}");
+        ring.retire(old.kid(), 2_600 + day, day, false).unwrap();
         assert_eq!(ring.load().unwrap().len(), 1);
         assert!(!dir.path().join(format!("{}.key", old.kid())).exists());
-        let unknown = ring.retire("nope").unwrap_err();
+        let unknown = ring.retire("nope", 0, day, false).unwrap_err();
         assert!(unknown.to_string().contains("no key \"nope\""), "{unknown}");
+    }
+
+    #[test]
+    fn a_leaked_key_goes_at_once_with_force_and_a_key_that_never_signed_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = Keyring::at(dir.path());
+        let leaked = ring.rotate(KeyAlgorithm::HS256, 1_000, 0).unwrap();
+        let next = ring.rotate(KeyAlgorithm::HS256, 2_000, 0).unwrap();
+        ring.retire(leaked.kid(), 2_001, 86_400, true).unwrap();
+        let pending = ring.rotate(KeyAlgorithm::HS256, 3_000, 600).unwrap();
+        ring.retire(pending.kid(), 3_001, 86_400, false).unwrap();
+        let kids: Vec<String> = ring.entries().unwrap().into_iter().map(|e| e.kid).collect();
+        assert_eq!(kids, [next.kid()]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod purpose;
 pub mod revocations;
 pub mod service;
 
-pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet};
+pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet, LiveKeys};
 pub use claims::{TokenPair, TokenType, VerifiedToken};
 pub use purpose::{Purpose, PurposeClaims, PurposeTokens};
 pub use revocations::RevocationView;

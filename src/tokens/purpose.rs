@@ -18,7 +18,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use super::{JtiSource, KeySet, TokenError};
+use super::{JtiSource, LiveKeys, TokenError};
 use crate::clock::Clock;
 
 /// What a link is for.
@@ -29,6 +29,17 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    pub const ALL: [Purpose; 2] = [Purpose::PasswordReset, Purpose::EmailVerification];
+
+    /// The longest any link lives: a key must outlive the links it signed too.
+    pub fn longest_lifetime() -> i64 {
+        Self::ALL
+            .iter()
+            .map(|purpose| purpose.lifetime())
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn token_type(self) -> &'static str {
         match self {
             Purpose::PasswordReset => "password_reset",
@@ -65,14 +76,18 @@ pub struct PurposeClaims {
 /// Issues and checks purpose tokens with keys derived from the server's keys.
 #[derive(Clone)]
 pub struct PurposeTokens {
-    keys: KeySet,
+    keys: LiveKeys,
     clock: Arc<dyn Clock>,
     jti: Arc<dyn JtiSource>,
 }
 
 impl PurposeTokens {
-    pub fn new(keys: KeySet, clock: Arc<dyn Clock>, jti: Arc<dyn JtiSource>) -> Self {
-        Self { keys, clock, jti }
+    pub fn new(keys: impl Into<LiveKeys>, clock: Arc<dyn Clock>, jti: Arc<dyn JtiSource>) -> Self {
+        Self {
+            keys: keys.into(),
+            clock,
+            jti,
+        }
     }
 
     // ANCHOR: issue
@@ -85,7 +100,7 @@ impl PurposeTokens {
         email: Option<&str>,
     ) -> String {
         let now = self.clock.now();
-        let key = derive(self.keys.signing().material(), purpose);
+        let key = derive(self.keys.current().signing(now).material(), purpose);
         let mut claims = Map::new();
         claims.insert("token_type".into(), purpose.token_type().into());
         claims.insert("aud".into(), purpose.audience().into());
@@ -115,8 +130,8 @@ impl PurposeTokens {
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         // Time is ours to check, against our clock.
         validation.validate_exp = false;
-        let claims = self
-            .keys
+        let keys = self.keys.current();
+        let claims = keys
             .keys()
             .iter()
             .find_map(|key| {
@@ -149,7 +164,7 @@ impl PurposeTokens {
     /// The fingerprint of `state` as a token issued now would carry it; a token whose binding
     /// differs was issued for another state (the link was used, or the password changed).
     pub fn fingerprint_now(&self, purpose: Purpose, claims: &PurposeClaims, state: &str) -> bool {
-        self.keys.keys().iter().any(|key| {
+        self.keys.current().keys().iter().any(|key| {
             let derived = derive(key.material(), purpose);
             constant_time_eq(
                 fingerprint(&derived, state).as_bytes(),
@@ -184,7 +199,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
-    use crate::tokens::{Key, SequentialJti, TokenService, TokenSettings, TokenType};
+    use crate::tokens::{Key, KeySet, SequentialJti, TokenService, TokenSettings, TokenType};
 
     fn service(clock: &FixedClock) -> (PurposeTokens, TokenService) {
         let keys = KeySet::single(Key::hs256("a-server-key-of-some-length-0123456789"));

@@ -16,7 +16,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::{KeySet, Session, TokenError, TokenPair, TokenType, VerifiedToken, session_of};
+use super::{
+    KeySet, LiveKeys, Session, TokenError, TokenPair, TokenType, VerifiedToken, session_of,
+};
 use crate::clock::Clock;
 
 /// The longest token we try to verify. simplejwt's are about 230 bytes; anything near this
@@ -109,7 +111,7 @@ impl JtiSource for SequentialJti {
 /// Issues and verifies the server's tokens.
 #[derive(Clone)]
 pub struct TokenService {
-    keys: KeySet,
+    keys: LiveKeys,
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
     jti: Arc<dyn JtiSource>,
@@ -117,13 +119,13 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(
-        keys: KeySet,
+        keys: impl Into<LiveKeys>,
         settings: TokenSettings,
         clock: Arc<dyn Clock>,
         jti: Arc<dyn JtiSource>,
     ) -> Self {
         Self {
-            keys,
+            keys: keys.into(),
             settings,
             clock,
             jti,
@@ -136,8 +138,13 @@ impl TokenService {
         super::PurposeTokens::new(self.keys.clone(), self.clock.clone(), self.jti.clone())
     }
 
-    /// The keys this service signs and verifies with.
-    pub fn keys(&self) -> &KeySet {
+    /// The keys this service signs and verifies with, as they are now.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.current()
+    }
+
+    /// The same keys, kept in step with the key ring by [`LiveKeys::reload`].
+    pub fn live_keys(&self) -> &LiveKeys {
         &self.keys
     }
 
@@ -328,17 +335,17 @@ impl TokenService {
             return Err(TokenError::Invalid);
         }
         // The key is one of ours, and the algorithm is the key's, never only the token's say.
-        let key = self
-            .keys
-            .verifying_key(&header.alg, header.kid.as_deref())
-            .ok_or(TokenError::Invalid)?;
-        let genuine = jsonwebtoken::crypto::verify(
-            signature,
-            message.as_bytes(),
-            key.decoding(),
-            key.jsonwebtoken_algorithm(),
-        );
-        if !matches!(genuine, Ok(true)) {
+        let genuine = self.keys.with(|keys| {
+            let key = keys.verifying_key(&header.alg, header.kid.as_deref())?;
+            jsonwebtoken::crypto::verify(
+                signature,
+                message.as_bytes(),
+                key.decoding(),
+                key.jsonwebtoken_algorithm(),
+            )
+            .ok()
+        });
+        if genuine != Some(true) {
             return Err(TokenError::Invalid);
         }
         decode_json_segment(payload)
@@ -364,7 +371,8 @@ impl TokenService {
     /// The header is the signing key's, prepared once (for the simplejwt-compatible key it is
     /// `{"alg":"HS256","typ":"JWT"}` byte for byte); then the payload and the signature.
     fn sign(&self, claims: &Map<String, Value>) -> String {
-        let key = self.keys.signing();
+        let keys = self.keys.current();
+        let key = keys.signing(self.clock.now());
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         let mut token = String::with_capacity(128 + payload.len() * 4 / 3 + 350);
         token.push_str(key.header_segment());

@@ -153,33 +153,72 @@ fn keys_are_generated_rotated_listed_and_retired() {
 
     let first = run(data.path(), &["key", "rotate", "--algorithm", "ES256"], "");
     assert!(first.status.success(), "{}", text(&first.stderr));
-    // Without --algorithm, a rotation keeps the current signing key's algorithm.
+    assert!(
+        text(&first.stdout).contains("signs from now on"),
+        "a ring's first key has nobody to wait for: {}",
+        text(&first.stdout)
+    );
+    // Without --algorithm, a rotation keeps the current signing key's algorithm, and the new
+    // key only signs after the activation delay.
     let second = run(data.path(), &["key", "rotate"], "");
     assert!(
-        text(&second.stdout).contains("now signs with ES256 key"),
+        text(&second.stdout).contains("ES256 key")
+            && text(&second.stdout).contains("is published now and signs from"),
         "{}",
         text(&second.stdout)
     );
-
     let listed = text(&run(data.path(), &["key", "list"], "").stdout);
     let rows: Vec<&str> = listed.lines().skip(1).collect();
-    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(rows[0].contains("published, signs from"), "{listed}");
+    assert!(rows[1].ends_with("signs and verifies"), "{listed}");
+
+    let third = run(
+        data.path(),
+        &[
+            "key",
+            "rotate",
+            "--algorithm",
+            "EdDSA",
+            "--activate-in",
+            "0",
+        ],
+        "",
+    );
+    assert!(third.status.success(), "{}", text(&third.stderr));
+    assert!(
+        text(&third.stderr).contains("will sign with EdDSA")
+            && text(&third.stderr).contains("must accept EdDSA"),
+        "a change of algorithm is warned about: {}",
+        text(&third.stderr)
+    );
+    let listed = text(&run(data.path(), &["key", "list"], "").stdout);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{listed}");
     assert!(rows[0].ends_with("signs and verifies"), "{listed}");
     assert!(rows[1].ends_with("verifies"), "{listed}");
-    let (newest, oldest) = (
-        rows[0].split_whitespace().next().unwrap(),
-        rows[1].split_whitespace().next().unwrap(),
-    );
+    assert!(rows[2].ends_with("verifies"), "{listed}");
+    let kid = |row: &str| row.split_whitespace().next().unwrap().to_owned();
+    let (newest, never_signed, oldest) = (kid(rows[0]), kid(rows[1]), kid(rows[2]));
 
-    let refused = run(data.path(), &["key", "retire", newest], "");
+    let refused = run(data.path(), &["key", "retire", &newest], "");
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("rotate first"),
         "{}",
         text(&refused.stderr)
     );
-    let retired = run(data.path(), &["key", "retire", oldest], "");
+    let too_early = run(data.path(), &["key", "retire", &oldest], "");
+    assert!(!too_early.status.success());
+    assert!(
+        text(&too_early.stderr).contains("can be valid until")
+            && text(&too_early.stderr).contains("--force"),
+        "{}",
+        text(&too_early.stderr)
+    );
+    let retired = run(data.path(), &["key", "retire", &never_signed], "");
     assert!(retired.status.success(), "{}", text(&retired.stderr));
+    let forced = run(data.path(), &["key", "retire", &oldest, "--force"], "");
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
     // A kid may begin with `-` (it is base64url): still read as the kid, never as an option.
     let dashed = run(data.path(), &["key", "retire", "-Abc"], "");
     assert!(

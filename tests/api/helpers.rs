@@ -84,7 +84,7 @@ impl TestApp {
     /// The app signing with the first of `keys` and verifying with all of them.
     pub async fn with_keys(keys: KeySet, settings: TokenSettings) -> Self {
         Self::configured(|app| {
-            app.keys = keys;
+            app.keys = keys.into();
             app.tokens = settings;
         })
         .await

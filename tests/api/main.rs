@@ -8,6 +8,7 @@ mod cookie_mode;
 mod deploy;
 mod helpers;
 mod hostile_input;
+mod key_rotation;
 mod keys;
 mod lab;
 mod links;
