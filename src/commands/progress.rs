@@ -2,8 +2,7 @@
 //! saved state that could go stale), with a progress bar; with `--submit`, also sent to the
 //! classroom server so the instructor's class view shows it.
 
-use std::io::{BufRead, Read, Write};
-use std::net::TcpStream;
+use std::io::BufRead;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -39,7 +38,7 @@ pub fn submit_progress(
     username: &str,
     read_password: impl FnOnce() -> std::io::Result<String>,
 ) -> Result<(), CommandError> {
-    server_address(server)?;
+    server_base(server)?;
     let password = read_password()?;
     let password = password.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
@@ -177,48 +176,94 @@ fn detail(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(200).collect())
 }
 
-/// The `Host` header and the address to connect to, of `http://host[:port][/]`.
-fn server_address(server: &str) -> Result<(&str, String), CommandError> {
-    let host = server
+/// The server's base address, `http://host[:port]`, without a trailing slash.
+fn server_base(server: &str) -> Result<&str, CommandError> {
+    server
         .strip_prefix("http://")
         .filter(|host| !host.trim_end_matches('/').is_empty())
-        .ok_or_else(|| format!("{server}: give the classroom server as http://host:port"))?
-        .trim_end_matches('/');
-    let address = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:80")
-    };
-    Ok((host, address))
+        .map(|_| server.trim_end_matches('/'))
+        .ok_or_else(|| format!("{server}: give the classroom server as http://host:port").into())
 }
 
-/// One HTTP/1.1 POST of JSON over a plain connection: a classroom runs on the room's network.
+/// One POST of JSON, through ureq (a classroom runs on the room's network, over plain HTTP):
+/// its status and body, whatever the status.
 fn post(
     server: &str,
     path: &str,
     token: Option<&str>,
     json: &str,
 ) -> Result<(u16, String), CommandError> {
-    let (host, address) = server_address(server)?;
-    let mut stream = TcpStream::connect(&address)
-        .map_err(|e| format!("cannot reach the classroom server at {address}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let authorization = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n{authorization}Connection: close\r\n\r\n{json}",
-        json.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or("the classroom server's answer was not HTTP")?;
-    Ok((status, body.to_owned()))
+    let url = format!("{}{path}", server_base(server)?);
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        // A refusal is an answer to report, not a transport error.
+        .http_status_as_error(false)
+        // Nothing to follow: a redirect would resend the password somewhere else.
+        .max_redirects(0)
+        .build()
+        .new_agent();
+    let mut request = agent.post(&url).header("Content-Type", "application/json");
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.send(json).map_err(|e| match e {
+        ureq::Error::Io(e) => format!("cannot reach the classroom server at {url}: {e}"),
+        other => format!("talking to the classroom server at {url}: {other}"),
+    })?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_string()
+        .map_err(|e| format!("reading the classroom server's answer: {e}"))?;
+    Ok((status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// A server answering in chunks, as a proxy in front of the classroom server may: the
+    /// client must read the body whole. (A raw socket on purpose: this is the other side.)
+    #[test]
+    fn a_chunked_answer_is_read_whole() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = format!("http://{}", listener.local_addr().unwrap());
+        let answering = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).unwrap();
+            let body = br#"{"access":"a-token","refresh":"r"}"#;
+            let (first, second) = body.split_at(10);
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            for chunk in [first, second] {
+                write!(stream, "{:x}\r\n", chunk.len()).unwrap();
+                stream.write_all(chunk).unwrap();
+                stream.write_all(b"\r\n").unwrap();
+            }
+            stream.write_all(b"0\r\n\r\n").unwrap();
+        });
+        assert_eq!(log_in(&server, "amy", "pw").unwrap(), "a-token");
+        answering.join().unwrap();
+    }
+
+    #[test]
+    fn only_plain_http_addresses_are_taken() {
+        assert_eq!(
+            server_base("http://10.0.0.5:8000/").unwrap(),
+            "http://10.0.0.5:8000"
+        );
+        for wrong in ["10.0.0.5:8000", "http://", "ftp://x"] {
+            let error = server_base(wrong).unwrap_err().to_string();
+            assert!(error.contains("http://host:port"), "{error}");
+        }
+    }
 }
