@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::http::cookies::CookieMode;
 use crate::mail::Outbox;
+use crate::metrics::{Metrics, SharedMetrics};
 use crate::sessions::Sessions;
 use crate::store::{Database, Guarded};
 use crate::tokens::{JtiSource, LiveKeys, PurposeTokens, TokenService, TokenSettings};
@@ -105,6 +106,8 @@ pub struct State {
     pub classroom: Option<Classroom>,
     /// The store every part above uses, bounded by the deadline; `/readyz` asks it.
     pub database: Arc<Guarded>,
+    /// What `/metrics` reports (on `--metrics-addr` only).
+    pub metrics: SharedMetrics,
 }
 // ANCHOR_END: app_state
 
@@ -143,7 +146,12 @@ pub fn build(
         LoginThrottle::new(settings.login_limits),
         settings.sliding_tokens,
     );
+    let metrics = Arc::new(Metrics::new(sessions.metrics(), {
+        let passwords = passwords.clone();
+        move || passwords.in_flight()
+    }));
     Ok(AppState(Arc::new(State {
+        metrics,
         links: tokens.purpose_tokens(),
         cookie_mode: settings.refresh_cookie.then_some(CookieMode {
             max_age: settings.tokens.refresh_lifetime,
@@ -183,6 +191,11 @@ impl State {
 /// The whole HTTP surface: the API, and the built book at `/` when there is one.
 pub fn router(state: AppState, book: Option<&std::path::Path>) -> Router {
     crate::http::router(state, book)
+}
+
+/// What `--metrics-addr` serves: `GET /metrics`, and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    crate::http::metrics_router(state)
 }
 
 /// Limits on a connection before any handler sees a request.

@@ -195,6 +195,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "JWT_WORKBOOK_ADDR", default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
+    /// Serve `GET /metrics` (Prometheus / OpenMetrics text) on this address, e.g.
+    /// 127.0.0.1:9100: a port of its own, never the public one. Off by default.
+    #[arg(long, env = "JWT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Access token lifetime: seconds, or a number with s, m, h or d.
     #[arg(long, env = "JWT_ACCESS_LIFETIME", default_value = "5m")]
     pub access_lifetime: Seconds,

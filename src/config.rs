@@ -18,6 +18,8 @@ use crate::workbook::Workbook;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, if anywhere (never on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub environment: Environment,
     /// What the state is built from: keys, token lifetimes, modes (see [`crate::app::build`]).
@@ -109,6 +111,7 @@ impl Config {
             .or_else(|| (environment == Environment::Development).then(|| data_dir.join("outbox")));
         Ok(Self {
             addr: args.addr,
+            metrics_addr: args.metrics_addr,
             data_dir,
             environment,
             app: Settings {

@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::metrics::{RevocationReason, SessionMetrics};
 use crate::storage::StoreError;
 use crate::tokens::{
     BlacklistEntry, Revocation, RevocationView, Session, TokenError, TokenPair, TokenService,
@@ -85,6 +86,8 @@ pub struct Sessions {
     throttle: LoginThrottle,
     /// Whether protected routes also take simplejwt's sliding tokens.
     sliding_tokens: bool,
+    /// Logins, refreshes and revocations, counted for `/metrics`.
+    metrics: SessionMetrics,
 }
 
 impl Sessions {
@@ -104,7 +107,13 @@ impl Sessions {
             passwords,
             throttle,
             sliding_tokens,
+            metrics: SessionMetrics::default(),
         }
+    }
+
+    /// What the session rules counted so far.
+    pub fn metrics(&self) -> &SessionMetrics {
+        &self.metrics
     }
 
     pub fn tokens(&self) -> &TokenService {
@@ -126,16 +135,19 @@ impl Sessions {
     ) -> Result<User, SessionError> {
         let address = address.map(|ip| ip.to_string());
         let now = self.tokens.now();
-        self.admit(username, address.as_deref(), now)?;
+        self.admit(username, address.as_deref(), now)
+            .inspect_err(|_| self.metrics.login("throttled"))?;
         match authenticate(&*self.users, &self.passwords, username, password).await {
             Ok(user) => {
                 self.throttle.record_success(username);
+                self.metrics.login("ok");
                 Ok(user)
             }
             Err(LoginError::NoActiveAccount) => {
                 let attempt = Attempt::Password(password);
                 self.throttle
                     .record_failure(username, address.as_deref(), now, attempt);
+                self.metrics.login("failed");
                 Err(SessionError::NoActiveAccount)
             }
             Err(LoginError::Store(error)) => Err(error.into()),
@@ -188,6 +200,13 @@ impl Sessions {
     /// thief or the user now holds a newer one, and we cannot tell which. So the whole session
     /// is revoked, and both must log in again (RFC 9700 §4.14.2).
     pub async fn refresh(&self, raw: &str) -> Result<TokenPair, SessionError> {
+        let refreshed = self.rotate(raw).await;
+        self.metrics
+            .refresh(if refreshed.is_ok() { "ok" } else { "refused" });
+        refreshed
+    }
+
+    async fn rotate(&self, raw: &str) -> Result<TokenPair, SessionError> {
         let token = self
             .tokens
             .verify(raw, Some(TokenType::Refresh))
@@ -255,6 +274,7 @@ impl Sessions {
             .await?;
         self.revoked.sync(now).await?;
         if revoked_now {
+            self.metrics.revoked(RevocationReason::Logout);
             Ok(())
         } else {
             Err(SessionError::Token(TokenError::Blacklisted))
@@ -272,7 +292,9 @@ impl Sessions {
             cutoff: now,
             expires_at: now + settings.refresh_lifetime.max(settings.access_lifetime),
         };
-        Ok(self.revoked.revoke(revocation, now).await?)
+        self.revoked.revoke(revocation, now).await?;
+        self.metrics.revoked(RevocationReason::LogoutEverywhere);
+        Ok(())
     }
 
     // ANCHOR: change_password
@@ -313,6 +335,7 @@ impl Sessions {
             settings.session_lifetime.max(settings.refresh_lifetime),
         )
         .await?;
+        self.metrics.revoked(RevocationReason::PasswordChange);
         Ok(self.revoked.sync(now).await?)
     }
 
@@ -419,11 +442,13 @@ impl Sessions {
         }
     }
 
-    /// Revokes a token's session everywhere. The revocation outlives every token the session
-    /// can still have: its recorded cap, or else the longest lifetime from now.
+    /// Revokes a reused token's session everywhere. The revocation outlives every token the
+    /// session can still have: its recorded cap, or else the longest lifetime from now.
     async fn revoke_session(&self, token: &VerifiedToken, now: i64) -> Result<(), StoreError> {
         let revocation = self.session_revocation(token, now).await?;
-        self.revoked.revoke(revocation, now).await
+        self.revoked.revoke(revocation, now).await?;
+        self.metrics.revoked(RevocationReason::Reuse);
+        Ok(())
     }
 
     /// The revocation of a token's session, lasting as long as any token of it can.

@@ -79,6 +79,23 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         tokio::task::spawn_blocking(move || print_progress(&workbook));
     }
 
+    let metrics_server = match config.metrics_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| cannot_listen(addr, &e))?;
+            println!(
+                "  metrics         GET  http://{}/metrics",
+                listener.local_addr()?
+            );
+            let router = app::metrics_router(state.clone());
+            let limits = config.connections;
+            Some(tokio::spawn(async move {
+                app::serve(listener, router, limits, std::future::pending()).await
+            }))
+        }
+        None => None,
+    };
     let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
     let follower = tokio::spawn(follow_revocations(state.clone(), config.revocation_poll));
     let key_follower = state.tokens.live_keys().reloads().then(|| {
@@ -110,6 +127,7 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
     cleaner.abort();
     follower.abort();
     key_follower.inspect(tokio::task::JoinHandle::abort);
+    metrics_server.inspect(tokio::task::JoinHandle::abort);
     // ANCHOR_END: drain
     tracing::info!("stopped");
     Ok(())

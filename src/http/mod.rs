@@ -68,6 +68,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(inspector::router())
         .merge(client_page::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
+    let metrics = state.metrics.clone();
     let api = api
         .fallback(move |request: Request| fallback(book.clone(), request))
         .with_state(state);
@@ -75,7 +76,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     // around each route (as `Router::layer` does): a route's layers are boxed services that
     // are cloned for every request, one allocation per layer.
     let shared = ServiceBuilder::new()
-        .layer(observe::ObserveLayer)
+        .layer(observe::ObserveLayer::new(metrics))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -91,15 +92,29 @@ pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
 
 /// Paths no route claims: a page of the book, when it is served; else a DRF-shaped 404.
 async fn fallback(book: Option<Arc<Path>>, request: Request) -> Response {
-    match book {
+    let (mut response, name) = match book {
         Some(book)
             if !request.uri().path().starts_with("/api/")
                 && matches!(*request.method(), Method::GET | Method::HEAD) =>
         {
-            book_page(&book, request).await
+            (book_page(&book, request).await, "book")
         }
-        _ => ApiError::NotFound.into_response(),
-    }
+        _ => (ApiError::NotFound.into_response(), "unmatched"),
+    };
+    response.extensions_mut().insert(observe::Unrouted(name));
+    response
+}
+
+/// `GET /metrics` for `--metrics-addr`: the OpenMetrics text of [`crate::metrics::Metrics`].
+/// Never routed on the public address.
+pub fn metrics_router(state: AppState) -> Router {
+    let metrics = move || {
+        let text = state.metrics.render();
+        async move { ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text) }
+    };
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .fallback(|| async { ApiError::NotFound })
 }
 
 /// A file of the built book. A browser asking for a page that is not there gets the book's own

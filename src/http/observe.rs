@@ -1,7 +1,8 @@
 //! What every request leaves behind: a request id (the client's `X-Request-Id` when it is a
 //! sane one, else a new one), echoed on the response and attached to every log line the request
 //! causes, and one access-log line when it completes; and what every response carries: the
-//! security headers Django's stock middleware sends, unless the endpoint set its own. The query string is never logged: a
+//! security headers Django's stock middleware sends, unless the endpoint set its own; and, for
+//! `/metrics`, a count and a latency per route and status. The query string is never logged: a
 //! token pasted into a URL must not end up in a log file.
 
 use std::convert::Infallible;
@@ -14,6 +15,8 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use pin_project_lite::pin_project;
+
+use crate::metrics::{RequestLabels, SharedMetrics, method_label, route_label};
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::instrument::Instrumented;
@@ -44,22 +47,40 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
 /// The tracing target of access-log lines (`RUST_LOG=access=info` shows them in text mode).
 pub const ACCESS_LOG: &str = "access";
 
+/// Set on a response that no route answered (a page of the book, or a 404), so its count goes
+/// under this name rather than under a path a client made up.
+#[derive(Debug, Clone, Copy)]
+pub struct Unrouted(pub &'static str);
+
 /// Observes every request of the service it wraps (see the module's documentation). A
-/// hand-written layer: it costs one span and one header per request, no boxed future.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ObserveLayer;
+/// hand-written layer: it costs one span, one header and a few atomic additions per request,
+/// no boxed future.
+#[derive(Debug, Clone)]
+pub struct ObserveLayer {
+    metrics: SharedMetrics,
+}
+
+impl ObserveLayer {
+    pub fn new(metrics: SharedMetrics) -> Self {
+        Self { metrics }
+    }
+}
 
 impl<S> Layer<S> for ObserveLayer {
     type Service = Observe<S>;
 
     fn layer(&self, inner: S) -> Observe<S> {
-        Observe { inner }
+        Observe {
+            inner,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Observe<S> {
     inner: S,
+    metrics: SharedMetrics,
 }
 
 // ANCHOR: request_id
@@ -93,11 +114,19 @@ where
         // them only when that line will be written.
         let access = tracing::enabled!(target: ACCESS_LOG, tracing::Level::INFO)
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        // The route label, when the path was seen before (the usual case): no copy of the path.
+        let route = match crate::metrics::known_route(request.uri().path()) {
+            Some(known) => Route::Known(known),
+            None => Route::New(request.uri().path().to_owned()),
+        };
         Observed {
+            method: method_label(request.method().as_str()),
             inner: self.inner.call(request).instrument(span),
             id,
             access,
             started: Instant::now(),
+            metrics: self.metrics.clone(),
+            route,
         }
     }
 }
@@ -110,7 +139,16 @@ pin_project! {
         id: HeaderValue,
         access: Option<(Method, String)>,
         started: Instant,
+        metrics: SharedMetrics,
+        method: &'static str,
+        route: Route,
     }
+}
+
+/// A path already interned as a route label, or one to intern if a route answered it.
+enum Route {
+    Known(&'static str),
+    New(String),
 }
 
 impl<F> Future for Observed<F>
@@ -124,9 +162,23 @@ where
         let Poll::Ready(Ok(mut response)) = this.inner.as_mut().poll(cx) else {
             return Poll::Pending;
         };
+        let elapsed = this.started.elapsed();
+        let route = match (response.extensions().get::<Unrouted>(), &*this.route) {
+            (Some(Unrouted(name)), _) => name,
+            (None, Route::Known(known)) => known,
+            (None, Route::New(path)) => route_label(path),
+        };
+        this.metrics.request(
+            RequestLabels {
+                route,
+                method: this.method,
+                status: response.status().as_u16(),
+            },
+            elapsed.as_secs_f64(),
+        );
         if let Some((method, path)) = this.access.take() {
             let status = response.status().as_u16();
-            let micros = this.started.elapsed().as_micros() as u64;
+            let micros = elapsed.as_micros() as u64;
             let _entered = this.inner.as_ref().get_ref().span().enter();
             tracing::info!(target: ACCESS_LOG, status, micros, "{method} {path} {status}");
         }

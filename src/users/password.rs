@@ -61,6 +61,8 @@ pub struct Passwords {
     /// Verified against when the username is unknown, so that path costs one hash too.
     dummy_hash: Arc<str>,
     jobs: mpsc::Sender<Job>,
+    /// Hashes queued or running, for `/metrics`.
+    in_flight: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Passwords {
@@ -88,6 +90,7 @@ impl Passwords {
             params,
             dummy_hash: dummy_hash.into(),
             jobs,
+            in_flight: Arc::default(),
         })
     }
 
@@ -96,12 +99,27 @@ impl Passwords {
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Option<T> {
+        use std::sync::atomic::Ordering::Relaxed;
+        /// Counts the hash out however the wait ends (an answer, or a dropped request).
+        struct InFlight(Arc<std::sync::atomic::AtomicI64>);
+        impl Drop for InFlight {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Relaxed);
+            }
+        }
+        self.in_flight.fetch_add(1, Relaxed);
+        let _counted = InFlight(self.in_flight.clone());
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
             let _ = reply.send(work(memory));
         });
         self.jobs.send(job).await.ok()?;
         result.await.ok()
+    }
+
+    /// Hashes queued or running now.
+    pub fn in_flight(&self) -> i64 {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// An argon2id PHC string for `password`, with a fresh random salt.

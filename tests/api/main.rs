@@ -13,6 +13,7 @@ mod keys;
 mod lab;
 mod links;
 mod login;
+mod metrics;
 mod observability;
 mod protected;
 mod refresh;
