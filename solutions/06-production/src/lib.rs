@@ -7,7 +7,8 @@
 //! - Deployment settings checked before anything is written from them, then rendered into
 //!   nginx, systemd, container and Procfile files from tera templates ([`check_host_name`],
 //!   [`parse_upstream`], [`validate`], [`render`]).
-//! - A graceful shutdown as a state machine over events ([`Lifecycle::on`]).
+//! - A graceful shutdown as a state machine over events ([`Lifecycle::serve`],
+//!   [`Lifecycle::drain`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -724,7 +725,7 @@ fn is_system_user_name(name: &str) -> bool {
 
 // ANCHOR: templates
 /// The files a deployment is made of, and the tera template each one is rendered from. The two
-/// that step 9 completes are this crate's own; the other two are the exercise's, as shipped.
+/// that step 10 completes are this crate's own; the other two are the exercise's, as shipped.
 pub const TEMPLATES: [(&str, &str); 4] = [
     ("nginx.conf", include_str!("../templates/nginx.conf.tera")),
     (
@@ -836,62 +837,83 @@ impl Lifecycle {
     }
 
     // ANCHOR: on
-    /// Step 8. What the server does when `event` happens at `at`, as log entries.
-    ///
-    /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
-    ///   and starts draining until `at` + the drain timeout; a tick does nothing.
-    /// - Draining: first of all, if `at` has reached the deadline, give up on whatever is still
-    ///   in flight, close the database and exit, whatever the event was. Otherwise a new
-    ///   request is refused, a finished one is completed, another SIGTERM changes nothing, a
-    ///   tick does nothing.
-    /// - Whenever draining leaves nothing in flight (at once, if nothing was): drained, close the
-    ///   database, exit.
-    /// - Exited: nothing happens any more.
-    ///
-    /// A request finishing that was never accepted (or was given up on) is ignored.
+    /// What the server does when `event` happens at `at`, as log entries. Written for you: the
+    /// phase decides which of your steps 8 and 9 answers, and once the server has exited,
+    /// nothing happens any more.
     pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
-        let mut log = Vec::new();
         match self.phase {
-            Phase::Exited => return log,
-            Phase::Draining { deadline } if at >= deadline => {
-                log.push(Entry::GaveUp {
-                    abandoned: std::mem::take(&mut self.in_flight).into_iter().collect(),
-                });
-                self.exit(&mut log);
-                return log;
-            }
-            _ => {}
+            Phase::Serving => self.serve(at, event),
+            Phase::Draining { deadline } => self.drain(at, deadline, event),
+            Phase::Exited => Vec::new(),
         }
-        let serving = self.phase == Phase::Serving;
+    }
+    // ANCHOR_END: on
+
+    // ANCHOR: serve
+    /// Step 8. What a serving server does with `event` at `at`, up to and including the SIGTERM
+    /// that ends serving and starts a drain of the drain timeout, from that moment (the book's
+    /// "Stopping gracefully" and its step 8). A request it never took on is not its business.
+    pub fn serve(&mut self, at: u64, event: Event) -> Vec<Entry> {
+        let mut log = Vec::new();
         match event {
-            Event::Request(id) if serving => {
+            Event::Request(id) => {
                 self.in_flight.insert(id);
                 log.push(Entry::Accepted(id));
             }
-            Event::Request(id) => log.push(Entry::Refused(id)),
             Event::Finished(id) => {
                 if self.in_flight.remove(&id) {
                     log.push(Entry::Completed(id));
                 }
             }
-            Event::Terminate if serving => {
+            Event::Terminate => {
                 self.phase = Phase::Draining {
                     deadline: at.saturating_add(self.drain_timeout),
                 };
                 log.push(Entry::StoppedAccepting {
                     in_flight: self.in_flight.len(),
                 });
+                if self.in_flight.is_empty() {
+                    log.push(Entry::Drained);
+                    self.exit(&mut log);
+                }
+            }
+            Event::Tick => {}
+        }
+        log
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: drain
+    /// Step 9. What a draining server does with `event` at `at`, the drain ending at
+    /// `deadline`: the requests in flight may finish, nothing new is taken on, and the server
+    /// exits as soon as it can, or at the deadline at the latest, and never while a request
+    /// may still use its database (the book's "Stopping gracefully" and its step 9).
+    pub fn drain(&mut self, at: u64, deadline: u64, event: Event) -> Vec<Entry> {
+        let mut log = Vec::new();
+        if at >= deadline {
+            log.push(Entry::GaveUp {
+                abandoned: std::mem::take(&mut self.in_flight).into_iter().collect(),
+            });
+            self.exit(&mut log);
+            return log;
+        }
+        match event {
+            Event::Request(id) => log.push(Entry::Refused(id)),
+            Event::Finished(id) => {
+                if self.in_flight.remove(&id) {
+                    log.push(Entry::Completed(id));
+                }
             }
             Event::Terminate => log.push(Entry::AlreadyStopping),
             Event::Tick => {}
         }
-        if matches!(self.phase, Phase::Draining { .. }) && self.in_flight.is_empty() {
+        if self.in_flight.is_empty() {
             log.push(Entry::Drained);
             self.exit(&mut log);
         }
         log
     }
-    // ANCHOR_END: on
+    // ANCHOR_END: drain
 
     fn exit(&mut self, log: &mut Vec<Entry>) {
         log.push(Entry::DatabaseClosed);

@@ -775,7 +775,7 @@ fn step7_every_upstream_becomes_a_server_line() {
     );
 }
 
-// --- Step 8: a graceful shutdown ------------------------------------------------------------
+// --- Step 8: serving, up to the SIGTERM ------------------------------------------------------
 
 #[test]
 fn step8_an_idle_server_stops_at_once() {
@@ -785,9 +785,96 @@ fn step8_an_idle_server_stops_at_once() {
     );
 }
 
+#[test]
+fn step8_serving_until_the_sigterm() {
+    let script = [
+        (0, Event::Request(1)),
+        (20, Event::Request(2)),
+        (35, Event::Finished(1)),
+        (36, Event::Tick),
+        (40, Event::Request(3)),
+        (100, Event::Terminate),
+    ];
+    insta::assert_snapshot!("step8_serving", simulate(30_000, &script));
+}
+
+#[test]
+fn step8_serving_ignores_ticks_and_strangers() {
+    let mut server = Lifecycle::new(30_000);
+    assert_eq!(server.on(0, Event::Tick), [], "a tick while serving");
+    assert_eq!(
+        server.on(5, Event::Finished(9)),
+        [],
+        "request 9 finishing before it was ever taken on: not this server's request"
+    );
+    assert_eq!(server.on(10, Event::Request(9)), [Entry::Accepted(9)]);
+    assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
+    assert_eq!(
+        server.on(30, Event::Finished(9)),
+        [],
+        "request 9 finishing a second time: it is no longer in flight"
+    );
+    assert_eq!(server.phase(), Phase::Serving, "no SIGTERM, still serving");
+}
+
+#[test]
+fn step8_the_sigterm_starts_a_drain_of_the_timeout_from_that_moment() {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..16 {
+        let timeout = rng.gen_range(1..100_000);
+        let mut server = Lifecycle::new(timeout);
+        let mut at = 0;
+        let mut in_flight = std::collections::BTreeSet::new();
+        for _ in 0..rng.gen_range(1..12) {
+            at += rng.gen_range(0..500);
+            let id = rng.gen_range(1..1000);
+            if in_flight.contains(&id) {
+                assert_eq!(server.on(at, Event::Finished(id)), [Entry::Completed(id)]);
+                in_flight.remove(&id);
+            } else {
+                assert_eq!(server.on(at, Event::Request(id)), [Entry::Accepted(id)]);
+                in_flight.insert(id);
+            }
+        }
+        at += rng.gen_range(0..500);
+        let log = server.on(at, Event::Terminate);
+        assert_eq!(
+            log.first(),
+            Some(&Entry::StoppedAccepting {
+                in_flight: in_flight.len()
+            }),
+            "SIGTERM at {at} ms with requests {in_flight:?} in flight"
+        );
+        if in_flight.is_empty() {
+            assert_eq!(
+                server.phase(),
+                Phase::Exited,
+                "SIGTERM with nothing in flight: nothing to drain, so the server exits at once"
+            );
+        } else {
+            assert_eq!(
+                log.len(),
+                1,
+                "SIGTERM with {in_flight:?} in flight: those requests may still finish"
+            );
+            assert_eq!(
+                server.phase(),
+                Phase::Draining {
+                    deadline: at + timeout
+                },
+                "SIGTERM at {at} ms with a drain timeout of {timeout} ms: the drain lasts the \
+                 timeout from the SIGTERM, not from the start of the server or of a request"
+            );
+        }
+    }
+}
+
+// --- Step 9: draining, until the exit --------------------------------------------------------
+
 // ANCHOR: drain_script
 #[test]
-fn step8_in_flight_requests_finish_and_new_ones_are_refused() {
+fn step9_in_flight_requests_finish_and_new_ones_are_refused() {
     let script = [
         (0, Event::Request(1)),
         (20, Event::Request(2)),
@@ -800,12 +887,12 @@ fn step8_in_flight_requests_finish_and_new_ones_are_refused() {
         (900, Event::Finished(3)),
         (950, Event::Request(5)),
     ];
-    insta::assert_snapshot!("step8_drain", simulate(30_000, &script));
+    insta::assert_snapshot!("step9_drain", simulate(30_000, &script));
 }
 // ANCHOR_END: drain_script
 
 #[test]
-fn step8_the_drain_timeout_cuts_off_a_stuck_request() {
+fn step9_the_drain_timeout_cuts_off_a_stuck_request() {
     let script = [
         (0, Event::Request(1)),
         (10, Event::Request(2)),
@@ -815,11 +902,11 @@ fn step8_the_drain_timeout_cuts_off_a_stuck_request() {
         (31_000, Event::Tick),
         (32_000, Event::Finished(2)),
     ];
-    insta::assert_snapshot!("step8_timeout", simulate(30_000, &script));
+    insta::assert_snapshot!("step9_timeout", simulate(30_000, &script));
 }
 
 #[test]
-fn step8_the_deadline_is_checked_before_anything_else() {
+fn step9_the_deadline_is_checked_before_anything_else() {
     let mut server = Lifecycle::new(100);
     assert_eq!(server.on(0, Event::Request(1)), [Entry::Accepted(1)]);
     assert_eq!(
@@ -827,23 +914,39 @@ fn step8_the_deadline_is_checked_before_anything_else() {
         [Entry::StoppedAccepting { in_flight: 1 }]
     );
     assert_eq!(server.phase(), Phase::Draining { deadline: 100 });
-    assert_eq!(server.on(99, Event::Tick), []);
-    // At the deadline the request is given up on, even though it finishes at that very moment.
+    assert_eq!(
+        server.on(99, Event::Tick),
+        [],
+        "a tick 1 ms before the deadline"
+    );
     assert_eq!(
         server.on(100, Event::Finished(1)),
         [
             Entry::GaveUp { abandoned: vec![1] },
             Entry::DatabaseClosed,
             Entry::Exited
-        ]
+        ],
+        "request 1 finishing at the deadline itself is too late: the deadline is looked at \
+         before the event, and reaching it is enough"
     );
     assert_eq!(server.phase(), Phase::Exited);
 }
 
 #[test]
-fn step8_nothing_happens_after_exit() {
+fn step9_nothing_happens_after_exit() {
     let mut server = Lifecycle::new(30_000);
-    server.on(0, Event::Terminate);
+    server.on(0, Event::Request(1));
+    server.on(1, Event::Terminate);
+    assert_eq!(
+        server.on(2, Event::Finished(1)),
+        [
+            Entry::Completed(1),
+            Entry::Drained,
+            Entry::DatabaseClosed,
+            Entry::Exited
+        ],
+        "the last request in flight finished: the drain is over"
+    );
     assert_eq!(server.phase(), Phase::Exited);
     for event in [
         Event::Request(1),
@@ -851,22 +954,71 @@ fn step8_nothing_happens_after_exit() {
         Event::Terminate,
         Event::Tick,
     ] {
-        assert_eq!(server.on(1, event), [], "{event:?}");
+        assert_eq!(server.on(3, event), [], "{event:?}");
     }
 }
 
 #[test]
-fn step8_serving_ignores_ticks_and_strangers() {
-    let mut server = Lifecycle::new(30_000);
-    assert_eq!(server.on(0, Event::Tick), []);
-    assert_eq!(server.on(5, Event::Finished(9)), []);
-    assert_eq!(server.on(10, Event::Request(9)), [Entry::Accepted(9)]);
-    assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
-    assert_eq!(server.on(30, Event::Finished(9)), []);
-    assert_eq!(server.phase(), Phase::Serving);
+fn step9_drains_requests_drawn_at_random() {
+    use rand::Rng;
+    use rand::seq::SliceRandom;
+    let mut rng = rand::thread_rng();
+    for _ in 0..16 {
+        let timeout = rng.gen_range(1_000..100_000);
+        let mut server = Lifecycle::new(timeout);
+        let mut ids: Vec<u32> = (1..1000).collect();
+        ids.shuffle(&mut rng);
+        ids.truncate(rng.gen_range(1..8));
+        for &id in &ids {
+            server.on(0, Event::Request(id));
+        }
+        let stop = rng.gen_range(1..1_000);
+        server.on(stop, Event::Terminate);
+        let deadline = stop + timeout;
+        // Some requests finish in time, in any order; the others are stuck.
+        let finishing = rng.gen_range(0..=ids.len());
+        let mut at = stop;
+        for (n, &id) in ids[..finishing].iter().enumerate() {
+            at += rng.gen_range(1..(timeout / 16).max(2));
+            let stranger = 1000 + rng.gen_range(0..1000);
+            assert_eq!(
+                server.on(at, Event::Request(stranger)),
+                [Entry::Refused(stranger)],
+                "a new request while draining, at {at} ms"
+            );
+            let mut expected = vec![Entry::Completed(id)];
+            if n + 1 == ids.len() {
+                expected.extend([Entry::Drained, Entry::DatabaseClosed, Entry::Exited]);
+            }
+            assert_eq!(
+                server.on(at, Event::Finished(id)),
+                expected,
+                "request {id} finishing at {at} ms, before the deadline at {deadline} ms, with \
+                 {:?} in flight before it (a request refused while draining is not in flight)",
+                &ids[n..]
+            );
+        }
+        if finishing < ids.len() {
+            let mut stuck = ids[finishing..].to_vec();
+            stuck.sort();
+            assert_eq!(
+                server.on(deadline + rng.gen_range(0..10), Event::Tick),
+                [
+                    Entry::GaveUp {
+                        abandoned: stuck.clone()
+                    },
+                    Entry::DatabaseClosed,
+                    Entry::Exited
+                ],
+                "the deadline passed with {stuck:?} still in flight, given up on in increasing order \
+                 (a request refused while draining was never in flight)"
+            );
+        }
+        assert_eq!(server.phase(), Phase::Exited);
+    }
 }
 
-// --- Step 9: the proxy and the stop rules, written by hand ----------------------------------
+// --- Step 10: the proxy and the stop rules, written by hand ---------------------------------
 
 /// A rendered file with every run of whitespace made one space, line by line, so that checks
 /// look at directives rather than at alignment.
@@ -923,7 +1075,7 @@ fn available(program: &str, version_arg: &str) -> bool {
 }
 
 #[test]
-fn step9_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
+fn step10_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
     let site = directives(&example_files()["nginx.conf"]);
     for what in ["/api/", "= /hello/", "= /.well-known/jwks.json"] {
         let Some(inside) = location(&site, what) else {
@@ -957,7 +1109,7 @@ fn step9_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
 }
 
 #[test]
-fn step9_every_proxied_request_says_who_the_client_is() {
+fn step10_every_proxied_request_says_who_the_client_is() {
     let site = directives(&example_files()["nginx.conf"]);
     for (header, why) in [
         (
@@ -982,7 +1134,7 @@ fn step9_every_proxied_request_says_who_the_client_is() {
 }
 
 #[test]
-fn step9_nginx_accepts_the_site() {
+fn step10_nginx_accepts_the_site() {
     let text = &example_files()["nginx.conf"];
     let opened = text.matches('{').count();
     let closed = text.matches('}').count();
@@ -1068,7 +1220,7 @@ fn time_span(text: &str) -> Option<u64> {
 }
 
 #[test]
-fn step9_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
+fn step10_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
     let unit = directives(&example_files()["jwt-workbook@.service"]);
     let value = |key: &str| {
         unit.iter()
@@ -1127,14 +1279,14 @@ fn step9_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
 }
 
 #[test]
-fn step9_renders_nginx_conf() {
-    insta::assert_snapshot!("step9_nginx_conf", example_files()["nginx.conf"]);
+fn step10_renders_nginx_conf() {
+    insta::assert_snapshot!("step10_nginx_conf", example_files()["nginx.conf"]);
 }
 
 #[test]
-fn step9_renders_the_systemd_unit() {
+fn step10_renders_the_systemd_unit() {
     insta::assert_snapshot!(
-        "step9_systemd_unit",
+        "step10_systemd_unit",
         example_files()["jwt-workbook@.service"]
     );
 }
