@@ -216,13 +216,11 @@ impl fmt::Debug for Secret {
 }
 
 // ANCHOR: signing_key
-/// Step 3. The signing key, read from `JWT_SIGNING_KEY`, or from the file named by
-/// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break, with every
-/// problem pushed onto `problems`: both set is [`ConfigProblem::KeyTwice`]; either set but
-/// empty is [`ValueError::Empty`]; a file that cannot be read is [`ConfigProblem::KeyFile`].
-/// When `strict` (production, or an environment that could not be read), no key at all is
-/// [`ConfigProblem::MissingKey`], and each weakness of the key is one
-/// [`ConfigProblem::WeakKey`]. The book's "Secrets" and "A weak key stops the start".
+/// Step 3. The signing key, from `JWT_SIGNING_KEY` or from the file `JWT_SIGNING_KEY_FILE`
+/// names (read with `read_file`), and every problem with it pushed onto `problems` as a
+/// [`ConfigProblem`]. `strict` (production, or an environment that could not be read) decides
+/// whether a missing or weak key is a problem. The rules are the book's "Secrets", "A weak key
+/// stops the start" and its step 3.
 pub fn signing_key(
     env: &BTreeMap<String, String>,
     read_file: impl Fn(&str) -> Result<String, String>,
@@ -361,12 +359,9 @@ pub struct Upstream {
 // ANCHOR_END: host_problem
 
 // ANCHOR: check_host_name
-/// Step 5. Check a host name: not empty, at most 253 characters, only lowercase letters,
-/// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
-/// or ending with `-`. The first problem found, in that order; the characters are checked from
-/// left to right before the labels.
-///
-/// Uppercase is refused rather than lowered: one name, one spelling.
+/// Step 5. Whether `name` is a host name nginx and DNS will accept (the rules of the book's
+/// step 5), or its first problem, in the order of [`HostProblem`]'s variants, the characters
+/// read from left to right. Uppercase is refused rather than lowered: one name, one spelling.
 pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
     // TODO: Step 5: the first problem of the doc comment's order.
     todo!()

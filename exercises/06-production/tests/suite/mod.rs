@@ -137,18 +137,30 @@ fn step0_a_duration_is_written_in_its_largest_exact_unit() {
 #[test]
 fn step1_durations_read_like_the_server_flags() {
     let cases = [
-        ("300", 300),
-        ("300s", 300),
-        ("5m", 300),
-        ("12h", 43_200),
-        ("1d", 86_400),
-        ("0", 0),
-        ("0007s", 7),
-        (" 5m\n", 300),
-        ("18446744073709551615", u64::MAX),
+        ("300", 300, "a number alone is seconds"),
+        ("300s", 300, ""),
+        ("5m", 300, ""),
+        ("12h", 43_200, ""),
+        ("1d", 86_400, ""),
+        (
+            "0",
+            0,
+            "zero is a duration here; whether it is allowed is step 4's business",
+        ),
+        ("0007s", 7, "leading zeros are still digits"),
+        (
+            " 5m\n",
+            300,
+            "spaces around the value, and the line break a file ends with, are not part of it",
+        ),
+        (
+            "18446744073709551615",
+            u64::MAX,
+            "the largest u64 fits; only one more is too large",
+        ),
     ];
-    for (text, seconds) in cases {
-        assert_eq!(parse_duration(text), Ok(seconds), "parsing {text:?}");
+    for (text, seconds, why) in cases {
+        assert_eq!(parse_duration(text), Ok(seconds), "parsing {text:?}: {why}");
     }
 }
 
@@ -173,14 +185,30 @@ fn step1_durations_refuse_with_the_first_problem() {
 #[test]
 fn step1_switches_read_like_systemd() {
     for text in ["1", "yes", "true", "on", "TRUE", "Yes", " on\n"] {
-        assert_eq!(parse_bool(text), Ok(true), "parsing {text:?}");
+        assert_eq!(
+            parse_bool(text),
+            Ok(true),
+            "parsing {text:?}: systemd's four words for true, in any case, spaces around ignored"
+        );
     }
     for text in ["0", "no", "false", "off", "False", "OFF"] {
-        assert_eq!(parse_bool(text), Ok(false), "parsing {text:?}");
+        assert_eq!(
+            parse_bool(text),
+            Ok(false),
+            "parsing {text:?}: systemd's four words for false, in any case"
+        );
     }
-    assert_eq!(parse_bool(""), Err(ValueError::Empty));
+    assert_eq!(
+        parse_bool(""),
+        Err(ValueError::Empty),
+        "set to nothing: a mistake, not false"
+    );
     for text in ["ture", "2", "y", "enabled", "-1"] {
-        assert_eq!(parse_bool(text), Err(ValueError::NotABoolean), "{text:?}");
+        assert_eq!(
+            parse_bool(text),
+            Err(ValueError::NotABoolean),
+            "{text:?} is none of the eight words: refused, never guessed"
+        );
     }
 }
 
@@ -188,8 +216,16 @@ fn step1_switches_read_like_systemd() {
 
 #[test]
 fn step2_a_random_key_has_no_weakness() {
-    assert_eq!(secret_weaknesses(HEX_KEY.as_bytes()), []);
-    assert_eq!(secret_weaknesses(&RAW_KEY), []);
+    assert_eq!(
+        secret_weaknesses(HEX_KEY.as_bytes()),
+        [],
+        "a key from `openssl rand -hex 32`: 64 bytes of 16 different hex digits"
+    );
+    assert_eq!(
+        secret_weaknesses(&RAW_KEY),
+        [],
+        "32 random bytes, not text: a key need not be printable"
+    );
 }
 
 #[test]
@@ -200,7 +236,8 @@ fn step2_a_published_secret_is_refused_however_long() {
     );
     assert_eq!(
         secret_weaknesses(b"your-256-bit-secret"),
-        [Weakness::Published, Weakness::TooShort { bytes: 19 }]
+        [Weakness::Published, Weakness::TooShort { bytes: 19 }],
+        "published and too short: every weakness is reported, not only the first"
     );
     // Ground truth: each published secret really does sign one of jwt.io's example tokens.
     for (token, secret) in JWT_IO_TOKENS.iter().zip(PUBLISHED_SECRETS) {
@@ -300,7 +337,9 @@ fn step3_two_sources_or_an_empty_one_is_refused() {
             Ok(HEX_KEY),
             true
         ),
-        (None, vec![ConfigProblem::KeyTwice])
+        (None, vec![ConfigProblem::KeyTwice]),
+        "both variables set: which was meant cannot be known, so neither is used, and that is \
+         the only problem (a missing key would be a second, wrong, one)"
     );
     for variable in [SIGNING_KEY, SIGNING_KEY_FILE] {
         assert_eq!(
