@@ -462,9 +462,17 @@ fn step4_the_key_can_come_from_a_file() {
 
 #[test]
 fn step4_development_needs_no_key_and_accepts_a_weak_one() {
-    let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files).unwrap();
+    let lenient = |problems: Vec<ConfigProblem>| -> Config {
+        panic!(
+            "development was refused with {problems:?}: in development the server makes and \
+             keeps its own key, so a missing or weak one is no problem; the key is judged \
+             strictly only outside development"
+        )
+    };
+    let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files)
+        .unwrap_or_else(lenient);
     assert_eq!(config.environment, Environment::Development);
-    assert_eq!(config.signing_key, None);
+    assert_eq!(config.signing_key, None, "no key was given");
     let config = Config::from_env(
         &env(&[
             ("JWT_WORKBOOK_ENV", "development"),
@@ -472,7 +480,7 @@ fn step4_development_needs_no_key_and_accepts_a_weak_one() {
         ]),
         files,
     )
-    .unwrap();
+    .unwrap_or_else(lenient);
     assert_eq!(
         config.signing_key.as_ref().map(|key| key.expose()),
         Some(&b"secret"[..])
@@ -483,7 +491,8 @@ fn step4_development_needs_no_key_and_accepts_a_weak_one() {
 fn step4_production_refuses_a_missing_or_weak_key() {
     assert_eq!(
         problems(Config::from_env(&env(&[]), files)),
-        [ConfigProblem::MissingKey]
+        [ConfigProblem::MissingKey],
+        "nothing set: production is the default environment, and production needs a key"
     );
     assert_eq!(
         problems(Config::from_env(
@@ -505,6 +514,15 @@ fn step4_production_refuses_a_missing_or_weak_key() {
         )),
         [ConfigProblem::KeyTwice]
     );
+    let unreadable = problems(Config::from_env(
+        &env(&[("JWT_WORKBOOK_ENV", "prod"), ("JWT_SIGNING_KEY", "short")]),
+        files,
+    ));
+    assert!(
+        unreadable.contains(&ConfigProblem::WeakKey(Weakness::TooShort { bytes: 5 })),
+        "JWT_WORKBOOK_ENV=prod cannot be read, so the key is judged as in production (in \
+         doubt, be strict); the problems were {unreadable:?}"
+    );
     assert_eq!(
         problems(Config::from_env(&env(&[("JWT_SIGNING_KEY", "")]), files)),
         [ConfigProblem::Invalid {
@@ -518,27 +536,34 @@ fn step4_production_refuses_a_missing_or_weak_key() {
 #[test]
 fn step4_checks_the_lifetimes_against_each_other() {
     assert_eq!(
-        problems(Config::from_env(
+        Config::from_env(
             &env(&[
                 ("JWT_ACCESS_LIFETIME", "1d"),
                 ("JWT_REFRESH_LIFETIME", "1d"),
                 ("JWT_SIGNING_KEY", HEX_KEY),
             ]),
             files
-        )),
+        )
+        .err()
+        .unwrap_or_default(),
         [ConfigProblem::AccessOutlivesRefresh {
             access: 86_400,
             refresh: 86_400
-        }]
+        }],
+        "an access token that lives as long as its refresh token makes refreshing pointless: it \
+         must be strictly shorter"
     );
     assert_eq!(
-        problems(Config::from_env(
+        Config::from_env(
             &env(&[("JWT_REVOCATION_POLL", "0s"), ("JWT_SIGNING_KEY", HEX_KEY)]),
             files
-        )),
+        )
+        .err()
+        .unwrap_or_default(),
         [ConfigProblem::NotPositive {
             variable: "JWT_REVOCATION_POLL"
-        }]
+        }],
+        "a poll every 0 s is no interval: each of the three durations must be positive"
     );
 }
 
@@ -710,60 +735,99 @@ fn step6_one_problem_per_setting() {
     let with = |change: &dyn Fn(&mut DeploySettings)| {
         let mut settings = example_settings();
         change(&mut settings);
-        validate(&settings).unwrap_err()
+        validate(&settings).err().unwrap_or_default()
     };
     assert_eq!(
         with(&|s| s.domain = "localhost".into()),
         [DeployProblem::DomainWithoutDot {
             domain: "localhost".into()
-        }]
+        }],
+        "the example settings with `s.domain = \"localhost\".into()`: exactly one problem, {}",
+        DeployProblem::DomainWithoutDot {
+            domain: "localhost".into()
+        }
     );
     assert_eq!(
         with(&|s| s.domain = "API.example.com".into()),
         [DeployProblem::Domain {
             domain: "API.example.com".into(),
             problem: HostProblem::Character { character: 'A' }
-        }]
+        }],
+        "the example settings with `s.domain = \"API.example.com\".into()`: exactly one problem, {}",
+        DeployProblem::Domain {
+            domain: "API.example.com".into(),
+            problem: HostProblem::Character { character: 'A' }
+        }
     );
-    assert_eq!(with(&|s| s.upstreams.clear()), [DeployProblem::NoUpstreams]);
+    assert_eq!(
+        with(&|s| s.upstreams.clear()),
+        [DeployProblem::NoUpstreams],
+        "the example settings with `s.upstreams.clear()`: exactly one problem, {}",
+        DeployProblem::NoUpstreams
+    );
     assert_eq!(
         with(&|s| s.book_dir = "book".into()),
         [DeployProblem::BookDirNotAbsolute {
             path: "book".into()
-        }]
+        }],
+        "the example settings with `s.book_dir = \"book\".into()`: exactly one problem, {}",
+        DeployProblem::BookDirNotAbsolute {
+            path: "book".into()
+        }
     );
     assert_eq!(
         with(&|s| s.book_dir = "/srv/book;".into()),
         [DeployProblem::BookDirCharacter {
             path: "/srv/book;".into(),
             character: ';'
-        }]
+        }],
+        "the example settings with `s.book_dir = \"/srv/book;\".into()`: exactly one problem, {}",
+        DeployProblem::BookDirCharacter {
+            path: "/srv/book;".into(),
+            character: ';'
+        }
     );
     assert_eq!(
         with(&|s| s.book_dir = "/srv/jwt-workbook/../../etc".into()),
         [DeployProblem::BookDirParent {
             path: "/srv/jwt-workbook/../../etc".into()
-        }]
+        }],
+        "the example settings with `s.book_dir = \"/srv/jwt-workbook/../../etc\".into()`: exactly one problem, {}",
+        DeployProblem::BookDirParent {
+            path: "/srv/jwt-workbook/../../etc".into()
+        }
     );
     assert_eq!(
         with(&|s| s.user = "JWT".into()),
-        [DeployProblem::User { user: "JWT".into() }]
+        [DeployProblem::User { user: "JWT".into() }],
+        "the example settings with `s.user = \"JWT\".into()`: exactly one problem, {}",
+        DeployProblem::User { user: "JWT".into() }
     );
     assert_eq!(
         with(&|s| s.user = "a".repeat(33)),
         [DeployProblem::User {
             user: "a".repeat(33)
-        }]
+        }],
+        "the example settings with `s.user = \"a\".repeat(33)`: exactly one problem, {}",
+        DeployProblem::User {
+            user: "a".repeat(33)
+        }
     );
     assert_eq!(
         with(&|s| s.max_body_kib = 1025),
-        [DeployProblem::BodyLimit { kib: 1025 }]
+        [DeployProblem::BodyLimit { kib: 1025 }],
+        "the example settings with `s.max_body_kib = 1025`: exactly one problem, {}",
+        DeployProblem::BodyLimit { kib: 1025 }
     );
     let mut settings = example_settings();
     settings.max_body_kib = 1024;
     settings.user = "_jwt-workbook2".into();
     settings.book_dir = "/srv/jwt-workbook/book/".into();
-    assert!(validate(&settings).is_ok());
+    assert_eq!(
+        validate(&settings).err(),
+        None,
+        "the limits are allowed: 1024 KiB, a user starting with `_`, a book directory ending with /"
+    );
 }
 
 // --- Step 7: render the files ---------------------------------------------------------------
@@ -777,7 +841,11 @@ fn step7_renders_one_file_per_template() {
     let files = example_files();
     let mut names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
-    assert_eq!(files.keys().map(String::as_str).collect::<Vec<_>>(), names);
+    assert_eq!(
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        names,
+        "one file per template of TEMPLATES, under the template's own name"
+    );
     for (name, text) in &files {
         assert!(!text.contains("{{"), "{name} still has a placeholder");
     }
@@ -810,7 +878,8 @@ fn step7_every_upstream_becomes_a_server_line() {
             "server 10.0.0.5:8000 max_fails=3 fail_timeout=10s;",
             "server [::1]:8003 max_fails=3 fail_timeout=10s;",
             "server app-3:8000 max_fails=3 fail_timeout=10s;",
-        ]
+        ],
+        "the template writes one server line per upstream, from its host and port, in order"
     );
 }
 
