@@ -998,7 +998,9 @@ fn step7_a_token_signed_with_a_published_key_is_accepted() {
             sub: "reports".to_string(),
             iat: T0,
             exp: T0 + 300,
-        })
+        }),
+        "a token signed with the published key the header's kid names, ten seconds after it \
+         was issued"
     );
 }
 
@@ -1217,14 +1219,17 @@ mod jwe {
         );
         assert_eq!(
             decrypt_a128kw_cbc_hs256(&respaced, &a3_key()),
-            Err(JweError::Tampered)
+            Err(JweError::Tampered),
+            "the same header JSON with a space is another header: the tag covers the protected \
+             header as received (its base64url text), not the JSON parsed and written again"
         );
         assert_eq!(
             decrypt_a128kw_cbc_hs256(A1_TOKEN, &a3_key()),
             Err(JweError::Unsupported {
                 alg: "RSA-OAEP".into(),
                 enc: "A256GCM".into()
-            })
+            }),
+            "RFC 7516 A.1 uses other algorithms: refused before any key is touched"
         );
     }
 
@@ -1258,7 +1263,8 @@ mod jwe {
             Err(JweError::Unsupported {
                 alg: "A128KW".into(),
                 enc: "A128CBC-HS256".into()
-            })
+            }),
+            "RFC 7516 A.3 uses other algorithms: refused before any key is touched"
         );
         assert_eq!(
             decrypt_rsa_oaep_a256gcm("a.b.c", &key),
@@ -1308,7 +1314,11 @@ mod jwe {
                 Some(URL_SAFE_NO_PAD.encode(header).as_str()),
                 "the protected header, as given, is the first segment"
             );
-            assert_eq!(reference_decrypt(&token, &key), plaintext);
+            assert_eq!(
+                reference_decrypt(&token, &key),
+                plaintext,
+                "the plaintext, as the crates themselves decrypt it"
+            );
             let again = encrypt_rsa_oaep_a256gcm(header, &plaintext, &public);
             assert_ne!(
                 token.split('.').nth(2),
@@ -1335,7 +1345,8 @@ mod jwe {
         assert_eq!(inner.split('.').count(), 3, "a JWS inside: {inner}");
         assert_eq!(
             open(&token, &key, &verifier, Algorithm::ES256).map(Value::Object),
-            Ok(claims.clone())
+            Ok(claims.clone()),
+            "the claims sealed for the recipient, opened with the sender's key"
         );
 
         // Signed by someone else: decryption works (anyone can encrypt for alice), the
@@ -1346,7 +1357,9 @@ mod jwe {
         let forged = seal(&claims, &stranger, Algorithm::ES256, &public).unwrap();
         assert_eq!(
             open(&forged, &key, &verifier, Algorithm::ES256),
-            Err(JweError::BadSignature)
+            Err(JweError::BadSignature),
+            "sealed by a stranger: anyone can encrypt for the recipient, so decrypting proves \
+             nothing about the sender; only the inner signature does"
         );
         // Not marked as a nested JWT.
         let jws = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &signer).unwrap();
@@ -1357,12 +1370,15 @@ mod jwe {
         );
         assert_eq!(
             open(&unmarked, &key, &verifier, Algorithm::ES256),
-            Err(JweError::NotNested)
+            Err(JweError::NotNested),
+            "a JWE whose header does not say `\"cty\":\"JWT\"` is not a nested JWT, whatever is \
+             inside"
         );
         // The algorithm is the recipient's choice, not the token's.
         assert_eq!(
             open(&token, &key, &verifier, Algorithm::ES384),
-            Err(JweError::BadSignature)
+            Err(JweError::BadSignature),
+            "the recipient pinned ES384: the inner header's ES256 must not be trusted instead"
         );
     }
 
