@@ -27,7 +27,7 @@ pub fn run(workbook: &Workbook, chapter: &str) -> Result<(), CommandError> {
             .display(),
         chapter.slug
     );
-    // Chapter 6's step 8 is written in templates: show the solution's too.
+    // Chapter 6's step 10 is written in templates: show the solution's too.
     let templates = chapter.solution_dir(workbook).join("templates");
     if let Ok(entries) = std::fs::read_dir(&templates) {
         let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();

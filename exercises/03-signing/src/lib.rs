@@ -10,9 +10,9 @@
 //! algorithm and which key it accepts, and refuses everything else.
 //!
 //! The steps, from easy to hard: [`key_block`] and [`hmac`], [`constant_time_eq`], [`signing_input`] with
-//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`screen`], [`KeyRing::verify`],
-//! and [`recover_secret`] with [`hs256_key`]. Steps 1 to 4 build on each other, and so do
-//! steps 7 and 8; steps 5, 6 and 9 each stand on their own.
+//! [`sign_hs256`] and [`verify_hs256`], [`sign_compact`], [`verify_pinned`], [`screen`], [`KeyRing::select`],
+//! [`KeyRing::verify`], and [`recover_secret`] with [`hs256_key`]. Steps 1 to 4 build on each
+//! other, and so do steps 7 to 9; steps 5, 6 and 10 each stand on their own.
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -138,7 +138,7 @@ pub fn sign_hs256(key: &[u8], header: &[u8], payload: &[u8]) -> String {
 
 // ANCHOR: verify_hs256
 /// Step 4c. Whether `token` is a compact JWS whose HS256 signature is correct under `key`. Only
-/// the signature is checked here (the header is the business of steps 7 and 8), with nothing an attacker
+/// the signature is checked here (the header is the business of steps 7 to 9), with nothing an attacker
 /// could learn from the time it takes.
 pub fn verify_hs256(key: &[u8], token: &str) -> bool {
     // TODO: Step 4c: refuse what is not a token, then recompute and compare (steps 2 and 3).
@@ -246,7 +246,7 @@ pub const KEY_MEMBERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 /// [`Refusal`] that applies: anything that is not three segments with a header that is a JSON
 /// object holding a string `alg` ([`Refusal::Malformed`]), then a header that carries or points
 /// to a key ([`KEY_MEMBERS`]), one that demands extensions, and an unsigned token, in the order
-/// of [`Refusal`]'s variants. Returns the header, for step 8. The attacks are the book's
+/// of [`Refusal`]'s variants. Returns the header, for steps 8 and 9. The attacks are the book's
 /// "The classic attacks".
 pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
     // TODO: Step 7: the checks that need no key, in the order of `Refusal`.
@@ -254,15 +254,26 @@ pub fn screen(token: &str) -> Result<Map<String, Value>, Refusal> {
 }
 // ANCHOR_END: screen
 
+// ANCHOR: select
+impl KeyRing {
+    /// Step 8. The one key of the ring that a header which passed step 7 may be verified with,
+    /// or the [`Refusal`] that says why there is none: which key a token may use, and that its
+    /// `alg` only has to agree with it, are the book's "Which key? `kid`, key sets and
+    /// rotation" and "The classic attacks".
+    pub fn select(&self, header: &Map<String, Value>) -> Result<&TrustedKey, Refusal> {
+        // TODO: Step 8: the one key this header may use, or why there is none.
+        todo!()
+    }
+}
+// ANCHOR_END: select
+
 // ANCHOR: verify
 impl KeyRing {
-    /// Step 8. Verify a token against the ring and return its claims, refusing anything an
-    /// attacker could have made, with the first [`Refusal`] that applies: step 7's checks
-    /// first, then the rest in the order of the variants. Which key a token may use, and why
-    /// the order matters, are in the book's "Which key? `kid`, key sets and rotation", "The
-    /// classic attacks" and step 8.
+    /// Step 9. Verify a token against the ring and return its claims, refusing anything an
+    /// attacker could have made, with the first [`Refusal`] that applies, in the order of the
+    /// variants. Why the order matters is in the book's "The classic attacks" and step 9.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, Refusal> {
-        // TODO: Step 8: your step 7, then one check per remaining `Refusal`, in their order.
+        // TODO: Step 9: your steps 7 and 8, then the signature, then the claims.
         // Helper: `json_object` (at the bottom of this file).
         todo!()
     }
@@ -273,11 +284,11 @@ impl KeyRing {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 // ANCHOR: recover_secret
-/// Step 9a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
+/// Step 10a. Find which of `words` is the HS256 secret that signed `token`, the way an attacker
 /// who got hold of one token would: offline, as fast as the machine can compute HMACs (the
 /// book's "Weak secrets").
 pub fn recover_secret<'w>(token: &str, words: &[&'w str]) -> Option<&'w str> {
-    // TODO: Step 9a: the attacker's loop.
+    // TODO: Step 10a: the attacker's loop.
     todo!()
 }
 // ANCHOR_END: recover_secret
@@ -289,11 +300,11 @@ pub struct WeakSecret {
     pub length: usize,
 }
 
-/// Step 9b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
+/// Step 10b. An HS256 key for a [`KeyRing`], or [`WeakSecret`] for a secret too short to be
 /// trusted (RFC 7518 §3.2, in the book's "Weak secrets"). A careful server refuses to start with
 /// such a key.
 pub fn hs256_key(kid: &str, secret: &[u8]) -> Result<TrustedKey, WeakSecret> {
-    // TODO: Step 9b: the defence.
+    // TODO: Step 10b: the defence.
     todo!()
 }
 // ANCHOR_END: hs256_key

@@ -11,8 +11,9 @@
 //! DRF's serializers do; [`ApiError`] renders every failure in DRF's shape and words. What this
 //! crate adds is the flow: which check runs when, and which answer each failure gets.
 //!
-//! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`], the [`CurrentUser`]
-//! extractor, [`obtain`], [`verify`], [`hello`] and [`me`], the [`routes`] and the [`router`].
+//! The steps: [`parse_authorization`], [`hello_sync`], [`user_for_access_token`],
+//! [`bearer_token`], the [`CurrentUser`] extractor, [`obtain`], [`verify`], [`hello`] and [`me`],
+//! the [`routes`] and the [`router`].
 
 // Until each step is written, its arguments and imports go unused.
 #![allow(unused_variables, unused_imports, dead_code)]
@@ -20,7 +21,7 @@
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Value, json};
@@ -55,11 +56,8 @@ pub enum Credentials<'a> {
 // ANCHOR_END: credentials
 
 // ANCHOR: parse_authorization
-/// Step 1. Read an `Authorization` header value as DRF does: split it into words at runs of
-/// whitespace. No words at all, or a first word that is not exactly `Bearer` (the scheme is
-/// case-sensitive), is [`Credentials::Anonymous`]. `Bearer` followed by exactly one word is
-/// [`Credentials::Bearer`] with that word; `Bearer` followed by none, or by two or more, is
-/// [`Credentials::Malformed`].
+/// Step 1. What an `Authorization` header value carries, read exactly as DRF + simplejwt
+/// read it: the book's "The header", whose table of eighteen headers is the rule.
 pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
     // TODO: Step 1: the kind of credentials this header carries, read as DRF reads it.
     todo!()
@@ -70,10 +68,9 @@ pub fn parse_authorization(header: Option<&[u8]>) -> Credentials<'_> {
 /// Step 2. The `/hello/` endpoint as one plain function, before `async`, the shared state and
 /// extractors come in: the `Authorization` header as it came, the token service and the users
 /// are handed in, and the answer is the greeting's JSON or the refusal a protected route gives.
-/// The checks and their order are the picture's, "From the header to a user" in the book: the
-/// header as step 1 reads it, then a valid *access* token, a `user_id` claim, a user with that
-/// id, and an active user. (A token that is not UTF-8 text cannot be one of ours: check it as
-/// an empty token, which the token service refuses.)
+/// The checks, their order and each one's answer are the book's picture, "From the header to
+/// a user". (A token that is not UTF-8 text cannot be one of ours: check it as an empty token,
+/// which the token service refuses.)
 pub fn hello_sync(
     header: Option<&[u8]>,
     tokens: &TokenService,
@@ -85,19 +82,26 @@ pub fn hello_sync(
 // ANCHOR_END: hello_sync
 
 // ANCHOR: user_for_access_token
-/// Step 3. The user an access token proves, checked in simplejwt's order, each failure with
-/// its own answer:
-///
-/// 1. the token verifies as an *access* token (`state.tokens.verify` with
-///    `Some(TokenType::Access)`), else [`ApiError::AccessToken`] with the reason;
-/// 2. it has a `user_id` claim, else [`ApiError::NoUserIdentification`];
-/// 3. that user exists (`state.find_user`), else [`ApiError::UserNotFound`];
-/// 4. and is active, else [`ApiError::UserInactive`].
+/// Step 3. The user an access token proves, from the shared state: the token checks of step 2,
+/// now against the database, each failure with its own answer (the book's "From the header to
+/// a user").
 pub async fn user_for_access_token(state: &AppState, token: &str) -> Result<User, ApiError> {
-    // TODO: Step 3: the four checks of the doc comment, each with its own answer.
+    // TODO: Step 3: step 2's token checks, with the user looked up in the store.
     todo!()
 }
 // ANCHOR_END: user_for_access_token
+
+// ANCHOR: bearer_token
+/// Step 4. The token a request's `Authorization` header presents, as text, or the refusal a
+/// protected route gives a request that presents none, or a broken one: the header's rungs of
+/// "From the header to a user", read from the request's headers. Whatever bytes the header
+/// holds, it is read as DRF reads it; a token that is not text cannot be one of ours, so it is
+/// the empty token, which the token service refuses.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    // TODO: Step 4: from the request's headers to the token, or the header's refusal.
+    todo!()
+}
+// ANCHOR_END: bearer_token
 
 // ANCHOR: current_user
 /// The user whose access token came with the request. A handler that takes it as an argument
@@ -111,84 +115,76 @@ pub struct CurrentUser(pub User);
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    /// Step 4. Read the `Authorization` header with [`parse_authorization`]. Anonymous is
-    /// [`ApiError::NotAuthenticated`]; malformed is [`ApiError::BadAuthorizationHeader`]; a
-    /// bearer token goes to [`user_for_access_token`]. (A token that is not UTF-8 text cannot
-    /// be one of ours: treat it as an empty token, which the token service refuses.)
+    /// Step 5. The user a request proves, or the refusal that is sent instead of running the
+    /// handler: your steps 4 and 3, joined where axum wants them (the book's step 5).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // TODO: Step 4: from the request's header to a user, or the right refusal.
+        // TODO: Step 5: from the request to a user, or the right refusal.
         todo!()
     }
 }
 // ANCHOR_END: extractor
 
 // ANCHOR: obtain
-/// Step 5. `POST /api/token/`: a username and a password in, a refresh and an access token
-/// out. Both fields are required strings ([`required_strings`] answers the 400s); every kind
-/// of bad credentials is one 401, [`ApiError::NoActiveAccount`]; the body on success is the
-/// pair from `state.tokens.issue_pair`, for the user's id as a string.
+/// Step 6. `POST /api/token/`: a username and a password in, a refresh and an access token
+/// out, with simplejwt's answers to missing fields and to bad credentials, whatever the body's
+/// format (the book's "Logging in: `POST /api/token/`").
 pub async fn obtain(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    // TODO: Step 5: the two fields, the credentials, and the pair.
+    // TODO: Step 6: the fields, the credentials, then the pair, each refusal as simplejwt's.
     todo!()
 }
 // ANCHOR_END: obtain
 
 // ANCHOR: verify
-/// Step 6. `POST /api/token/verify/`: is this token valid? `{}` if it is. Any type of token
-/// passes (`None` as the expected type), and no user is looked up: the answer is about the
-/// token alone. A refusal is [`ApiError::Token`], the token endpoints' 401.
+/// Step 7. `POST /api/token/verify/`: is this token valid? simplejwt's answer about the token
+/// alone, whoever it names and whatever its type (the book's "Verify: `POST
+/// /api/token/verify/`").
 pub async fn verify(
     State(state): State<AppState>,
     FormData(data): FormData,
 ) -> Result<Response, ApiError> {
-    // TODO: Step 6: one field, one verification, and simplejwt's answer.
+    // TODO: Step 7: is the token valid, and nothing more.
     todo!()
 }
 // ANCHOR_END: verify
 
 // ANCHOR: hello
-/// Step 7. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
+/// Step 8. `GET /hello/`: `{"message": "Hello, World!"}`, for authenticated callers only.
 pub async fn hello(CurrentUser(user): CurrentUser) -> Response {
-    // TODO: Step 7: the greeting; the extractor in the arguments has done the checking.
+    // TODO: Step 8: the greeting, for a caller already proven.
     todo!()
 }
 // ANCHOR_END: hello
 
 // ANCHOR: me
-/// Step 7. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
+/// Step 8. `GET /api/me/`: who the access token belongs to: `id`, `username`, `is_active` and
 /// `date_joined`, in that order.
 pub async fn me(CurrentUser(user): CurrentUser) -> Response {
-    // TODO: Step 7: the fields of the doc comment, in its order.
+    // TODO: Step 8: the caller's fields, in the doc comment's order.
     todo!()
 }
 // ANCHOR_END: me
 
 // ANCHOR: routes
-/// Step 8. The four routes, each with its trailing slash as Django writes them, and what each
-/// answers to a method it does not serve:
-///
-/// - `/api/token/` and `/api/token/verify/` take `POST`; any other method is a 405 with
-///   `Allow: POST`;
-/// - `/hello/` and `/api/me/` take `GET` (and so `HEAD`); any other method is a 405 with
-///   `Allow: GET, HEAD`, but only for an authenticated caller: DRF authenticates first, so an
-///   anonymous one gets the 401.
-///
-/// The state is added by step 9, so this returns a router that still needs it.
+/// Step 9. The four routes, each with its trailing slash as Django writes them: `POST` for
+/// `/api/token/` and `/api/token/verify/`, `GET` for `/hello/` and `/api/me/`, and DRF's 405
+/// for any other method, in DRF's order of checks (the book's "Which check comes first:
+/// authentication or the method?"). The state is added by step 10, so this returns a router
+/// that still needs it.
 pub fn routes() -> Router<AppState> {
-    // TODO: Step 8: the four routes of the doc comment, and what each answers to the rest.
+    // TODO: Step 9: the four routes, and what each answers to the methods it does not serve.
     todo!()
 }
 // ANCHOR_END: routes
 
 // ANCHOR: router
-/// Step 9. The whole router: the routes of step 8; each of their paths without its slash, a
-/// 301 to the path with it, whatever the method; any other path, DRF's 404,
+/// Step 10. The whole router: the routes of step 9; each of their paths without its slash
+/// redirected as Django's `APPEND_SLASH` does, whatever the method; any other path, DRF's 404,
 /// `{"detail": "Not found."}`; and the shared state.
 pub fn router(state: AppState) -> Router {
-    // TODO: Step 9: your step 8, then the slashless paths, the other paths and the state.
+    // TODO: Step 10: your step 9, then the slashless paths, the other paths and the state.
     todo!()
 }
 // ANCHOR_END: router

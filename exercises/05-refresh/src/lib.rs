@@ -14,8 +14,8 @@
 //! in seconds: the stories of the tests start at 0, which [`clock`] shows as `day 1 00:00:00`.
 //!
 //! The steps, from easy to hard: [`Policy::expiries`], [`Store::login`] and
-//! [`Store::authorize`], [`Store::refresh`], [`Store::revoke_family`], [`Store::logout`] and
-//! [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
+//! [`Store::authorize`], [`Policy::check_refresh`], [`Store::refresh`], [`Store::revoke_family`],
+//! [`Store::logout`] and [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
 //! apart: [`refresh_cookie`] and [`check_csrf`], the server side of a browser client that keeps
 //! its refresh token in an HttpOnly cookie.
 
@@ -245,6 +245,26 @@ impl Policy {
 }
 // ANCHOR_END: expiries_fn
 
+// ANCHOR: check_refresh
+impl Policy {
+    /// Step 3. Whether `refresh` may be spent at `now` for a new pair, judged on what the
+    /// store knows of it: its `family` (`None` for a family the store never started) and
+    /// whether its jti is `blacklisted`. The answer is the expiries of the pair it buys, or
+    /// the first refusal that applies in the order of [`Refused`]'s variants (the book's
+    /// step 3 says why that order).
+    pub fn check_refresh(
+        &self,
+        refresh: &Token,
+        family: Option<&Family>,
+        blacklisted: bool,
+        now: i64,
+    ) -> Result<Expiries, Refused> {
+        // TODO: Step 3: the first refusal that applies, in the order of `Refused`, or the expiries.
+        todo!()
+    }
+}
+// ANCHOR_END: check_refresh
+
 impl Store {
     // ANCHOR: login
     /// Step 2a. A user proved who they are: start a new family for them (the next id, started
@@ -266,50 +286,46 @@ impl Store {
     // ANCHOR_END: authorize
 
     // ANCHOR: refresh
-    /// Step 3. Rotation: trade a refresh token for a new pair in the same family, and make sure
-    /// the old refresh token can never be used again.
+    /// Step 4. Rotation: trade a refresh token for a new pair in the same family, and make sure
+    /// the old refresh token can never be used again; a refusal changes nothing (the book's
+    /// "Rotation: a refresh token works once").
     ///
-    /// Refuse, in this order: a token that is not a refresh token, an unknown family, a family
-    /// that reached its end (step 1 says `None`), an expired token, a blacklisted token, a
-    /// revoked family. Otherwise blacklist the token's jti and issue the family's next pair,
-    /// with the expiries of step 1 (shortened near the family's end).
-    ///
-    /// Step 4 adds one line to the blacklisted case: a rotated-away token that comes back
+    /// Step 5 adds one line to the blacklisted case: a rotated-away token that comes back
     /// revokes its whole family.
     pub fn refresh(&mut self, refresh: &Token, now: i64) -> Result<Pair, Refused> {
-        // TODO: Step 3: the refusals of the doc comment, then the rotation.
+        // TODO: Step 4: your step 3 on what the store knows, then the rotation.
         todo!()
     }
     // ANCHOR_END: refresh
 
     // ANCHOR: revoke_family
-    /// Step 4. Revoke a family: from now on none of its tokens is accepted, access tokens
+    /// Step 5. Revoke a family: from now on none of its tokens is accepted, access tokens
     /// included. Only the first revocation counts (its time and reason are kept); returns
     /// whether this call revoked the family, so `false` for one already revoked or unknown.
     pub fn revoke_family(&mut self, family: &str, reason: Reason, now: i64) -> bool {
-        // TODO: Step 4: revoke once; then make `refresh` treat a returning token as a theft.
+        // TODO: Step 5: revoke once; then make `refresh` treat a returning token as a theft.
         todo!()
     }
     // ANCHOR_END: revoke_family
 
     // ANCHOR: logout
-    /// Step 5a. Logout, with the refresh token of this device: refuse a token that is not a
+    /// Step 6a. Logout, with the refresh token of this device: refuse a token that is not a
     /// refresh token, of an unknown family, or expired, and change nothing. Otherwise
     /// blacklist the token and revoke its family (reason `Logout`). A token that was already
     /// blacklisted still revokes the family, but the answer is `Blacklisted`, as simplejwt's
     /// blacklist endpoint answers a second logout.
     pub fn logout(&mut self, refresh: &Token, now: i64) -> Result<(), Refused> {
-        // TODO: Step 5a: the refusals that change nothing, then the logout.
+        // TODO: Step 6a: the refusals that change nothing, then the logout.
         todo!()
     }
     // ANCHOR_END: logout
 
     // ANCHOR: revoke_user
-    /// Step 5b. Revoke every live family of a user, with `reason`: those that are not revoked
+    /// Step 6b. Revoke every live family of a user, with `reason`: those that are not revoked
     /// yet and have not reached their end (step 1 still issues in them). Returns their ids,
     /// in the order of the logins. Other users' families are untouched.
     pub fn revoke_user(&mut self, user: &str, reason: Reason, now: i64) -> Vec<String> {
-        // TODO: Step 5b: every live family of `user`.
+        // TODO: Step 6b: every live family of `user`.
         todo!()
     }
     // ANCHOR_END: revoke_user
@@ -380,24 +396,24 @@ pub struct Played {
     pub holds: Held,
 }
 
-/// Step 6. Play one event against `store`: the actor acts with the tokens it holds in `held`
+/// Step 7. Play one event against `store`: the actor acts with the tokens it holds in `held`
 /// (none, if it is not there yet). The wording of `what` and `outcome`, and what the actor holds
-/// afterwards, are in the book's step 6; step 7's snapshots show them in whole stories.
+/// afterwards, are in the book's step 7; step 8's snapshots show them in whole stories.
 pub fn play(store: &mut Store, held: &BTreeMap<&str, Held>, event: &Event) -> Played {
-    // TODO: Step 6: one `match` arm per `Action`; the `Display` of `Pair` and `Refused`, and
+    // TODO: Step 7: one `match` arm per `Action`; the `Display` of `Pair` and `Refused`, and
     // `NO_ACCESS` and `NO_REFRESH`, write most of the outcomes.
     todo!()
 }
 // ANCHOR_END: play
 
 // ANCHOR: run
-/// Step 7. Play a story against a new store with `policy`, event by event, and write down
+/// Step 8. Play a story against a new store with `policy`, event by event, and write down
 /// what happened. Each event gives two lines: the instant, the actor and what it does; then,
 /// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
 /// every family the event revoked (in the order of the families). The exact wording is in
-/// the step 7 snapshots.
+/// the step 8 snapshots.
 pub fn run(policy: Policy, script: &[Event]) -> String {
-    // TODO: Step 7: your step 6 for each event, in order, and the lines it makes; `clock` and
+    // TODO: Step 8: your step 7 for each event, in order, and the lines it makes; `clock` and
     // `INDENT` help.
     todo!()
 }
@@ -424,7 +440,7 @@ pub enum CsrfRefused {
 // ANCHOR_END: cookie_mode
 
 // ANCHOR: refresh_cookie
-/// Step 8a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
+/// Step 9a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
 /// instant `now`, for a token that expires at `expires_at`: the cookie `refresh_token`, sent
 /// over HTTPS only, never shown to scripts, never attached to a request another site starts,
 /// sent to `/api/token/` and below only, and forgotten by the browser when the token expires
@@ -432,19 +448,19 @@ pub enum CsrfRefused {
 /// or is not a valid cookie value (RFC 6265's `cookie-octet`s: printable ASCII but for space,
 /// `"`, `,`, `;` and `\`), since one `;` in it would let the value add attributes of its own.
 pub fn refresh_cookie(value: &str, expires_at: i64, now: i64) -> Option<String> {
-    // TODO: Step 8a: refuse what is not a cookie value, then the cookie and its five attributes.
+    // TODO: Step 9a: refuse what is not a cookie value, then the cookie and its five attributes.
     todo!()
 }
 // ANCHOR_END: refresh_cookie
 
 // ANCHOR: check_csrf
-/// Step 8b. The double-submit check on a request that spends the refresh cookie. `cookie` is
+/// Step 9b. The double-submit check on a request that spends the refresh cookie. `cookie` is
 /// the request's `Cookie` header (`name=value` pairs separated by `;`, maybe none), `header`
 /// its `X-CSRFToken` header. The `csrftoken` cookie (an empty one counts as none) must be there,
 /// then the header, then they must be equal. Compare them in constant time: look at every byte
 /// whatever the first difference, so the time taken tells an attacker nothing of the value.
 pub fn check_csrf(cookie: Option<&str>, header: Option<&str>) -> Result<(), CsrfRefused> {
-    // TODO: Step 8b: find the `csrftoken` cookie, then refuse in the order of the doc comment.
+    // TODO: Step 9b: find the `csrftoken` cookie, then refuse in the order of the doc comment.
     todo!()
 }
 // ANCHOR_END: check_csrf

@@ -11,9 +11,10 @@
 //!   nginx, systemd, container and Procfile files from the tera templates in `templates/`:
 //!   [`check_host_name`] and [`parse_upstream`] (step 5), [`validate`] (step 6), [`render`]
 //!   (step 7).
-//! - A graceful shutdown as a state machine over events: [`Lifecycle::on`] (step 8).
+//! - A graceful shutdown as a state machine over events: [`Lifecycle::serve`] (step 8) and
+//!   [`Lifecycle::drain`] (step 9).
 //! - The proxy lines of the nginx site and the stop rules of the systemd unit, written in the
-//!   templates themselves (step 9).
+//!   templates themselves (step 10).
 
 // Until each step is written, its arguments go unused (and step 3's list of problems looks
 // like it could be a slice, since nothing is pushed onto it yet).
@@ -215,13 +216,11 @@ impl fmt::Debug for Secret {
 }
 
 // ANCHOR: signing_key
-/// Step 3. The signing key, read from `JWT_SIGNING_KEY`, or from the file named by
-/// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break, with every
-/// problem pushed onto `problems`: both set is [`ConfigProblem::KeyTwice`]; either set but
-/// empty is [`ValueError::Empty`]; a file that cannot be read is [`ConfigProblem::KeyFile`].
-/// When `strict` (production, or an environment that could not be read), no key at all is
-/// [`ConfigProblem::MissingKey`], and each weakness of the key is one
-/// [`ConfigProblem::WeakKey`]. The book's "Secrets" and "A weak key stops the start".
+/// Step 3. The signing key, from `JWT_SIGNING_KEY` or from the file `JWT_SIGNING_KEY_FILE`
+/// names (read with `read_file`), and every problem with it pushed onto `problems` as a
+/// [`ConfigProblem`]. `strict` (production, or an environment that could not be read) decides
+/// whether a missing or weak key is a problem. The rules are the book's "Secrets", "A weak key
+/// stops the start" and its step 3.
 pub fn signing_key(
     env: &BTreeMap<String, String>,
     read_file: impl Fn(&str) -> Result<String, String>,
@@ -360,12 +359,9 @@ pub struct Upstream {
 // ANCHOR_END: host_problem
 
 // ANCHOR: check_host_name
-/// Step 5. Check a host name: not empty, at most 253 characters, only lowercase letters,
-/// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
-/// or ending with `-`. The first problem found, in that order; the characters are checked from
-/// left to right before the labels.
-///
-/// Uppercase is refused rather than lowered: one name, one spelling.
+/// Step 5. Whether `name` is a host name nginx and DNS will accept (the rules of the book's
+/// step 5), or its first problem, in the order of [`HostProblem`]'s variants, the characters
+/// read from left to right. Uppercase is refused rather than lowered: one name, one spelling.
 pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
     // TODO: Step 5: the first problem of the doc comment's order.
     todo!()
@@ -601,24 +597,38 @@ impl Lifecycle {
     }
 
     // ANCHOR: on
-    /// Step 8. What the server does when `event` happens at `at`, as log entries.
-    ///
-    /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
-    ///   and starts draining until `at` + the drain timeout; a tick does nothing.
-    /// - Draining: first of all, if `at` has reached the deadline, give up on whatever is still
-    ///   in flight, close the database and exit, whatever the event was. Otherwise a new
-    ///   request is refused, a finished one is completed, another SIGTERM changes nothing, a
-    ///   tick does nothing.
-    /// - Whenever draining leaves nothing in flight (at once, if nothing was): drained, close the
-    ///   database, exit.
-    /// - Exited: nothing happens any more.
-    ///
-    /// A request finishing that was never accepted (or was given up on) is ignored.
+    /// What the server does when `event` happens at `at`, as log entries. Written for you: the
+    /// phase decides which of your steps 8 and 9 answers, and once the server has exited,
+    /// nothing happens any more.
     pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
-        // TODO: Step 8: the rules of the doc comment, phase by phase.
-        todo!()
+        match self.phase {
+            Phase::Serving => self.serve(at, event),
+            Phase::Draining { deadline } => self.drain(at, deadline, event),
+            Phase::Exited => Vec::new(),
+        }
     }
     // ANCHOR_END: on
+
+    // ANCHOR: serve
+    /// Step 8. What a serving server does with `event` at `at`, up to and including the SIGTERM
+    /// that ends serving and starts a drain of the drain timeout, from that moment (the book's
+    /// "Stopping gracefully" and its step 8). A request it never took on is not its business.
+    pub fn serve(&mut self, at: u64, event: Event) -> Vec<Entry> {
+        // TODO: Step 8: each event while serving, and the SIGTERM that ends it.
+        todo!()
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: drain
+    /// Step 9. What a draining server does with `event` at `at`, the drain ending at
+    /// `deadline`: the requests in flight may finish, nothing new is taken on, and the server
+    /// exits as soon as it can, or at the deadline at the latest, and never while a request
+    /// may still use its database (the book's "Stopping gracefully" and its step 9).
+    pub fn drain(&mut self, at: u64, deadline: u64, event: Event) -> Vec<Entry> {
+        // TODO: Step 9: the deadline first, then the event, then whether anything is left.
+        todo!()
+    }
+    // ANCHOR_END: drain
 
     fn exit(&mut self, log: &mut Vec<Entry>) {
         log.push(Entry::DatabaseClosed);

@@ -3,7 +3,7 @@
 //! Every line of it looks reasonable, and each one has shipped in real libraries: it obeys the
 //! token's `alg`, it treats `none` as "nothing to check", it hands its one key (a PEM text) to
 //! whatever algorithm the token names, and it takes a key from the token's header when there is
-//! one. Step 8 runs the attack catalog through it and through your careful verifier, side by side.
+//! one. Step 9 runs the attack catalog through it and through your careful verifier, side by side.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

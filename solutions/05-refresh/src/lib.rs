@@ -11,8 +11,8 @@
 //! in seconds: the stories of the tests start at 0, which [`clock`] shows as `day 1 00:00:00`.
 //!
 //! The steps, from easy to hard: [`Policy::expiries`], [`Store::login`] and
-//! [`Store::authorize`], [`Store::refresh`], [`Store::revoke_family`], [`Store::logout`] and
-//! [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
+//! [`Store::authorize`], [`Policy::check_refresh`], [`Store::refresh`], [`Store::revoke_family`],
+//! [`Store::logout`] and [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
 //! apart: [`refresh_cookie`] and [`check_csrf`], the server side of a browser client that keeps
 //! its refresh token in an HttpOnly cookie.
 
@@ -244,6 +244,41 @@ impl Policy {
 }
 // ANCHOR_END: expiries_fn
 
+// ANCHOR: check_refresh
+impl Policy {
+    /// Step 3. Whether `refresh` may be spent at `now` for a new pair, judged on what the
+    /// store knows of it: its `family` (`None` for a family the store never started) and
+    /// whether its jti is `blacklisted`. The answer is the expiries of the pair it buys, or
+    /// the first refusal that applies in the order of [`Refused`]'s variants (the book's
+    /// step 3 says why that order).
+    pub fn check_refresh(
+        &self,
+        refresh: &Token,
+        family: Option<&Family>,
+        blacklisted: bool,
+        now: i64,
+    ) -> Result<Expiries, Refused> {
+        if refresh.token_type != TokenType::Refresh {
+            return Err(Refused::WrongType);
+        }
+        let family = family.ok_or(Refused::UnknownFamily)?;
+        let expiries = self
+            .expiries(family.started_at, now)
+            .ok_or(Refused::SessionEnded)?;
+        if now >= refresh.expires_at {
+            return Err(Refused::Expired);
+        }
+        if blacklisted {
+            return Err(Refused::Blacklisted);
+        }
+        if let Some(revocation) = &family.revoked {
+            return Err(Refused::Revoked(revocation.reason.clone()));
+        }
+        Ok(expiries)
+    }
+}
+// ANCHOR_END: check_refresh
+
 impl Store {
     // ANCHOR: login
     /// Step 2a. A user proved who they are: start a new family for them (the next id, started
@@ -285,48 +320,33 @@ impl Store {
     // ANCHOR_END: authorize
 
     // ANCHOR: refresh
-    /// Step 3. Rotation: trade a refresh token for a new pair in the same family, and make sure
-    /// the old refresh token can never be used again.
+    /// Step 4. Rotation: trade a refresh token for a new pair in the same family, and make sure
+    /// the old refresh token can never be used again; a refusal changes nothing (the book's
+    /// "Rotation: a refresh token works once").
     ///
-    /// Refuse, in this order: a token that is not a refresh token, an unknown family, a family
-    /// that reached its end (step 1 says `None`), an expired token, a blacklisted token, a
-    /// revoked family. Otherwise blacklist the token's jti and issue the family's next pair,
-    /// with the expiries of step 1 (shortened near the family's end).
-    ///
-    /// Step 4 adds one line to the blacklisted case: a rotated-away token that comes back
+    /// Step 5 adds one line to the blacklisted case: a rotated-away token that comes back
     /// revokes its whole family.
     pub fn refresh(&mut self, refresh: &Token, now: i64) -> Result<Pair, Refused> {
-        if refresh.token_type != TokenType::Refresh {
-            return Err(Refused::WrongType);
-        }
-        let family = self
-            .family(refresh.family())
-            .ok_or(Refused::UnknownFamily)?;
-        let revoked = family.revoked.clone();
-        let expiries = self
-            .policy
-            .expiries(family.started_at, now)
-            .ok_or(Refused::SessionEnded)?;
-        if now >= refresh.expires_at {
-            return Err(Refused::Expired);
-        }
-        if self.blacklist.contains(&refresh.jti) {
-            let reason = Reason::Reuse {
-                jti: refresh.jti.clone(),
-            };
-            self.revoke_family(refresh.family(), reason, now);
-            return Err(Refused::Blacklisted);
-        }
-        if let Some(revocation) = revoked {
-            return Err(Refused::Revoked(revocation.reason));
-        }
+        let family = self.family(refresh.family());
+        let blacklisted = self.is_blacklisted(&refresh.jti);
+        let expiries = match self.policy.check_refresh(refresh, family, blacklisted, now) {
+            Ok(expiries) => expiries,
+            Err(Refused::Blacklisted) => {
+                let reason = Reason::Reuse {
+                    jti: refresh.jti.clone(),
+                };
+                self.revoke_family(refresh.family(), reason, now);
+                return Err(Refused::Blacklisted);
+            }
+            Err(refused) => return Err(refused),
+        };
         self.blacklist.insert(refresh.jti.clone());
         Ok(self.mint(refresh.family(), now, expiries))
     }
     // ANCHOR_END: refresh
 
     // ANCHOR: revoke_family
-    /// Step 4. Revoke a family: from now on none of its tokens is accepted, access tokens
+    /// Step 5. Revoke a family: from now on none of its tokens is accepted, access tokens
     /// included. Only the first revocation counts (its time and reason are kept); returns
     /// whether this call revoked the family, so `false` for one already revoked or unknown.
     pub fn revoke_family(&mut self, family: &str, reason: Reason, now: i64) -> bool {
@@ -341,7 +361,7 @@ impl Store {
     // ANCHOR_END: revoke_family
 
     // ANCHOR: logout
-    /// Step 5a. Logout, with the refresh token of this device: refuse a token that is not a
+    /// Step 6a. Logout, with the refresh token of this device: refuse a token that is not a
     /// refresh token, of an unknown family, or expired, and change nothing. Otherwise
     /// blacklist the token and revoke its family (reason `Logout`). A token that was already
     /// blacklisted still revokes the family, but the answer is `Blacklisted`, as simplejwt's
@@ -367,7 +387,7 @@ impl Store {
     // ANCHOR_END: logout
 
     // ANCHOR: revoke_user
-    /// Step 5b. Revoke every live family of a user, with `reason`: those that are not revoked
+    /// Step 6b. Revoke every live family of a user, with `reason`: those that are not revoked
     /// yet and have not reached their end (step 1 still issues in them). Returns their ids,
     /// in the order of the logins. Other users' families are untouched.
     pub fn revoke_user(&mut self, user: &str, reason: Reason, now: i64) -> Vec<String> {
@@ -453,9 +473,9 @@ pub struct Played {
     pub holds: Held,
 }
 
-/// Step 6. Play one event against `store`: the actor acts with the tokens it holds in `held`
+/// Step 7. Play one event against `store`: the actor acts with the tokens it holds in `held`
 /// (none, if it is not there yet). The wording of `what` and `outcome`, and what the actor holds
-/// afterwards, are in the book's step 6; step 7's snapshots show them in whole stories.
+/// afterwards, are in the book's step 7; step 8's snapshots show them in whole stories.
 pub fn play(store: &mut Store, held: &BTreeMap<&str, Held>, event: &Event) -> Played {
     let now = event.at;
     let mine = held.get(event.actor).cloned().unwrap_or_default();
@@ -544,11 +564,11 @@ pub fn play(store: &mut Store, held: &BTreeMap<&str, Held>, event: &Event) -> Pl
 // ANCHOR_END: play
 
 // ANCHOR: run
-/// Step 7. Play a story against a new store with `policy`, event by event, and write down
+/// Step 8. Play a story against a new store with `policy`, event by event, and write down
 /// what happened. Each event gives two lines: the instant, the actor and what it does; then,
 /// indented by 6 spaces, the outcome. Then one more indented line, starting with `! `, for
 /// every family the event revoked (in the order of the families). The exact wording is in
-/// the step 7 snapshots.
+/// the step 8 snapshots.
 pub fn run(policy: Policy, script: &[Event]) -> String {
     let mut store = Store::new(policy);
     let mut held: BTreeMap<&str, Held> = BTreeMap::new();
@@ -619,7 +639,7 @@ pub enum CsrfRefused {
 // ANCHOR_END: cookie_mode
 
 // ANCHOR: refresh_cookie
-/// Step 8a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
+/// Step 9a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
 /// instant `now`, for a token that expires at `expires_at`: the cookie `refresh_token`, sent
 /// over HTTPS only, never shown to scripts, never attached to a request another site starts,
 /// sent to `/api/token/` and below only, and forgotten by the browser when the token expires
@@ -640,7 +660,7 @@ pub fn refresh_cookie(value: &str, expires_at: i64, now: i64) -> Option<String> 
 // ANCHOR_END: refresh_cookie
 
 // ANCHOR: check_csrf
-/// Step 8b. The double-submit check on a request that spends the refresh cookie. `cookie` is
+/// Step 9b. The double-submit check on a request that spends the refresh cookie. `cookie` is
 /// the request's `Cookie` header (`name=value` pairs separated by `;`, maybe none), `header`
 /// its `X-CSRFToken` header. The `csrftoken` cookie (an empty one counts as none) must be there,
 /// then the header, then they must be equal. Compare them in constant time: look at every byte

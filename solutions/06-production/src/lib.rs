@@ -7,7 +7,8 @@
 //! - Deployment settings checked before anything is written from them, then rendered into
 //!   nginx, systemd, container and Procfile files from tera templates ([`check_host_name`],
 //!   [`parse_upstream`], [`validate`], [`render`]).
-//! - A graceful shutdown as a state machine over events ([`Lifecycle::on`]).
+//! - A graceful shutdown as a state machine over events ([`Lifecycle::serve`],
+//!   [`Lifecycle::drain`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -253,13 +254,11 @@ impl fmt::Debug for Secret {
 }
 
 // ANCHOR: signing_key
-/// Step 3. The signing key, read from `JWT_SIGNING_KEY`, or from the file named by
-/// `JWT_SIGNING_KEY_FILE` (read with `read_file`) without its final line break, with every
-/// problem pushed onto `problems`: both set is [`ConfigProblem::KeyTwice`]; either set but
-/// empty is [`ValueError::Empty`]; a file that cannot be read is [`ConfigProblem::KeyFile`].
-/// When `strict` (production, or an environment that could not be read), no key at all is
-/// [`ConfigProblem::MissingKey`], and each weakness of the key is one
-/// [`ConfigProblem::WeakKey`]. The book's "Secrets" and "A weak key stops the start".
+/// Step 3. The signing key, from `JWT_SIGNING_KEY` or from the file `JWT_SIGNING_KEY_FILE`
+/// names (read with `read_file`), and every problem with it pushed onto `problems` as a
+/// [`ConfigProblem`]. `strict` (production, or an environment that could not be read) decides
+/// whether a missing or weak key is a problem. The rules are the book's "Secrets", "A weak key
+/// stops the start" and its step 3.
 pub fn signing_key(
     env: &BTreeMap<String, String>,
     read_file: impl Fn(&str) -> Result<String, String>,
@@ -477,12 +476,9 @@ pub struct Upstream {
 // ANCHOR_END: host_problem
 
 // ANCHOR: check_host_name
-/// Step 5. Check a host name: not empty, at most 253 characters, only lowercase letters,
-/// digits, `-` and `.`, and every label between the dots 1 to 63 characters long, not starting
-/// or ending with `-`. The first problem found, in that order; the characters are checked from
-/// left to right before the labels.
-///
-/// Uppercase is refused rather than lowered: one name, one spelling.
+/// Step 5. Whether `name` is a host name nginx and DNS will accept (the rules of the book's
+/// step 5), or its first problem, in the order of [`HostProblem`]'s variants, the characters
+/// read from left to right. Uppercase is refused rather than lowered: one name, one spelling.
 pub fn check_host_name(name: &str) -> Result<(), HostProblem> {
     if name.is_empty() {
         return Err(HostProblem::Empty);
@@ -724,7 +720,7 @@ fn is_system_user_name(name: &str) -> bool {
 
 // ANCHOR: templates
 /// The files a deployment is made of, and the tera template each one is rendered from. The two
-/// that step 9 completes are this crate's own; the other two are the exercise's, as shipped.
+/// that step 10 completes are this crate's own; the other two are the exercise's, as shipped.
 pub const TEMPLATES: [(&str, &str); 4] = [
     ("nginx.conf", include_str!("../templates/nginx.conf.tera")),
     (
@@ -836,62 +832,83 @@ impl Lifecycle {
     }
 
     // ANCHOR: on
-    /// Step 8. What the server does when `event` happens at `at`, as log entries.
-    ///
-    /// - Serving: a request is accepted; a finished one is completed; SIGTERM stops accepting
-    ///   and starts draining until `at` + the drain timeout; a tick does nothing.
-    /// - Draining: first of all, if `at` has reached the deadline, give up on whatever is still
-    ///   in flight, close the database and exit, whatever the event was. Otherwise a new
-    ///   request is refused, a finished one is completed, another SIGTERM changes nothing, a
-    ///   tick does nothing.
-    /// - Whenever draining leaves nothing in flight (at once, if nothing was): drained, close the
-    ///   database, exit.
-    /// - Exited: nothing happens any more.
-    ///
-    /// A request finishing that was never accepted (or was given up on) is ignored.
+    /// What the server does when `event` happens at `at`, as log entries. Written for you: the
+    /// phase decides which of your steps 8 and 9 answers, and once the server has exited,
+    /// nothing happens any more.
     pub fn on(&mut self, at: u64, event: Event) -> Vec<Entry> {
-        let mut log = Vec::new();
         match self.phase {
-            Phase::Exited => return log,
-            Phase::Draining { deadline } if at >= deadline => {
-                log.push(Entry::GaveUp {
-                    abandoned: std::mem::take(&mut self.in_flight).into_iter().collect(),
-                });
-                self.exit(&mut log);
-                return log;
-            }
-            _ => {}
+            Phase::Serving => self.serve(at, event),
+            Phase::Draining { deadline } => self.drain(at, deadline, event),
+            Phase::Exited => Vec::new(),
         }
-        let serving = self.phase == Phase::Serving;
+    }
+    // ANCHOR_END: on
+
+    // ANCHOR: serve
+    /// Step 8. What a serving server does with `event` at `at`, up to and including the SIGTERM
+    /// that ends serving and starts a drain of the drain timeout, from that moment (the book's
+    /// "Stopping gracefully" and its step 8). A request it never took on is not its business.
+    pub fn serve(&mut self, at: u64, event: Event) -> Vec<Entry> {
+        let mut log = Vec::new();
         match event {
-            Event::Request(id) if serving => {
+            Event::Request(id) => {
                 self.in_flight.insert(id);
                 log.push(Entry::Accepted(id));
             }
-            Event::Request(id) => log.push(Entry::Refused(id)),
             Event::Finished(id) => {
                 if self.in_flight.remove(&id) {
                     log.push(Entry::Completed(id));
                 }
             }
-            Event::Terminate if serving => {
+            Event::Terminate => {
                 self.phase = Phase::Draining {
                     deadline: at.saturating_add(self.drain_timeout),
                 };
                 log.push(Entry::StoppedAccepting {
                     in_flight: self.in_flight.len(),
                 });
+                if self.in_flight.is_empty() {
+                    log.push(Entry::Drained);
+                    self.exit(&mut log);
+                }
+            }
+            Event::Tick => {}
+        }
+        log
+    }
+    // ANCHOR_END: serve
+
+    // ANCHOR: drain
+    /// Step 9. What a draining server does with `event` at `at`, the drain ending at
+    /// `deadline`: the requests in flight may finish, nothing new is taken on, and the server
+    /// exits as soon as it can, or at the deadline at the latest, and never while a request
+    /// may still use its database (the book's "Stopping gracefully" and its step 9).
+    pub fn drain(&mut self, at: u64, deadline: u64, event: Event) -> Vec<Entry> {
+        let mut log = Vec::new();
+        if at >= deadline {
+            log.push(Entry::GaveUp {
+                abandoned: std::mem::take(&mut self.in_flight).into_iter().collect(),
+            });
+            self.exit(&mut log);
+            return log;
+        }
+        match event {
+            Event::Request(id) => log.push(Entry::Refused(id)),
+            Event::Finished(id) => {
+                if self.in_flight.remove(&id) {
+                    log.push(Entry::Completed(id));
+                }
             }
             Event::Terminate => log.push(Entry::AlreadyStopping),
             Event::Tick => {}
         }
-        if matches!(self.phase, Phase::Draining { .. }) && self.in_flight.is_empty() {
+        if self.in_flight.is_empty() {
             log.push(Entry::Drained);
             self.exit(&mut log);
         }
         log
     }
-    // ANCHOR_END: on
+    // ANCHOR_END: drain
 
     fn exit(&mut self, log: &mut Vec<Entry>) {
         log.push(Entry::DatabaseClosed);

@@ -165,8 +165,8 @@ pub struct Email {
 // ANCHOR_END: email
 
 // ANCHOR: derive_key
-/// Step 1. Derive the key for one purpose from the server's secret: HMAC-SHA256 with the
-/// secret as the key and the label as the message.
+/// Step 1. The key for one purpose, derived from the server's secret and the purpose's label
+/// as the book's "A key of its own" shows.
 ///
 /// Each label gives an unrelated key, and none of them reveals the secret or the others, so a
 /// token signed with the reset key can never verify as an access token (signed with the
@@ -180,8 +180,9 @@ pub fn derive_key(server_secret: &[u8], label: &str) -> [u8; 32] {
 // ANCHOR_END: derive_key
 
 // ANCHOR: password_fingerprint
-/// Step 2. A short, keyed fingerprint of a password hash: the first [`FINGERPRINT_BYTES`]
-/// bytes of HMAC-SHA256(key, hash), in base64url without padding.
+/// Step 2. A short, keyed fingerprint of a password hash under `key`, [`FINGERPRINT_BYTES`]
+/// bytes long, written so that it fits in a token (the book's "Why the fingerprint is keyed,
+/// and short", and its step 2).
 ///
 /// It changes whenever the hash changes, and without the key it tells nothing about the hash:
 /// a reset link is readable by whoever sees it, and a hash in the open invites offline guessing.
@@ -193,10 +194,10 @@ pub fn password_fingerprint(key: &[u8], password_hash: &str) -> String {
 // ANCHOR_END: password_fingerprint
 
 // ANCHOR: issue_reset_token
-/// Step 3. Issue a reset token for `account` at `now`: an HS256 JWT with the header
-/// `{"typ":"JWT","alg":"HS256"}`, the [`ResetClaims`] in their order (`exp` is `now` plus
-/// [`RESET_LIFETIME`]), signed with the reset key. The fingerprint is made with the reset key
-/// too.
+/// Step 3. Issue a reset token for `account` at `now`: a link that works for
+/// [`RESET_LIFETIME`], bound to the account's password hash, and signed with a key no other
+/// token shares (the book's "Single use without a table" and "A key of its own", which shows
+/// one, decoded).
 pub fn issue_reset_token(server_secret: &[u8], account: &Account, now: i64) -> String {
     let key = derive_key(server_secret, RESET_KEY_LABEL);
     let claims = ResetClaims {
@@ -217,12 +218,10 @@ pub fn issue_reset_token(server_secret: &[u8], account: &Account, now: i64) -> S
 // ANCHOR_END: issue_reset_token
 
 // ANCHOR: decode_reset_token
-/// Step 4. Let jsonwebtoken check what it can of a reset token, under the reset key: the
-/// signature (HS256 and nothing else), the audience, and the claims that must be there (`exp`,
-/// `aud`, `sub`), configured by you and not by its defaults (the book's step 4 says which, and
-/// chapter 2 why). `exp` is *not* compared with the system clock here: step 5 compares it with
-/// `now`. A signature or algorithm the library refuses is [`Refused::BadSignature`], an
-/// audience [`Refused::WrongAudience`], anything else [`Refused::Malformed`].
+/// Step 4. The claims of a reset token, as far as jsonwebtoken can vouch for them under the
+/// reset key, configured by you and not by its defaults (the book's step 4 says what to check,
+/// and chapter 2 why). Time is not its business here: step 5 judges it with `now`. Each
+/// refusal is the [`Refused`] that names its cause.
 pub fn decode_reset_token(reset_key: &[u8], token: &str) -> Result<ResetClaims, Refused> {
     let mut validation = Validation::new(Algorithm::HS256);
     // jsonwebtoken would check `exp` against the system clock; we check it against `now`.
@@ -241,12 +240,8 @@ pub fn decode_reset_token(reset_key: &[u8], token: &str) -> Result<ResetClaims, 
 
 // ANCHOR: verify_reset_token
 /// Step 5. Check a reset token at `now` against the accounts as they are now, and return the
-/// id of the account whose password it may reset.
-///
-/// In this order: step 4 with the reset key (signature, shape, `aud`), then `token_type`, `exp`
-/// (refused from `exp` on, no leeway: this server issued the token and checks it with the same
-/// clock), the account (it must exist and be active), and last the fingerprint against the
-/// account's *current* password hash.
+/// id of the account whose password it may reset, or the first [`Refused`] that applies, in
+/// its order (the book's "Every misuse, and its reason" and its step 5).
 pub fn verify_reset_token(
     server_secret: &[u8],
     accounts: &Accounts,
@@ -283,8 +278,9 @@ pub fn verify_reset_token(
 /// Step 6a. `POST /api/password/reset/ {"username"}`: the message to put in the outbox, if any.
 ///
 /// The HTTP answer is always [`RESET_REQUESTED`], so this returns only what nobody but the
-/// account's owner sees: an email for an existing, active account with an address, and
-/// `None` otherwise. The link is [`RESET_PAGE`], then `#token=`, then the token.
+/// account's owner sees: an email with a reset link for an account that may have one, and
+/// `None` otherwise (the book's "A token in a URL", "Saying nothing about who has an account"
+/// and its step 6).
 pub fn request_reset(
     server_secret: &[u8],
     accounts: &Accounts,

@@ -66,13 +66,10 @@ pub enum ServiceRefused {
 // ANCHOR_END: service_refused
 
 // ANCHOR: verify_service_token
-/// Step 7. Check a token another service sent, with the issuer's published keys, at `now`.
-///
-/// In this order: the header's `alg` must be the policy's; its `kid` picks the key from the
-/// set (and nothing else does: no `jku`, no `jwk`, no guessing); the key must be meant for
-/// this algorithm and for signatures; then the signature, `iss` and `aud` (jsonwebtoken checks
-/// those once told what to expect, and `exp`, `iss`, `aud` and `sub` must all be present); and
-/// last `exp` against `now`, with no leeway.
+/// Step 7. Check a token another service sent, with the issuer's published keys, at `now`: its
+/// claims, or the first [`ServiceRefused`] that applies, in its order. The key comes from the
+/// set, chosen by the token's `kid` and by nothing else (the book's "Service to service:
+/// verifying through the JWKS").
 pub fn verify_service_token(
     keys: &JwkSet,
     policy: &Policy,

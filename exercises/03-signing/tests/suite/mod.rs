@@ -1011,7 +1011,7 @@ fn step7_the_screen_lets_every_header_through_that_a_key_must_judge() {
     }
 }
 
-// --- Step 8: a careful verifier and the attack catalog --------------------------------------
+// --- Steps 8 and 9: which key, then a careful verifier and the attack catalog ---------------
 
 const RSA_KID: &str = "rfc7515-a2-rsa";
 const EC_KID: &str = "rfc7515-a3-ec";
@@ -1172,8 +1172,208 @@ fn attack_catalog() -> Vec<(&'static str, String, Result<Value, Refusal>)> {
 }
 // ANCHOR_END: attack_catalog
 
+/// A header as step 7 returns it.
+fn header_of(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("the test's header {other} is not an object"),
+    }
+}
+
+/// The key a header selects, by its kid, or the refusal.
+fn selected(ring: &KeyRing, header: Value) -> Result<String, Refusal> {
+    ring.select(&header_of(header)).map(|key| key.kid.clone())
+}
+
 #[test]
-fn step8_accepts_genuine_tokens_with_each_key() {
+fn step8_key_choices() {
+    let ring = ring();
+    let only_rsa = KeyRing::new(vec![TrustedKey::new(
+        RSA_KID,
+        Algorithm::RS256,
+        RSA_KEY.decoding_key(),
+    )]);
+    let cases = [
+        (
+            "the RSA key's kid and alg",
+            &ring,
+            json!({"alg": "RS256", "kid": RSA_KID}),
+        ),
+        (
+            "the EC key's kid and alg",
+            &ring,
+            json!({"alg": "ES256", "kid": EC_KID}),
+        ),
+        (
+            "the Ed25519 key's kid and alg",
+            &ring,
+            json!({"alg": "EdDSA", "kid": ED_KID}),
+        ),
+        ("no kid, three keys", &ring, json!({"alg": "RS256"})),
+        ("no kid, one key", &only_rsa, json!({"alg": "RS256"})),
+        (
+            "no kid, one key, another alg",
+            &only_rsa,
+            json!({"alg": "HS256"}),
+        ),
+        (
+            "the RSA key's kid, alg HS256",
+            &ring,
+            json!({"alg": "HS256", "kid": RSA_KID}),
+        ),
+        (
+            "the RSA key's kid, alg ES256",
+            &ring,
+            json!({"alg": "ES256", "kid": RSA_KID}),
+        ),
+        (
+            "the RSA key's kid, alg rs256",
+            &ring,
+            json!({"alg": "rs256", "kid": RSA_KID}),
+        ),
+        (
+            "the RSA key's kid, alg nOnE",
+            &ring,
+            json!({"alg": "nOnE", "kid": RSA_KID}),
+        ),
+        (
+            "a kid in capitals",
+            &ring,
+            json!({"alg": "RS256", "kid": "rfc7515-a2-RSA"}),
+        ),
+        (
+            "a kid with a trailing space",
+            &ring,
+            json!({"alg": "RS256", "kid": "rfc7515-a2-rsa "}),
+        ),
+        (
+            "a kid that is a path",
+            &ring,
+            json!({"alg": "RS256", "kid": "/etc/passwd"}),
+        ),
+        (
+            "a kid that is a URL",
+            &ring,
+            json!({"alg": "RS256", "kid": "https://attacker.example/key"}),
+        ),
+        ("an empty kid", &ring, json!({"alg": "RS256", "kid": ""})),
+        (
+            "a kid that is a number",
+            &ring,
+            json!({"alg": "RS256", "kid": 7}),
+        ),
+        (
+            "a kid that is null",
+            &only_rsa,
+            json!({"alg": "RS256", "kid": null}),
+        ),
+        (
+            "an unknown kid and another alg",
+            &ring,
+            json!({"alg": "HS256", "kid": "x' OR '1'='1"}),
+        ),
+    ];
+    let mut report = String::new();
+    for (what, ring, header) in cases {
+        let verdict = match selected(ring, header.clone()) {
+            Ok(kid) => format!("the key {kid:?}"),
+            Err(refusal) => format!("refused: {refusal:?}"),
+        };
+        report.push_str(&format!("{what}: {header}\n  {verdict}\n"));
+    }
+    insta::assert_snapshot!("step8_key_choices", report);
+}
+
+#[test]
+fn step8_a_kid_only_chooses_among_our_keys() {
+    let ring = ring();
+    for kid in ["rfc7515-a2-RSA", "rfc7515-a2-rsa ", "/etc/passwd", ""] {
+        assert_eq!(
+            selected(&ring, json!({"alg": "RS256", "kid": kid})),
+            Err(Refusal::UnknownKey {
+                kid: Some(kid.into())
+            }),
+            "kid {kid:?} is no kid of ours: a kid is compared exactly with our keys' ids, and \
+             never used to find a key anywhere else"
+        );
+    }
+    assert_eq!(
+        selected(&ring, json!({"alg": "RS256"})),
+        Err(Refusal::UnknownKey { kid: None }),
+        "no kid and three keys: choosing one would be a guess (trying each would let the token \
+         choose)"
+    );
+}
+
+#[test]
+fn step8_keys_and_kids_drawn_at_random() {
+    let (seed, mut rng) = generator();
+    let algorithms = [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+    ];
+    for _ in 0..8 {
+        let count = rng.gen_range(1..5);
+        let keys: Vec<(String, Algorithm)> = (0..count)
+            .map(|n| {
+                (
+                    format!("key-{n}-{:08x}", rng.r#gen::<u32>()),
+                    algorithms[rng.gen_range(0..algorithms.len())],
+                )
+            })
+            .collect();
+        let ring = KeyRing::new(
+            keys.iter()
+                .map(|(kid, algorithm)| {
+                    TrustedKey::new(kid.clone(), *algorithm, DecodingKey::from_secret(b"unused"))
+                })
+                .collect(),
+        );
+        let (kid, algorithm) = &keys[rng.gen_range(0..keys.len())];
+        let alg = format!("{algorithm:?}");
+        assert_eq!(
+            selected(&ring, json!({"alg": alg, "kid": kid})),
+            Ok(kid.clone()),
+            "the kid {kid:?} of a {alg} key in a ring of {count}, with its own alg (seed {seed})"
+        );
+        let other = algorithms
+            .iter()
+            .find(|other| *other != algorithm)
+            .expect("another algorithm");
+        assert_eq!(
+            selected(&ring, json!({"alg": format!("{other:?}"), "kid": kid})),
+            Err(Refusal::WrongAlgorithm {
+                expected: *algorithm,
+                found: format!("{other:?}")
+            }),
+            "the kid {kid:?} of a {alg} key, with alg {other:?}: the key decides the algorithm, \
+             and the token's alg only has to agree with it (seed {seed})"
+        );
+        let unknown = format!("{kid}-not-ours");
+        assert_eq!(
+            selected(&ring, json!({"alg": alg, "kid": unknown})),
+            Err(Refusal::UnknownKey {
+                kid: Some(unknown.clone())
+            }),
+            "(seed {seed})"
+        );
+        let expected = if count == 1 {
+            Ok(kid.clone())
+        } else {
+            Err(Refusal::UnknownKey { kid: None })
+        };
+        assert_eq!(
+            selected(&ring, json!({"alg": alg})),
+            expected,
+            "no kid, a ring of {count}: only a ring of one key can do without (seed {seed})"
+        );
+    }
+}
+
+#[test]
+fn step9_accepts_genuine_tokens_with_each_key() {
     let claims = json!({"sub": "alice"});
     let ring = ring();
     for (kid, key, algorithm) in [
@@ -1192,7 +1392,7 @@ fn step8_accepts_genuine_tokens_with_each_key() {
 }
 
 #[test]
-fn step8_accepts_genuine_tokens_with_claims_drawn_at_random() {
+fn step9_accepts_genuine_tokens_with_claims_drawn_at_random() {
     let (seed, mut rng) = generator();
     let ring = ring();
     let keys = [
@@ -1226,7 +1426,7 @@ fn step8_accepts_genuine_tokens_with_claims_drawn_at_random() {
 }
 
 #[test]
-fn step8_without_a_kid_only_a_single_key_is_used() {
+fn step9_the_rfc_tokens_verify_with_a_ring_of_their_one_key() {
     let only_rsa = KeyRing::new(vec![TrustedKey::new(
         RSA_KID,
         Algorithm::RS256,
@@ -1234,7 +1434,8 @@ fn step8_without_a_kid_only_a_single_key_is_used() {
     )]);
     assert_eq!(
         only_rsa.verify(A2_TOKEN).map(Value::Object),
-        Ok(rfc_claims())
+        Ok(rfc_claims()),
+        "RFC 7515 A.2, with no kid, against a ring of its one RSA key"
     );
     let only_hmac = KeyRing::new(vec![TrustedKey::new(
         "rfc7515-a1",
@@ -1243,51 +1444,13 @@ fn step8_without_a_kid_only_a_single_key_is_used() {
     )]);
     assert_eq!(
         only_hmac.verify(A1_TOKEN).map(Value::Object),
-        Ok(rfc_claims())
-    );
-    // With several keys, a token without a kid would make us guess: refuse it.
-    assert_eq!(
-        ring().verify(A2_TOKEN),
-        Err(Refusal::UnknownKey { kid: None })
-    );
-    // And the key's algorithm decides, even for the only key.
-    assert_eq!(
-        only_rsa.verify(A1_TOKEN),
-        Err(Refusal::WrongAlgorithm {
-            expected: Algorithm::RS256,
-            found: "HS256".into()
-        })
+        Ok(rfc_claims()),
+        "RFC 7515 A.1, with no kid, against a ring of its one HMAC key"
     );
 }
 
 #[test]
-fn step8_a_kid_only_chooses_among_our_keys() {
-    let ring = ring();
-    for kid in [
-        "rfc7515-a2-RSA",
-        "rfc7515-a2-rsa ",
-        "/etc/passwd",
-        "https://attacker.example/key",
-        "",
-    ] {
-        let token = signed(
-            &json!({"alg": "RS256", "kid": kid}),
-            &json!({"sub": "alice"}),
-            &RSA_KEY.encoding_key(),
-            Algorithm::RS256,
-        );
-        assert_eq!(
-            ring.verify(&token),
-            Err(Refusal::UnknownKey {
-                kid: Some(kid.into())
-            }),
-            "kid {kid:?}"
-        );
-    }
-}
-
-#[test]
-fn step8_malformed_tokens_are_refused_before_anything_else() {
+fn step9_malformed_tokens_are_refused_before_anything_else() {
     let ring = ring();
     let kid_number = signed(
         &json!({"alg": "RS256", "kid": 7}),
@@ -1329,15 +1492,19 @@ fn step8_malformed_tokens_are_refused_before_anything_else() {
 }
 
 #[test]
-fn step8_each_attack_is_refused_for_its_own_reason() {
+fn step9_each_attack_is_refused_for_its_own_reason() {
     let ring = ring();
     for (what, token, expected) in attack_catalog() {
-        assert_eq!(ring.verify(&token).map(Value::Object), expected, "{what}");
+        assert_eq!(
+            ring.verify(&token).map(Value::Object),
+            expected,
+            "{what}: of the refusals that apply, the one that comes first in `Refusal`"
+        );
     }
 }
 
 #[test]
-fn step8_attack_verdicts() {
+fn step9_attack_verdicts() {
     let ring = ring();
     let pem = RSA_KEY.public_key_pem();
     let mut report = String::new();
@@ -1356,10 +1523,10 @@ fn step8_attack_verdicts() {
             number + 1
         ));
     }
-    insta::assert_snapshot!("step8_attack_verdicts", report);
+    insta::assert_snapshot!("step9_attack_verdicts", report);
 }
 
-// --- Step 9: a weak secret ------------------------------------------------------------------
+// --- Step 10: a weak secret -----------------------------------------------------------------
 
 // ANCHOR: wordlist
 /// A few hundred passwords and "secrets" people actually type, one per line.
@@ -1381,7 +1548,7 @@ fn words() -> Vec<&'static str> {
 }
 
 #[test]
-fn step9_recovers_the_secret_of_a_leaked_token() {
+fn step10_recovers_the_secret_of_a_leaked_token() {
     assert!(
         words().len() >= 300,
         "the word list has a few hundred words"
@@ -1390,7 +1557,7 @@ fn step9_recovers_the_secret_of_a_leaked_token() {
 }
 
 #[test]
-fn step9_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
+fn step10_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
     let (seed, mut rng) = generator();
     let list: Vec<String> = (0..200)
         .map(|_| {
@@ -1417,7 +1584,7 @@ fn step9_recovers_a_secret_drawn_at_random_from_a_list_drawn_at_random() {
 }
 
 #[test]
-fn step9_recovers_the_secret_of_jwt_io_example() {
+fn step10_recovers_the_secret_of_jwt_io_example() {
     assert_eq!(
         recover_secret(JWT_IO_TOKEN, &words()),
         Some("your-256-bit-secret")
@@ -1425,7 +1592,7 @@ fn step9_recovers_the_secret_of_jwt_io_example() {
 }
 
 #[test]
-fn step9_finds_nothing_when_the_secret_is_random() {
+fn step10_finds_nothing_when_the_secret_is_random() {
     let random = hex("8d3c5e1f0a9b7c6d2e4f1a3b5c7d9e0f1b2a3c4d5e6f708192a3b4c5d6e7f809");
     let token = signed(
         &json!({"alg": "HS256", "typ": "JWT"}),
@@ -1438,7 +1605,7 @@ fn step9_finds_nothing_when_the_secret_is_random() {
 }
 
 #[test]
-fn step9_with_the_secret_anyone_can_mint_tokens() {
+fn step10_with_the_secret_anyone_can_mint_tokens() {
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     // Whatever claims the attacker likes, signed with the service's own key.
     let minted = signed(
@@ -1458,7 +1625,7 @@ fn step9_with_the_secret_anyone_can_mint_tokens() {
 }
 
 #[test]
-fn step9_a_careful_server_refuses_a_short_secret() {
+fn step10_a_careful_server_refuses_a_short_secret() {
     assert_eq!(MIN_SECRET_BYTES, 32);
     let secret = recover_secret(LEAKED_TOKEN, &words()).expect("the secret is in the list");
     assert_eq!(
@@ -1480,7 +1647,7 @@ fn step9_a_careful_server_refuses_a_short_secret() {
 }
 
 #[test]
-fn step9_a_strong_key_from_hs256_key_verifies_its_tokens() {
+fn step10_a_strong_key_from_hs256_key_verifies_its_tokens() {
     let secret = unb64(A1_KEY);
     let ring = KeyRing::new(vec![hs256_key("rfc7515-a1", &secret).unwrap()]);
     // The ring's verify is step 8's; here only the key's bytes and algorithm are checked.

@@ -31,8 +31,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::sut::{
-    Credentials, CurrentUser, hello, hello_sync, me, obtain, parse_authorization, router, routes,
-    user_for_access_token, verify,
+    Credentials, CurrentUser, bearer_token, hello, hello_sync, me, obtain, parse_authorization,
+    router, routes, user_for_access_token, verify,
 };
 
 /// The instant every test starts at (2026-11-22 14:46:07 UTC): the `iat` of the tokens the
@@ -360,10 +360,18 @@ fn step0_a_path_gets_a_trailing_slash_only_when_it_lacks_one() {
     assert_eq!(
         with_trailing_slash("/api/token/"),
         "/api/token/",
-        "already there"
+        "the slash is already there: a second one would be another path"
     );
-    assert_eq!(with_trailing_slash("/"), "/");
-    assert_eq!(with_trailing_slash(""), "/");
+    assert_eq!(
+        with_trailing_slash("/"),
+        "/",
+        "the root already ends with its slash"
+    );
+    assert_eq!(
+        with_trailing_slash(""),
+        "/",
+        "an empty path lacks its slash too"
+    );
     for depth in 1..8 {
         let path: String = (0..depth).map(|i| format!("/p{i}")).collect();
         assert_eq!(with_trailing_slash(&path), format!("{path}/"));
@@ -619,7 +627,100 @@ async fn verdict(world: &World, what: &str, token: &str) -> String {
     }
 }
 
-// --- Step 4: the extractor ------------------------------------------------------------------
+// --- Step 4: the token from the request's headers ------------------------------------------
+
+/// The headers of a request that carries `authorization` (and a header of another name, which
+/// must not count).
+fn headers_with(authorization: Option<&[u8]>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-authorization", "Bearer decoy".parse().expect("a header"));
+    if let Some(value) = authorization {
+        headers.insert(
+            "authorization",
+            axum::http::HeaderValue::from_bytes(value).expect("a header value"),
+        );
+    }
+    headers
+}
+
+fn token_or_refusal(headers: &HeaderMap) -> String {
+    match bearer_token(headers) {
+        Ok(token) => format!("the token {token:?}"),
+        Err(error) => format!("{} {}", error.status(), error.body()),
+    }
+}
+
+#[test]
+fn step4_reads_the_token_or_the_refusal_from_the_headers() {
+    let cases: [(&str, Option<&[u8]>); 9] = [
+        ("no Authorization header", None),
+        ("an empty header", Some(b"")),
+        ("DRF's own scheme", Some(b"Token abc.def.ghi")),
+        ("lower case bearer", Some(b"bearer abc.def.ghi")),
+        ("Bearer alone", Some(b"Bearer")),
+        ("Bearer and two words", Some(b"Bearer abc.def.ghi extra")),
+        ("Bearer and a token", Some(b"Bearer abc.def.ghi")),
+        ("a tab and trailing spaces", Some(b"Bearer\tabc.def.ghi  ")),
+        ("a token that is not text", Some(b"Bearer abc\xe9def")),
+    ];
+    let mut report = String::new();
+    for (what, header) in cases {
+        report.push_str(&format!(
+            "{what}\n  {}\n",
+            token_or_refusal(&headers_with(header))
+        ));
+    }
+    insta::assert_snapshot!("step4_bearer_token", report);
+}
+
+#[test]
+fn step4_a_header_that_is_not_text_is_still_read() {
+    let headers = headers_with(Some(b"Bearer abc\xe9def"));
+    match bearer_token(&headers) {
+        Ok(token) => assert_eq!(
+            token, "",
+            "a token that is not text (byte 0xE9) cannot be one of ours: it is the empty token, \
+             which the token service refuses"
+        ),
+        Err(error)
+            if error.status() == StatusCode::UNAUTHORIZED && error.body()["code"].is_null() =>
+        {
+            panic!(
+                "\"Bearer abc\\xe9def\" was taken for no credentials at all: the header was read \
+                 as text (`HeaderValue::to_str` gives up on any byte outside visible ASCII); read \
+                 its bytes, as step 1 takes them"
+            )
+        }
+        Err(error) => panic!(
+            "\"Bearer abc\\xe9def\" is a well-formed Bearer header (two words): its token is not \
+             text, so it is the empty token, which the token service refuses later, not {}",
+            error.body()
+        ),
+    }
+}
+
+#[test]
+fn step4_hands_over_tokens_drawn_at_random() {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..8 {
+        let token: String = (0..rng.gen_range(1..40))
+            .map(|_| {
+                let alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+                alphabet[rng.gen_range(0..alphabet.len())] as char
+            })
+            .collect();
+        let spaces = " ".repeat(rng.gen_range(1..4));
+        let header = format!("Bearer{spaces}{token}");
+        assert_eq!(
+            bearer_token(&headers_with(Some(header.as_bytes()))).map_err(|error| error.body()),
+            Ok(token.as_str()),
+            "the header {header:?}"
+        );
+    }
+}
+
+// --- Step 5: the extractor ------------------------------------------------------------------
 
 /// A handler that only needs to know who is calling.
 async fn whoami(CurrentUser(user): CurrentUser) -> String {
@@ -633,17 +734,17 @@ fn whoami_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step4_a_bearer_token_lets_the_request_in() {
+async fn step5_a_bearer_token_lets_the_request_in() {
     let world = World::new().await;
     let router = whoami_router(&world);
     let (_, access) = world.pair_for(&world.demo);
     let (answer, transcript) = exchange(&router, &Call::get("/whoami/").bearer(&access)).await;
     assert_eq!(answer.status, StatusCode::OK);
-    insta::assert_snapshot!("step4_bearer_lets_in", transcript);
+    insta::assert_snapshot!("step5_bearer_lets_in", transcript);
 }
 
 #[tokio::test]
-async fn step4_every_other_header_is_a_401_with_www_authenticate() {
+async fn step5_every_other_header_is_a_401_with_www_authenticate() {
     let world = World::new().await;
     let router = whoami_router(&world);
     let (refresh, access) = world.pair_for(&world.demo);
@@ -686,10 +787,10 @@ async fn step4_every_other_header_is_a_401_with_www_authenticate() {
         }
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step4_header_refusals", report);
+    insta::assert_snapshot!("step5_header_refusals", report);
 }
 
-// --- Step 5: log in -------------------------------------------------------------------------
+// --- Step 6: log in -------------------------------------------------------------------------
 
 fn obtain_router(world: &World) -> Router {
     Router::new()
@@ -698,7 +799,7 @@ fn obtain_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step5_logs_in_with_a_json_body() {
+async fn step6_logs_in_with_a_json_body() {
     let world = World::new().await;
     let router = obtain_router(&world);
     let call =
@@ -712,11 +813,11 @@ async fn step5_logs_in_with_a_json_body() {
         claims(&answer.field("refresh")),
         claims(&answer.field("access"))
     ));
-    insta::assert_snapshot!("step5_login", transcript);
+    insta::assert_snapshot!("step6_login", transcript);
 }
 
 #[tokio::test]
-async fn step5_takes_the_bodies_drf_takes() {
+async fn step6_takes_the_bodies_drf_takes() {
     let world = World::new().await;
     let router = obtain_router(&world);
     let multipart = "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\ndemo\r\n\
@@ -761,11 +862,11 @@ async fn step5_takes_the_bodies_drf_takes() {
         assert_eq!(answer.status, StatusCode::OK, "{what}");
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step5_login_bodies", report);
+    insta::assert_snapshot!("step6_login_bodies", report);
 }
 
 #[tokio::test]
-async fn step5_refuses_bad_fields_and_bad_credentials() {
+async fn step6_refuses_bad_fields_and_bad_credentials() {
     let world = World::new().await;
     let router = obtain_router(&world);
     let cases = [
@@ -804,10 +905,10 @@ async fn step5_refuses_bad_fields_and_bad_credentials() {
         let answer = send(&router, &Call::post("/api/token/").json(body.clone())).await;
         report.push_str(&format!("{what}: {body}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step5_login_refusals", report);
+    insta::assert_snapshot!("step6_login_refusals", report);
 }
 
-// --- Step 6: verify -------------------------------------------------------------------------
+// --- Step 7: verify -------------------------------------------------------------------------
 
 fn verify_router(world: &World) -> Router {
     Router::new()
@@ -816,18 +917,18 @@ fn verify_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step6_verify_answers_an_empty_object_for_a_good_token() {
+async fn step7_verify_answers_an_empty_object_for_a_good_token() {
     let world = World::new().await;
     let router = verify_router(&world);
     let (_, access) = world.pair_for(&world.demo);
     let call = Call::post("/api/token/verify/").json(json!({ "token": access }));
     let (answer, transcript) = exchange(&router, &call).await;
     assert_eq!(answer.status, StatusCode::OK);
-    insta::assert_snapshot!("step6_verify", transcript);
+    insta::assert_snapshot!("step7_verify", transcript);
 }
 
 #[tokio::test]
-async fn step6_verify_judges_the_token_alone() {
+async fn step7_verify_judges_the_token_alone() {
     let world = World::new().await;
     let router = verify_router(&world);
     let (refresh, access) = world.pair_for(&world.demo);
@@ -880,10 +981,10 @@ async fn step6_verify_judges_the_token_alone() {
         "the access token, 300 s later\n{}",
         answer.summary()
     ));
-    insta::assert_snapshot!("step6_verify_cases", report);
+    insta::assert_snapshot!("step7_verify_cases", report);
 }
 
-// --- Step 7: protected routes ---------------------------------------------------------------
+// --- Step 8: protected routes ---------------------------------------------------------------
 
 fn protected_router(world: &World) -> Router {
     Router::new()
@@ -893,7 +994,7 @@ fn protected_router(world: &World) -> Router {
 }
 
 #[tokio::test]
-async fn step7_hello_and_me_answer_an_authenticated_caller() {
+async fn step8_hello_and_me_answer_an_authenticated_caller() {
     let world = World::new().await;
     let router = protected_router(&world);
     let (_, access) = world.pair_for(&world.demo);
@@ -904,13 +1005,13 @@ async fn step7_hello_and_me_answer_an_authenticated_caller() {
     assert_eq!(hello_answer.status, StatusCode::OK);
     assert_eq!(me_answer.status, StatusCode::OK);
     insta::assert_snapshot!(
-        "step7_hello_and_me",
+        "step8_hello_and_me",
         format!("{hello_transcript}\n---\n\n{me_transcript}")
     );
 }
 
 #[tokio::test]
-async fn step7_hello_and_me_refuse_everyone_else() {
+async fn step8_hello_and_me_refuse_everyone_else() {
     let world = World::new().await;
     let router = protected_router(&world);
     let (refresh, _) = world.pair_for(&world.demo);
@@ -932,10 +1033,10 @@ async fn step7_hello_and_me_refuse_everyone_else() {
     }
 }
 
-// --- Steps 8 and 9: the routes, then the router -----------------------------------------------
+// --- Steps 9 and 10: the routes, then the router -----------------------------------------------
 
 #[tokio::test]
-async fn step8_a_whole_session() {
+async fn step9_a_whole_session() {
     let world = World::new().await;
     let router = routes().with_state(world.state.clone());
     let mut transcript = String::new();
@@ -976,11 +1077,11 @@ async fn step8_a_whole_session() {
     assert_eq!(answer.status, StatusCode::OK);
     step("The new access token works", text);
 
-    insta::assert_snapshot!("step8_session", transcript);
+    insta::assert_snapshot!("step9_session", transcript);
 }
 
 #[tokio::test]
-async fn step8_each_route_answers_its_methods_and_refuses_the_others() {
+async fn step9_each_route_answers_its_methods_and_refuses_the_others() {
     let world = World::new().await;
     let app = routes().with_state(world.state.clone());
     let (_, access) = world.pair_for(&world.demo);
@@ -1001,6 +1102,11 @@ async fn step8_each_route_answers_its_methods_and_refuses_the_others() {
             Some(allow),
             "{wrong} {path}: the Allow header"
         );
+        assert!(
+            !answer.body.is_empty(),
+            "{wrong} {path}: a 405 without a body is axum's own answer to a method the route does \
+             not serve; DRF's has its detail, and only the route's own fallback can give it"
+        );
         assert_eq!(
             answer.json(),
             json!({"detail": format!("Method \"{wrong}\" not allowed.")}),
@@ -1012,7 +1118,9 @@ async fn step8_each_route_answers_its_methods_and_refuses_the_others() {
         assert_eq!(
             answer.status,
             StatusCode::UNAUTHORIZED,
-            "an anonymous POST {path} is refused for who it is before what it asks"
+            "an anonymous POST {path}: DRF authenticates before it looks at the method, so \
+             the caller who proves nobody gets the 401, not the 405 (the book's \"Which check \
+             comes first\")"
         );
     }
     let answer = send(&app, &Call::new(Method::HEAD, "/hello/").bearer(&access)).await;
@@ -1021,7 +1129,7 @@ async fn step8_each_route_answers_its_methods_and_refuses_the_others() {
 }
 
 #[tokio::test]
-async fn step9_methods_paths_and_slashes() {
+async fn step10_methods_paths_and_slashes() {
     let world = World::new().await;
     let router = router(world.state.clone());
     let (_, access) = world.pair_for(&world.demo);
@@ -1068,7 +1176,7 @@ async fn step9_methods_paths_and_slashes() {
         let answer = send(&router, &call).await;
         report.push_str(&format!("{what}\n{}", answer.summary()));
     }
-    insta::assert_snapshot!("step9_routing", report);
+    insta::assert_snapshot!("step10_routing", report);
 }
 
 // --- Inputs drawn at random, for the steps the snapshots above check with fixed inputs ------
@@ -1090,7 +1198,7 @@ async fn random_user(world: &World) -> (User, String) {
 }
 
 #[tokio::test]
-async fn step4_the_extractor_names_a_user_drawn_at_random() {
+async fn step5_the_extractor_names_a_user_drawn_at_random() {
     let world = World::new().await;
     let (user, _) = random_user(&world).await;
     let (_, access) = world.pair_for(&user);
@@ -1107,7 +1215,7 @@ async fn step4_the_extractor_names_a_user_drawn_at_random() {
 }
 
 #[tokio::test]
-async fn step5_logs_in_a_user_drawn_at_random_and_refuses_a_wrong_password() {
+async fn step6_logs_in_a_user_drawn_at_random_and_refuses_a_wrong_password() {
     let world = World::new().await;
     let (user, password) = random_user(&world).await;
     let router = obtain_router(&world);
@@ -1123,7 +1231,14 @@ async fn step5_logs_in_a_user_drawn_at_random_and_refuses_a_wrong_password() {
         .tokens
         .verify(&access, Some(TokenType::Access))
         .expect("the access token verifies");
-    assert_eq!(verified.user_id, Some(user.id.to_string()));
+    assert_eq!(
+        verified.user_id,
+        Some(user.id.to_string()),
+        "the pair is issued for the user's id, as a string: the user_id claim names user {} \
+         ({:?}), whose name can change",
+        user.id,
+        user.username
+    );
     let wrong = send(
         &router,
         &Call::post("/api/token/")
@@ -1134,7 +1249,7 @@ async fn step5_logs_in_a_user_drawn_at_random_and_refuses_a_wrong_password() {
 }
 
 #[tokio::test]
-async fn step6_verify_judges_tokens_drawn_at_random() {
+async fn step7_verify_judges_tokens_drawn_at_random() {
     use rand::Rng;
     let world = World::new().await;
     let router = verify_router(&world);
@@ -1153,8 +1268,18 @@ async fn step6_verify_judges_tokens_drawn_at_random() {
             &Call::post("/api/token/verify/").json(json!({"token": good})),
         )
         .await;
-        assert_eq!(answer.status, StatusCode::OK, "{claims}");
-        assert_eq!(answer.json(), json!({}));
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{claims} is signed with the server's key and unexpired, so it is valid, whatever its \
+             type and whoever it names; the answer was {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        assert_eq!(
+            answer.json(),
+            json!({}),
+            "simplejwt answers a valid token with {{}}"
+        );
         let other_key = format!("another-key-{}", rng.r#gen::<u64>());
         let forged = sign_with(&other_key, claims.clone());
         let answer = send(
@@ -1171,7 +1296,7 @@ async fn step6_verify_judges_tokens_drawn_at_random() {
 }
 
 #[tokio::test]
-async fn step7_me_describes_a_user_drawn_at_random() {
+async fn step8_me_describes_a_user_drawn_at_random() {
     let world = World::new().await;
     let (user, _) = random_user(&world).await;
     let (_, access) = world.pair_for(&user);
@@ -1188,7 +1313,7 @@ async fn step7_me_describes_a_user_drawn_at_random() {
 }
 
 #[tokio::test]
-async fn step9_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect() {
+async fn step10_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect() {
     use rand::Rng;
     let world = World::new().await;
     let app = router(world.state.clone());
@@ -1208,11 +1333,16 @@ async fn step9_paths_drawn_at_random_are_not_found_and_slashless_ones_redirect()
         ("/api/me", Method::GET),
     ] {
         let answer = send(&app, &Call::new(method, path)).await;
-        assert_eq!(answer.status, StatusCode::MOVED_PERMANENTLY, "{path}");
+        assert_eq!(
+            answer.status,
+            StatusCode::MOVED_PERMANENTLY,
+            "{path}: Django's APPEND_SLASH redirects with a 301 Moved Permanently (not a 308, \
+             which is what axum's `Redirect::permanent` sends), whatever the method"
+        );
         assert_eq!(
             answer.header("location"),
             Some(format!("{path}/").as_str()),
-            "{path}"
+            "{path}: the Location is the same path with its slash"
         );
     }
 }

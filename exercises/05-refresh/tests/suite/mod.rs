@@ -284,10 +284,235 @@ fn step2_authorize_refuses_a_refresh_token_and_a_stranger() {
     assert_eq!(store.authorize(&foreign, T), Err(Refused::UnknownFamily));
 }
 
-// --- Step 3: rotation -----------------------------------------------------------------------
+// --- Step 3: may this refresh token be spent? -------------------------------------------------
+
+/// A family of alice's that started at `T`, maybe revoked.
+fn family_started_at(started_at: i64, revoked: Option<Reason>) -> Family {
+    Family {
+        id: "f1".to_string(),
+        user: "alice".to_string(),
+        started_at,
+        pairs: 1,
+        revoked: revoked.map(|reason| Revocation {
+            at: started_at + MINUTE,
+            reason,
+        }),
+    }
+}
 
 #[test]
-fn step3_refresh_issues_the_next_pair_of_the_same_family() {
+fn step3_refresh_checks() {
+    let policy = THREE_DAY_SESSIONS;
+    let end = T + 3 * DAY;
+    let refresh = |issued_at: i64| {
+        token(
+            TokenType::Refresh,
+            "f1-r1",
+            "alice",
+            issued_at,
+            issued_at + DAY,
+        )
+    };
+    let access = token(TokenType::Access, "f1-a1", "alice", T, T + 5 * MINUTE);
+    let live = family_started_at(T, None);
+    let logged_out = family_started_at(T, Some(Reason::Logout));
+    let cases: [(&str, &Token, Option<&Family>, bool, i64); 14] = [
+        (
+            "a fresh refresh token, an hour later",
+            &refresh(T),
+            Some(&live),
+            false,
+            T + HOUR,
+        ),
+        (
+            "its last second",
+            &refresh(T),
+            Some(&live),
+            false,
+            T + DAY - 1,
+        ),
+        (
+            "a day later: its exp",
+            &refresh(T),
+            Some(&live),
+            false,
+            T + DAY,
+        ),
+        (
+            "an hour before the family's end",
+            &refresh(end - 2 * HOUR),
+            Some(&live),
+            false,
+            end - HOUR,
+        ),
+        (
+            "at the family's end",
+            &refresh(end - 2 * HOUR),
+            Some(&live),
+            false,
+            end,
+        ),
+        (
+            "at the family's end, expired too",
+            &refresh(T),
+            Some(&live),
+            false,
+            end,
+        ),
+        ("an access token", &access, Some(&live), false, T + MINUTE),
+        (
+            "an access token of an unknown family",
+            &access,
+            None,
+            false,
+            T + MINUTE,
+        ),
+        ("an unknown family", &refresh(T), None, false, T + HOUR),
+        ("blacklisted", &refresh(T), Some(&live), true, T + HOUR),
+        (
+            "blacklisted and expired",
+            &refresh(T),
+            Some(&live),
+            true,
+            T + DAY,
+        ),
+        (
+            "a revoked family",
+            &refresh(T),
+            Some(&logged_out),
+            false,
+            T + HOUR,
+        ),
+        (
+            "blacklisted, in a revoked family",
+            &refresh(T),
+            Some(&logged_out),
+            true,
+            T + HOUR,
+        ),
+        (
+            "a revoked family, at its end",
+            &refresh(T),
+            Some(&logged_out),
+            false,
+            end,
+        ),
+    ];
+    let mut report = String::new();
+    for (what, token, family, blacklisted, now) in cases {
+        let verdict = match policy.check_refresh(token, family, blacklisted, now) {
+            Ok(expiries) => format!(
+                "a new pair: access until {}, refresh until {}",
+                clock(expiries.access),
+                clock(expiries.refresh)
+            ),
+            Err(refused) => format!("refused: {refused:?}"),
+        };
+        report.push_str(&format!("{what}, at {}\n  {verdict}\n", clock(now)));
+    }
+    insta::assert_snapshot!("step3_refresh_checks", report);
+}
+
+#[test]
+fn step3_the_first_refusal_in_order_wins_drawn_at_random() {
+    let seed: u64 = rand::random();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let policy = Policy::SERVER;
+    // The defects a refresh can have, in the order of `Refused`.
+    let order = [
+        "WrongType",
+        "UnknownFamily",
+        "SessionEnded",
+        "Expired",
+        "Blacklisted",
+        "Revoked",
+    ];
+    for _ in 0..400 {
+        let started_at = rng.gen_range(0..100 * DAY);
+        let issued_at = started_at + rng.gen_range(0..20 * DAY);
+        let defects: Vec<bool> = (0..order.len()).map(|_| rng.gen_bool(0.3)).collect();
+        let (session_ended, expired) = (defects[2], defects[3]);
+        let now = match (session_ended, expired) {
+            (true, _) => started_at + policy.session_lifetime + rng.gen_range(0..DAY),
+            (false, true) => (issued_at + DAY + rng.gen_range(0..HOUR))
+                .min(started_at + policy.session_lifetime - 1),
+            (false, false) => issued_at + rng.gen_range(0..DAY),
+        };
+        let expires_at = if expired || now >= issued_at + DAY {
+            now - rng.gen_range(0..HOUR)
+        } else {
+            issued_at + DAY
+        };
+        let token = token(
+            if defects[0] {
+                TokenType::Access
+            } else {
+                TokenType::Refresh
+            },
+            "f1-r1",
+            "alice",
+            issued_at,
+            expires_at,
+        );
+        let family = family_started_at(started_at, defects[5].then_some(Reason::Logout));
+        let family = (!defects[1]).then_some(&family);
+        let blacklisted = defects[4];
+        let answer = policy.check_refresh(&token, family, blacklisted, now);
+        let token_expired = now >= expires_at;
+        let ended = now >= started_at + policy.session_lifetime;
+        let present = [
+            defects[0],
+            defects[1],
+            !defects[1] && ended,
+            !defects[1] && token_expired,
+            !defects[1] && blacklisted,
+            !defects[1] && defects[5],
+        ];
+        let first = present.iter().position(|defect| *defect);
+        let described: Vec<&str> = present
+            .iter()
+            .zip(order)
+            .filter(|(defect, _)| **defect)
+            .map(|(_, name)| name)
+            .collect();
+        match first {
+            None => assert_eq!(
+                answer,
+                Ok(policy.expiries(started_at, now).expect("a live family")),
+                "a good refresh token at {}, in a family started at {}: the new pair's \
+                 expiries are step 1's for that instant (seed {seed})",
+                clock(now),
+                clock(started_at)
+            ),
+            Some(first) => {
+                let name = match &answer {
+                    Ok(_) => "no refusal",
+                    Err(Refused::Revoked(_)) => "Revoked",
+                    Err(refused) => order
+                        .iter()
+                        .copied()
+                        .find(|name| format!("{refused:?}") == *name)
+                        .unwrap_or("another refusal"),
+                };
+                assert_eq!(
+                    name,
+                    order[first],
+                    "a refresh that is {described:?} at {} (a family started at {}, a token \
+                     expiring at {}): of the refusals that apply, the first in the order of \
+                     `Refused` is the answer (seed {seed})",
+                    clock(now),
+                    clock(started_at),
+                    clock(expires_at)
+                );
+            }
+        }
+    }
+}
+
+// --- Step 4: rotation -----------------------------------------------------------------------
+
+#[test]
+fn step4_refresh_issues_the_next_pair_of_the_same_family() {
     let mut store = Store::new(Policy::SERVER);
     let first = store.login("alice", T);
     let later = T + HOUR;
@@ -311,7 +536,7 @@ fn step3_refresh_issues_the_next_pair_of_the_same_family() {
 }
 
 #[test]
-fn step3_the_old_refresh_token_is_blacklisted_and_refused() {
+fn step4_the_old_refresh_token_is_blacklisted_and_refused() {
     let mut store = Store::new(Policy::SERVER);
     let first = store.login("alice", T);
     let second = store.refresh(&first.refresh, T + HOUR).unwrap();
@@ -332,7 +557,7 @@ fn step3_the_old_refresh_token_is_blacklisted_and_refused() {
 }
 
 #[test]
-fn step3_every_rotation_gives_the_refresh_token_a_full_lifetime_again() {
+fn step4_every_rotation_gives_the_refresh_token_a_full_lifetime_again() {
     // One refresh a day keeps the user signed in well past the first token's day...
     let mut store = Store::new(Policy::SERVER);
     let mut refresh = store.login("alice", T).refresh;
@@ -345,7 +570,7 @@ fn step3_every_rotation_gives_the_refresh_token_a_full_lifetime_again() {
 }
 
 #[test]
-fn step3_refresh_refuses_the_wrong_type_strangers_and_expired_tokens() {
+fn step4_refresh_refuses_the_wrong_type_strangers_and_expired_tokens() {
     let mut store = Store::new(Policy::SERVER);
     let pair = store.login("alice", T);
     assert_eq!(
@@ -377,7 +602,7 @@ fn step3_refresh_refuses_the_wrong_type_strangers_and_expired_tokens() {
 }
 
 #[test]
-fn step3_near_the_end_rotation_shortens_the_pair_and_at_the_end_refuses() {
+fn step4_near_the_end_rotation_shortens_the_pair_and_at_the_end_refuses() {
     let mut store = Store::new(THREE_DAY_SESSIONS);
     let end = T + 3 * DAY;
     let first = store.login("alice", T);
@@ -403,7 +628,7 @@ fn step3_near_the_end_rotation_shortens_the_pair_and_at_the_end_refuses() {
 }
 
 #[test]
-fn step3_rotation_stays_inside_its_family() {
+fn step4_rotation_stays_inside_its_family() {
     let mut store = Store::new(Policy::SERVER);
     let laptop = store.login("alice", T);
     let phone = store.login("alice", T + MINUTE);
@@ -415,10 +640,10 @@ fn step3_rotation_stays_inside_its_family() {
     assert_eq!(phone_next.access.jti, "f2-a2");
 }
 
-// --- Step 4: reuse detection ----------------------------------------------------------------
+// --- Step 5: reuse detection ----------------------------------------------------------------
 
 #[test]
-fn step4_a_revoked_family_refuses_every_token_it_has() {
+fn step5_a_revoked_family_refuses_every_token_it_has() {
     let mut store = Store::new(Policy::SERVER);
     let laptop = store.login("alice", T);
     let phone = store.login("alice", T);
@@ -447,7 +672,7 @@ fn step4_a_revoked_family_refuses_every_token_it_has() {
 }
 
 #[test]
-fn step4_only_the_first_revocation_counts() {
+fn step5_only_the_first_revocation_counts() {
     let mut store = Store::new(Policy::SERVER);
     store.login("alice", T);
     assert!(store.revoke_family("f1", Reason::Logout, T + MINUTE));
@@ -466,7 +691,7 @@ fn step4_only_the_first_revocation_counts() {
 }
 
 #[test]
-fn step4_a_rotated_away_token_that_comes_back_revokes_its_family() {
+fn step5_a_rotated_away_token_that_comes_back_revokes_its_family() {
     // The user refreshes first; the attacker replays the copy it stole earlier.
     let mut store = Store::new(Policy::SERVER);
     let stolen = store.login("alice", T).refresh;
@@ -497,7 +722,7 @@ fn step4_a_rotated_away_token_that_comes_back_revokes_its_family() {
 }
 
 #[test]
-fn step4_when_the_thief_refreshes_first_the_user_trips_the_alarm() {
+fn step5_when_the_thief_refreshes_first_the_user_trips_the_alarm() {
     let mut store = Store::new(Policy::SERVER);
     let users = store.login("alice", T);
     let thiefs = store.refresh(&users.refresh, T + 10 * MINUTE).unwrap();
@@ -521,7 +746,7 @@ fn step4_when_the_thief_refreshes_first_the_user_trips_the_alarm() {
 }
 
 #[test]
-fn step4_reuse_revokes_that_family_only() {
+fn step5_reuse_revokes_that_family_only() {
     let mut store = Store::new(Policy::SERVER);
     let laptop = store.login("alice", T);
     let phone = store.login("alice", T);
@@ -536,7 +761,7 @@ fn step4_reuse_revokes_that_family_only() {
 }
 
 #[test]
-fn step4_an_expired_replay_is_only_expired_a_live_one_is_reuse() {
+fn step5_an_expired_replay_is_only_expired_a_live_one_is_reuse() {
     // The expiry check comes first: a token past its exp proves nothing and opens nothing.
     let mut store = Store::new(Policy::SERVER);
     let first = store.login("alice", T);
@@ -558,10 +783,10 @@ fn step4_an_expired_replay_is_only_expired_a_live_one_is_reuse() {
     );
 }
 
-// --- Step 5: logout, and logout everywhere --------------------------------------------------
+// --- Step 6: logout, and logout everywhere --------------------------------------------------
 
 #[test]
-fn step5_logout_ends_the_family_at_once() {
+fn step6_logout_ends_the_family_at_once() {
     let mut store = Store::new(Policy::SERVER);
     let pair = store.login("alice", T);
     assert_eq!(store.logout(&pair.refresh, T + MINUTE), Ok(()));
@@ -578,7 +803,7 @@ fn step5_logout_ends_the_family_at_once() {
 }
 
 #[test]
-fn step5_logging_out_twice_is_refused() {
+fn step6_logging_out_twice_is_refused() {
     let mut store = Store::new(Policy::SERVER);
     let pair = store.login("alice", T);
     assert_eq!(store.logout(&pair.refresh, T + MINUTE), Ok(()));
@@ -596,7 +821,7 @@ fn step5_logging_out_twice_is_refused() {
 }
 
 #[test]
-fn step5_logging_out_with_a_rotated_away_token_still_ends_the_family() {
+fn step6_logging_out_with_a_rotated_away_token_still_ends_the_family() {
     let mut store = Store::new(Policy::SERVER);
     let first = store.login("alice", T);
     let second = store.refresh(&first.refresh, T + MINUTE).unwrap();
@@ -611,7 +836,7 @@ fn step5_logging_out_with_a_rotated_away_token_still_ends_the_family() {
 }
 
 #[test]
-fn step5_logout_refuses_what_it_cannot_use_and_changes_nothing() {
+fn step6_logout_refuses_what_it_cannot_use_and_changes_nothing() {
     let mut store = Store::new(Policy::SERVER);
     let pair = store.login("alice", T);
     assert_eq!(
@@ -627,7 +852,7 @@ fn step5_logout_refuses_what_it_cannot_use_and_changes_nothing() {
 }
 
 #[test]
-fn step5_logout_on_one_device_leaves_the_others_signed_in() {
+fn step6_logout_on_one_device_leaves_the_others_signed_in() {
     let mut store = Store::new(Policy::SERVER);
     let laptop = store.login("alice", T);
     let phone = store.login("alice", T);
@@ -637,7 +862,7 @@ fn step5_logout_on_one_device_leaves_the_others_signed_in() {
 }
 
 #[test]
-fn step5_revoke_user_revokes_every_live_family_of_that_user() {
+fn step6_revoke_user_revokes_every_live_family_of_that_user() {
     let mut store = Store::new(THREE_DAY_SESSIONS);
     store.login("alice", instant(1, 9, 0, 0)); // f1: ends on day 4 at 09:00
     store.login("alice", instant(3, 9, 0, 0)); // f2
@@ -672,7 +897,7 @@ fn step5_revoke_user_revokes_every_live_family_of_that_user() {
 }
 
 #[test]
-fn step5_logout_everywhere_and_a_password_change() {
+fn step6_logout_everywhere_and_a_password_change() {
     let mut store = Store::new(Policy::SERVER);
     let laptop = store.login("alice", T);
     let phone = store.login("alice", T);
@@ -709,10 +934,10 @@ fn step5_logout_everywhere_and_a_password_change() {
     assert_eq!(store.authorize(&fresh.access, T + 12 * MINUTE), Ok(()));
 }
 
-// --- Step 6: one event ---------------------------------------------------------------------
+// --- Step 7: one event ---------------------------------------------------------------------
 
 #[test]
-fn step6_one_event_at_a_time() {
+fn step7_one_event_at_a_time() {
     use std::collections::BTreeMap;
     let t = 10 * DAY;
     let mut store = Store::new(Policy::SERVER);
@@ -804,7 +1029,7 @@ fn step6_one_event_at_a_time() {
     );
 }
 
-// --- Step 7: stories ------------------------------------------------------------------------
+// --- Step 8: stories ------------------------------------------------------------------------
 
 const fn event(at: i64, actor: &'static str, action: Action) -> Event {
     Event { at, actor, action }
@@ -893,47 +1118,47 @@ const ABSOLUTE_LIFETIME: &[Event] = &[
 // ANCHOR_END: absolute_lifetime
 
 #[test]
-fn step7_the_stolen_refresh_token() {
+fn step8_the_stolen_refresh_token() {
     insta::assert_snapshot!(
-        "step7_stolen_refresh_token",
+        "step8_stolen_refresh_token",
         run(Policy::SERVER, STOLEN_REFRESH_TOKEN)
     );
 }
 
 #[test]
-fn step7_the_thief_refreshes_first() {
+fn step8_the_thief_refreshes_first() {
     insta::assert_snapshot!(
-        "step7_thief_refreshes_first",
+        "step8_thief_refreshes_first",
         run(Policy::SERVER, THIEF_REFRESHES_FIRST)
     );
 }
 
 #[test]
-fn step7_logout_and_logout_everywhere() {
+fn step8_logout_and_logout_everywhere() {
     insta::assert_snapshot!(
-        "step7_logout_everywhere",
+        "step8_logout_everywhere",
         run(Policy::SERVER, LOGOUT_AND_LOGOUT_EVERYWHERE)
     );
 }
 
 #[test]
-fn step7_a_password_change() {
+fn step8_a_password_change() {
     insta::assert_snapshot!(
-        "step7_password_change",
+        "step8_password_change",
         run(Policy::SERVER, PASSWORD_CHANGE)
     );
 }
 
 #[test]
-fn step7_the_absolute_lifetime() {
+fn step8_the_absolute_lifetime() {
     insta::assert_snapshot!(
-        "step7_absolute_lifetime",
+        "step8_absolute_lifetime",
         run(THREE_DAY_SESSIONS, ABSOLUTE_LIFETIME)
     );
 }
 
 #[test]
-fn step7_an_empty_story_is_an_empty_log() {
+fn step8_an_empty_story_is_an_empty_log() {
     assert_eq!(run(Policy::SERVER, &[]), "");
     // And one event is two lines.
     let one = [event(T, "phone", Login { user: "alice" })];
@@ -941,7 +1166,7 @@ fn step7_an_empty_story_is_an_empty_log() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 8: the server side of the browser client.
+// Step 9: the server side of the browser client.
 
 /// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
 /// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
@@ -1031,18 +1256,18 @@ fn parse_set_cookie(cookie: &str) -> (String, Vec<(String, String)>) {
 }
 
 #[test]
-fn step8_the_refresh_cookie_reads_as_the_server_writes_it() {
+fn step9_the_refresh_cookie_reads_as_the_server_writes_it() {
     assert_eq!(
         refresh_cookie("eyJh.eyJ0.c2ln", 5 * MINUTE, 0).as_deref(),
         Some(
             "refresh_token=eyJh.eyJ0.c2ln; Max-Age=300; Path=/api/token/; HttpOnly; Secure; SameSite=Strict"
         ),
-        "the cookie the shared server sets, attributes in its order (the book's step 8)"
+        "the cookie the shared server sets, attributes in its order (the book's step 9)"
     );
 }
 
 #[test]
-fn step8_refresh_cookies_drawn_at_random_carry_every_protection() {
+fn step9_refresh_cookies_drawn_at_random_carry_every_protection() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let value = random_jwt(&mut rng);
@@ -1075,7 +1300,7 @@ fn step8_refresh_cookies_drawn_at_random_carry_every_protection() {
 }
 
 #[test]
-fn step8_a_value_that_could_add_attributes_of_its_own_is_refused() {
+fn step9_a_value_that_could_add_attributes_of_its_own_is_refused() {
     assert_eq!(refresh_cookie("", DAY, 0), None, "an empty token");
     assert_eq!(
         refresh_cookie("a.b.c; Domain=attacker.example", DAY, 0),
@@ -1112,7 +1337,7 @@ fn step8_a_value_that_could_add_attributes_of_its_own_is_refused() {
 }
 
 #[test]
-fn step8_the_csrf_cookie_repeated_in_the_header_passes() {
+fn step9_the_csrf_cookie_repeated_in_the_header_passes() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let csrf = random_csrf(&mut rng);
@@ -1126,7 +1351,7 @@ fn step8_the_csrf_cookie_repeated_in_the_header_passes() {
 }
 
 #[test]
-fn step8_no_csrf_cookie_is_refused_first() {
+fn step9_no_csrf_cookie_is_refused_first() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let csrf = random_csrf(&mut rng);
@@ -1162,7 +1387,7 @@ fn step8_no_csrf_cookie_is_refused_first() {
 }
 
 #[test]
-fn step8_a_missing_header_then_a_wrong_one_is_refused() {
+fn step9_a_missing_header_then_a_wrong_one_is_refused() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let csrf = random_csrf(&mut rng);

@@ -137,18 +137,30 @@ fn step0_a_duration_is_written_in_its_largest_exact_unit() {
 #[test]
 fn step1_durations_read_like_the_server_flags() {
     let cases = [
-        ("300", 300),
-        ("300s", 300),
-        ("5m", 300),
-        ("12h", 43_200),
-        ("1d", 86_400),
-        ("0", 0),
-        ("0007s", 7),
-        (" 5m\n", 300),
-        ("18446744073709551615", u64::MAX),
+        ("300", 300, "a number alone is seconds"),
+        ("300s", 300, ""),
+        ("5m", 300, ""),
+        ("12h", 43_200, ""),
+        ("1d", 86_400, ""),
+        (
+            "0",
+            0,
+            "zero is a duration here; whether it is allowed is step 4's business",
+        ),
+        ("0007s", 7, "leading zeros are still digits"),
+        (
+            " 5m\n",
+            300,
+            "spaces around the value, and the line break a file ends with, are not part of it",
+        ),
+        (
+            "18446744073709551615",
+            u64::MAX,
+            "the largest u64 fits; only one more is too large",
+        ),
     ];
-    for (text, seconds) in cases {
-        assert_eq!(parse_duration(text), Ok(seconds), "parsing {text:?}");
+    for (text, seconds, why) in cases {
+        assert_eq!(parse_duration(text), Ok(seconds), "parsing {text:?}: {why}");
     }
 }
 
@@ -173,14 +185,30 @@ fn step1_durations_refuse_with_the_first_problem() {
 #[test]
 fn step1_switches_read_like_systemd() {
     for text in ["1", "yes", "true", "on", "TRUE", "Yes", " on\n"] {
-        assert_eq!(parse_bool(text), Ok(true), "parsing {text:?}");
+        assert_eq!(
+            parse_bool(text),
+            Ok(true),
+            "parsing {text:?}: systemd's four words for true, in any case, spaces around ignored"
+        );
     }
     for text in ["0", "no", "false", "off", "False", "OFF"] {
-        assert_eq!(parse_bool(text), Ok(false), "parsing {text:?}");
+        assert_eq!(
+            parse_bool(text),
+            Ok(false),
+            "parsing {text:?}: systemd's four words for false, in any case"
+        );
     }
-    assert_eq!(parse_bool(""), Err(ValueError::Empty));
+    assert_eq!(
+        parse_bool(""),
+        Err(ValueError::Empty),
+        "set to nothing: a mistake, not false"
+    );
     for text in ["ture", "2", "y", "enabled", "-1"] {
-        assert_eq!(parse_bool(text), Err(ValueError::NotABoolean), "{text:?}");
+        assert_eq!(
+            parse_bool(text),
+            Err(ValueError::NotABoolean),
+            "{text:?} is none of the eight words: refused, never guessed"
+        );
     }
 }
 
@@ -188,8 +216,16 @@ fn step1_switches_read_like_systemd() {
 
 #[test]
 fn step2_a_random_key_has_no_weakness() {
-    assert_eq!(secret_weaknesses(HEX_KEY.as_bytes()), []);
-    assert_eq!(secret_weaknesses(&RAW_KEY), []);
+    assert_eq!(
+        secret_weaknesses(HEX_KEY.as_bytes()),
+        [],
+        "a key from `openssl rand -hex 32`: 64 bytes of 16 different hex digits"
+    );
+    assert_eq!(
+        secret_weaknesses(&RAW_KEY),
+        [],
+        "32 random bytes, not text: a key need not be printable"
+    );
 }
 
 #[test]
@@ -200,7 +236,8 @@ fn step2_a_published_secret_is_refused_however_long() {
     );
     assert_eq!(
         secret_weaknesses(b"your-256-bit-secret"),
-        [Weakness::Published, Weakness::TooShort { bytes: 19 }]
+        [Weakness::Published, Weakness::TooShort { bytes: 19 }],
+        "published and too short: every weakness is reported, not only the first"
     );
     // Ground truth: each published secret really does sign one of jwt.io's example tokens.
     for (token, secret) in JWT_IO_TOKENS.iter().zip(PUBLISHED_SECRETS) {
@@ -300,7 +337,9 @@ fn step3_two_sources_or_an_empty_one_is_refused() {
             Ok(HEX_KEY),
             true
         ),
-        (None, vec![ConfigProblem::KeyTwice])
+        (None, vec![ConfigProblem::KeyTwice]),
+        "both variables set: which was meant cannot be known, so neither is used, and that is \
+         the only problem (a missing key would be a second, wrong, one)"
     );
     for variable in [SIGNING_KEY, SIGNING_KEY_FILE] {
         assert_eq!(
@@ -423,9 +462,17 @@ fn step4_the_key_can_come_from_a_file() {
 
 #[test]
 fn step4_development_needs_no_key_and_accepts_a_weak_one() {
-    let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files).unwrap();
+    let lenient = |problems: Vec<ConfigProblem>| -> Config {
+        panic!(
+            "development was refused with {problems:?}: in development the server makes and \
+             keeps its own key, so a missing or weak one is no problem; the key is judged \
+             strictly only outside development"
+        )
+    };
+    let config = Config::from_env(&env(&[("JWT_WORKBOOK_ENV", "development")]), files)
+        .unwrap_or_else(lenient);
     assert_eq!(config.environment, Environment::Development);
-    assert_eq!(config.signing_key, None);
+    assert_eq!(config.signing_key, None, "no key was given");
     let config = Config::from_env(
         &env(&[
             ("JWT_WORKBOOK_ENV", "development"),
@@ -433,7 +480,7 @@ fn step4_development_needs_no_key_and_accepts_a_weak_one() {
         ]),
         files,
     )
-    .unwrap();
+    .unwrap_or_else(lenient);
     assert_eq!(
         config.signing_key.as_ref().map(|key| key.expose()),
         Some(&b"secret"[..])
@@ -444,7 +491,8 @@ fn step4_development_needs_no_key_and_accepts_a_weak_one() {
 fn step4_production_refuses_a_missing_or_weak_key() {
     assert_eq!(
         problems(Config::from_env(&env(&[]), files)),
-        [ConfigProblem::MissingKey]
+        [ConfigProblem::MissingKey],
+        "nothing set: production is the default environment, and production needs a key"
     );
     assert_eq!(
         problems(Config::from_env(
@@ -466,6 +514,15 @@ fn step4_production_refuses_a_missing_or_weak_key() {
         )),
         [ConfigProblem::KeyTwice]
     );
+    let unreadable = problems(Config::from_env(
+        &env(&[("JWT_WORKBOOK_ENV", "prod"), ("JWT_SIGNING_KEY", "short")]),
+        files,
+    ));
+    assert!(
+        unreadable.contains(&ConfigProblem::WeakKey(Weakness::TooShort { bytes: 5 })),
+        "JWT_WORKBOOK_ENV=prod cannot be read, so the key is judged as in production (in \
+         doubt, be strict); the problems were {unreadable:?}"
+    );
     assert_eq!(
         problems(Config::from_env(&env(&[("JWT_SIGNING_KEY", "")]), files)),
         [ConfigProblem::Invalid {
@@ -479,27 +536,34 @@ fn step4_production_refuses_a_missing_or_weak_key() {
 #[test]
 fn step4_checks_the_lifetimes_against_each_other() {
     assert_eq!(
-        problems(Config::from_env(
+        Config::from_env(
             &env(&[
                 ("JWT_ACCESS_LIFETIME", "1d"),
                 ("JWT_REFRESH_LIFETIME", "1d"),
                 ("JWT_SIGNING_KEY", HEX_KEY),
             ]),
             files
-        )),
+        )
+        .err()
+        .unwrap_or_default(),
         [ConfigProblem::AccessOutlivesRefresh {
             access: 86_400,
             refresh: 86_400
-        }]
+        }],
+        "an access token that lives as long as its refresh token makes refreshing pointless: it \
+         must be strictly shorter"
     );
     assert_eq!(
-        problems(Config::from_env(
+        Config::from_env(
             &env(&[("JWT_REVOCATION_POLL", "0s"), ("JWT_SIGNING_KEY", HEX_KEY)]),
             files
-        )),
+        )
+        .err()
+        .unwrap_or_default(),
         [ConfigProblem::NotPositive {
             variable: "JWT_REVOCATION_POLL"
-        }]
+        }],
+        "a poll every 0 s is no interval: each of the three durations must be positive"
     );
 }
 
@@ -671,60 +735,99 @@ fn step6_one_problem_per_setting() {
     let with = |change: &dyn Fn(&mut DeploySettings)| {
         let mut settings = example_settings();
         change(&mut settings);
-        validate(&settings).unwrap_err()
+        validate(&settings).err().unwrap_or_default()
     };
     assert_eq!(
         with(&|s| s.domain = "localhost".into()),
         [DeployProblem::DomainWithoutDot {
             domain: "localhost".into()
-        }]
+        }],
+        "the example settings with `s.domain = \"localhost\".into()`: exactly one problem, {}",
+        DeployProblem::DomainWithoutDot {
+            domain: "localhost".into()
+        }
     );
     assert_eq!(
         with(&|s| s.domain = "API.example.com".into()),
         [DeployProblem::Domain {
             domain: "API.example.com".into(),
             problem: HostProblem::Character { character: 'A' }
-        }]
+        }],
+        "the example settings with `s.domain = \"API.example.com\".into()`: exactly one problem, {}",
+        DeployProblem::Domain {
+            domain: "API.example.com".into(),
+            problem: HostProblem::Character { character: 'A' }
+        }
     );
-    assert_eq!(with(&|s| s.upstreams.clear()), [DeployProblem::NoUpstreams]);
+    assert_eq!(
+        with(&|s| s.upstreams.clear()),
+        [DeployProblem::NoUpstreams],
+        "the example settings with `s.upstreams.clear()`: exactly one problem, {}",
+        DeployProblem::NoUpstreams
+    );
     assert_eq!(
         with(&|s| s.book_dir = "book".into()),
         [DeployProblem::BookDirNotAbsolute {
             path: "book".into()
-        }]
+        }],
+        "the example settings with `s.book_dir = \"book\".into()`: exactly one problem, {}",
+        DeployProblem::BookDirNotAbsolute {
+            path: "book".into()
+        }
     );
     assert_eq!(
         with(&|s| s.book_dir = "/srv/book;".into()),
         [DeployProblem::BookDirCharacter {
             path: "/srv/book;".into(),
             character: ';'
-        }]
+        }],
+        "the example settings with `s.book_dir = \"/srv/book;\".into()`: exactly one problem, {}",
+        DeployProblem::BookDirCharacter {
+            path: "/srv/book;".into(),
+            character: ';'
+        }
     );
     assert_eq!(
         with(&|s| s.book_dir = "/srv/jwt-workbook/../../etc".into()),
         [DeployProblem::BookDirParent {
             path: "/srv/jwt-workbook/../../etc".into()
-        }]
+        }],
+        "the example settings with `s.book_dir = \"/srv/jwt-workbook/../../etc\".into()`: exactly one problem, {}",
+        DeployProblem::BookDirParent {
+            path: "/srv/jwt-workbook/../../etc".into()
+        }
     );
     assert_eq!(
         with(&|s| s.user = "JWT".into()),
-        [DeployProblem::User { user: "JWT".into() }]
+        [DeployProblem::User { user: "JWT".into() }],
+        "the example settings with `s.user = \"JWT\".into()`: exactly one problem, {}",
+        DeployProblem::User { user: "JWT".into() }
     );
     assert_eq!(
         with(&|s| s.user = "a".repeat(33)),
         [DeployProblem::User {
             user: "a".repeat(33)
-        }]
+        }],
+        "the example settings with `s.user = \"a\".repeat(33)`: exactly one problem, {}",
+        DeployProblem::User {
+            user: "a".repeat(33)
+        }
     );
     assert_eq!(
         with(&|s| s.max_body_kib = 1025),
-        [DeployProblem::BodyLimit { kib: 1025 }]
+        [DeployProblem::BodyLimit { kib: 1025 }],
+        "the example settings with `s.max_body_kib = 1025`: exactly one problem, {}",
+        DeployProblem::BodyLimit { kib: 1025 }
     );
     let mut settings = example_settings();
     settings.max_body_kib = 1024;
     settings.user = "_jwt-workbook2".into();
     settings.book_dir = "/srv/jwt-workbook/book/".into();
-    assert!(validate(&settings).is_ok());
+    assert_eq!(
+        validate(&settings).err(),
+        None,
+        "the limits are allowed: 1024 KiB, a user starting with `_`, a book directory ending with /"
+    );
 }
 
 // --- Step 7: render the files ---------------------------------------------------------------
@@ -738,7 +841,11 @@ fn step7_renders_one_file_per_template() {
     let files = example_files();
     let mut names: Vec<&str> = TEMPLATES.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
-    assert_eq!(files.keys().map(String::as_str).collect::<Vec<_>>(), names);
+    assert_eq!(
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        names,
+        "one file per template of TEMPLATES, under the template's own name"
+    );
     for (name, text) in &files {
         assert!(!text.contains("{{"), "{name} still has a placeholder");
     }
@@ -771,11 +878,12 @@ fn step7_every_upstream_becomes_a_server_line() {
             "server 10.0.0.5:8000 max_fails=3 fail_timeout=10s;",
             "server [::1]:8003 max_fails=3 fail_timeout=10s;",
             "server app-3:8000 max_fails=3 fail_timeout=10s;",
-        ]
+        ],
+        "the template writes one server line per upstream, from its host and port, in order"
     );
 }
 
-// --- Step 8: a graceful shutdown ------------------------------------------------------------
+// --- Step 8: serving, up to the SIGTERM ------------------------------------------------------
 
 #[test]
 fn step8_an_idle_server_stops_at_once() {
@@ -785,9 +893,96 @@ fn step8_an_idle_server_stops_at_once() {
     );
 }
 
+#[test]
+fn step8_serving_until_the_sigterm() {
+    let script = [
+        (0, Event::Request(1)),
+        (20, Event::Request(2)),
+        (35, Event::Finished(1)),
+        (36, Event::Tick),
+        (40, Event::Request(3)),
+        (100, Event::Terminate),
+    ];
+    insta::assert_snapshot!("step8_serving", simulate(30_000, &script));
+}
+
+#[test]
+fn step8_serving_ignores_ticks_and_strangers() {
+    let mut server = Lifecycle::new(30_000);
+    assert_eq!(server.on(0, Event::Tick), [], "a tick while serving");
+    assert_eq!(
+        server.on(5, Event::Finished(9)),
+        [],
+        "request 9 finishing before it was ever taken on: not this server's request"
+    );
+    assert_eq!(server.on(10, Event::Request(9)), [Entry::Accepted(9)]);
+    assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
+    assert_eq!(
+        server.on(30, Event::Finished(9)),
+        [],
+        "request 9 finishing a second time: it is no longer in flight"
+    );
+    assert_eq!(server.phase(), Phase::Serving, "no SIGTERM, still serving");
+}
+
+#[test]
+fn step8_the_sigterm_starts_a_drain_of_the_timeout_from_that_moment() {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    for _ in 0..16 {
+        let timeout = rng.gen_range(1..100_000);
+        let mut server = Lifecycle::new(timeout);
+        let mut at = 0;
+        let mut in_flight = std::collections::BTreeSet::new();
+        for _ in 0..rng.gen_range(1..12) {
+            at += rng.gen_range(0..500);
+            let id = rng.gen_range(1..1000);
+            if in_flight.contains(&id) {
+                assert_eq!(server.on(at, Event::Finished(id)), [Entry::Completed(id)]);
+                in_flight.remove(&id);
+            } else {
+                assert_eq!(server.on(at, Event::Request(id)), [Entry::Accepted(id)]);
+                in_flight.insert(id);
+            }
+        }
+        at += rng.gen_range(0..500);
+        let log = server.on(at, Event::Terminate);
+        assert_eq!(
+            log.first(),
+            Some(&Entry::StoppedAccepting {
+                in_flight: in_flight.len()
+            }),
+            "SIGTERM at {at} ms with requests {in_flight:?} in flight"
+        );
+        if in_flight.is_empty() {
+            assert_eq!(
+                server.phase(),
+                Phase::Exited,
+                "SIGTERM with nothing in flight: nothing to drain, so the server exits at once"
+            );
+        } else {
+            assert_eq!(
+                log.len(),
+                1,
+                "SIGTERM with {in_flight:?} in flight: those requests may still finish"
+            );
+            assert_eq!(
+                server.phase(),
+                Phase::Draining {
+                    deadline: at + timeout
+                },
+                "SIGTERM at {at} ms with a drain timeout of {timeout} ms: the drain lasts the \
+                 timeout from the SIGTERM, not from the start of the server or of a request"
+            );
+        }
+    }
+}
+
+// --- Step 9: draining, until the exit --------------------------------------------------------
+
 // ANCHOR: drain_script
 #[test]
-fn step8_in_flight_requests_finish_and_new_ones_are_refused() {
+fn step9_in_flight_requests_finish_and_new_ones_are_refused() {
     let script = [
         (0, Event::Request(1)),
         (20, Event::Request(2)),
@@ -800,12 +995,12 @@ fn step8_in_flight_requests_finish_and_new_ones_are_refused() {
         (900, Event::Finished(3)),
         (950, Event::Request(5)),
     ];
-    insta::assert_snapshot!("step8_drain", simulate(30_000, &script));
+    insta::assert_snapshot!("step9_drain", simulate(30_000, &script));
 }
 // ANCHOR_END: drain_script
 
 #[test]
-fn step8_the_drain_timeout_cuts_off_a_stuck_request() {
+fn step9_the_drain_timeout_cuts_off_a_stuck_request() {
     let script = [
         (0, Event::Request(1)),
         (10, Event::Request(2)),
@@ -815,11 +1010,11 @@ fn step8_the_drain_timeout_cuts_off_a_stuck_request() {
         (31_000, Event::Tick),
         (32_000, Event::Finished(2)),
     ];
-    insta::assert_snapshot!("step8_timeout", simulate(30_000, &script));
+    insta::assert_snapshot!("step9_timeout", simulate(30_000, &script));
 }
 
 #[test]
-fn step8_the_deadline_is_checked_before_anything_else() {
+fn step9_the_deadline_is_checked_before_anything_else() {
     let mut server = Lifecycle::new(100);
     assert_eq!(server.on(0, Event::Request(1)), [Entry::Accepted(1)]);
     assert_eq!(
@@ -827,23 +1022,39 @@ fn step8_the_deadline_is_checked_before_anything_else() {
         [Entry::StoppedAccepting { in_flight: 1 }]
     );
     assert_eq!(server.phase(), Phase::Draining { deadline: 100 });
-    assert_eq!(server.on(99, Event::Tick), []);
-    // At the deadline the request is given up on, even though it finishes at that very moment.
+    assert_eq!(
+        server.on(99, Event::Tick),
+        [],
+        "a tick 1 ms before the deadline"
+    );
     assert_eq!(
         server.on(100, Event::Finished(1)),
         [
             Entry::GaveUp { abandoned: vec![1] },
             Entry::DatabaseClosed,
             Entry::Exited
-        ]
+        ],
+        "request 1 finishing at the deadline itself is too late: the deadline is looked at \
+         before the event, and reaching it is enough"
     );
     assert_eq!(server.phase(), Phase::Exited);
 }
 
 #[test]
-fn step8_nothing_happens_after_exit() {
+fn step9_nothing_happens_after_exit() {
     let mut server = Lifecycle::new(30_000);
-    server.on(0, Event::Terminate);
+    server.on(0, Event::Request(1));
+    server.on(1, Event::Terminate);
+    assert_eq!(
+        server.on(2, Event::Finished(1)),
+        [
+            Entry::Completed(1),
+            Entry::Drained,
+            Entry::DatabaseClosed,
+            Entry::Exited
+        ],
+        "the last request in flight finished: the drain is over"
+    );
     assert_eq!(server.phase(), Phase::Exited);
     for event in [
         Event::Request(1),
@@ -851,22 +1062,71 @@ fn step8_nothing_happens_after_exit() {
         Event::Terminate,
         Event::Tick,
     ] {
-        assert_eq!(server.on(1, event), [], "{event:?}");
+        assert_eq!(server.on(3, event), [], "{event:?}");
     }
 }
 
 #[test]
-fn step8_serving_ignores_ticks_and_strangers() {
-    let mut server = Lifecycle::new(30_000);
-    assert_eq!(server.on(0, Event::Tick), []);
-    assert_eq!(server.on(5, Event::Finished(9)), []);
-    assert_eq!(server.on(10, Event::Request(9)), [Entry::Accepted(9)]);
-    assert_eq!(server.on(20, Event::Finished(9)), [Entry::Completed(9)]);
-    assert_eq!(server.on(30, Event::Finished(9)), []);
-    assert_eq!(server.phase(), Phase::Serving);
+fn step9_drains_requests_drawn_at_random() {
+    use rand::Rng;
+    use rand::seq::SliceRandom;
+    let mut rng = rand::thread_rng();
+    for _ in 0..16 {
+        let timeout = rng.gen_range(1_000..100_000);
+        let mut server = Lifecycle::new(timeout);
+        let mut ids: Vec<u32> = (1..1000).collect();
+        ids.shuffle(&mut rng);
+        ids.truncate(rng.gen_range(1..8));
+        for &id in &ids {
+            server.on(0, Event::Request(id));
+        }
+        let stop = rng.gen_range(1..1_000);
+        server.on(stop, Event::Terminate);
+        let deadline = stop + timeout;
+        // Some requests finish in time, in any order; the others are stuck.
+        let finishing = rng.gen_range(0..=ids.len());
+        let mut at = stop;
+        for (n, &id) in ids[..finishing].iter().enumerate() {
+            at += rng.gen_range(1..(timeout / 16).max(2));
+            let stranger = 1000 + rng.gen_range(0..1000);
+            assert_eq!(
+                server.on(at, Event::Request(stranger)),
+                [Entry::Refused(stranger)],
+                "a new request while draining, at {at} ms"
+            );
+            let mut expected = vec![Entry::Completed(id)];
+            if n + 1 == ids.len() {
+                expected.extend([Entry::Drained, Entry::DatabaseClosed, Entry::Exited]);
+            }
+            assert_eq!(
+                server.on(at, Event::Finished(id)),
+                expected,
+                "request {id} finishing at {at} ms, before the deadline at {deadline} ms, with \
+                 {:?} in flight before it (a request refused while draining is not in flight)",
+                &ids[n..]
+            );
+        }
+        if finishing < ids.len() {
+            let mut stuck = ids[finishing..].to_vec();
+            stuck.sort();
+            assert_eq!(
+                server.on(deadline + rng.gen_range(0..10), Event::Tick),
+                [
+                    Entry::GaveUp {
+                        abandoned: stuck.clone()
+                    },
+                    Entry::DatabaseClosed,
+                    Entry::Exited
+                ],
+                "the deadline passed with {stuck:?} still in flight, given up on in increasing order \
+                 (a request refused while draining was never in flight)"
+            );
+        }
+        assert_eq!(server.phase(), Phase::Exited);
+    }
 }
 
-// --- Step 9: the proxy and the stop rules, written by hand ----------------------------------
+// --- Step 10: the proxy and the stop rules, written by hand ---------------------------------
 
 /// A rendered file with every run of whitespace made one space, line by line, so that checks
 /// look at directives rather than at alignment.
@@ -923,7 +1183,7 @@ fn available(program: &str, version_arg: &str) -> bool {
 }
 
 #[test]
-fn step9_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
+fn step10_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
     let site = directives(&example_files()["nginx.conf"]);
     for what in ["/api/", "= /hello/", "= /.well-known/jwks.json"] {
         let Some(inside) = location(&site, what) else {
@@ -957,7 +1217,7 @@ fn step9_the_instances_routes_go_to_the_upstream_and_nothing_else_does() {
 }
 
 #[test]
-fn step9_every_proxied_request_says_who_the_client_is() {
+fn step10_every_proxied_request_says_who_the_client_is() {
     let site = directives(&example_files()["nginx.conf"]);
     for (header, why) in [
         (
@@ -982,7 +1242,7 @@ fn step9_every_proxied_request_says_who_the_client_is() {
 }
 
 #[test]
-fn step9_nginx_accepts_the_site() {
+fn step10_nginx_accepts_the_site() {
     let text = &example_files()["nginx.conf"];
     let opened = text.matches('{').count();
     let closed = text.matches('}').count();
@@ -1068,7 +1328,7 @@ fn time_span(text: &str) -> Option<u64> {
 }
 
 #[test]
-fn step9_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
+fn step10_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
     let unit = directives(&example_files()["jwt-workbook@.service"]);
     let value = |key: &str| {
         unit.iter()
@@ -1127,14 +1387,14 @@ fn step9_the_unit_stops_gracefully_and_comes_back_after_a_crash() {
 }
 
 #[test]
-fn step9_renders_nginx_conf() {
-    insta::assert_snapshot!("step9_nginx_conf", example_files()["nginx.conf"]);
+fn step10_renders_nginx_conf() {
+    insta::assert_snapshot!("step10_nginx_conf", example_files()["nginx.conf"]);
 }
 
 #[test]
-fn step9_renders_the_systemd_unit() {
+fn step10_renders_the_systemd_unit() {
     insta::assert_snapshot!(
-        "step9_systemd_unit",
+        "step10_systemd_unit",
         example_files()["jwt-workbook@.service"]
     );
 }

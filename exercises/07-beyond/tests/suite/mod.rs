@@ -150,6 +150,39 @@ fn at(hours: i64, minutes: i64, seconds: i64) -> i64 {
     T0 - 9 * 3600 + hours * 3600 + minutes * 60 + seconds
 }
 
+/// What went wrong in a key derivation, when the tests can tell.
+fn derivation_mistake(derived: &[u8], secret: &[u8], label: &str) -> String {
+    if derived == hmac_sha256(label.as_bytes(), secret).as_slice() {
+        "the key and the message are swapped: the server's secret is the HMAC key, the label \
+         the message"
+            .to_string()
+    } else if derived[..] == Sha256::digest([secret, label.as_bytes()].concat())[..] {
+        "a plain SHA-256 of the secret and the label is not HMAC (and is open to length \
+         extension)"
+            .to_string()
+    } else {
+        "HMAC-SHA256 of the label, keyed with the secret".to_string()
+    }
+}
+
+/// What went wrong in a fingerprint, when the tests can tell.
+fn fingerprint_mistake(fingerprint: &str, key: &[u8], hash: &str) -> String {
+    let mac = hmac_sha256(key, hash.as_bytes());
+    if fingerprint == b64(&mac) {
+        format!("the whole HMAC, 32 bytes: a fingerprint keeps its first {FINGERPRINT_BYTES}")
+    } else if fingerprint.ends_with('=') || fingerprint.contains(['+', '/']) {
+        "base64url without padding, the alphabet of tokens: no `+`, `/` or `=`".to_string()
+    } else if fingerprint == b64(&hmac_sha256(hash.as_bytes(), key)[..16]) {
+        "the key and the message are swapped: `key` is the HMAC key, the hash the message"
+            .to_string()
+    } else {
+        format!(
+            "the first {FINGERPRINT_BYTES} bytes of HMAC-SHA256 of the hash's text, keyed with \
+             `key`, in base64url"
+        )
+    }
+}
+
 // --- Step 0: a warm-up ------------------------------------------------------------------------
 
 #[test]
@@ -166,12 +199,21 @@ fn step0_a_compact_token_fits_in_a_url_as_it_is() {
         "a%2Bb.c.d",
         "é.a.b",
     ] {
-        assert!(!fits_in_a_url(refused), "{refused}");
+        assert!(
+            !fits_in_a_url(refused),
+            "{refused:?} has a character outside base64url's alphabet and the dot, which a URL \
+             would need percent-encoded"
+        );
     }
     for byte in 0..=127u8 {
         let allowed = byte.is_ascii_alphanumeric() || b"-_.".contains(&byte);
         let token = format!("ab{}cd", byte as char);
-        assert_eq!(fits_in_a_url(&token), allowed, "byte {byte}");
+        assert_eq!(
+            fits_in_a_url(&token),
+            allowed,
+            "byte {byte} ({:?}): base64url is A-Z, a-z, 0-9, - and _, and tokens add the dot",
+            byte as char
+        );
     }
 }
 
@@ -180,14 +222,20 @@ fn step0_a_compact_token_fits_in_a_url_as_it_is() {
 #[test]
 fn step1_derive_key_is_hmac_sha256_of_the_label() {
     // RFC 4231 test case 2: the key "Jefe", the message "what do ya want for nothing?".
+    let derived = derive_key(b"Jefe", "what do ya want for nothing?").to_vec();
     assert_eq!(
-        derive_key(b"Jefe", "what do ya want for nothing?").to_vec(),
-        hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        derived,
+        hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+        "{}",
+        derivation_mistake(&derived, b"Jefe", "what do ya want for nothing?")
     );
     // RFC 4231 test case 1: twenty 0x0b bytes, "Hi There".
+    let derived = derive_key(&[0x0b; 20], "Hi There").to_vec();
     assert_eq!(
-        derive_key(&[0x0b; 20], "Hi There").to_vec(),
-        hex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        derived,
+        hex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+        "{}",
+        derivation_mistake(&derived, &[0x0b; 20], "Hi There")
     );
 }
 
@@ -195,8 +243,18 @@ fn step1_derive_key_is_hmac_sha256_of_the_label() {
 fn step1_each_purpose_gets_its_own_key() {
     let reset = derive_key(SERVER_SECRET, "password-reset");
     let verification = derive_key(SERVER_SECRET, "email-verification");
-    assert_eq!(reset.to_vec(), hex(RESET_KEY_HEX));
-    assert_eq!(verification.to_vec(), hex(VERIFICATION_KEY_HEX));
+    assert_eq!(
+        reset.to_vec(),
+        hex(RESET_KEY_HEX),
+        "the reset key of the test secret: {}",
+        derivation_mistake(&reset, SERVER_SECRET, "password-reset")
+    );
+    assert_eq!(
+        verification.to_vec(),
+        hex(VERIFICATION_KEY_HEX),
+        "the verification key of the test secret: {}",
+        derivation_mistake(&verification, SERVER_SECRET, "email-verification")
+    );
     assert_ne!(reset, verification);
     assert_ne!(&reset[..], SERVER_SECRET, "never the secret itself");
 }
@@ -207,14 +265,20 @@ fn step1_each_purpose_gets_its_own_key() {
 fn step2_a_fingerprint_is_a_truncated_hmac_in_base64url() {
     // RFC 4231 test case 5: twenty 0x0c bytes, "Test With Truncation", truncated to 128 bits:
     // a3b6167473100ee06e0c796c2955552b.
+    let fingerprint = password_fingerprint(&[0x0c; 20], "Test With Truncation");
     assert_eq!(
-        password_fingerprint(&[0x0c; 20], "Test With Truncation"),
-        "o7YWdHMQDuBuDHlsKVVVKw"
+        fingerprint,
+        "o7YWdHMQDuBuDHlsKVVVKw",
+        "{}",
+        fingerprint_mistake(&fingerprint, &[0x0c; 20], "Test With Truncation")
     );
     assert_eq!(FINGERPRINT_BYTES, 16);
+    let fingerprint = password_fingerprint(&hex(RESET_KEY_HEX), ALICE_0);
     assert_eq!(
-        password_fingerprint(&hex(RESET_KEY_HEX), ALICE_0),
-        ALICE_0_FINGERPRINT
+        fingerprint,
+        ALICE_0_FINGERPRINT,
+        "alice's hash under the reset key: {}",
+        fingerprint_mistake(&fingerprint, &hex(RESET_KEY_HEX), ALICE_0)
     );
 }
 
@@ -237,7 +301,11 @@ fn step2_the_fingerprint_follows_the_hash_and_the_key() {
     );
     // Unkeyed, it would be a plain hash of the hash, which anyone holding the hash can match.
     let unkeyed = b64(&Sha256::digest(ALICE_0.as_bytes())[..16]);
-    assert_ne!(first, unkeyed);
+    assert_ne!(
+        first, unkeyed,
+        "a plain SHA-256 of the hash: whoever holds the hashes can match links to accounts; the \
+         fingerprint must depend on the key"
+    );
 }
 
 // --- Step 3: issue a reset token ------------------------------------------------------------
@@ -248,16 +316,36 @@ fn step3_a_reset_token_says_what_it_is_for() {
     let token = issue_reset_token(SERVER_SECRET, accounts.get(1).unwrap(), T0);
     let segments: Vec<&str> = token.split('.').collect();
     assert_eq!(segments.len(), 3, "a compact JWS: {token}");
-    assert_eq!(segment_json(segments[0]), hs("HS256"));
+    assert_eq!(
+        segment_json(segments[0]),
+        hs("HS256"),
+        "the header of an HS256 JWT, as jsonwebtoken writes it"
+    );
     let claims = segment_json(segments[1]);
-    assert_eq!(claims, reset_claims("1", ALICE_0_FINGERPRINT, T0));
+    let with_secret = password_fingerprint_by_hand(SERVER_SECRET, ALICE_0);
+    assert_ne!(
+        claims["pwd_fp"],
+        json!(with_secret),
+        "the fingerprint was made with the server's secret: like everything about a reset \
+         token, it is made with the reset key"
+    );
+    assert_eq!(
+        claims,
+        reset_claims("1", ALICE_0_FINGERPRINT, T0),
+        "alice's reset claims at T0: her id as a string, a 30-minute lifetime, her fingerprint"
+    );
     let names: Vec<&str> = claims
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(names, ["token_type", "aud", "sub", "iat", "exp", "pwd_fp"]);
+    assert_eq!(
+        names,
+        ["token_type", "aud", "sub", "iat", "exp", "pwd_fp"],
+        "the claims in the order of `ResetClaims`' fields, which serializing the struct keeps \
+         (a map built by hand may not)"
+    );
 }
 
 #[test]
@@ -266,12 +354,17 @@ fn step3_it_is_signed_with_the_reset_key_not_the_secret() {
     let token = issue_reset_token(SERVER_SECRET, accounts.get(1).unwrap(), T0);
     let (message, signature) = token.rsplit_once('.').unwrap();
     let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    assert_ne!(
+        signature,
+        hmac_sha256(SERVER_SECRET, message.as_bytes()),
+        "signed with the server's secret itself, as access tokens are: a reset token is signed \
+         with the reset key, so that no other verifier can accept it"
+    );
     assert_eq!(
         signature,
         hmac_sha256(&hex(RESET_KEY_HEX), message.as_bytes()),
         "HMAC-SHA256 with the reset key"
     );
-    assert_ne!(signature, hmac_sha256(SERVER_SECRET, message.as_bytes()));
 }
 
 #[test]
@@ -296,11 +389,17 @@ fn step4_a_reset_token_decodes_to_its_claims_even_long_expired() {
     for iat in [T0, 1_300_000_000, T0 + rand::random::<u32>() as i64] {
         let claims = reset_claims(&rand::random::<u16>().to_string(), ALICE_0_FINGERPRINT, iat);
         let token = hand_made(&hs("HS256"), &claims, Some(&key));
-        let decoded = decode_reset_token(&key, &token)
-            .unwrap_or_else(|refused| panic!("{claims} was refused: {refused:?}"));
+        let decoded = decode_reset_token(&key, &token).unwrap_or_else(|refused| {
+            panic!(
+                "{claims}, issued at {iat}, was refused as {refused:?}. Whatever its exp, this \
+                 step judges no time (step 5 compares exp with `now`): jsonwebtoken compares exp \
+                 with the system clock unless told not to"
+            )
+        });
         assert_eq!(
             (decoded.sub.as_str(), decoded.iat, decoded.exp),
-            (claims["sub"].as_str().unwrap(), iat, iat + 1800)
+            (claims["sub"].as_str().unwrap(), iat, iat + 1800),
+            "the claims as the token has them"
         );
         assert_eq!(decoded.pwd_fp, ALICE_0_FINGERPRINT);
     }
@@ -321,29 +420,38 @@ fn step4_the_library_refuses_what_it_can_judge() {
             "another key",
             hand_made(&hs("HS256"), &good, Some(&other_key)),
             Refused::BadSignature,
+            "the library's InvalidSignature",
         ),
         (
             "HS512 with the right key",
             hand_made(&hs("HS512"), &good, Some(&key)),
             Refused::BadSignature,
+            "HS256 and nothing else: the library's InvalidAlgorithm is a bad signature too",
         ),
         (
             "another audience",
             hand_made(&hs("HS256"), &for_someone_else, Some(&key)),
             Refused::WrongAudience,
+            "the reset audience is expected: the library's InvalidAudience",
         ),
         (
             "no sub",
             hand_made(&hs("HS256"), &without_sub, Some(&key)),
             Refused::Malformed,
+            "sub is a required claim, which the library checks only when told to",
         ),
-        ("not a JWT", "not.a.jwt".to_string(), Refused::Malformed),
+        (
+            "not a JWT",
+            "not.a.jwt".to_string(),
+            Refused::Malformed,
+            "whatever else the library refuses",
+        ),
     ];
-    for (what, token, expected) in cases {
+    for (what, token, expected, why) in cases {
         assert_eq!(
             decode_reset_token(&key, &token).map(|_| ()),
             Err(expected),
-            "{what}"
+            "{what}: {why}"
         );
     }
 }
@@ -360,15 +468,19 @@ fn step5_a_fresh_link_names_its_account() {
     );
     assert_eq!(
         verify_reset_token(SERVER_SECRET, &accounts(), &token, T0),
-        Ok(1)
+        Ok(1),
+        "alice's fresh link, at the instant it was issued"
     );
     assert_eq!(
         verify_reset_token(SERVER_SECRET, &accounts(), &token, T0 + 1799),
-        Ok(1)
+        Ok(1),
+        "the link's last second"
     );
     assert_eq!(
         verify_reset_token(SERVER_SECRET, &accounts(), &token, T0 + 1800),
-        Err(Refused::Expired { exp: T0 + 1800 })
+        Err(Refused::Expired { exp: T0 + 1800 }),
+        "at exp itself the link has expired, with no leeway: this server issued it and checks \
+         it with the same clock"
     );
 }
 
@@ -581,10 +693,13 @@ fn token_in(message: &Email) -> String {
         .lines()
         .find(|line| line.starts_with("https://"))
         .expect("the message has a link");
-    let (page, token) = link
-        .split_once("#token=")
-        .expect("the token is in the fragment");
-    assert_eq!(page, RESET_PAGE);
+    let (page, token) = link.split_once("#token=").unwrap_or_else(|| {
+        panic!(
+            "{link}: the token goes after `#token=`, in the fragment, which the browser never \
+             sends to a server (nor to its logs)"
+        )
+    });
+    assert_eq!(page, RESET_PAGE, "the link opens the reset page");
     token.to_string()
 }
 
@@ -601,11 +716,17 @@ fn step6_only_an_active_account_with_an_address_gets_a_message() {
             Some(&hex(RESET_KEY_HEX))
         )
     );
-    for nobody in ["nobody", "carol", "dave", "Alice", ""] {
+    for (nobody, why) in [
+        ("nobody", "no such account"),
+        ("carol", "her account is inactive"),
+        ("dave", "he gave no email address"),
+        ("Alice", "usernames are case-sensitive: this is not alice"),
+        ("", "no such account"),
+    ] {
         assert_eq!(
             request_reset(SERVER_SECRET, &accounts, nobody, T0),
             None,
-            "no message for {nobody:?}"
+            "no message for {nobody:?}: {why}"
         );
     }
 }
@@ -632,17 +753,23 @@ fn step6_a_link_works_once() {
     let token = token_in(&message);
     assert_eq!(
         confirm_reset(SERVER_SECRET, &mut accounts, &token, ALICE_1, T0 + 240),
-        Ok(1)
-    );
-    assert_eq!(accounts.get(1).unwrap().password_hash, ALICE_1);
-    assert_eq!(
-        confirm_reset(SERVER_SECRET, &mut accounts, &token, ALICE_2, T0 + 270),
-        Err(Refused::PasswordChanged)
+        Ok(1),
+        "alice's link, four minutes after it was sent"
     );
     assert_eq!(
         accounts.get(1).unwrap().password_hash,
         ALICE_1,
-        "a refused link changes nothing"
+        "a confirmed reset stores the new password's hash"
+    );
+    assert_eq!(
+        confirm_reset(SERVER_SECRET, &mut accounts, &token, ALICE_2, T0 + 270),
+        Err(Refused::PasswordChanged),
+        "the same link again: storing the new hash changed the fingerprint, which used the link up"
+    );
+    assert_eq!(
+        accounts.get(1).unwrap().password_hash,
+        ALICE_1,
+        "a refused link changes nothing: verify before storing"
     );
 }
 
@@ -871,7 +998,9 @@ fn step7_a_token_signed_with_a_published_key_is_accepted() {
             sub: "reports".to_string(),
             iat: T0,
             exp: T0 + 300,
-        })
+        }),
+        "a token signed with the published key the header's kid names, ten seconds after it \
+         was issued"
     );
 }
 
@@ -1090,14 +1219,17 @@ mod jwe {
         );
         assert_eq!(
             decrypt_a128kw_cbc_hs256(&respaced, &a3_key()),
-            Err(JweError::Tampered)
+            Err(JweError::Tampered),
+            "the same header JSON with a space is another header: the tag covers the protected \
+             header as received (its base64url text), not the JSON parsed and written again"
         );
         assert_eq!(
             decrypt_a128kw_cbc_hs256(A1_TOKEN, &a3_key()),
             Err(JweError::Unsupported {
                 alg: "RSA-OAEP".into(),
                 enc: "A256GCM".into()
-            })
+            }),
+            "RFC 7516 A.1 uses other algorithms: refused before any key is touched"
         );
     }
 
@@ -1131,7 +1263,8 @@ mod jwe {
             Err(JweError::Unsupported {
                 alg: "A128KW".into(),
                 enc: "A128CBC-HS256".into()
-            })
+            }),
+            "RFC 7516 A.3 uses other algorithms: refused before any key is touched"
         );
         assert_eq!(
             decrypt_rsa_oaep_a256gcm("a.b.c", &key),
@@ -1181,7 +1314,11 @@ mod jwe {
                 Some(URL_SAFE_NO_PAD.encode(header).as_str()),
                 "the protected header, as given, is the first segment"
             );
-            assert_eq!(reference_decrypt(&token, &key), plaintext);
+            assert_eq!(
+                reference_decrypt(&token, &key),
+                plaintext,
+                "the plaintext, as the crates themselves decrypt it"
+            );
             let again = encrypt_rsa_oaep_a256gcm(header, &plaintext, &public);
             assert_ne!(
                 token.split('.').nth(2),
@@ -1208,7 +1345,8 @@ mod jwe {
         assert_eq!(inner.split('.').count(), 3, "a JWS inside: {inner}");
         assert_eq!(
             open(&token, &key, &verifier, Algorithm::ES256).map(Value::Object),
-            Ok(claims.clone())
+            Ok(claims.clone()),
+            "the claims sealed for the recipient, opened with the sender's key"
         );
 
         // Signed by someone else: decryption works (anyone can encrypt for alice), the
@@ -1219,7 +1357,9 @@ mod jwe {
         let forged = seal(&claims, &stranger, Algorithm::ES256, &public).unwrap();
         assert_eq!(
             open(&forged, &key, &verifier, Algorithm::ES256),
-            Err(JweError::BadSignature)
+            Err(JweError::BadSignature),
+            "sealed by a stranger: anyone can encrypt for the recipient, so decrypting proves \
+             nothing about the sender; only the inner signature does"
         );
         // Not marked as a nested JWT.
         let jws = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &signer).unwrap();
@@ -1230,12 +1370,15 @@ mod jwe {
         );
         assert_eq!(
             open(&unmarked, &key, &verifier, Algorithm::ES256),
-            Err(JweError::NotNested)
+            Err(JweError::NotNested),
+            "a JWE whose header does not say `\"cty\":\"JWT\"` is not a nested JWT, whatever is \
+             inside"
         );
         // The algorithm is the recipient's choice, not the token's.
         assert_eq!(
             open(&token, &key, &verifier, Algorithm::ES384),
-            Err(JweError::BadSignature)
+            Err(JweError::BadSignature),
+            "the recipient pinned ES384: the inner header's ES256 must not be trusted instead"
         );
     }
 
