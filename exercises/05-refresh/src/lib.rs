@@ -15,9 +15,9 @@
 //!
 //! The steps, from easy to hard: [`Policy::expiries`], [`Store::login`] and
 //! [`Store::authorize`], [`Policy::check_refresh`], [`Store::refresh`], [`Store::revoke_family`],
-//! [`Store::logout`] and [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
-//! apart: [`refresh_cookie`] and [`check_csrf`], the server side of a browser client that keeps
-//! its refresh token in an HttpOnly cookie.
+//! [`Store::logout`] and [`Store::revoke_user`], and [`run`]. Each builds on the ones before it.
+//! The last two steps stand apart: [`refresh_cookie`], then [`check_csrf`], the server side of a
+//! browser client that keeps its refresh token in an HttpOnly cookie.
 
 // Until each step is written, its arguments go unused.
 #![allow(unused_variables, dead_code)]
@@ -440,7 +440,7 @@ pub enum CsrfRefused {
 // ANCHOR_END: cookie_mode
 
 // ANCHOR: refresh_cookie
-/// Step 9a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
+/// Step 9. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
 /// instant `now`, for a token that expires at `expires_at`: the cookie `refresh_token`, sent
 /// over HTTPS only, never shown to scripts, never attached to a request another site starts,
 /// sent to `/api/token/` and below only, and forgotten by the browser when the token expires
@@ -448,19 +448,19 @@ pub enum CsrfRefused {
 /// or is not a valid cookie value (RFC 6265's `cookie-octet`s: printable ASCII but for space,
 /// `"`, `,`, `;` and `\`), since one `;` in it would let the value add attributes of its own.
 pub fn refresh_cookie(value: &str, expires_at: i64, now: i64) -> Option<String> {
-    // TODO: Step 9a: refuse what is not a cookie value, then the cookie and its five attributes.
+    // TODO: Step 9: refuse what is not a cookie value, then the cookie and its five attributes.
     todo!()
 }
 // ANCHOR_END: refresh_cookie
 
 // ANCHOR: check_csrf
-/// Step 9b. The double-submit check on a request that spends the refresh cookie. `cookie` is
+/// Step 10. The double-submit check on a request that spends the refresh cookie. `cookie` is
 /// the request's `Cookie` header (`name=value` pairs separated by `;`, maybe none), `header`
 /// its `X-CSRFToken` header. The `csrftoken` cookie (an empty one counts as none) must be there,
 /// then the header, then they must be equal. Compare them in constant time: look at every byte
 /// whatever the first difference, so the time taken tells an attacker nothing of the value.
 pub fn check_csrf(cookie: Option<&str>, header: Option<&str>) -> Result<(), CsrfRefused> {
-    // TODO: Step 9b: find the `csrftoken` cookie, then refuse in the order of the doc comment.
+    // TODO: Step 10: find the `csrftoken` cookie, then refuse in the order of the doc comment.
     todo!()
 }
 // ANCHOR_END: check_csrf

@@ -12,9 +12,9 @@
 //!
 //! The steps, from easy to hard: [`Policy::expiries`], [`Store::login`] and
 //! [`Store::authorize`], [`Policy::check_refresh`], [`Store::refresh`], [`Store::revoke_family`],
-//! [`Store::logout`] and [`Store::revoke_user`], and [`run`]. Each builds on the ones before it. The last step stands
-//! apart: [`refresh_cookie`] and [`check_csrf`], the server side of a browser client that keeps
-//! its refresh token in an HttpOnly cookie.
+//! [`Store::logout`] and [`Store::revoke_user`], and [`run`]. Each builds on the ones before it.
+//! The last two steps stand apart: [`refresh_cookie`], then [`check_csrf`], the server side of a
+//! browser client that keeps its refresh token in an HttpOnly cookie.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write};
@@ -639,7 +639,7 @@ pub enum CsrfRefused {
 // ANCHOR_END: cookie_mode
 
 // ANCHOR: refresh_cookie
-/// Step 9a. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
+/// Step 9. The `Set-Cookie` value that hands the refresh token `value` to a browser at the
 /// instant `now`, for a token that expires at `expires_at`: the cookie `refresh_token`, sent
 /// over HTTPS only, never shown to scripts, never attached to a request another site starts,
 /// sent to `/api/token/` and below only, and forgotten by the browser when the token expires
@@ -660,7 +660,7 @@ pub fn refresh_cookie(value: &str, expires_at: i64, now: i64) -> Option<String> 
 // ANCHOR_END: refresh_cookie
 
 // ANCHOR: check_csrf
-/// Step 9b. The double-submit check on a request that spends the refresh cookie. `cookie` is
+/// Step 10. The double-submit check on a request that spends the refresh cookie. `cookie` is
 /// the request's `Cookie` header (`name=value` pairs separated by `;`, maybe none), `header`
 /// its `X-CSRFToken` header. The `csrftoken` cookie (an empty one counts as none) must be there,
 /// then the header, then they must be equal. Compare them in constant time: look at every byte

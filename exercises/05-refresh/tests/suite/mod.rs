@@ -1166,7 +1166,7 @@ fn step8_an_empty_story_is_an_empty_log() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 9: the server side of the browser client.
+// Steps 9 and 10: the server side of the browser client.
 
 /// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
 /// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
@@ -1255,6 +1255,41 @@ fn parse_set_cookie(cookie: &str) -> (String, Vec<(String, String)>) {
     (first, attributes)
 }
 
+// --- Step 9: the refresh cookie --------------------------------------------------------------
+
+#[test]
+fn step9_refresh_cookies() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJmMS1yMSJ9.c2lnbmF0dXJl";
+    let cases: [(&str, &str, i64); 14] = [
+        ("a refresh token with a day left", jwt, DAY),
+        ("five minutes left", jwt, 5 * MINUTE),
+        ("its last second", jwt, 1),
+        ("expired at this very second", jwt, 0),
+        ("expired an hour ago", jwt, -HOUR),
+        ("an opaque value", "f1-r1", DAY),
+        ("an empty value", "", DAY),
+        (
+            "an attribute smuggled in",
+            "a.b.c; Domain=attacker.example",
+            DAY,
+        ),
+        ("a space", "a.b c", DAY),
+        ("quotes", "\"a.b.c\"", DAY),
+        ("a comma", "a.b,c", DAY),
+        ("a backslash", "a.b\\c", DAY),
+        ("a line break", "a.b.c\r\nSet-Cookie: x=1", DAY),
+        ("a letter outside ASCII", "a.b.é", DAY),
+    ];
+    let now = T;
+    let mut report = String::new();
+    for (what, value, left) in cases {
+        let cookie =
+            refresh_cookie(value, now + left, now).unwrap_or_else(|| "refused (None)".to_string());
+        report.push_str(&format!("{what}: {value:?}, {left} s left\n  {cookie}\n"));
+    }
+    insta::assert_snapshot!("step9_refresh_cookies", report);
+}
+
 #[test]
 fn step9_the_refresh_cookie_reads_as_the_server_writes_it() {
     assert_eq!(
@@ -1336,8 +1371,100 @@ fn step9_a_value_that_could_add_attributes_of_its_own_is_refused() {
     );
 }
 
+// --- Step 10: the CSRF check ------------------------------------------------------------------
+
 #[test]
-fn step9_the_csrf_cookie_repeated_in_the_header_passes() {
+fn step10_csrf_checks() {
+    let csrf = "5f4dcc3b5aa765d61d8327deb882cf99";
+    let other = "0cc175b9c0f1b6a831c399e269772661";
+    let cookie_of = |value: &str| format!("csrftoken={value}");
+    let cases: [(&str, Option<String>, Option<&str>); 16] = [
+        ("no Cookie header", None, Some(csrf)),
+        ("no Cookie header, no X-CSRFToken", None, None),
+        (
+            "other cookies only",
+            Some(format!("sessionid={other}")),
+            Some(csrf),
+        ),
+        (
+            "a cookie whose name ends with csrftoken",
+            Some(format!("xcsrftoken={csrf}")),
+            Some(csrf),
+        ),
+        (
+            "a cookie whose name starts with csrftoken",
+            Some(format!("csrftoken2={csrf}")),
+            Some(csrf),
+        ),
+        (
+            "the name in capitals",
+            Some(format!("CSRFTOKEN={csrf}")),
+            Some(csrf),
+        ),
+        (
+            "an empty csrftoken, an empty header",
+            Some(cookie_of("")),
+            Some(""),
+        ),
+        ("the cookie, no header", Some(cookie_of(csrf)), None),
+        (
+            "the cookie repeated in the header",
+            Some(cookie_of(csrf)),
+            Some(csrf),
+        ),
+        (
+            "among other cookies",
+            Some(format!(
+                "sessionid={other}; {}; theme=dark",
+                cookie_of(csrf)
+            )),
+            Some(csrf),
+        ),
+        (
+            "among other cookies, no spaces",
+            Some(format!("sessionid={other};{}", cookie_of(csrf))),
+            Some(csrf),
+        ),
+        (
+            "a header that is a prefix",
+            Some(cookie_of(csrf)),
+            Some(&csrf[..16]),
+        ),
+        (
+            "a header one digit off",
+            Some(cookie_of(csrf)),
+            Some("5f4dcc3b5aa765d61d8327deb882cf98"),
+        ),
+        (
+            "a header in capitals",
+            Some(cookie_of(csrf)),
+            Some("5F4DCC3B5AA765D61D8327DEB882CF99"),
+        ),
+        ("an empty header", Some(cookie_of(csrf)), Some("")),
+        (
+            "the header repeats a look-alike cookie",
+            Some(format!("xcsrftoken={other}; {}", cookie_of(csrf))),
+            Some(other),
+        ),
+    ];
+    let shown = |value: Option<&str>| value.map_or("(none)".to_string(), |v| format!("{v:?}"));
+    let mut report = String::new();
+    for (what, cookie, header) in cases {
+        let verdict = match check_csrf(cookie.as_deref(), header) {
+            Ok(()) => "passes".to_string(),
+            Err(refused) => format!("refused: {refused:?}"),
+        };
+        report.push_str(&format!(
+            "{what}\n  Cookie: {}\n  X-CSRFToken: {}\n  {verdict}\n",
+            shown(cookie.as_deref()),
+            shown(header)
+        ));
+    }
+    insta::assert_snapshot!("step10_csrf_checks", report);
+}
+
+#[test]
+fn step10_the_csrf_cookie_repeated_in_the_header_passes() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let csrf = random_csrf(&mut rng);
@@ -1345,13 +1472,15 @@ fn step9_the_csrf_cookie_repeated_in_the_header_passes() {
         assert_eq!(
             check_csrf(Some(&cookies), Some(&csrf)),
             Ok(()),
-            "Cookie: {cookies} with X-CSRFToken: {csrf} (seed {seed})"
+            "Cookie: {cookies} with X-CSRFToken: {csrf}: the header repeats the cookie named \
+             exactly csrftoken, wherever it stands among the others, with or without a space \
+             after each `;` (seed {seed})"
         );
     }
 }
 
 #[test]
-fn step9_no_csrf_cookie_is_refused_first() {
+fn step10_no_csrf_cookie_is_refused_first() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let csrf = random_csrf(&mut rng);
@@ -1363,7 +1492,9 @@ fn step9_no_csrf_cookie_is_refused_first() {
         assert_eq!(
             check_csrf(None, header),
             Err(CsrfRefused::CookieNotSet),
-            "(seed {seed})"
+            "no Cookie header at all, X-CSRFToken: {header:?}: the cookie is looked for first, \
+             before the header, so a request without it is CookieNotSet whatever its header \
+             (seed {seed})"
         );
         // Cookies whose names only look like it, holding the very value of the header.
         let decoys = [
@@ -1387,7 +1518,7 @@ fn step9_no_csrf_cookie_is_refused_first() {
 }
 
 #[test]
-fn step9_a_missing_header_then_a_wrong_one_is_refused() {
+fn step10_a_missing_header_then_a_wrong_one_is_refused() {
     let (seed, mut rng) = generator();
     for _ in 0..200 {
         let csrf = random_csrf(&mut rng);
@@ -1395,7 +1526,8 @@ fn step9_a_missing_header_then_a_wrong_one_is_refused() {
         assert_eq!(
             check_csrf(Some(&cookies), None),
             Err(CsrfRefused::TokenMissing),
-            "Cookie: {cookies} and no header (seed {seed})"
+            "Cookie: {cookies} and no X-CSRFToken header: the cookie is there, so the header is \
+             what is missing (seed {seed})"
         );
         // One digit changed, anywhere.
         let at = rng.gen_range(0..csrf.len());
@@ -1416,7 +1548,9 @@ fn step9_a_missing_header_then_a_wrong_one_is_refused() {
             assert_eq!(
                 check_csrf(Some(&cookies), Some(given)),
                 Err(CsrfRefused::TokenIncorrect),
-                "Cookie: {cookies} with X-CSRFToken: {given:?} (seed {seed})"
+                "Cookie: {cookies} with X-CSRFToken: {given:?}: the header must equal the \
+                 csrftoken cookie's value, {csrf:?}, byte for byte and with the same length (a \
+                 prefix, a longer value or another case is not it) (seed {seed})"
             );
         }
     }
