@@ -9,8 +9,9 @@
 //! really works can return it. The tests then send the same forged request to the real server,
 //! which must refuse it.
 //!
-//! Steps 1 to 13 each break one app and stand on their own; step 14 patches a verifier, and its
-//! test runs your thirteen exploits against it.
+//! Steps 1 to 14 break the thirteen apps, one each, except that the recovered-key app takes two
+//! steps: step 9 computes its public key from signatures, step 10 uses it. Steps 15 and 16 patch
+//! a verifier, and step 16's test runs your thirteen exploits against it.
 
 // Until each step is written, its helpers and imports go unused.
 #![allow(unused_variables, unused_imports, dead_code)]
@@ -152,14 +153,25 @@ pub fn pkcs1_encode(signing_input: &str, size: usize) -> BigUint {
 }
 // ANCHOR_END: pkcs1_encode
 
+// ANCHOR: recover_modulus
+/// Step 9: the modulus `n` of the RSA key, of public exponent 3, that signed `tokens` (RS256,
+/// two or more): the public key nobody published, computed from signatures alone, as the book's
+/// "Algorithm confusion with a key nobody published" explains. An error for fewer than two
+/// tokens, for one that is not a token, and when no number as long as their signatures comes
+/// out (the same token twice, say, gives a multiple of `n`, never `n`).
+pub fn recover_modulus(tokens: &[&str]) -> Result<BigUint, Error> {
+    // TODO: step 9. For each token, `s³ − EM` is a multiple of n; n is the greatest common
+    // divisor of those multiples, once the small factors they may share are divided out.
+    todo!()
+}
+// ANCHOR_END: recover_modulus
+
 // ANCHOR: recovered_key
-/// Step 9: the same verifier, but no published key. Each RS256 token gives `s^e − EM`, a
-/// multiple of `n`; the greatest common divisor of two of them is `n`, times perhaps a small
-/// factor. The lab's key has `e = 3`.
+/// Step 10: the same verifier as step 8's, but no published key. The app's key has `e = 3`;
+/// its modulus comes from tokens of your own (step 9).
 pub fn recovered_key(lab: &Target) -> Result<String, Error> {
-    // TODO: step 9. Log in twice. For each access token: s = the signature as a number, EM =
-    // `pkcs1_encode(header.payload, signature length)`; s³ − EM is a multiple of n. n is the gcd of
-    // two of them, once small factors are divided out. Then as in step 8, with e = 3.
+    // TODO: step 10. Log in a few times (three tokens leave a stray common factor almost no
+    // chance), recover n with your step 9, then forge as in step 8, with e = 3.
     todo!()
 }
 // ANCHOR_END: recovered_key
@@ -186,38 +198,38 @@ fn token_after<'a>(log: &'a str, marker: &str) -> Result<&'a str, Error> {
 }
 
 // ANCHOR: expired
-/// Step 10: the app ignores `exp`, and its logs hold an admin token that expired long ago.
+/// Step 11: the app ignores `exp`, and its logs hold an admin token that expired long ago.
 pub fn expired(lab: &Target) -> Result<String, Error> {
-    // TODO: step 10. Read `logs`, take the admin's token after `Bearer ` (`token_after`), use it.
+    // TODO: step 11. Read `logs`, take the admin's token after `Bearer ` (`token_after`), use it.
     todo!()
 }
 // ANCHOR_END: expired
 
 // ANCHOR: audience
-/// Step 11: staging signs with production's key and lets anyone log in as anyone; production
+/// Step 12: staging signs with production's key and lets anyone log in as anyone; production
 /// ignores `aud`. Ask staging for an admin token.
 pub fn audience(lab: &Target) -> Result<String, Error> {
-    // TODO: step 11. Ask staging (`staging/api/token/`) for a token for `admin`, use it in
+    // TODO: step 12. Ask staging (`staging/api/token/`) for a token for `admin`, use it in
     // production.
     todo!()
 }
 // ANCHOR_END: audience
 
 // ANCHOR: refresh_as_access
-/// Step 12: the admin resource never looks at `token_type`, and the logs hold the admin's
+/// Step 13: the admin resource never looks at `token_type`, and the logs hold the admin's
 /// refresh token.
 pub fn refresh_as_access(lab: &Target) -> Result<String, Error> {
-    // TODO: step 12. Read `logs`, take the refresh token after `refresh=`, use it as a bearer
+    // TODO: step 13. Read `logs`, take the refresh token after `refresh=`, use it as a bearer
     // token.
     todo!()
 }
 // ANCHOR_END: refresh_as_access
 
 // ANCHOR: refresh_reuse
-/// Step 13: the admin's refresh token in the logs was rotated away, but the app never wrote it
+/// Step 14: the admin's refresh token in the logs was rotated away, but the app never wrote it
 /// down as used. Refresh with it, and use the new access token.
 pub fn refresh_reuse(lab: &Target) -> Result<String, Error> {
-    // TODO: step 13. Read `logs`, take the admin's old refresh token, refresh with it
+    // TODO: step 14. Read `logs`, take the admin's old refresh token, refresh with it
     // (`api/token/refresh/`), and use the access token you get.
     todo!()
 }
@@ -261,32 +273,37 @@ impl TokenType {
     }
 }
 
-/// Why a token was refused.
+/// Why a token was refused, in the order the checks come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
+    /// Not a signed JWT of a known algorithm with a JSON object for claims, or no number in `exp`.
     Malformed,
+    /// None of our keys has the token's `kid` (or lack of one).
     UnknownKey,
+    /// The token's `alg` is not the one algorithm of the key it names.
     WrongAlgorithm,
+    /// The key does not verify the signature.
     BadSignature,
+    /// `exp` is not after the policy's `now`.
     Expired,
+    /// The token names an audience: we are nobody's.
     WrongAudience,
+    /// Not the `token_type` the route takes.
     WrongType,
+    /// A refresh token that was already used.
     AlreadyUsed,
 }
 // ANCHOR_END: policy
 
-// ANCHOR: verify
-/// Step 14: the lab's verifier, patched. The key is chosen by `kid` among `policy.keys` only
-/// (never from `jwk` or `jku`); the token's `alg` must be that key's; the signature is checked
-/// with the key's algorithm; then `exp` against `policy.now`, no `aud` at all (we are nobody's
-/// audience), the `token_type` the route takes, and for a refresh token that it was not used.
-pub fn verify(
-    token: &str,
-    expected: TokenType,
-    policy: &Policy,
-) -> Result<Map<String, Value>, Refused> {
-    // TODO: step 14. This is the lab's verifier, as the apps of steps 1 to 13 wrote it, and
-    // it takes every forged token of the chapter. Patch it as its doc comment says.
+// ANCHOR: verify_signature
+/// Step 15: the first half of the lab's verifier, patched: which key checks the token, and
+/// whether the token is signed with it. Only the verifier's own keys in `policy` may check a
+/// token: the one its `kid` names, for the one algorithm that key is for, whatever else the
+/// header brings. Returns the claims, not yet judged (that is step 16), or the first refusal in
+/// the order of [`Refused`] (the book's step 15 says which is which).
+pub fn verify_signature(token: &str, policy: &Policy) -> Result<Map<String, Value>, Refused> {
+    // TODO: step 15. This is how the apps of steps 4 to 10 chose the key, and it takes all of
+    // their forged tokens. Patch it as its doc comment says.
     let header = decode_header(token).map_err(|_| Refused::Malformed)?;
     let decoding = match &header.jwk {
         // "The token brings its key."
@@ -304,5 +321,21 @@ pub fn verify(
     let data = decode::<Map<String, Value>>(token, &decoding, &validation)
         .map_err(|_| Refused::BadSignature)?;
     Ok(data.claims)
+}
+// ANCHOR_END: verify_signature
+
+// ANCHOR: verify
+/// Step 16: the lab's verifier, patched: a token that step 15 accepts, whose claims hold for
+/// the route that takes `expected` tokens: unexpired at `policy.now`, meant for no audience (we
+/// are nobody's), of the type the route takes, and for a refresh token one not used yet. The
+/// first refusal in the order of [`Refused`] (the book's step 16).
+pub fn verify(
+    token: &str,
+    expected: TokenType,
+    policy: &Policy,
+) -> Result<Map<String, Value>, Refused> {
+    // TODO: step 16. The lab's apps stopped at the signature, and judged no claim: the flaws of
+    // steps 11 to 14. Judge them as the doc comment says.
+    verify_signature(token, policy)
 }
 // ANCHOR_END: verify

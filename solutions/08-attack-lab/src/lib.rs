@@ -6,8 +6,9 @@
 //! return it. The tests then send the same forged request to the real server, which must refuse
 //! it.
 //!
-//! Steps 1 to 13 each break one app and stand on their own; step 14 patches a verifier, and its
-//! test runs your thirteen exploits against it.
+//! Steps 1 to 14 break the thirteen apps, one each, except that the recovered-key app takes two
+//! steps: step 9 computes its public key from signatures, step 10 uses it. Steps 15 and 16 patch
+//! a verifier, and step 16's test runs your thirteen exploits against it.
 
 // The toolkit is given, not part of the exercise: the solution uses the exercise's own file.
 #[path = "../../../exercises/08-attack-lab/src/toolkit.rs"]
@@ -188,36 +189,60 @@ pub fn pkcs1_encode(signing_input: &str, size: usize) -> BigUint {
 }
 // ANCHOR_END: pkcs1_encode
 
-// ANCHOR: recovered_key
-/// Step 9: the same verifier, but no published key. Each RS256 token gives `s^e − EM`, a
-/// multiple of `n`; the greatest common divisor of two of them is `n`, times perhaps a small
-/// factor. The lab's key has `e = 3`.
-pub fn recovered_key(lab: &Target) -> Result<String, Error> {
-    let e = BigUint::from(3u8);
+// ANCHOR: recover_modulus
+/// Step 9: the modulus `n` of the RSA key, of public exponent 3, that signed `tokens` (RS256,
+/// two or more): the public key nobody published, computed from signatures alone, as the book's
+/// "Algorithm confusion with a key nobody published" explains. An error for fewer than two
+/// tokens, for one that is not a token, and when no number as long as their signatures comes
+/// out (the same token twice, say, gives a multiple of `n`, never `n`).
+pub fn recover_modulus(tokens: &[&str]) -> Result<BigUint, Error> {
+    if tokens.len() < 2 {
+        return Err("two tokens at least: one signature gives a multiple of n, not n".into());
+    }
     let mut n = BigUint::from(0u8);
-    let mut payload = String::new();
-    // Two tokens nearly always do; a third helps in the rare case where the two multiples
-    // share a large factor besides n.
-    for _ in 0..4 {
-        let pair = lab.login()?;
-        let [header, body, signature] = split(&pair.access)?;
+    let mut size = 0;
+    for token in tokens {
+        let [header, payload, signature] = split(token)?;
         let signature = b64_decode(signature)?;
-        let s = BigUint::from_bytes_be(&signature);
-        let em = pkcs1_encode(&format!("{header}.{body}"), signature.len());
-        n = gcd(n, &s * &s * &s - em);
-        for small in 2u32..1000 {
-            let small = BigUint::from(small);
-            while &n % &small == BigUint::from(0u8) {
-                n /= &small;
-            }
+        // Shorter than PKCS#1 v1.5 padding allows: no RS256 signature at all.
+        if signature.len() < 62 {
+            return Err("a signature too short for RS256".into());
         }
-        payload = body.to_owned();
-        if n.bits() <= 8 * signature.len() {
-            break;
+        size = size.max(signature.len());
+        let s = BigUint::from_bytes_be(&signature);
+        let em = pkcs1_encode(&format!("{header}.{payload}"), signature.len());
+        let cube = &s * &s * &s;
+        if cube < em {
+            return Err("not an RS256 signature made with e = 3".into());
+        }
+        n = gcd(n, cube - em);
+    }
+    for small in 2u32..1000 {
+        let small = BigUint::from(small);
+        while &n % &small == BigUint::from(0u8) {
+            n /= &small;
         }
     }
-    let pem = public_pem(&n, &e)?;
-    lab.admin(&confused_token(&payload, &pem)?)
+    if n.bits() > 8 * size {
+        return Err("these multiples of n share a large factor besides n: add a token".into());
+    }
+    Ok(n)
+}
+// ANCHOR_END: recover_modulus
+
+// ANCHOR: recovered_key
+/// Step 10: the same verifier as step 8's, but no published key. The app's key has `e = 3`;
+/// its modulus comes from tokens of your own (step 9).
+pub fn recovered_key(lab: &Target) -> Result<String, Error> {
+    // Two tokens nearly always do; a third makes a large factor shared besides n all but
+    // impossible.
+    let tokens = (0..3)
+        .map(|_| lab.login().map(|pair| pair.access))
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = recover_modulus(&tokens.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let pem = public_pem(&n, &BigUint::from(3u8))?;
+    let [_, payload, _] = split(&tokens[0])?;
+    lab.admin(&confused_token(payload, &pem)?)
 }
 // ANCHOR_END: recovered_key
 
@@ -243,7 +268,7 @@ fn token_after<'a>(log: &'a str, marker: &str) -> Result<&'a str, Error> {
 }
 
 // ANCHOR: expired
-/// Step 10: the app ignores `exp`, and its logs hold an admin token that expired long ago.
+/// Step 11: the app ignores `exp`, and its logs hold an admin token that expired long ago.
 pub fn expired(lab: &Target) -> Result<String, Error> {
     let log = lab.get("logs")?;
     lab.admin(token_after(&log, "Bearer ")?)
@@ -251,7 +276,7 @@ pub fn expired(lab: &Target) -> Result<String, Error> {
 // ANCHOR_END: expired
 
 // ANCHOR: audience
-/// Step 11: staging signs with production's key and lets anyone log in as anyone; production
+/// Step 12: staging signs with production's key and lets anyone log in as anyone; production
 /// ignores `aud`. Ask staging for an admin token.
 pub fn audience(lab: &Target) -> Result<String, Error> {
     let answer = lab.post_json("staging/api/token/", &json!({"username": "admin"}))?;
@@ -261,7 +286,7 @@ pub fn audience(lab: &Target) -> Result<String, Error> {
 // ANCHOR_END: audience
 
 // ANCHOR: refresh_as_access
-/// Step 12: the admin resource never looks at `token_type`, and the logs hold the admin's
+/// Step 13: the admin resource never looks at `token_type`, and the logs hold the admin's
 /// refresh token.
 pub fn refresh_as_access(lab: &Target) -> Result<String, Error> {
     let log = lab.get("logs")?;
@@ -270,7 +295,7 @@ pub fn refresh_as_access(lab: &Target) -> Result<String, Error> {
 // ANCHOR_END: refresh_as_access
 
 // ANCHOR: refresh_reuse
-/// Step 13: the admin's refresh token in the logs was rotated away, but the app never wrote it
+/// Step 14: the admin's refresh token in the logs was rotated away, but the app never wrote it
 /// down as used. Refresh with it, and use the new access token.
 pub fn refresh_reuse(lab: &Target) -> Result<String, Error> {
     let log = lab.get("logs")?;
@@ -319,30 +344,35 @@ impl TokenType {
     }
 }
 
-/// Why a token was refused.
+/// Why a token was refused, in the order the checks come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
+    /// Not a signed JWT of a known algorithm with a JSON object for claims, or no number in `exp`.
     Malformed,
+    /// None of our keys has the token's `kid` (or lack of one).
     UnknownKey,
+    /// The token's `alg` is not the one algorithm of the key it names.
     WrongAlgorithm,
+    /// The key does not verify the signature.
     BadSignature,
+    /// `exp` is not after the policy's `now`.
     Expired,
+    /// The token names an audience: we are nobody's.
     WrongAudience,
+    /// Not the `token_type` the route takes.
     WrongType,
+    /// A refresh token that was already used.
     AlreadyUsed,
 }
 // ANCHOR_END: policy
 
-// ANCHOR: verify
-/// Step 14: the lab's verifier, patched. The key is chosen by `kid` among `policy.keys` only
-/// (never from `jwk` or `jku`); the token's `alg` must be that key's; the signature is checked
-/// with the key's algorithm; then `exp` against `policy.now`, no `aud` at all (we are nobody's
-/// audience), the `token_type` the route takes, and for a refresh token that it was not used.
-pub fn verify(
-    token: &str,
-    expected: TokenType,
-    policy: &Policy,
-) -> Result<Map<String, Value>, Refused> {
+// ANCHOR: verify_signature
+/// Step 15: the first half of the lab's verifier, patched: which key checks the token, and
+/// whether the token is signed with it. Only the verifier's own keys in `policy` may check a
+/// token: the one its `kid` names, for the one algorithm that key is for, whatever else the
+/// header brings. Returns the claims, not yet judged (that is step 16), or the first refusal in
+/// the order of [`Refused`] (the book's step 15 says which is which).
+pub fn verify_signature(token: &str, policy: &Policy) -> Result<Map<String, Value>, Refused> {
     let header = decode_header(token).map_err(|_| Refused::Malformed)?;
     let key = policy
         .keys
@@ -355,21 +385,39 @@ pub fn verify(
     let decoding =
         toolkit::decoding_key(key.algorithm, &key.material).map_err(|_| Refused::Malformed)?;
     let mut validation = Validation::new(key.algorithm);
-    // Time is checked below, against the policy's clock; `aud` stays checked, and with no
-    // audience configured any `aud` is refused.
+    // The claims are step 16's, judged against the policy's clock: here only the signature.
     validation.validate_exp = false;
+    validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let claims = decode::<Map<String, Value>>(token, &decoding, &validation)
-        .map_err(|error| match error.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidAudience => Refused::WrongAudience,
+    let data =
+        decode::<Map<String, Value>>(token, &decoding, &validation).map_err(|error| match error
+            .kind()
+        {
             jsonwebtoken::errors::ErrorKind::InvalidSignature => Refused::BadSignature,
             _ => Refused::Malformed,
-        })?
-        .claims;
+        })?;
+    Ok(data.claims)
+}
+// ANCHOR_END: verify_signature
+
+// ANCHOR: verify
+/// Step 16: the lab's verifier, patched: a token that step 15 accepts, whose claims hold for
+/// the route that takes `expected` tokens: unexpired at `policy.now`, meant for no audience (we
+/// are nobody's), of the type the route takes, and for a refresh token one not used yet. The
+/// first refusal in the order of [`Refused`] (the book's step 16).
+pub fn verify(
+    token: &str,
+    expected: TokenType,
+    policy: &Policy,
+) -> Result<Map<String, Value>, Refused> {
+    let claims = verify_signature(token, policy)?;
     match claims.get("exp").and_then(Value::as_i64) {
         Some(exp) if exp > policy.now => {}
         Some(_) => return Err(Refused::Expired),
         None => return Err(Refused::Malformed),
+    }
+    if claims.contains_key("aud") {
+        return Err(Refused::WrongAudience);
     }
     if claims.get("token_type").and_then(Value::as_str) != Some(expected.as_str()) {
         return Err(Refused::WrongType);
