@@ -51,6 +51,17 @@ fn reuse_of(jti: &str) -> Reason {
     }
 }
 
+/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
+/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
+/// the same inputs again.
+fn generator() -> (u64, StdRng) {
+    let seed = std::env::var("SUITE_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    (seed, StdRng::seed_from_u64(seed))
+}
+
 // --- Step 0: a warm-up ------------------------------------------------------------------------
 
 #[test]
@@ -415,8 +426,7 @@ fn step3_refresh_checks() {
 
 #[test]
 fn step3_the_first_refusal_in_order_wins_drawn_at_random() {
-    let seed: u64 = rand::random();
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = generator();
     let policy = Policy::SERVER;
     // The defects a refresh can have, in the order of `Refused`.
     let order = [
@@ -1167,17 +1177,6 @@ fn step8_an_empty_story_is_an_empty_log() {
 
 // ---------------------------------------------------------------------------------------------
 // Steps 9 and 10: the server side of the browser client.
-
-/// Inputs drawn at random for this run, so that no table of expected answers can pass, with the
-/// seed that replays them: every failure prints it, and `SUITE_SEED=<seed> cargo test …` draws
-/// the same inputs again.
-fn generator() -> (u64, StdRng) {
-    let seed = std::env::var("SUITE_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(rand::random);
-    (seed, StdRng::seed_from_u64(seed))
-}
 
 const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
