@@ -19,7 +19,9 @@ use tower::ServiceExt;
 use crate::classroom::{Classroom, Roster};
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::http::auth::AuthHeaderTypes;
 use crate::http::cookies::CookieMode;
+use crate::http::cors::CorsPolicy;
 use crate::mail::Outbox;
 use crate::sessions::Sessions;
 use crate::store::{Database, Guarded};
@@ -53,6 +55,10 @@ pub struct Settings {
     pub classroom: Option<Roster>,
     /// How long a store call may take before it is answered 503 (see `--store-deadline`).
     pub store_deadline: Duration,
+    /// simplejwt's `AUTH_HEADER_TYPES` (see `--auth-header-types`).
+    pub auth_header_types: AuthHeaderTypes,
+    /// Which other origins' pages may call the API (see `--cors-allowed-origins`); none if `None`.
+    pub cors: Option<CorsPolicy>,
 }
 
 impl Settings {
@@ -70,6 +76,8 @@ impl Settings {
             client_address: ClientAddressSource::default(),
             classroom: None,
             store_deadline: crate::store::DEFAULT_DEADLINE,
+            auth_header_types: AuthHeaderTypes::default(),
+            cors: None,
         }
     }
 }
@@ -105,6 +113,10 @@ pub struct State {
     pub classroom: Option<Classroom>,
     /// The store every part above uses, bounded by the deadline; `/readyz` asks it.
     pub database: Arc<Guarded>,
+    /// The schemes `Authorization` may name before a token.
+    pub auth_header_types: AuthHeaderTypes,
+    /// Cross-origin access, if any origin is allowed.
+    pub cors: Option<CorsPolicy>,
 }
 // ANCHOR_END: app_state
 
@@ -129,6 +141,7 @@ pub fn build(
     let passwords = Passwords::new(settings.password_cost)?;
     let database = Arc::new(Guarded::new(store, settings.store_deadline));
     let store: Arc<dyn Database> = database.clone();
+    let refresh_lifetime = settings.tokens.refresh_lifetime;
     let tokens = TokenService::new(settings.keys, settings.tokens, clock.clone(), jti);
     let users: Arc<dyn UserStore> = Arc::new(CachedUserStore::new(
         store.clone(),
@@ -146,7 +159,7 @@ pub fn build(
     Ok(AppState(Arc::new(State {
         links: tokens.purpose_tokens(),
         cookie_mode: settings.refresh_cookie.then_some(CookieMode {
-            max_age: settings.tokens.refresh_lifetime,
+            max_age: refresh_lifetime,
         }),
         sessions,
         tokens,
@@ -159,6 +172,8 @@ pub fn build(
             .classroom
             .map(|roster| Classroom::new(roster, store)),
         database,
+        auth_header_types: settings.auth_header_types,
+        cors: settings.cors,
     })))
 }
 // ANCHOR_END: build

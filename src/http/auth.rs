@@ -1,8 +1,9 @@
-//! The `Authorization: Bearer <token>` extractor for protected routes.
+//! The `Authorization: Bearer <token>` extractor for protected routes, and the schemes it
+//! accepts before the token (simplejwt's `AUTH_HEADER_TYPES`).
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -16,6 +17,52 @@ pub struct AuthUser {
     pub token: VerifiedToken,
 }
 
+// ANCHOR: auth_header_types
+/// simplejwt's `AUTH_HEADER_TYPES`: the words accepted before the token (`Bearer` by default;
+/// `Bearer,JWT` accepts both). The first is the scheme of the `WWW-Authenticate` challenge, as
+/// DRF takes it from the first one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthHeaderTypes(Vec<String>);
+
+impl Default for AuthHeaderTypes {
+    fn default() -> Self {
+        Self(vec!["Bearer".into()])
+    }
+}
+
+impl AuthHeaderTypes {
+    /// At least one type, each one word of visible ASCII.
+    pub fn new(types: Vec<String>) -> Result<Self, String> {
+        let usable = |word: &String| {
+            !word.is_empty() && word.bytes().all(|b| b.is_ascii_graphic() && b != b'"')
+        };
+        if types.is_empty() || !types.iter().all(usable) {
+            return Err(format!(
+                "the authorization header types {types:?} must be one or more single words, \
+                 e.g. Bearer,JWT"
+            ));
+        }
+        Ok(Self(types))
+    }
+
+    /// Whether `word` is one of the types: case-sensitive, as DRF compares them.
+    pub fn accepts(&self, word: &[u8]) -> bool {
+        self.0.iter().any(|accepted| accepted.as_bytes() == word)
+    }
+
+    /// The `WWW-Authenticate` value of a 401: the first type, realm `api`.
+    pub fn challenge(&self) -> HeaderValue {
+        HeaderValue::try_from(format!(r#"{} realm="api""#, self.0[0]))
+            .expect("checked to be visible ASCII when configured")
+    }
+
+    /// Only `Bearer`: the challenge every 401 carries already.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+// ANCHOR_END: auth_header_types
+
 /// What the `Authorization` header holds, read as DRF does: split on whitespace, scheme
 /// case-sensitive. Any other scheme means "not for us", hence anonymous, not an error.
 #[derive(Debug, PartialEq, Eq)]
@@ -26,8 +73,11 @@ pub enum Credentials<'a> {
 }
 
 // ANCHOR: parse_authorization
-/// Reads an `Authorization` header value.
-pub fn parse_authorization(value: Option<&[u8]>) -> Credentials<'_> {
+/// Reads an `Authorization` header value, accepting the scheme words in `types`.
+pub fn parse_authorization<'a>(
+    value: Option<&'a [u8]>,
+    types: &AuthHeaderTypes,
+) -> Credentials<'a> {
     let Some(value) = value else {
         return Credentials::Anonymous;
     };
@@ -35,10 +85,27 @@ pub fn parse_authorization(value: Option<&[u8]>) -> Credentials<'_> {
         .split(|b| b.is_ascii_whitespace())
         .filter(|w| !w.is_empty());
     match (words.next(), words.next(), words.next()) {
-        (Some(b"Bearer"), Some(token), None) => Credentials::Bearer(token),
-        (Some(b"Bearer"), _, _) => Credentials::Malformed,
+        (Some(scheme), Some(token), None) if types.accepts(scheme) => Credentials::Bearer(token),
+        (Some(scheme), _, _) if types.accepts(scheme) => Credentials::Malformed,
         _ => Credentials::Anonymous,
     }
+}
+
+/// The request's `Authorization` value as Django hands it to DRF: several headers are joined
+/// with ", " into one value (which, holding more than two words, DRF then refuses). The first
+/// one alone is never taken: a proxy or a client that adds its own must not pick the user.
+pub fn authorization_value(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, [u8]>> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next()?;
+    let Some(second) = values.next() else {
+        return Some(first.as_bytes().into());
+    };
+    let mut joined = first.as_bytes().to_vec();
+    for value in std::iter::once(second).chain(values) {
+        joined.extend_from_slice(b", ");
+        joined.extend_from_slice(value.as_bytes());
+    }
+    Some(joined.into())
 }
 // ANCHOR_END: parse_authorization
 
@@ -47,11 +114,8 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes());
-        let raw = match parse_authorization(header) {
+        let header = authorization_value(&parts.headers);
+        let raw = match parse_authorization(header.as_deref(), &state.auth_header_types) {
             Credentials::Anonymous => return Err(ApiError::NotAuthenticated),
             Credentials::Malformed => return Err(ApiError::BadAuthorizationHeader),
             Credentials::Bearer(raw) => raw,
@@ -70,6 +134,7 @@ mod tests {
     #[test]
     fn headers_are_read_like_drf_reads_them() {
         use Credentials::*;
+        let bearer = AuthHeaderTypes::default();
         let cases: [(&[u8], Credentials); 8] = [
             (b"", Anonymous),
             (b"Token abc", Anonymous),
@@ -81,8 +146,52 @@ mod tests {
             (b"Bearer  abc", Bearer(b"abc")),
         ];
         for (header, expected) in cases {
-            assert_eq!(parse_authorization(Some(header)), expected, "{header:?}");
+            assert_eq!(
+                parse_authorization(Some(header), &bearer),
+                expected,
+                "{header:?}"
+            );
         }
-        assert_eq!(parse_authorization(None), Anonymous);
+        assert_eq!(parse_authorization(None, &bearer), Anonymous);
+    }
+
+    #[test]
+    fn every_configured_header_type_is_accepted_and_the_first_is_the_challenge() {
+        use Credentials::*;
+        let types = AuthHeaderTypes::new(vec!["Bearer".into(), "JWT".into()]).unwrap();
+        assert_eq!(
+            parse_authorization(Some(b"JWT abc"), &types),
+            Bearer(b"abc")
+        );
+        assert_eq!(
+            parse_authorization(Some(b"Bearer abc"), &types),
+            Bearer(b"abc")
+        );
+        assert_eq!(parse_authorization(Some(b"JWT"), &types), Malformed);
+        assert_eq!(parse_authorization(Some(b"jwt abc"), &types), Anonymous);
+        assert_eq!(types.challenge(), r#"Bearer realm="api""#);
+        let jwt = AuthHeaderTypes::new(vec!["JWT".into()]).unwrap();
+        assert_eq!(parse_authorization(Some(b"Bearer abc"), &jwt), Anonymous);
+        assert_eq!(jwt.challenge(), r#"JWT realm="api""#);
+        assert!(AuthHeaderTypes::new(vec![]).is_err());
+        assert!(AuthHeaderTypes::new(vec!["Two words".into()]).is_err());
+    }
+
+    #[test]
+    fn several_authorization_headers_are_joined_as_django_joins_them() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(authorization_value(&headers), None);
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(
+            authorization_value(&headers).as_deref(),
+            Some(&b"Bearer a"[..])
+        );
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        let joined = authorization_value(&headers).unwrap();
+        assert_eq!(&*joined, b"Bearer a, Bearer b");
+        assert_eq!(
+            parse_authorization(Some(&joined), &AuthHeaderTypes::default()),
+            Credentials::Malformed
+        );
     }
 }

@@ -16,6 +16,7 @@ mod observability;
 mod protected;
 mod refresh;
 mod sessions;
+mod simplejwt_settings;
 mod sliding;
 mod smoke;
 mod throttling;
