@@ -5,6 +5,7 @@ mod classroom;
 mod cli;
 mod contract;
 mod cookie_mode;
+mod cors;
 mod deploy;
 mod helpers;
 mod hostile_input;
