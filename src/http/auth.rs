@@ -92,8 +92,9 @@ pub fn parse_authorization<'a>(
 }
 
 /// The request's `Authorization` value as Django hands it to DRF: several headers are joined
-/// with ", " into one value (which, holding more than two words, DRF then refuses). The first
-/// one alone is never taken: a proxy or a client that adds its own must not pick the user.
+/// with "," into one value (Django's ASGI handler does it, and so do gunicorn and wsgiref for
+/// WSGI), which DRF then refuses when it holds more than two words. The first one alone is never
+/// taken: a proxy or a client that adds its own must not pick the user.
 pub fn authorization_value(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, [u8]>> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let first = values.next()?;
@@ -102,7 +103,7 @@ pub fn authorization_value(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, [
     };
     let mut joined = first.as_bytes().to_vec();
     for value in std::iter::once(second).chain(values) {
-        joined.extend_from_slice(b", ");
+        joined.push(b',');
         joined.extend_from_slice(value.as_bytes());
     }
     Some(joined.into())
@@ -188,7 +189,7 @@ mod tests {
         );
         headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
         let joined = authorization_value(&headers).unwrap();
-        assert_eq!(&*joined, b"Bearer a, Bearer b");
+        assert_eq!(&*joined, b"Bearer a,Bearer b");
         assert_eq!(
             parse_authorization(Some(&joined), &AuthHeaderTypes::default()),
             Credentials::Malformed

@@ -283,7 +283,7 @@ async fn several_authorization_headers_are_refused_as_drf_refuses_them() {
             })
         );
     }
-    // Joined as Django joins them, a first header of another scheme leaves the request
+    // Joined as Django joins them (with ","), a first header of another scheme leaves the request
     // anonymous: the valid token in the second is still not used.
     let answer = send_with(
         &app,
@@ -296,4 +296,157 @@ async fn several_authorization_headers_are_refused_as_drf_refuses_them() {
         answer.json(),
         json!({"detail": "Authentication credentials were not provided."})
     );
+}
+
+#[tokio::test]
+async fn a_hash_password_claim_of_simplejwts_check_revoke_token_is_carried_not_checked() {
+    let app = TestApp::new().await;
+    let mut claims = app.claims("refresh", json!("1"));
+    claims["hash_password"] = json!("5f4dcc3b5aa765d61d8327deb882cf99");
+    let rotated = app.refresh(&app.forge(&claims)).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+    let access = rotated.field("access");
+    assert_eq!(payload(&access)["hash_password"], claims["hash_password"]);
+    assert_eq!(app.hello(&access).await.status, StatusCode::OK);
+}
+
+/// Every key of simplejwt 5.5.1's `DEFAULTS` (its `settings.py`), in its order.
+const SIMPLE_JWT_KEYS: [&str; 34] = [
+    "ACCESS_TOKEN_LIFETIME",
+    "REFRESH_TOKEN_LIFETIME",
+    "ROTATE_REFRESH_TOKENS",
+    "BLACKLIST_AFTER_ROTATION",
+    "UPDATE_LAST_LOGIN",
+    "ALGORITHM",
+    "SIGNING_KEY",
+    "VERIFYING_KEY",
+    "AUDIENCE",
+    "ISSUER",
+    "JSON_ENCODER",
+    "JWK_URL",
+    "LEEWAY",
+    "AUTH_HEADER_TYPES",
+    "AUTH_HEADER_NAME",
+    "USER_ID_FIELD",
+    "USER_ID_CLAIM",
+    "USER_AUTHENTICATION_RULE",
+    "AUTH_TOKEN_CLASSES",
+    "TOKEN_TYPE_CLAIM",
+    "JTI_CLAIM",
+    "TOKEN_USER_CLASS",
+    "SLIDING_TOKEN_REFRESH_EXP_CLAIM",
+    "SLIDING_TOKEN_LIFETIME",
+    "SLIDING_TOKEN_REFRESH_LIFETIME",
+    "TOKEN_OBTAIN_SERIALIZER",
+    "TOKEN_REFRESH_SERIALIZER",
+    "TOKEN_VERIFY_SERIALIZER",
+    "TOKEN_BLACKLIST_SERIALIZER",
+    "SLIDING_TOKEN_OBTAIN_SERIALIZER",
+    "SLIDING_TOKEN_REFRESH_SERIALIZER",
+    "CHECK_REVOKE_TOKEN",
+    "REVOKE_TOKEN_CLAIM",
+    "CHECK_USER_IS_ACTIVE",
+];
+
+/// django-cors-headers' settings (its `conf.py`).
+const CORS_SETTINGS: [&str; 10] = [
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ALLOW_ALL_ORIGINS",
+    "CORS_ALLOWED_ORIGIN_REGEXES",
+    "CORS_URLS_REGEX",
+    "CORS_ALLOW_METHODS",
+    "CORS_ALLOW_HEADERS",
+    "CORS_EXPOSE_HEADERS",
+    "CORS_PREFLIGHT_MAX_AGE",
+    "CORS_ALLOW_CREDENTIALS",
+    "CORS_ALLOW_PRIVATE_NETWORK",
+];
+
+fn repository_file(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// The rows of the markdown tables in `text`, as their cells (not the header rows).
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .zip(lines.iter().skip(1).chain([&""]))
+        .filter(|(line, next)| line.starts_with("| `") && !next.starts_with("|---"))
+        .map(|(line, _)| {
+            line.trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The backticked words of a cell.
+fn code_words(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+/// Each `--flag` of a row, with the environment variable the same row pairs it with, must be
+/// a real flag of `serve` reading that very variable.
+fn assert_flags_and_variables_are_real(document: &str, text: &str) {
+    use clap::CommandFactory;
+    let command = jwt_workbook::cli::Cli::command();
+    let mut checked = 0;
+    for row in table_rows(text) {
+        // The README's rows are flag | variable | default | what; the page's are setting | here
+        // | notes.
+        let cells = if row[0].contains("`--") {
+            &row[..2]
+        } else {
+            &row[1..2]
+        };
+        let words: Vec<&str> = cells.iter().flat_map(|cell| code_words(cell)).collect();
+        let flags: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| w.starts_with("--"))
+            .collect();
+        let variables: Vec<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| w.starts_with("JWT_") || *w == "DATABASE_URL")
+            .collect();
+        assert_eq!(flags.len(), variables.len(), "{document}: {row:?}");
+        for (flag, variable) in flags.iter().zip(&variables) {
+            let argument = command
+                .get_arguments()
+                .find(|argument| argument.get_long() == Some(&flag[2..]))
+                .unwrap_or_else(|| panic!("{document}: there is no {flag}"));
+            assert_eq!(
+                argument.get_env().and_then(|env| env.to_str()),
+                Some(*variable),
+                "{document}: {flag}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{document}: only {checked} flags found");
+}
+
+#[test]
+fn the_settings_page_maps_every_simplejwt_and_cors_setting_to_real_flags() {
+    let page = repository_file("book/src/simplejwt-settings.md");
+    let keys: Vec<String> = table_rows(&page)
+        .iter()
+        .map(|row| code_words(&row[0])[0].to_owned())
+        .collect();
+    let mut expected: Vec<&str> = SIMPLE_JWT_KEYS.to_vec();
+    expected.extend(CORS_SETTINGS);
+    assert_eq!(
+        keys, expected,
+        "one row per setting, in simplejwt's and then django-cors-headers' order"
+    );
+    assert_flags_and_variables_are_real("the settings page", &page);
+    assert!(repository_file("book/src/SUMMARY.md").contains("(simplejwt-settings.md)"));
+}
+
+#[test]
+fn the_readme_configuration_table_names_real_flags_and_variables() {
+    assert_flags_and_variables_are_real("README.md", &repository_file("README.md"));
 }
