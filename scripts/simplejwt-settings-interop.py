@@ -233,6 +233,16 @@ def main():
             check(status == 401, f"our server refuses simplejwt's token with {name} ({status} {body})")
             check(refused_by_simplejwt(AccessToken, token), f"simplejwt refuses its own token with {name}")
 
+        # PyJWT's own claim checks, whatever simplejwt names its claims: a `jti` or a `sub`
+        # that is not a string.
+        for name in ["jti", "sub"]:
+            odd = dict(claims)
+            odd[name] = 7
+            token = backend.encode(odd)
+            status, body = configured.call("GET", "/api/me/", authorization=f"JWT {token}")
+            check(status == 401, f"our server refuses a token whose {name} is a number ({status} {body})")
+            check(refused_by_simplejwt(AccessToken, token), f"simplejwt refuses a token whose {name} is a number")
+
         # Without AUDIENCE, a token's own aud is ignored on both sides.
         open_backend = TokenBackend("HS256", SIGNING_KEY)
         check(open_backend.decode(wrong_audience)["aud"] == "billing",

@@ -386,7 +386,8 @@ impl TokenService {
     /// PyJWT's checks, as simplejwt configures them: with an issuer, `iss` must be present and
     /// equal to it; with an audience, `aud` (a string, or an array of strings) must be present
     /// and name one of ours. Without an audience, a token's `aud` is not looked at (simplejwt
-    /// turns PyJWT's `verify_aud` off). PyJWT also refuses a `sub` that is not a string.
+    /// turns PyJWT's `verify_aud` off). PyJWT also refuses a `sub` or a `jti` that is not a
+    /// string, whatever claim simplejwt's `JTI_CLAIM` names.
     fn check_issuer_and_audience(&self, payload: &Map<String, Value>) -> Result<(), TokenError> {
         if let Some(issuer) = &self.settings.issuer
             && payload.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
@@ -408,7 +409,10 @@ impl TokenService {
                 return Err(TokenError::Invalid);
             }
         }
-        if payload.get("sub").is_some_and(|sub| !sub.is_string()) {
+        if ["sub", "jti"]
+            .iter()
+            .any(|name| payload.get(*name).is_some_and(|value| !value.is_string()))
+        {
             return Err(TokenError::Invalid);
         }
         Ok(())
@@ -770,6 +774,24 @@ mod tests {
             payload(&rotated.refresh)["token_id"],
             payload(&pair.refresh)["token_id"]
         );
+    }
+
+    #[test]
+    fn a_jti_that_is_not_a_string_is_refused_whatever_the_jti_claim_is_named() {
+        let renamed = service(configured());
+        let mut claims = payload(&renamed.issue_pair("1").access)
+            .as_object()
+            .unwrap()
+            .clone();
+        claims.insert("jti".into(), 7.into());
+        let token = renamed.sign(&claims);
+        assert_eq!(
+            renamed.verify(&token, Some(TokenType::Access)),
+            Err(TokenError::Invalid)
+        );
+        claims.insert("jti".into(), "a string".into());
+        let token = renamed.sign(&claims);
+        assert!(renamed.verify(&token, Some(TokenType::Access)).is_ok());
     }
 
     #[test]
