@@ -322,8 +322,8 @@ pub struct SimplejwtArgs {
     /// JTI_CLAIM: the claim holding the token's id.
     #[arg(long, env = "JWT_JTI_CLAIM", default_value = "jti")]
     pub jti_claim: String,
-    /// AUTH_HEADER_TYPES: the schemes accepted before the token in `Authorization`, comma-
-    /// separated (e.g. Bearer,JWT); 401 challenges name the first.
+    /// AUTH_HEADER_TYPES: the schemes accepted before the token in `Authorization`, separated
+    /// by commas (e.g. Bearer,JWT); 401 challenges name the first.
     #[arg(
         long,
         env = "JWT_AUTH_HEADER_TYPES",

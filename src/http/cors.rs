@@ -124,7 +124,9 @@ impl CorsPolicy {
     /// django-cors-headers' `add_response_headers`.
     fn decorate(&self, headers: &mut HeaderMap, origin: Option<&HeaderValue>, options: bool) {
         add_vary_origin(headers);
-        let Some(origin) = origin.filter(|origin| self.allows(origin.as_bytes())) else {
+        let Some(origin) =
+            origin.filter(|origin| !origin.is_empty() && self.allows(origin.as_bytes()))
+        else {
             return;
         };
         let allow_origin = if self.origins.is_none() && !self.credentials {
@@ -399,6 +401,13 @@ mod tests {
         let mut headers = HeaderMap::new();
         all(false).decorate(&mut headers, Some(&origin), false);
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let mut headers = HeaderMap::new();
+        all(true).decorate(&mut headers, Some(&HeaderValue::from_static("")), false);
+        assert_eq!(
+            headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            None,
+            "an empty Origin"
+        );
         let mut headers = HeaderMap::new();
         all(true).decorate(&mut headers, Some(&origin), false);
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], origin);
