@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
@@ -178,26 +178,31 @@ fn has_path(origin: &str) -> bool {
         .is_some_and(|(_, rest)| rest.contains(['/', '?', '#']))
 }
 
-/// Django's `patch_vary_headers(response, ("origin",))`: `origin` joins the `Vary` list once.
+/// Django's `patch_vary_headers(response, ("origin",))`: `origin` joins the `Vary` list once
+/// (not at all when it, or `*`, is already there). One allocation when the list grows.
 fn add_vary_origin(headers: &mut HeaderMap) {
-    let mut existing = headers.get_all(header::VARY).iter().peekable();
-    if existing.peek().is_none() {
+    let mut length = 0;
+    for value in headers.get_all(header::VARY) {
+        let already = value.as_bytes().split(|b| *b == b',').any(|name| {
+            let name = name.trim_ascii();
+            name == b"*" || name.eq_ignore_ascii_case(b"origin")
+        });
+        if already {
+            return;
+        }
+        length += value.len() + 2;
+    }
+    if length == 0 {
         headers.insert(header::VARY, HeaderValue::from_static("origin"));
         return;
     }
-    let mut names: Vec<&str> = existing
-        .flat_map(|value| value.to_str().unwrap_or_default().split(','))
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .collect();
-    if names
-        .iter()
-        .any(|name| *name == "*" || name.eq_ignore_ascii_case("origin"))
-    {
-        return;
+    let mut joined = Vec::with_capacity(length + "origin".len());
+    for value in headers.get_all(header::VARY) {
+        joined.extend_from_slice(value.as_bytes());
+        joined.extend_from_slice(b", ");
     }
-    names.push("origin");
-    if let Ok(joined) = HeaderValue::try_from(names.join(", ")) {
+    joined.extend_from_slice(b"origin");
+    if let Ok(joined) = HeaderValue::from_maybe_shared(Bytes::from(joined)) {
         headers.insert(header::VARY, joined);
     }
 }
@@ -384,6 +389,18 @@ mod tests {
         headers.insert(header::VARY, HeaderValue::from_static("Accept"));
         add_vary_origin(&mut headers);
         assert_eq!(headers[header::VARY], "Accept, origin");
+        let mut headers = HeaderMap::new();
+        headers.append(header::VARY, HeaderValue::from_static("Accept"));
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+        add_vary_origin(&mut headers);
+        assert_eq!(headers[header::VARY], "Accept, Cookie, origin");
+        assert_eq!(headers.get_all(header::VARY).iter().count(), 1);
+        for present in ["Accept, Origin", "*"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::VARY, HeaderValue::from_static(present));
+            add_vary_origin(&mut headers);
+            assert_eq!(headers[header::VARY], present);
+        }
     }
 
     #[test]
