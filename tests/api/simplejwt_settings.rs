@@ -450,3 +450,29 @@ fn the_settings_page_maps_every_simplejwt_and_cors_setting_to_real_flags() {
 fn the_readme_configuration_table_names_real_flags_and_variables() {
     assert_flags_and_variables_are_real("README.md", &repository_file("README.md"));
 }
+
+#[test]
+fn every_variable_the_environment_file_sets_or_suggests_is_read_by_the_server() {
+    use clap::CommandFactory;
+    let command = jwt_workbook::cli::Cli::command();
+    let known: Vec<String> = command
+        .get_arguments()
+        .filter_map(|argument| argument.get_env()?.to_str().map(str::to_owned))
+        .collect();
+    let template = repository_file("deploy/templates/jwt-workbook.env.tera");
+    let mut checked = 0;
+    for line in template.lines() {
+        let line = line.trim_start_matches('#');
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        if name.starts_with("JWT_") && !name.contains(' ') {
+            assert!(
+                known.iter().any(|env| env == name),
+                "{name} is read by nothing"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} variables found");
+}
