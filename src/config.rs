@@ -67,7 +67,7 @@ impl Config {
             leeway: args.leeway.0,
             ..claim_settings(&args.simplejwt)?
         };
-        let auth_header_types = AuthHeaderTypes::new(args.simplejwt.auth_header_types.clone())
+        let auth_header_types = AuthHeaderTypes::new(trimmed(&args.simplejwt.auth_header_types))
             .map_err(ConfigError::Invalid)?;
         let cors = cors_policy(&args.cors)?;
         if tokens.access_lifetime <= 0
@@ -188,7 +188,7 @@ fn claim_settings(args: &SimplejwtArgs) -> Result<TokenSettings, ConfigError> {
     }
     Ok(TokenSettings {
         issuer: args.issuer.clone(),
-        audience: args.audience.clone(),
+        audience: trimmed(&args.audience),
         user_id_field: args.user_id_field,
         user_id_claim: args.user_id_claim.clone(),
         token_type_claim: args.token_type_claim.clone(),
@@ -197,15 +197,20 @@ fn claim_settings(args: &SimplejwtArgs) -> Result<TokenSettings, ConfigError> {
     })
 }
 
+/// A comma-separated list's items without the spaces around them (`shop, admin`).
+fn trimmed(items: &[String]) -> Vec<String> {
+    items.iter().map(|item| item.trim().to_owned()).collect()
+}
+
 /// django-cors-headers' settings, checked.
 fn cors_policy(args: &CorsArgs) -> Result<Option<CorsPolicy>, ConfigError> {
     CorsPolicy::new(&CorsSettings {
-        allowed_origins: args.cors_allowed_origins.clone(),
+        allowed_origins: trimmed(&args.cors_allowed_origins),
         allow_all_origins: args.cors_allow_all_origins,
         allow_credentials: args.cors_allow_credentials,
-        allow_headers: args.cors_allow_headers.clone(),
-        allow_methods: args.cors_allow_methods.clone(),
-        expose_headers: args.cors_expose_headers.clone(),
+        allow_headers: trimmed(&args.cors_allow_headers),
+        allow_methods: trimmed(&args.cors_allow_methods),
+        expose_headers: trimmed(&args.cors_expose_headers),
         preflight_max_age: args.cors_preflight_max_age.0,
     })
     .map_err(ConfigError::Invalid)
@@ -422,7 +427,7 @@ mod tests {
             "--issuer",
             "https://auth.example.com",
             "--audience",
-            "shop,admin",
+            "shop, admin",
             "--audience",
             "mail",
             "--user-id-field",
@@ -436,7 +441,7 @@ mod tests {
             "--leeway",
             "30s",
             "--auth-header-types",
-            "Bearer,JWT",
+            "Bearer, JWT",
         ])
         .unwrap();
         let tokens = &config.app.tokens;
@@ -486,7 +491,7 @@ mod tests {
     fn cors_origins_are_checked_at_start_up() {
         let config = load(&[
             "--cors-allowed-origins",
-            "https://app.example.com,http://localhost:3000",
+            "https://app.example.com, http://localhost:3000",
         ])
         .unwrap();
         let cors = config.app.cors.unwrap();
