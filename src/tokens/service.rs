@@ -43,8 +43,8 @@ pub struct TokenSettings {
     pub issuer: Option<String>,
     /// simplejwt's `AUDIENCE`: written as `aud` into every token we sign (a string for one, an
     /// array for several), and then required: a token is accepted when its `aud` names at least
-    /// one of them. Empty writes none and checks none: a token's own `aud` is then ignored, as
-    /// PyJWT does when simplejwt passes it no audience.
+    /// one of them. Empty writes none, and refuses every token that names an audience: it was
+    /// meant for that audience, not for us (simplejwt would accept it: one of our differences).
     pub audience: Vec<String>,
     /// Which user attribute the user id claim holds (simplejwt's `USER_ID_FIELD`).
     pub user_id_field: UserIdField,
@@ -385,9 +385,11 @@ impl TokenService {
     // ANCHOR: issuer_and_audience
     /// PyJWT's checks, as simplejwt configures them: with an issuer, `iss` must be present and
     /// equal to it; with an audience, `aud` (a string, or an array of strings) must be present
-    /// and name one of ours. Without an audience, a token's `aud` is not looked at (simplejwt
-    /// turns PyJWT's `verify_aud` off). PyJWT also refuses a `sub` or a `jti` that is not a
-    /// string, whatever claim simplejwt's `JTI_CLAIM` names.
+    /// and name one of ours. Without an audience, a token that has an `aud` at all is refused
+    /// (RFC 7519 §4.1.3), where simplejwt turns PyJWT's audience check off: simplejwt never
+    /// writes an `aud` without `AUDIENCE`, so such a token was minted by someone else holding
+    /// the key, for someone else. PyJWT also refuses a `sub` or a `jti` that is not a string,
+    /// whatever claim simplejwt's `JTI_CLAIM` names.
     fn check_issuer_and_audience(&self, payload: &Map<String, Value>) -> Result<(), TokenError> {
         if let Some(issuer) = &self.settings.issuer
             && payload.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
@@ -395,7 +397,11 @@ impl TokenService {
             return Err(TokenError::Invalid);
         }
         let ours = &self.settings.audience;
-        if !ours.is_empty() {
+        if ours.is_empty() {
+            if payload.contains_key("aud") {
+                return Err(TokenError::Invalid);
+            }
+        } else {
             let named = |claimed: &str| ours.iter().any(|aud| aud == claimed);
             let for_us = match payload.get("aud") {
                 Some(Value::String(claimed)) => named(claimed),
@@ -748,15 +754,23 @@ mod tests {
     }
 
     #[test]
-    fn without_an_audience_a_tokens_own_aud_is_not_looked_at() {
+    fn without_an_audience_a_token_naming_any_is_refused_and_an_iss_is_not_looked_at() {
         let open = service(TokenSettings::default());
-        for aud in [serde_json::json!("anyone"), serde_json::json!(["a", "b"])] {
-            let token = access_with(serde_json::json!({ "aud": aud, "iss": "whoever" }));
-            assert!(
-                open.verify(&token, Some(TokenType::Access)).is_ok(),
+        for aud in [
+            serde_json::json!("anyone"),
+            serde_json::json!(["a", "b"]),
+            serde_json::json!([]),
+            serde_json::json!(""),
+        ] {
+            let token = access_with(serde_json::json!({ "aud": aud }));
+            assert_eq!(
+                open.verify(&token, Some(TokenType::Access)),
+                Err(TokenError::Invalid),
                 "{aud}"
             );
         }
+        let token = access_with(serde_json::json!({ "iss": "whoever" }));
+        assert!(open.verify(&token, Some(TokenType::Access)).is_ok());
     }
 
     #[test]
