@@ -266,3 +266,33 @@ async fn exposed_headers_and_max_age_follow_their_settings() {
     .await;
     assert_eq!(preflight.header("access-control-max-age"), None);
 }
+
+/// (An origin with a path after an allowed host is allowed, as django-cors-headers' `urlsplit`
+/// reads it; no browser sends one.)
+#[tokio::test]
+async fn odd_origins_get_no_cors_header_and_never_an_error() {
+    let app = app_with(settings(true)).await;
+    let long = format!("https://{}.example.com", "a".repeat(4000));
+    for origin in [
+        &b"https://app.example.com\xff"[..],
+        b"",
+        b"://app.example.com",
+        b"https://",
+        b"https://app.example.com, https://app.example.com",
+        long.as_bytes(),
+    ] {
+        let request = Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/token/")
+            .header(
+                "origin",
+                axum::http::HeaderValue::from_bytes(origin).unwrap(),
+            )
+            .header("access-control-request-method", "POST")
+            .body(Body::empty())
+            .unwrap();
+        let answer = app.send(request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{origin:?}");
+        assert_eq!(cors_headers(&answer), Vec::<String>::new(), "{origin:?}");
+    }
+}
