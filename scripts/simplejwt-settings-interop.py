@@ -10,6 +10,7 @@ AUTH_HEADER_TYPES. Our real binary runs with the matching flags. Then:
 - tokens simplejwt issued (RefreshToken.for_user, its access_token) open our protected route
   and refresh on our server, over HTTP;
 - both write the claims in the same order;
+- two `Authorization` headers, joined as Django joins them, get DRF's refusal from both;
 - the mismatches are refused on both sides: another audience, no issuer, another issuer;
 - without AUDIENCE simplejwt writes no `aud` and accepts a token that has one, which we refuse
   (the one difference the README lists for these settings), while we accept simplejwt's tokens.
@@ -77,7 +78,7 @@ from django.core.management import call_command  # noqa: E402
 from rest_framework.test import APIRequestFactory  # noqa: E402
 from rest_framework_simplejwt.authentication import JWTAuthentication  # noqa: E402
 from rest_framework_simplejwt.backends import TokenBackend  # noqa: E402
-from rest_framework_simplejwt.exceptions import TokenError  # noqa: E402
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, UntypedToken  # noqa: E402
 
 FAILURES = []
@@ -125,6 +126,20 @@ class Server:
                 return answer.status, json.loads(answer.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+
+    def call_with_headers(self, method, path, headers):
+        """(status, JSON body) of a request with these headers, repeated names kept."""
+        import http.client
+        host = self.base.removeprefix("http://")
+        connection = http.client.HTTPConnection(host, timeout=30)
+        connection.putrequest(method, path)
+        for name, value in headers + [("Accept", "application/json")]:
+            connection.putheader(name, value)
+        connection.endheaders()
+        answer = connection.getresponse()
+        body = json.loads(answer.read() or b"{}")
+        connection.close()
+        return answer.status, body
 
     def log_in(self):
         status, body = self.call("POST", "/api/token/",
@@ -211,6 +226,18 @@ def main():
               f"refresh claims in simplejwt's order: ours {claim_names(refresh)}, simplejwt's {claim_names(their_refresh)}")
         status, _ = configured.call("GET", "/api/me/", authorization=f"Token {their_access}")
         check(status == 401, f"a header type not configured is refused ({status})")
+
+        # Two Authorization headers: Django joins them with "," and DRF refuses the result.
+        joined = f"JWT {their_access},JWT {their_access}"
+        try:
+            JWTAuthentication().authenticate(APIRequestFactory().get("/", HTTP_AUTHORIZATION=joined))
+            drf_says = None
+        except AuthenticationFailed as refusal:
+            drf_says = {name: str(value) for name, value in refusal.detail.items()}
+        status, body = configured.call_with_headers(
+            "GET", "/api/me/", [("Authorization", f"JWT {their_access}")] * 2)
+        check(status == 401 and body == drf_says,
+              f"two Authorization headers: ours {status} {body}, DRF's {drf_says}")
 
         # Mismatches, refused by simplejwt.
         _, wrong_audience = other_audience.log_in()
