@@ -11,6 +11,7 @@ AUTH_HEADER_TYPES. Our real binary runs with the matching flags. Then:
   and refresh on our server, over HTTP;
 - both write the claims in the same order;
 - two `Authorization` headers, joined as Django joins them, get DRF's refusal from both;
+- with AUTH_HEADER_NAME (and --auth-header-name), the token travels in another header;
 - the mismatches are refused on both sides: another audience, no issuer, another issuer;
 - without AUDIENCE simplejwt writes no `aud` and accepts a token that has one, which we refuse
   (the one difference the README lists for these settings), while we accept simplejwt's tokens.
@@ -154,6 +155,27 @@ class Server:
         self.data.cleanup()
 
 
+class own_authentication_settings:
+    """JWTAuthentication with SIMPLE_JWT plus these keys, for the duration of a `with`."""
+
+    def __init__(self, **changes):
+        from rest_framework_simplejwt import settings as simplejwt_settings
+        self.changed = simplejwt_settings.APISettings(
+            {**settings.SIMPLE_JWT, **changes},
+            simplejwt_settings.DEFAULTS,
+            simplejwt_settings.IMPORT_STRINGS,
+        )
+
+    def __enter__(self):
+        from rest_framework_simplejwt import authentication
+        self.original = authentication.api_settings
+        authentication.api_settings = self.changed
+
+    def __exit__(self, *_):
+        from rest_framework_simplejwt import authentication
+        authentication.api_settings = self.original
+
+
 def payload(token):
     """The claims, in the order they were written (no checks)."""
     import base64
@@ -238,6 +260,28 @@ def main():
             "GET", "/api/me/", [("Authorization", f"JWT {their_access}")] * 2)
         check(status == 401 and body == drf_says,
               f"two Authorization headers: ours {status} {body}, DRF's {drf_says}")
+
+        # AUTH_HEADER_NAME: the token in another header, both ways; Authorization then ignored.
+        custom_header = Server(OUR_FLAGS + ["--auth-header-name", "HTTP_X_ACCESS_TOKEN"])
+        try:
+            # simplejwt reads its settings once, at import: JWTAuthentication's module gets its
+            # own settings object with the new key, as a Django process started with it would.
+            with own_authentication_settings(AUTH_HEADER_NAME="HTTP_X_ACCESS_TOKEN"):
+                _, ours = custom_header.log_in()
+                request = APIRequestFactory().get("/", HTTP_X_ACCESS_TOKEN=f"JWT {ours}")
+                found = JWTAuthentication().authenticate(request)
+                check(found is not None and found[0].username == "demo",
+                      "JWTAuthentication with AUTH_HEADER_NAME finds our token in X-Access-Token")
+                request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"JWT {ours}")
+                check(JWTAuthentication().authenticate(request) is None,
+                      "JWTAuthentication with AUTH_HEADER_NAME ignores Authorization")
+            status, _ = custom_header.call_with_headers(
+                "GET", "/api/me/", [("X-Access-Token", f"JWT {their_access}")])
+            check(status == 200, f"our server takes simplejwt's token in X-Access-Token ({status})")
+            status, body = custom_header.call("GET", "/api/me/", authorization=f"JWT {their_access}")
+            check(status == 401, f"our server with --auth-header-name ignores Authorization ({status} {body})")
+        finally:
+            custom_header.stop()
 
         # Mismatches, refused by simplejwt.
         _, wrong_audience = other_audience.log_in()

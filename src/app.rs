@@ -19,7 +19,7 @@ use tower::ServiceExt;
 use crate::classroom::{Classroom, Roster};
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::http::auth::AuthHeaderTypes;
+use crate::http::auth::AuthHeader;
 use crate::http::cookies::CookieMode;
 use crate::http::cors::CorsPolicy;
 use crate::mail::Outbox;
@@ -55,8 +55,8 @@ pub struct Settings {
     pub classroom: Option<Roster>,
     /// How long a store call may take before it is answered 503 (see `--store-deadline`).
     pub store_deadline: Duration,
-    /// simplejwt's `AUTH_HEADER_TYPES` (see `--auth-header-types`).
-    pub auth_header_types: AuthHeaderTypes,
+    /// simplejwt's `AUTH_HEADER_NAME` and `AUTH_HEADER_TYPES` (see `--auth-header-types`).
+    pub auth_header: AuthHeader,
     /// Which other origins' pages may call the API (see `--cors-allowed-origins`); none if `None`.
     pub cors: Option<CorsPolicy>,
 }
@@ -76,7 +76,7 @@ impl Settings {
             client_address: ClientAddressSource::default(),
             classroom: None,
             store_deadline: crate::store::DEFAULT_DEADLINE,
-            auth_header_types: AuthHeaderTypes::default(),
+            auth_header: AuthHeader::default(),
             cors: None,
         }
     }
@@ -113,8 +113,8 @@ pub struct State {
     pub classroom: Option<Classroom>,
     /// The store every part above uses, bounded by the deadline; `/readyz` asks it.
     pub database: Arc<Guarded>,
-    /// The schemes `Authorization` may name before a token.
-    pub auth_header_types: AuthHeaderTypes,
+    /// The header a token travels in, and the schemes it may name before the token.
+    pub auth_header: AuthHeader,
     /// Cross-origin access, if any origin is allowed.
     pub cors: Option<CorsPolicy>,
 }
@@ -172,7 +172,7 @@ pub fn build(
             .classroom
             .map(|roster| Classroom::new(roster, store)),
         database,
-        auth_header_types: settings.auth_header_types,
+        auth_header: settings.auth_header,
         cors: settings.cors,
     })))
 }

@@ -331,6 +331,10 @@ pub struct SimplejwtArgs {
         default_value = "Bearer"
     )]
     pub auth_header_types: Vec<String>,
+    /// AUTH_HEADER_NAME: the header the token travels in, as a header (X-Access-Token) or as
+    /// simplejwt's setting names it (HTTP_X_ACCESS_TOKEN). Add it to --cors-allow-headers too.
+    #[arg(long, env = "JWT_AUTH_HEADER_NAME", default_value = "Authorization")]
+    pub auth_header_name: String,
 }
 
 /// Cross-origin requests from browsers, as django-cors-headers' settings allow them. With no

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::app::{ClientAddressSource, ConnectionLimits, Settings};
 use crate::cli::{CorsArgs, Environment, ServeArgs, SimplejwtArgs};
-use crate::http::auth::AuthHeaderTypes;
+use crate::http::auth::AuthHeader;
 use crate::http::cors::{CorsPolicy, CorsSettings};
 use crate::keys::{KeySources, LoadError, load_keys};
 use crate::tokens::TokenSettings;
@@ -67,8 +67,11 @@ impl Config {
             leeway: args.leeway.0,
             ..claim_settings(&args.simplejwt)?
         };
-        let auth_header_types = AuthHeaderTypes::new(trimmed(&args.simplejwt.auth_header_types))
-            .map_err(ConfigError::Invalid)?;
+        let auth_header = AuthHeader::new(
+            &args.simplejwt.auth_header_name,
+            trimmed(&args.simplejwt.auth_header_types),
+        )
+        .map_err(ConfigError::Invalid)?;
         let cors = cors_policy(&args.cors)?;
         if tokens.access_lifetime <= 0
             || tokens.refresh_lifetime <= 0
@@ -137,7 +140,7 @@ impl Config {
                 },
                 classroom: None,
                 store_deadline: Duration::from_secs(args.store_deadline.0.unsigned_abs()),
-                auth_header_types,
+                auth_header,
                 cors,
             },
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
@@ -442,6 +445,8 @@ mod tests {
             "30s",
             "--auth-header-types",
             "Bearer, JWT",
+            "--auth-header-name",
+            "HTTP_X_ACCESS_TOKEN",
         ])
         .unwrap();
         let tokens = &config.app.tokens;
@@ -457,11 +462,12 @@ mod tests {
             ("sub", "typ", "token_id")
         );
         assert_eq!(tokens.leeway, 30);
-        assert!(config.app.auth_header_types.accepts(b"JWT"));
+        assert!(config.app.auth_header.accepts(b"JWT"));
+        assert_eq!(config.app.auth_header.name(), "x-access-token");
         assert_eq!(config.app.cors, None);
         let defaults = load(&[]).unwrap();
         assert_eq!(defaults.app.tokens, TokenSettings::default());
-        assert!(defaults.app.auth_header_types.is_default());
+        assert_eq!(defaults.app.auth_header, AuthHeader::default());
     }
 
     #[test]

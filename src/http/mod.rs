@@ -72,8 +72,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     let book: Option<Arc<Path>> = book.map(Arc::from);
     // Both cost nothing unless configured: the layer is then not in the stack at all.
     let cors = state.cors.clone().map(cors::CorsLayer::new);
-    let challenge = (!state.auth_header_types.is_default()).then(|| {
-        let challenge = state.auth_header_types.challenge();
+    let challenge = (!state.auth_header.challenges_with_bearer()).then(|| {
+        let challenge = state.auth_header.challenge();
         SetResponseHeaderLayer::overriding(header::WWW_AUTHENTICATE, move |response: &Response| {
             response
                 .headers()

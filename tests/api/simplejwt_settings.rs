@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use jwt_workbook::http::auth::AuthHeaderTypes;
+use jwt_workbook::http::auth::AuthHeader;
 use jwt_workbook::tokens::{TokenSettings, UserIdField};
 use serde_json::{Value, json};
 
@@ -223,8 +223,8 @@ async fn a_username_claim_naming_nobody_is_user_not_found() {
 #[tokio::test]
 async fn every_configured_header_type_is_accepted_and_401s_challenge_with_the_first() {
     let app = TestApp::configured(|settings| {
-        settings.auth_header_types =
-            AuthHeaderTypes::new(vec!["JWT".into(), "Bearer".into()]).unwrap();
+        settings.auth_header =
+            AuthHeader::new("Authorization", vec!["JWT".into(), "Bearer".into()]).unwrap();
     })
     .await;
     let (_, access) = app.login().await;
@@ -475,4 +475,33 @@ fn every_variable_the_environment_file_sets_or_suggests_is_read_by_the_server() 
         }
     }
     assert!(checked > 20, "only {checked} variables found");
+}
+
+#[tokio::test]
+async fn a_configured_header_name_carries_the_token_and_authorization_is_then_ignored() {
+    let app = TestApp::configured(|settings| {
+        settings.auth_header =
+            AuthHeader::new("HTTP_X_ACCESS_TOKEN", vec!["Bearer".into()]).unwrap();
+    })
+    .await;
+    let (_, access) = app.login().await;
+    let bearer = format!("Bearer {access}");
+    let request = |name: &str| {
+        Request::builder()
+            .uri("/api/me/")
+            .header(name, bearer.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let me = app.send(request("X-Access-Token")).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+    let ignored = app.send(request("Authorization")).await;
+    assert_eq!(
+        ignored.json(),
+        json!({"detail": "Authentication credentials were not provided."})
+    );
+    assert_eq!(
+        ignored.header("www-authenticate"),
+        Some(r#"Bearer realm="api""#)
+    );
 }
