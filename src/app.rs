@@ -19,7 +19,9 @@ use tower::ServiceExt;
 use crate::classroom::{Classroom, Roster};
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::http::auth::AuthHeader;
 use crate::http::cookies::CookieMode;
+use crate::http::cors::CorsPolicy;
 use crate::mail::Outbox;
 use crate::metrics::{Metrics, SharedMetrics};
 use crate::sessions::Sessions;
@@ -54,6 +56,10 @@ pub struct Settings {
     pub classroom: Option<Roster>,
     /// How long a store call may take before it is answered 503 (see `--store-deadline`).
     pub store_deadline: Duration,
+    /// simplejwt's `AUTH_HEADER_NAME` and `AUTH_HEADER_TYPES` (see `--auth-header-types`).
+    pub auth_header: AuthHeader,
+    /// Which other origins' pages may call the API (see `--cors-allowed-origins`); none if `None`.
+    pub cors: Option<CorsPolicy>,
 }
 
 impl Settings {
@@ -71,6 +77,8 @@ impl Settings {
             client_address: ClientAddressSource::default(),
             classroom: None,
             store_deadline: crate::store::DEFAULT_DEADLINE,
+            auth_header: AuthHeader::default(),
+            cors: None,
         }
     }
 }
@@ -108,6 +116,10 @@ pub struct State {
     pub database: Arc<Guarded>,
     /// What `/metrics` reports (on `--metrics-addr` only).
     pub metrics: SharedMetrics,
+    /// The header a token travels in, and the schemes it may name before the token.
+    pub auth_header: AuthHeader,
+    /// Cross-origin access, if any origin is allowed.
+    pub cors: Option<CorsPolicy>,
 }
 // ANCHOR_END: app_state
 
@@ -132,6 +144,7 @@ pub fn build(
     let passwords = Passwords::new(settings.password_cost)?;
     let database = Arc::new(Guarded::new(store, settings.store_deadline));
     let store: Arc<dyn Database> = database.clone();
+    let refresh_lifetime = settings.tokens.refresh_lifetime;
     let tokens = TokenService::new(settings.keys, settings.tokens, clock.clone(), jti);
     let users: Arc<dyn UserStore> = Arc::new(CachedUserStore::new(
         store.clone(),
@@ -154,7 +167,7 @@ pub fn build(
         metrics,
         links: tokens.purpose_tokens(),
         cookie_mode: settings.refresh_cookie.then_some(CookieMode {
-            max_age: settings.tokens.refresh_lifetime,
+            max_age: refresh_lifetime,
         }),
         sessions,
         tokens,
@@ -167,6 +180,8 @@ pub fn build(
             .classroom
             .map(|roster| Classroom::new(roster, store)),
         database,
+        auth_header: settings.auth_header,
+        cors: settings.cors,
     })))
 }
 // ANCHOR_END: build

@@ -300,6 +300,88 @@ pub struct ServeArgs {
     /// Do not create the demo user in development.
     #[arg(long, env = "JWT_WORKBOOK_NO_DEMO_USER")]
     pub no_demo_user: bool,
+    #[command(flatten)]
+    pub simplejwt: SimplejwtArgs,
+    #[command(flatten)]
+    pub cors: CorsArgs,
+}
+
+/// simplejwt's `SIMPLE_JWT` settings for what a token says, named after them (see the book's
+/// "simplejwt settings" page). Unset, tokens are exactly simplejwt's defaults.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "simplejwt settings")]
+pub struct SimplejwtArgs {
+    /// ISSUER: written as `iss` into every token, then required (equal) in every token.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub issuer: Option<String>,
+    /// AUDIENCE: written as `aud` into every token, then required: a token must name one of
+    /// them. Repeat the flag or separate with commas for several.
+    #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
+    pub audience: Vec<String>,
+    /// USER_ID_FIELD: the user attribute tokens name, and users are looked up by: id or username.
+    #[arg(long, env = "JWT_USER_ID_FIELD", default_value = "id")]
+    pub user_id_field: crate::tokens::UserIdField,
+    /// USER_ID_CLAIM: the claim naming the user.
+    #[arg(long, env = "JWT_USER_ID_CLAIM", default_value = "user_id")]
+    pub user_id_claim: String,
+    /// TOKEN_TYPE_CLAIM: the claim holding "access", "refresh" or "sliding".
+    #[arg(long, env = "JWT_TOKEN_TYPE_CLAIM", default_value = "token_type")]
+    pub token_type_claim: String,
+    /// JTI_CLAIM: the claim holding the token's id.
+    #[arg(long, env = "JWT_JTI_CLAIM", default_value = "jti")]
+    pub jti_claim: String,
+    /// AUTH_HEADER_TYPES: the schemes accepted before the token in `Authorization`, separated
+    /// by commas (e.g. Bearer,JWT); 401 challenges name the first.
+    #[arg(
+        long,
+        env = "JWT_AUTH_HEADER_TYPES",
+        value_delimiter = ',',
+        default_value = "Bearer"
+    )]
+    pub auth_header_types: Vec<String>,
+    /// AUTH_HEADER_NAME: the header the token travels in, as a header (X-Access-Token) or as
+    /// simplejwt's setting names it (HTTP_X_ACCESS_TOKEN). Add it to --cors-allow-headers too.
+    #[arg(long, env = "JWT_AUTH_HEADER_NAME", default_value = "Authorization")]
+    pub auth_header_name: String,
+}
+
+/// Cross-origin requests from browsers, as django-cors-headers' settings allow them. With no
+/// origin allowed (the default), no response carries any CORS header.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "CORS (django-cors-headers settings)")]
+pub struct CorsArgs {
+    /// CORS_ALLOWED_ORIGINS: the origins (scheme://host[:port]) whose pages may call the API,
+    /// comma-separated or repeated.
+    #[arg(long, env = "JWT_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+    /// CORS_ALLOW_ALL_ORIGINS: any origin may (answered `*`, or the origin with credentials).
+    #[arg(long, env = "JWT_CORS_ALLOW_ALL_ORIGINS")]
+    pub cors_allow_all_origins: bool,
+    /// CORS_ALLOW_CREDENTIALS: allowed origins may send cookies (cookie mode's refresh cookie).
+    #[arg(long, env = "JWT_CORS_ALLOW_CREDENTIALS")]
+    pub cors_allow_credentials: bool,
+    /// CORS_ALLOW_HEADERS: the request headers a preflight allows.
+    #[arg(
+        long,
+        env = "JWT_CORS_ALLOW_HEADERS",
+        value_delimiter = ',',
+        default_value = "accept,authorization,content-type,user-agent,x-csrftoken,x-requested-with"
+    )]
+    pub cors_allow_headers: Vec<String>,
+    /// CORS_ALLOW_METHODS: the methods a preflight allows.
+    #[arg(
+        long,
+        env = "JWT_CORS_ALLOW_METHODS",
+        value_delimiter = ',',
+        default_value = "DELETE,GET,OPTIONS,PATCH,POST,PUT"
+    )]
+    pub cors_allow_methods: Vec<String>,
+    /// CORS_EXPOSE_HEADERS: response headers the calling page's script may read.
+    #[arg(long, env = "JWT_CORS_EXPOSE_HEADERS", value_delimiter = ',')]
+    pub cors_expose_headers: Vec<String>,
+    /// CORS_PREFLIGHT_MAX_AGE: how long a browser may reuse a preflight's answer (0: no header).
+    #[arg(long, env = "JWT_CORS_PREFLIGHT_MAX_AGE", default_value = "1d")]
+    pub cors_preflight_max_age: Seconds,
 }
 
 #[derive(Debug, Subcommand)]

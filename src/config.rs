@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::app::{ClientAddressSource, ConnectionLimits, Settings};
-use crate::cli::{Environment, ServeArgs};
+use crate::cli::{CorsArgs, Environment, ServeArgs, SimplejwtArgs};
+use crate::http::auth::AuthHeader;
+use crate::http::cors::{CorsPolicy, CorsSettings};
 use crate::keys::{KeySources, LiveKeys, LoadError};
 use crate::tokens::TokenSettings;
 use crate::users::{LoginLimits, PasswordCost};
@@ -67,7 +69,14 @@ impl Config {
             sliding_lifetime: args.sliding_lifetime.0,
             sliding_refresh_lifetime: args.sliding_refresh_lifetime.0,
             leeway: args.leeway.0,
+            ..claim_settings(&args.simplejwt)?
         };
+        let auth_header = AuthHeader::new(
+            &args.simplejwt.auth_header_name,
+            trimmed(&args.simplejwt.auth_header_types),
+        )
+        .map_err(ConfigError::Invalid)?;
+        let cors = cors_policy(&args.cors)?;
         if tokens.access_lifetime <= 0
             || tokens.refresh_lifetime <= 0
             || tokens.session_lifetime <= 0
@@ -137,6 +146,8 @@ impl Config {
                 },
                 classroom: None,
                 store_deadline: Duration::from_secs(args.store_deadline.0.unsigned_abs()),
+                auth_header,
+                cors,
             },
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
             keyring_poll: Duration::from_secs(args.keyring_poll.0.unsigned_abs()),
@@ -156,6 +167,63 @@ impl Config {
     pub fn built_book_dir(&self) -> PathBuf {
         self.data_dir.join("book")
     }
+}
+
+/// simplejwt's settings for what a token says, checked: claim names that cannot be confused
+/// with each other or with the time claims, an issuer and audiences that are not empty.
+fn claim_settings(args: &SimplejwtArgs) -> Result<TokenSettings, ConfigError> {
+    let names = [
+        ("--user-id-claim", &args.user_id_claim),
+        ("--token-type-claim", &args.token_type_claim),
+        ("--jti-claim", &args.jti_claim),
+    ];
+    for (i, (flag, name)) in names.iter().enumerate() {
+        if name.is_empty()
+            || ["exp", "iat", "nbf", "iss", "aud", "refresh_exp"].contains(&name.as_str())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} {name:?} cannot be used: name a claim of its own"
+            )));
+        }
+        if let Some((other, _)) = names[..i].iter().find(|(_, other)| other == name) {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} and {other} both name the claim {name:?}: give each its own"
+            )));
+        }
+    }
+    if args.issuer.as_deref() == Some("") || args.audience.iter().any(String::is_empty) {
+        return Err(ConfigError::Invalid(
+            "the issuer and the audiences cannot be empty strings".into(),
+        ));
+    }
+    Ok(TokenSettings {
+        issuer: args.issuer.clone(),
+        audience: trimmed(&args.audience),
+        user_id_field: args.user_id_field,
+        user_id_claim: args.user_id_claim.clone(),
+        token_type_claim: args.token_type_claim.clone(),
+        jti_claim: args.jti_claim.clone(),
+        ..TokenSettings::default()
+    })
+}
+
+/// A comma-separated list's items without the spaces around them (`shop, admin`).
+fn trimmed(items: &[String]) -> Vec<String> {
+    items.iter().map(|item| item.trim().to_owned()).collect()
+}
+
+/// django-cors-headers' settings, checked.
+fn cors_policy(args: &CorsArgs) -> Result<Option<CorsPolicy>, ConfigError> {
+    CorsPolicy::new(&CorsSettings {
+        allowed_origins: trimmed(&args.cors_allowed_origins),
+        allow_all_origins: args.cors_allow_all_origins,
+        allow_credentials: args.cors_allow_credentials,
+        allow_headers: trimmed(&args.cors_allow_headers),
+        allow_methods: trimmed(&args.cors_allow_methods),
+        expose_headers: trimmed(&args.cors_expose_headers),
+        preflight_max_age: args.cors_preflight_max_age.0,
+    })
+    .map_err(ConfigError::Invalid)
 }
 
 #[cfg(test)]
@@ -374,5 +442,102 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("positive"));
+    }
+
+    fn load(extra: &[&str]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        Config::load(
+            args(extra),
+            dir.path().into(),
+            Environment::Development,
+            None,
+        )
+    }
+
+    #[test]
+    fn simplejwts_settings_reach_the_token_settings() {
+        let config = load(&[
+            "--issuer",
+            "https://auth.example.com",
+            "--audience",
+            "shop, admin",
+            "--audience",
+            "mail",
+            "--user-id-field",
+            "username",
+            "--user-id-claim",
+            "sub",
+            "--token-type-claim",
+            "typ",
+            "--jti-claim",
+            "token_id",
+            "--leeway",
+            "30s",
+            "--auth-header-types",
+            "Bearer, JWT",
+            "--auth-header-name",
+            "HTTP_X_ACCESS_TOKEN",
+        ])
+        .unwrap();
+        let tokens = &config.app.tokens;
+        assert_eq!(tokens.issuer.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(tokens.audience, ["shop", "admin", "mail"]);
+        assert_eq!(tokens.user_id_field, crate::tokens::UserIdField::Username);
+        assert_eq!(
+            (
+                &*tokens.user_id_claim,
+                &*tokens.token_type_claim,
+                &*tokens.jti_claim
+            ),
+            ("sub", "typ", "token_id")
+        );
+        assert_eq!(tokens.leeway, 30);
+        assert!(config.app.auth_header.accepts(b"JWT"));
+        assert_eq!(config.app.auth_header.name(), "x-access-token");
+        assert_eq!(config.app.cors, None);
+        let defaults = load(&[]).unwrap();
+        assert_eq!(defaults.app.tokens, TokenSettings::default());
+        assert_eq!(defaults.app.auth_header, AuthHeader::default());
+    }
+
+    #[test]
+    fn claim_names_that_would_be_confused_are_refused_with_the_flag_to_fix() {
+        for (argv, expected) in [
+            (
+                &["--jti-claim", "user_id"][..],
+                "--jti-claim and --user-id-claim",
+            ),
+            (&["--user-id-claim", "exp"][..], "--user-id-claim \"exp\""),
+            (&["--token-type-claim", ""][..], "--token-type-claim \"\""),
+            (&["--auth-header-types", ""][..], "single words"),
+            (&["--issuer", ""][..], "cannot be empty"),
+        ] {
+            let error = match load(argv) {
+                Err(error) => error.to_string(),
+                Ok(_) => panic!("{argv:?} was accepted"),
+            };
+            assert!(error.contains(expected), "{argv:?}: {error}");
+        }
+        let error = crate::cli::Cli::try_parse_from(["jwt-workbook", "--user-id-field", "email"])
+            .unwrap_err();
+        assert!(error.to_string().contains("use id or username"), "{error}");
+    }
+
+    #[test]
+    fn cors_origins_are_checked_at_start_up() {
+        let config = load(&[
+            "--cors-allowed-origins",
+            "https://app.example.com, http://localhost:3000",
+        ])
+        .unwrap();
+        let cors = config.app.cors.unwrap();
+        assert!(cors.allows(b"http://localhost:3000"));
+        let error = load(&["--cors-allowed-origins", "https://app.example.com/"])
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("scheme://host[:port]"),
+            "{error}"
+        );
     }
 }

@@ -19,7 +19,7 @@ use crate::tokens::{
 };
 use crate::users::{
     Attempt, LoginError, LoginThrottle, Passwords, RetryAfter, User, UserError, UserStore,
-    authenticate, change_password,
+    authenticate, change_password, user_id_claim,
 };
 
 /// Why a session rule refused. Each variant is one of simplejwt's answers (or ours, where it
@@ -179,14 +179,14 @@ impl Sessions {
 
     /// A new session for a user who just proved who they are, recorded, and its first pair.
     pub async fn start(&self, user: &User) -> Result<TokenPair, SessionError> {
-        let (pair, session) = self.tokens.start_session(&user.id.to_string());
+        let (pair, session) = self.tokens.start_session(&self.user_id_of(user));
         self.store.start_session(&session).await?;
         Ok(pair)
     }
 
     /// A new sliding session (simplejwt's sliding tokens): one token for both uses.
     pub async fn start_sliding(&self, user: &User) -> Result<String, SessionError> {
-        let (token, session) = self.tokens.start_sliding_session(&user.id.to_string());
+        let (token, session) = self.tokens.start_sliding_session(&self.user_id_of(user));
         self.store.start_session(&session).await?;
         Ok(token)
     }
@@ -288,7 +288,7 @@ impl Sessions {
         let now = self.tokens.now();
         let settings = self.tokens.settings();
         let revocation = Revocation::User {
-            user_id: user.id.to_string(),
+            user_id: self.user_id_of(user),
             cutoff: now,
             expires_at: now + settings.refresh_lifetime.max(settings.access_lifetime),
         };
@@ -333,6 +333,7 @@ impl Sessions {
             new,
             now,
             settings.session_lifetime.max(settings.refresh_lifetime),
+            settings.user_id_field,
         )
         .await?;
         self.metrics.revoked(RevocationReason::PasswordChange);
@@ -373,13 +374,17 @@ impl Sessions {
     }
     // ANCHOR_END: authenticate
 
-    /// The user a `user_id` claim names. An id that is not a number names nobody (simplejwt
-    /// answers such a token with a 500; we say "not found").
+    /// The user a user id claim names, by the configured field (`USER_ID_FIELD`). An id that
+    /// is not a number names nobody (simplejwt answers such a token with a 500; we say "not
+    /// found").
     pub async fn find_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
-        match user_id.parse::<i64>() {
-            Ok(id) => self.users.find_by_id(id).await,
-            Err(_) => Ok(None),
-        }
+        let field = self.tokens.settings().user_id_field;
+        self.users.find_for_token(field, user_id).await
+    }
+
+    /// What a token issued to `user` names them by: the configured field's value.
+    pub fn user_id_of(&self, user: &User) -> String {
+        user_id_claim(user, self.tokens.settings().user_id_field)
     }
 
     /// Applies the revocations other instances published since the last call.

@@ -93,7 +93,9 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
             )
             .await
         }
-        Some(Command::User(command)) => user::run(command, database).await,
+        Some(Command::User(command)) => {
+            user::run(command, database, cli.serve.simplejwt.user_id_field).await
+        }
         Some(Command::Cleanup) => cleanup::run(database).await,
         Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),

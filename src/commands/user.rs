@@ -6,13 +6,20 @@ use std::io::BufRead;
 use super::{CommandError, StoreLocation};
 use crate::cli::{PasswordInput, UserCommand};
 use crate::clock::{Clock, SystemClock};
+use crate::tokens::UserIdField;
 use crate::users::{PasswordCost, Passwords, change_password, create_user};
 
 /// How long a password change's revocation is kept. This command does not know the servers'
 /// token lifetimes, so it outlasts any sensible session cap (the default is 30 days).
 const REVOCATION_MEMORY: i64 = 400 * 24 * 60 * 60;
 
-pub async fn run(command: UserCommand, database: StoreLocation<'_>) -> Result<(), CommandError> {
+/// `user_id_field` is the servers' `--user-id-field` (from the environment they share): a new
+/// password revokes the tokens that name the user by it.
+pub async fn run(
+    command: UserCommand,
+    database: StoreLocation<'_>,
+    user_id_field: UserIdField,
+) -> Result<(), CommandError> {
     let store = database.open().await?;
     let store = &*store;
     match command {
@@ -64,6 +71,7 @@ pub async fn run(command: UserCommand, database: StoreLocation<'_>) -> Result<()
                 &password,
                 SystemClock.now(),
                 REVOCATION_MEMORY,
+                user_id_field,
             )
             .await?;
             println!(

@@ -8,6 +8,7 @@ pub mod body;
 pub mod client;
 mod client_page;
 pub mod cookies;
+pub mod cors;
 mod endpoint;
 mod health;
 mod hello;
@@ -27,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub(crate) use endpoint::{endpoint, no_store_endpoint};
@@ -69,6 +71,17 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(client_page::router());
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let metrics = state.metrics.clone();
+    // Both cost nothing unless configured: the layer is then not in the stack at all.
+    let cors = state.cors.clone().map(cors::CorsLayer::new);
+    let challenge = (!state.auth_header.challenges_with_bearer()).then(|| {
+        let challenge = state.auth_header.challenge();
+        SetResponseHeaderLayer::overriding(header::WWW_AUTHENTICATE, move |response: &Response| {
+            response
+                .headers()
+                .contains_key(header::WWW_AUTHENTICATE)
+                .then(|| challenge.clone())
+        })
+    });
     let api = api
         .fallback(move |request: Request| fallback(book.clone(), request))
         .with_state(state);
@@ -77,6 +90,8 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     // are cloned for every request, one allocation per layer.
     let shared = ServiceBuilder::new()
         .layer(observe::ObserveLayer::new(metrics))
+        .option_layer(cors)
+        .option_layer(challenge)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,

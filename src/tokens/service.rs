@@ -3,9 +3,9 @@
 //! Verification is strict (RFC 8725): the key is one of ours, found by the token's `kid`, and the
 //! algorithm is that key's (never `none`, never another one the token asks for, never a key
 //! carried in its header); a `crit` header is refused because we implement no extensions; and
-//! every time claim is checked against our [`Clock`] with an explicit leeway. A token meant for
-//! an audience is refused, since we are no audience (RFC 7519 §4.1.3; PyJWT does the same).
-//! jsonwebtoken computes and compares the signature (in constant time) and nothing else: its
+//! every time claim is checked against our [`Clock`] with an explicit leeway. `iss` and `aud` are
+//! written and required exactly as simplejwt's `ISSUER` and `AUDIENCE` settings make PyJWT do it
+//! ([`TokenSettings::issuer`], [`TokenSettings::audience`]). jsonwebtoken computes and compares the signature (in constant time) and nothing else: its
 //! `decode` would check `exp` against the system clock with 60 s of leeway and skip `iat`,
 //! `nbf`, `jti` and `token_type`.
 
@@ -25,11 +25,9 @@ use crate::clock::Clock;
 /// limit is an attempt to make us spend memory and CPU.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// Claims that a refresh hands to the new access token only after rewriting them.
-const NOT_COPIED_TO_ACCESS: [&str; 4] = ["token_type", "exp", "iat", "jti"];
-
-/// How long tokens live and how much clock skew we forgive, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long tokens live, how much clock skew we forgive (in seconds), and simplejwt's settings
+/// for what a token says: its claim names, its issuer and its audience.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSettings {
     pub access_lifetime: i64,
     pub refresh_lifetime: i64,
@@ -42,10 +40,27 @@ pub struct TokenSettings {
     pub sliding_lifetime: i64,
     /// How long after login a sliding token can still be refreshed (`refresh_exp`).
     pub sliding_refresh_lifetime: i64,
+    /// simplejwt's `ISSUER`: written as `iss` into every token we sign, and then required, equal,
+    /// in every token we accept. `None` writes none and checks none.
+    pub issuer: Option<String>,
+    /// simplejwt's `AUDIENCE`: written as `aud` into every token we sign (a string for one, an
+    /// array for several), and then required: a token is accepted when its `aud` names at least
+    /// one of them. Empty writes none, and refuses every token that names an audience: it was
+    /// meant for that audience, not for us (simplejwt would accept it: one of our differences).
+    pub audience: Vec<String>,
+    /// Which user attribute the user id claim holds (simplejwt's `USER_ID_FIELD`).
+    pub user_id_field: UserIdField,
+    /// The claim naming the user (`USER_ID_CLAIM`, default `user_id`).
+    pub user_id_claim: String,
+    /// The claim holding the token's type (`TOKEN_TYPE_CLAIM`, default `token_type`).
+    pub token_type_claim: String,
+    /// The claim holding the token's id (`JTI_CLAIM`, default `jti`).
+    pub jti_claim: String,
 }
 
 impl Default for TokenSettings {
-    /// simplejwt's defaults (5 minutes, 1 day, no leeway), and sessions capped at 30 days.
+    /// simplejwt's defaults (5 minutes, 1 day, no leeway, its claim names, no issuer and no
+    /// audience), and sessions capped at 30 days.
     fn default() -> Self {
         Self {
             access_lifetime: 5 * 60,
@@ -54,6 +69,47 @@ impl Default for TokenSettings {
             leeway: 0,
             sliding_lifetime: 5 * 60,
             sliding_refresh_lifetime: 24 * 60 * 60,
+            issuer: None,
+            audience: Vec::new(),
+            user_id_field: UserIdField::Id,
+            user_id_claim: "user_id".into(),
+            token_type_claim: "token_type".into(),
+            jti_claim: "jti".into(),
+        }
+    }
+}
+
+/// The user attribute a token's user id claim holds, and by which its user is looked up
+/// (simplejwt's `USER_ID_FIELD`). Either way the claim is a string, as simplejwt writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserIdField {
+    /// The numeric primary key: `"user_id": "1"`.
+    #[default]
+    Id,
+    /// The username, unique and case-sensitive: `"user_id": "vitor"`.
+    Username,
+}
+
+impl UserIdField {
+    /// simplejwt's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserIdField::Id => "id",
+            UserIdField::Username => "username",
+        }
+    }
+}
+
+impl std::str::FromStr for UserIdField {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "id" | "pk" => Ok(UserIdField::Id),
+            "username" => Ok(UserIdField::Username),
+            other => Err(format!(
+                "{other:?} is not a user field a token can name: use id or username"
+            )),
         }
     }
 }
@@ -148,8 +204,8 @@ impl TokenService {
         &self.keys
     }
 
-    pub fn settings(&self) -> TokenSettings {
-        self.settings
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
     }
 
     /// The current time on the service's clock.
@@ -174,10 +230,10 @@ impl TokenService {
         };
         let refresh_exp = (now + self.settings.refresh_lifetime).min(session.expires_at);
         let mut refresh = self.fresh_claims(TokenType::Refresh, now, &session.id, refresh_exp);
-        refresh.insert("user_id".into(), user_id.into());
+        refresh.insert(self.settings.user_id_claim.clone(), user_id.into());
         let access_exp = (now + self.settings.access_lifetime).min(session.expires_at);
         let mut access = self.fresh_claims(TokenType::Access, now, &session.id, access_exp);
-        access.insert("user_id".into(), user_id.into());
+        access.insert(self.settings.user_id_claim.clone(), user_id.into());
         let pair = TokenPair {
             refresh: self.sign(&refresh),
             access: self.sign(&access),
@@ -201,7 +257,7 @@ impl TokenService {
         let exp = (now + self.settings.sliding_lifetime).min(refresh_exp);
         let mut claims = self.fresh_claims(TokenType::Sliding, now, &session.id, exp);
         claims.insert("refresh_exp".into(), refresh_exp.into());
-        claims.insert("user_id".into(), user_id.into());
+        claims.insert(self.settings.user_id_claim.clone(), user_id.into());
         (self.sign(&claims), session)
     }
 
@@ -231,15 +287,28 @@ impl TokenService {
         let session = session_of(&refresh.jti);
         let access_exp = (now + self.settings.access_lifetime).min(session_expires_at);
         let mut access = self.fresh_claims(TokenType::Access, now, session, access_exp);
+        // simplejwt's `no_copy_claims`: the type, the times and the id, by their configured
+        // names and by their usual ones.
+        let settings = &self.settings;
+        let not_copied = [
+            settings.token_type_claim.as_str(),
+            "exp",
+            settings.jti_claim.as_str(),
+            "jti",
+            "iat",
+        ];
         for (name, value) in &refresh.payload {
-            if !NOT_COPIED_TO_ACCESS.contains(&name.as_str()) {
+            if !not_copied.contains(&name.as_str()) {
                 access.insert(name.clone(), value.clone());
             }
         }
         // Re-inserting an existing key keeps its position, so the claim order stays simplejwt's.
         let mut renewed = refresh.payload.clone();
         let refresh_exp = (now + self.settings.refresh_lifetime).min(session_expires_at);
-        renewed.insert("jti".into(), self.jti.next_jti(session).into());
+        renewed.insert(
+            self.settings.jti_claim.clone(),
+            self.jti.next_jti(session).into(),
+        );
         renewed.insert("exp".into(), refresh_exp.into());
         renewed.insert("iat".into(), now.into());
         TokenPair {
@@ -284,18 +353,15 @@ impl TokenService {
             return Err(TokenError::Expired);
         }
         let exp = exp.ok_or(TokenError::NoExp)?;
-        // A token addressed to an audience is for that audience; we configure none, so it is
-        // not for us, whoever signed it.
-        if payload.contains_key("aud") {
-            return Err(TokenError::Invalid);
-        }
+        self.check_issuer_and_audience(&payload)?;
 
-        let jti = match payload.get("jti") {
+        let settings = &self.settings;
+        let jti = match payload.get(&settings.jti_claim) {
             None => return Err(TokenError::NoId),
             Some(Value::String(jti)) if !jti.is_empty() => jti.clone(),
             Some(_) => return Err(TokenError::Invalid),
         };
-        let token_type = match payload.get("token_type") {
+        let token_type = match payload.get(&settings.token_type_claim) {
             None if expected.is_some() => return Err(TokenError::NoType),
             None => None,
             Some(Value::String(found)) => {
@@ -306,7 +372,7 @@ impl TokenService {
             }
             Some(_) => return Err(TokenError::Invalid),
         };
-        let user_id = match payload.get("user_id") {
+        let user_id = match payload.get(&settings.user_id_claim) {
             None => None,
             Some(Value::String(id)) => Some(id.clone()),
             Some(Value::Number(id)) if id.is_i64() || id.is_u64() => Some(id.to_string()),
@@ -322,6 +388,49 @@ impl TokenService {
         })
     }
     // ANCHOR_END: verify
+
+    // ANCHOR: issuer_and_audience
+    /// PyJWT's checks, as simplejwt configures them: with an issuer, `iss` must be present and
+    /// equal to it; with an audience, `aud` (a string, or an array of strings) must be present
+    /// and name one of ours. Without an audience, a token that has an `aud` at all is refused
+    /// (RFC 7519 §4.1.3), where simplejwt turns PyJWT's audience check off: simplejwt never
+    /// writes an `aud` without `AUDIENCE`, so such a token was minted by someone else holding
+    /// the key, for someone else. PyJWT also refuses a `sub` or a `jti` that is not a string,
+    /// whatever claim simplejwt's `JTI_CLAIM` names.
+    fn check_issuer_and_audience(&self, payload: &Map<String, Value>) -> Result<(), TokenError> {
+        if let Some(issuer) = &self.settings.issuer
+            && payload.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
+        {
+            return Err(TokenError::Invalid);
+        }
+        let ours = &self.settings.audience;
+        if ours.is_empty() {
+            if payload.contains_key("aud") {
+                return Err(TokenError::Invalid);
+            }
+        } else {
+            let named = |claimed: &str| ours.iter().any(|aud| aud == claimed);
+            let for_us = match payload.get("aud") {
+                Some(Value::String(claimed)) => named(claimed),
+                Some(Value::Array(claimed)) => {
+                    claimed.iter().all(Value::is_string)
+                        && claimed.iter().filter_map(Value::as_str).any(named)
+                }
+                _ => false,
+            };
+            if !for_us {
+                return Err(TokenError::Invalid);
+            }
+        }
+        if ["sub", "jti"]
+            .iter()
+            .any(|name| payload.get(*name).is_some_and(|value| !value.is_string()))
+        {
+            return Err(TokenError::Invalid);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: issuer_and_audience
 
     // ANCHOR: check_signature
     /// Checks the header and the signature, then decodes the payload: each part is decoded and
@@ -360,20 +469,41 @@ impl TokenService {
         exp: i64,
     ) -> Map<String, Value> {
         let mut claims = Map::new();
-        claims.insert("token_type".into(), token_type.as_str().into());
+        claims.insert(
+            self.settings.token_type_claim.clone(),
+            token_type.as_str().into(),
+        );
         claims.insert("exp".into(), exp.into());
         claims.insert("iat".into(), now.into());
-        claims.insert("jti".into(), self.jti.next_jti(session).into());
+        claims.insert(
+            self.settings.jti_claim.clone(),
+            self.jti.next_jti(session).into(),
+        );
         claims
     }
 
     // ANCHOR: sign
     /// The header is the signing key's, prepared once (for the simplejwt-compatible key it is
-    /// `{"alg":"HS256","typ":"JWT"}` byte for byte); then the payload and the signature.
+    /// `{"alg":"HS256","typ":"JWT"}` byte for byte); then the payload and the signature. Like
+    /// simplejwt's `TokenBackend.encode`, the configured `aud` then `iss` are set last: after
+    /// the other claims in a new token, in place in one carried over from a refresh.
     fn sign(&self, claims: &Map<String, Value>) -> String {
         let keys = self.keys.current();
         let key = keys.signing(self.clock.now());
-        let payload = serde_json::to_vec(claims).unwrap_or_default();
+        let payload = match self.audience_and_issuer() {
+            None => serde_json::to_vec(claims),
+            Some((aud, iss)) => {
+                let mut claims = claims.clone();
+                if let Some(aud) = aud {
+                    claims.insert("aud".into(), aud);
+                }
+                if let Some(iss) = iss {
+                    claims.insert("iss".into(), iss.into());
+                }
+                serde_json::to_vec(&claims)
+            }
+        }
+        .unwrap_or_default();
         let mut token = String::with_capacity(128 + payload.len() * 4 / 3 + 350);
         token.push_str(key.header_segment());
         token.push('.');
@@ -389,6 +519,17 @@ impl TokenService {
         token
     }
     // ANCHOR_END: sign
+
+    /// The `aud` and `iss` every token we sign carries, if any is configured.
+    fn audience_and_issuer(&self) -> Option<(Option<Value>, Option<&str>)> {
+        let aud = match self.settings.audience.as_slice() {
+            [] => None,
+            [one] => Some(Value::from(one.as_str())),
+            several => Some(Value::from(several.to_vec())),
+        };
+        let iss = self.settings.issuer.as_deref();
+        (aud.is_some() || iss.is_some()).then_some((aud, iss))
+    }
 }
 
 // ANCHOR: decode_json_segment
@@ -433,3 +574,257 @@ fn numeric_claim(payload: &Map<String, Value>, name: &str) -> Result<Option<i64>
     }
 }
 // ANCHOR_END: numeric_claim
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::tokens::Key;
+
+    fn service(settings: TokenSettings) -> TokenService {
+        TokenService::new(
+            KeySet::single(Key::hs256("test-only-signing-key-0123456789abcdefghij")),
+            settings,
+            Arc::new(FixedClock::at(1_795_358_767)),
+            Arc::new(SequentialJti::default()),
+        )
+    }
+
+    /// Tokens the code issued before the claim settings existed (a fixed clock, sequential ids,
+    /// default settings): a login's pair, that pair rotated, a sliding token and its slide.
+    const BEFORE_THE_SETTINGS: [&str; 6] = [
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NTQ0NTE2NywiaWF0IjoxNzk1MzU4NzY3LCJqdGkiOiIwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMSIsInVzZXJfaWQiOiIxIn0.FTDPoY7PEMNyiHEhhDsiHWPj9sR05H4SAD1o1ZONVek",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1MzU5MDY3LCJpYXQiOjE3OTUzNTg3NjcsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAyIiwidXNlcl9pZCI6IjEifQ.uQgzcIxNG1lidXIpPNxpBr5KiRkxXdaaqYh1VewsW1Q",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NTQ0NTE2NywiaWF0IjoxNzk1MzU4NzY3LCJqdGkiOiIwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwNCIsInVzZXJfaWQiOiIxIn0.1MORW0kX5Koneb8cyLRPRWpBQjrx9yz3fpGI3V9Z8TA",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1MzU5MDY3LCJpYXQiOjE3OTUzNTg3NjcsImp0aSI6IjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAzIiwidXNlcl9pZCI6IjEifQ.K-MnmccwAdPyre7hIin-IGB_e-gYbuCPgQGvXatiROk",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTM1OTA2NywiaWF0IjoxNzk1MzU4NzY3LCJqdGkiOiIwMDAwMDAwMDAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwNSIsInJlZnJlc2hfZXhwIjoxNzk1NDQ1MTY3LCJ1c2VyX2lkIjoiMSJ9.G5O-QLvu4B59uypYzIwZOhhjZFCt9wM90qpCj18yi-4",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTM1OTA2NywiaWF0IjoxNzk1MzU4NzY3LCJqdGkiOiIwMDAwMDAwMDAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwNSIsInJlZnJlc2hfZXhwIjoxNzk1NDQ1MTY3LCJ1c2VyX2lkIjoiMSJ9.G5O-QLvu4B59uypYzIwZOhhjZFCt9wM90qpCj18yi-4",
+    ];
+
+    /// The same six tokens, issued by `tokens`.
+    fn six_tokens(tokens: &TokenService) -> [String; 6] {
+        let pair = tokens.issue_pair("1");
+        let refresh = tokens
+            .verify(&pair.refresh, Some(TokenType::Refresh))
+            .unwrap();
+        let rotated = tokens.rotate(&refresh, i64::MAX);
+        let (sliding, _) = tokens.start_sliding_session("1");
+        let slid = tokens
+            .slide(&tokens.verify(&sliding, Some(TokenType::Sliding)).unwrap())
+            .unwrap();
+        [
+            pair.refresh,
+            pair.access,
+            rotated.refresh,
+            rotated.access,
+            sliding,
+            slid,
+        ]
+    }
+
+    fn payload(token: &str) -> Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    fn claim_names(token: &str) -> Vec<String> {
+        payload(token)
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn with_no_setting_changed_tokens_are_byte_for_byte_those_of_before() {
+        let tokens = service(TokenSettings::default());
+        assert_eq!(six_tokens(&tokens), BEFORE_THE_SETTINGS);
+    }
+
+    fn configured() -> TokenSettings {
+        TokenSettings {
+            issuer: Some("https://auth.example.com".into()),
+            audience: vec!["shop".into()],
+            user_id_claim: "sub".into(),
+            token_type_claim: "typ".into(),
+            jti_claim: "token_id".into(),
+            ..TokenSettings::default()
+        }
+    }
+
+    #[test]
+    fn configured_names_issuer_and_audience_are_written_in_simplejwts_order() {
+        let tokens = service(configured());
+        let [
+            refresh,
+            access,
+            rotated_refresh,
+            rotated_access,
+            sliding,
+            slid,
+        ] = six_tokens(&tokens);
+        let fresh = ["typ", "exp", "iat", "token_id", "sub", "aud", "iss"];
+        assert_eq!(claim_names(&refresh), fresh);
+        assert_eq!(claim_names(&access), fresh);
+        assert_eq!(claim_names(&rotated_refresh), fresh);
+        assert_eq!(claim_names(&rotated_access), fresh);
+        let sliding_claims = [
+            "typ",
+            "exp",
+            "iat",
+            "token_id",
+            "refresh_exp",
+            "sub",
+            "aud",
+            "iss",
+        ];
+        assert_eq!(claim_names(&sliding), sliding_claims);
+        assert_eq!(claim_names(&slid), sliding_claims);
+        let claims = payload(&access);
+        assert_eq!(claims["aud"], "shop");
+        assert_eq!(claims["iss"], "https://auth.example.com");
+        assert_eq!(claims["typ"], "access");
+        assert_eq!(claims["sub"], "1");
+        let verified = tokens.verify(&access, Some(TokenType::Access)).unwrap();
+        assert_eq!(verified.user_id.as_deref(), Some("1"));
+        assert_eq!(verified.jti, claims["token_id"]);
+        assert_eq!(verified.token_type.as_deref(), Some("access"));
+    }
+
+    #[test]
+    fn several_audiences_are_written_as_an_array() {
+        let tokens = service(TokenSettings {
+            audience: vec!["shop".into(), "admin".into()],
+            ..TokenSettings::default()
+        });
+        assert_eq!(
+            payload(&tokens.issue_pair("1").access)["aud"],
+            serde_json::json!(["shop", "admin"])
+        );
+    }
+
+    /// A token with these claims added to a valid access token's, signed with the test key
+    /// and nothing else added.
+    fn access_with(extra: Value) -> String {
+        let plain = service(TokenSettings::default());
+        let mut claims = payload(&plain.issue_pair("1").access)
+            .as_object()
+            .unwrap()
+            .clone();
+        claims.extend(extra.as_object().unwrap().clone());
+        plain.sign(&claims)
+    }
+
+    #[test]
+    fn issuer_and_audience_are_required_as_pyjwt_requires_them() {
+        use serde_json::json;
+        let strict = service(TokenSettings {
+            issuer: Some("https://auth.example.com".into()),
+            audience: vec!["shop".into(), "admin".into()],
+            ..TokenSettings::default()
+        });
+        let iss = "https://auth.example.com";
+        let accepted = [
+            json!({"iss": iss, "aud": "shop"}),
+            json!({"iss": iss, "aud": "admin"}),
+            json!({"iss": iss, "aud": ["elsewhere", "admin"]}),
+        ];
+        for claims in accepted {
+            let token = access_with(claims.clone());
+            assert!(
+                strict.verify(&token, Some(TokenType::Access)).is_ok(),
+                "{claims}"
+            );
+        }
+        let refused = [
+            json!({"aud": "shop"}),
+            json!({"iss": "https://auth.example.com/", "aud": "shop"}),
+            json!({"iss": "auth.example.com", "aud": "shop"}),
+            json!({"iss": 1, "aud": "shop"}),
+            json!({"iss": iss}),
+            json!({"iss": iss, "aud": "elsewhere"}),
+            json!({"iss": iss, "aud": "Shop"}),
+            json!({"iss": iss, "aud": ""}),
+            json!({"iss": iss, "aud": []}),
+            json!({"iss": iss, "aud": ["shop", 1]}),
+            json!({"iss": iss, "aud": {"shop": true}}),
+            json!({"iss": iss, "aud": "shop", "sub": 1}),
+        ];
+        for claims in refused {
+            let token = access_with(claims.clone());
+            assert_eq!(
+                strict.verify(&token, Some(TokenType::Access)),
+                Err(TokenError::Invalid),
+                "{claims}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_an_audience_a_token_naming_any_is_refused_and_an_iss_is_not_looked_at() {
+        let open = service(TokenSettings::default());
+        for aud in [
+            serde_json::json!("anyone"),
+            serde_json::json!(["a", "b"]),
+            serde_json::json!([]),
+            serde_json::json!(""),
+        ] {
+            let token = access_with(serde_json::json!({ "aud": aud }));
+            assert_eq!(
+                open.verify(&token, Some(TokenType::Access)),
+                Err(TokenError::Invalid),
+                "{aud}"
+            );
+        }
+        let token = access_with(serde_json::json!({ "iss": "whoever" }));
+        assert!(open.verify(&token, Some(TokenType::Access)).is_ok());
+    }
+
+    #[test]
+    fn a_refresh_keeps_custom_claims_but_not_the_configured_type_and_id() {
+        let tokens = service(configured());
+        let pair = tokens.issue_pair("1");
+        let refresh = tokens
+            .verify(&pair.refresh, Some(TokenType::Refresh))
+            .unwrap();
+        let rotated = tokens.rotate(&refresh, i64::MAX);
+        let access = payload(&rotated.access);
+        assert_eq!(access["typ"], "access");
+        assert_ne!(access["token_id"], payload(&pair.refresh)["token_id"]);
+        assert_ne!(
+            payload(&rotated.refresh)["token_id"],
+            payload(&pair.refresh)["token_id"]
+        );
+    }
+
+    #[test]
+    fn a_jti_that_is_not_a_string_is_refused_whatever_the_jti_claim_is_named() {
+        let renamed = service(configured());
+        let mut claims = payload(&renamed.issue_pair("1").access)
+            .as_object()
+            .unwrap()
+            .clone();
+        claims.insert("jti".into(), 7.into());
+        let token = renamed.sign(&claims);
+        assert_eq!(
+            renamed.verify(&token, Some(TokenType::Access)),
+            Err(TokenError::Invalid)
+        );
+        claims.insert("jti".into(), "a string".into());
+        let token = renamed.sign(&claims);
+        assert!(renamed.verify(&token, Some(TokenType::Access)).is_ok());
+    }
+
+    #[test]
+    fn user_id_fields_are_read_by_simplejwts_names() {
+        assert_eq!("id".parse(), Ok(UserIdField::Id));
+        assert_eq!("username".parse(), Ok(UserIdField::Username));
+        assert!(
+            "email"
+                .parse::<UserIdField>()
+                .unwrap_err()
+                .contains("use id or username")
+        );
+    }
+}

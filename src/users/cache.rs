@@ -1,17 +1,21 @@
 //! A short-lived cache in front of the user store, for the one lookup every protected request
-//! makes (is the token's user still there and active?). Without it each request pays a database
-//! round trip that costs more than the whole token check.
+//! makes (is the token's user still there and active?), by id or by username as the token names
+//! them. Without it each request pays a database round trip that costs more than the whole token
+//! check. Logins (`find_by_username`) always ask the store.
 //!
 //! Writes through this process (deactivation, password change) clear it at once. A change made
-//! elsewhere (the `user` subcommand, another instance) is seen within [`CachedUserStore::ttl`].
+//! elsewhere (the `user` subcommand, another instance) is seen within [`CachedUserStore::ttl`];
+//! so is a user created elsewhere: "no such user" is remembered no longer than a user is.
 //!
-//! While the database is unavailable, an expired entry is still used for up to
+//! While the database is unavailable, an expired entry for a user is still used for up to
 //! [`STALE_IF_UNAVAILABLE_SECONDS`], so that a protected route with a valid access token keeps
 //! answering from memory. That is safe because nothing can change a user while the store cannot
 //! be written — not this instance, not another on the same database, not the `user` command —
-//! and revocations already seen are in memory. A user nobody had looked up yet gets a 503.
+//! and revocations already seen are in memory. A user nobody had looked up yet, or one that was
+//! not found, gets a 503.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -19,7 +23,7 @@ use async_trait::async_trait;
 use super::{NewUser, User, UserError, UserStore};
 use crate::clock::Clock;
 use crate::storage::StoreError;
-use crate::tokens::Revocation;
+use crate::tokens::{Revocation, UserIdField};
 
 /// How long past its lifetime an entry still answers while the store is unavailable: one
 /// default access token lifetime, the longest a token checked against it would live anyway.
@@ -28,13 +32,27 @@ pub const STALE_IF_UNAVAILABLE_SECONDS: i64 = 300;
 /// Past this many entries the cache starts over, so memory stays bounded.
 const MAX_ENTRIES: usize = 100_000;
 
-/// A [`UserStore`] that remembers lookups by id for a few seconds.
+/// A [`UserStore`] that remembers lookups by id, and by username for tokens, for a few seconds.
 pub struct CachedUserStore {
     inner: Arc<dyn UserStore>,
     clock: Arc<dyn Clock>,
     ttl: i64,
-    /// id -> (the user, or `None` for "no such user", and when it was read).
-    entries: RwLock<HashMap<i64, (Option<User>, i64)>>,
+    entries: RwLock<Entries>,
+}
+
+/// What was read, and when: the user, or `None` for "no such user".
+type Entry = (Option<User>, i64);
+
+#[derive(Default)]
+struct Entries {
+    by_id: HashMap<i64, Entry>,
+    by_username: HashMap<String, Entry>,
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        self.by_id.len() + self.by_username.len()
+    }
 }
 
 impl CachedUserStore {
@@ -55,33 +73,32 @@ impl CachedUserStore {
 
     fn forget_all(&self) {
         if let Ok(mut entries) = self.entries.write() {
-            entries.clear();
+            *entries = Entries::default();
         }
     }
-}
 
-#[async_trait]
-impl UserStore for CachedUserStore {
-    async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+    /// A fresh entry, or else the store's answer (remembered), or else, while the store is
+    /// unavailable, a user remembered a little longer. Never a stale "no such user".
+    async fn find_cached(
+        &self,
+        cached: Option<Entry>,
+        ask_store: impl Future<Output = Result<Option<User>, StoreError>>,
+        remember: impl FnOnce(&mut Entries, Entry),
+    ) -> Result<Option<User>, StoreError> {
         let now = self.clock.now();
-        let cached = self
-            .entries
-            .read()
-            .ok()
-            .and_then(|entries| entries.get(&id).cloned());
         if let Some((user, read_at)) = &cached
             && now < read_at + self.ttl
         {
             return Ok(user.clone());
         }
-        let user = match self.inner.find_by_id(id).await {
+        let user = match ask_store.await {
             Ok(user) => user,
             Err(error) if error.is_unavailable() => match cached {
-                Some((user, read_at))
+                Some((Some(user), read_at))
                     if now < read_at + self.ttl + STALE_IF_UNAVAILABLE_SECONDS =>
                 {
-                    tracing::debug!(%error, id, "the store is unavailable: a remembered user answers");
-                    return Ok(user);
+                    tracing::debug!(%error, user.id, "the store is unavailable: a remembered user answers");
+                    return Ok(Some(user));
                 }
                 _ => return Err(error),
             },
@@ -89,11 +106,51 @@ impl UserStore for CachedUserStore {
         };
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+                *entries = Entries::default();
             }
-            entries.insert(id, (user.clone(), now));
+            remember(&mut entries, (user.clone(), now));
         }
         Ok(user)
+    }
+}
+
+#[async_trait]
+impl UserStore for CachedUserStore {
+    async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let cached = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|entries| entries.by_id.get(&id).cloned());
+        self.find_cached(cached, self.inner.find_by_id(id), |entries, entry| {
+            entries.by_id.insert(id, entry);
+        })
+        .await
+    }
+
+    async fn find_for_token(
+        &self,
+        field: UserIdField,
+        claim: &str,
+    ) -> Result<Option<User>, StoreError> {
+        match field {
+            UserIdField::Id => match claim.parse::<i64>() {
+                Ok(id) => self.find_by_id(id).await,
+                Err(_) => Ok(None),
+            },
+            UserIdField::Username => {
+                let cached = self
+                    .entries
+                    .read()
+                    .ok()
+                    .and_then(|entries| entries.by_username.get(claim).cloned());
+                let remember = |entries: &mut Entries, entry| {
+                    entries.by_username.insert(claim.to_owned(), entry);
+                };
+                self.find_cached(cached, self.inner.find_by_username(claim), remember)
+                    .await
+            }
+        }
     }
 
     async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -164,27 +221,44 @@ mod tests {
         active: std::sync::atomic::AtomicBool,
         /// Every lookup fails as an unreachable database does.
         down: std::sync::atomic::AtomicBool,
+        /// Whether user 2, `ana`, has been created (by another process).
+        ana_created: std::sync::atomic::AtomicBool,
+    }
+
+    impl CountingStore {
+        fn lookup(&self, id: i64) -> Result<Option<User>, StoreError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(sqlx::Error::PoolTimedOut.into());
+            }
+            let user = |id, username: &str| User {
+                email: String::new(),
+                email_verified: false,
+                id,
+                username: username.into(),
+                password_hash: String::new(),
+                is_active: self.active.load(Ordering::SeqCst),
+                date_joined: 0,
+            };
+            Ok(match id {
+                1 => Some(user(1, "vitor")),
+                2 if self.ana_created.load(Ordering::SeqCst) => Some(user(2, "ana")),
+                _ => None,
+            })
+        }
     }
 
     #[async_trait]
     impl UserStore for CountingStore {
         async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-            self.lookups.fetch_add(1, Ordering::SeqCst);
-            if self.down.load(Ordering::SeqCst) {
-                return Err(sqlx::Error::PoolTimedOut.into());
-            }
-            Ok((id == 1).then(|| User {
-                email: String::new(),
-                email_verified: false,
-                id: 1,
-                username: "vitor".into(),
-                password_hash: String::new(),
-                is_active: self.active.load(Ordering::SeqCst),
-                date_joined: 0,
-            }))
+            self.lookup(id)
         }
-        async fn find_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
-            Ok(None)
+        async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+            match username {
+                "vitor" => self.lookup(1),
+                "ana" => self.lookup(2),
+                _ => self.lookup(0),
+            }
         }
         async fn list(&self) -> Result<Vec<User>, StoreError> {
             Ok(vec![])
@@ -271,6 +345,59 @@ mod tests {
         assert!(cache.find_by_id(1).await.unwrap().unwrap().is_active);
         cache.set_active("vitor", false).await.unwrap();
         assert!(!cache.find_by_id(1).await.unwrap().unwrap().is_active);
+    }
+
+    #[tokio::test]
+    async fn a_user_not_found_is_found_within_the_ttl_once_created_elsewhere() {
+        for field in [UserIdField::Id, UserIdField::Username] {
+            let (store, clock, cache) = cached();
+            let claim = match field {
+                UserIdField::Id => "2",
+                UserIdField::Username => "ana",
+            };
+            assert_eq!(cache.find_for_token(field, claim).await.unwrap(), None);
+            store.ana_created.store(true, Ordering::SeqCst);
+            clock.advance(4);
+            assert_eq!(
+                cache.find_for_token(field, claim).await.unwrap(),
+                None,
+                "{field:?}: still remembered as missing"
+            );
+            clock.advance(1);
+            let found = cache.find_for_token(field, claim).await.unwrap();
+            assert_eq!(found.map(|user| user.id), Some(2), "{field:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn users_named_by_username_are_cached_as_those_named_by_id() {
+        let (store, clock, cache) = cached();
+        for _ in 0..3 {
+            let user = cache.find_for_token(UserIdField::Username, "vitor").await;
+            assert_eq!(user.unwrap().unwrap().id, 1);
+        }
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 1);
+        cache.find_by_username("vitor").await.unwrap();
+        assert_eq!(
+            store.lookups.load(Ordering::SeqCst),
+            2,
+            "a login's lookup is never cached"
+        );
+        clock.advance(5);
+        cache
+            .find_for_token(UserIdField::Username, "vitor")
+            .await
+            .unwrap();
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn no_such_user_is_never_answered_from_memory_while_the_store_is_unavailable() {
+        let (store, clock, cache) = cached();
+        assert_eq!(cache.find_by_id(2).await.unwrap(), None);
+        store.down.store(true, Ordering::SeqCst);
+        clock.advance(5);
+        assert!(cache.find_by_id(2).await.unwrap_err().is_unavailable());
     }
 
     #[tokio::test]

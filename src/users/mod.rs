@@ -12,7 +12,7 @@ pub use throttle::{Attempt, LoginLimits, LoginThrottle, Rate, RetryAfter};
 use async_trait::async_trait;
 
 use crate::storage::StoreError;
-use crate::tokens::Revocation;
+use crate::tokens::{Revocation, UserIdField};
 
 /// A user account, as stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -73,6 +73,22 @@ pub enum UserError {
 pub trait UserStore: Send + Sync + 'static {
     async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
+    /// The user a token's user id claim names by `field`, for a request that carries the token.
+    /// A cache may answer it for a few seconds ([`CachedUserStore`]); `find_by_username`,
+    /// which logins use, it never answers. An id that is not a number names nobody.
+    async fn find_for_token(
+        &self,
+        field: UserIdField,
+        claim: &str,
+    ) -> Result<Option<User>, StoreError> {
+        match field {
+            UserIdField::Id => match claim.parse::<i64>() {
+                Ok(id) => self.find_by_id(id).await,
+                Err(_) => Ok(None),
+            },
+            UserIdField::Username => self.find_by_username(claim).await,
+        }
+    }
     async fn list(&self) -> Result<Vec<User>, StoreError>;
     /// Fails with [`UserError::AlreadyExists`] rather than overwriting anyone.
     async fn create(&self, user: NewUser) -> Result<User, UserError>;
@@ -145,6 +161,7 @@ pub async fn change_password(
     new_password: &str,
     now: i64,
     revoke_for: i64,
+    user_id_field: UserIdField,
 ) -> Result<User, UserError> {
     if new_password.is_empty() {
         return Err(UserError::InvalidPassword("it is empty"));
@@ -157,7 +174,7 @@ pub async fn change_password(
     // One transaction: should it fail (a full disk, a database gone), nothing changed, and the
     // old password and the old tokens still work; never one without the other.
     let revocation = Revocation::User {
-        user_id: user.id.to_string(),
+        user_id: user_id_claim(&user, user_id_field),
         cutoff: now,
         expires_at: now + revoke_for,
     };
@@ -167,6 +184,15 @@ pub async fn change_password(
     Ok(user)
 }
 // ANCHOR_END: change_password
+
+/// The value a token's user id claim holds for `user`: simplejwt's `str(getattr(user,
+/// USER_ID_FIELD))`. Revocations of "everything issued to a user" are keyed by it too.
+pub fn user_id_claim(user: &User, field: UserIdField) -> String {
+    match field {
+        UserIdField::Id => user.id.to_string(),
+        UserIdField::Username => user.username.clone(),
+    }
+}
 
 /// Why a login failed. The HTTP layer answers all of them with the same message, as simplejwt
 /// does, so that a caller cannot tell which usernames exist.

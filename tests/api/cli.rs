@@ -295,3 +295,36 @@ fn logs_written_into_a_pipe_carry_no_escape_sequences() {
     assert!(logs.contains("DEBUG"), "no log line to look at: {logs}");
     assert!(!logs.contains('\x1b'), "{logs:?}");
 }
+
+/// With `JWT_USER_ID_FIELD=username` in the environment (the servers' environment file), a new
+/// password revokes what tokens naming the user by username hold; without it, by id.
+#[tokio::test]
+async fn set_password_revokes_by_the_user_id_field_of_the_environment() {
+    use jwt_workbook::tokens::Revocation;
+    for (field, expected) in [(None, "1"), (Some("username"), "alice")] {
+        let data = tempfile::tempdir().unwrap();
+        let created = run(
+            data.path(),
+            &["user", "create", "alice", "--password", "x"],
+            "",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jwt-workbook"));
+        command
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["user", "set-password", "alice", "--password", "n3w"])
+            .env_remove("JWT_USER_ID_FIELD");
+        if let Some(field) = field {
+            command.env("JWT_USER_ID_FIELD", field);
+        }
+        let changed = command.output().unwrap();
+        assert!(changed.status.success(), "{}", text(&changed.stderr));
+        let store = jwt_workbook::store::open(None, data.path()).await.unwrap();
+        let revoked = store.revocations_since(0).await.unwrap();
+        assert!(
+            matches!(&revoked[..], [(_, Revocation::User { user_id, .. })] if user_id == expected),
+            "{field:?}: {revoked:?}"
+        );
+    }
+}

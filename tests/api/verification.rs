@@ -217,9 +217,11 @@ async fn an_oversized_token_is_invalid_not_an_error() {
     assert_eq!(verdict(&app, &app.forge(&claims)).await, INVALID);
 }
 
-/// RFC 7519 §4.1.3: a token that names an audience is for that audience. We are none (as
-/// simplejwt without `AUDIENCE` is none, through PyJWT), so such a token is refused even though
-/// we signed it: a token minted for another service must not open ours.
+/// RFC 7519 §4.1.3: a token that names an audience is for that audience. We are none (without
+/// `--audience`), so such a token is refused even though our key signed it: a token minted for
+/// another service must not open ours. (simplejwt without `AUDIENCE` turns PyJWT's audience
+/// check off and accepts it: a difference the README lists, checked against simplejwt itself
+/// by `scripts/simplejwt-settings-interop.py`.)
 #[tokio::test]
 async fn a_token_for_an_audience_is_not_for_us() {
     let app = TestApp::new().await;
