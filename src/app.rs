@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::http::cookies::CookieMode;
 use crate::mail::Outbox;
+use crate::oidc::Provider;
 use crate::sessions::Sessions;
 use crate::store::{Database, Guarded};
 use crate::tokens::{JtiSource, KeySet, PurposeTokens, TokenService, TokenSettings};
@@ -84,7 +85,7 @@ pub struct AppState(Arc<State>);
 /// endpoints need.
 pub struct State {
     /// Login, refresh, logout, password changes, authentication: every session rule.
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
     /// Issues and verifies tokens (the same service [`Sessions`] uses).
     pub tokens: TokenService,
     /// The users, through a short-lived cache.
@@ -105,6 +106,8 @@ pub struct State {
     pub classroom: Option<Classroom>,
     /// The store every part above uses, bounded by the deadline; `/readyz` asks it.
     pub database: Arc<Guarded>,
+    /// The OpenID Connect provider, when the key set has a key pair to sign ID tokens with.
+    pub oidc: Option<Provider>,
 }
 // ANCHOR_END: app_state
 
@@ -135,14 +138,24 @@ pub fn build(
         clock,
         USER_CACHE_SECONDS,
     ));
-    let sessions = Sessions::new(
+    let sessions = Arc::new(Sessions::new(
         tokens.clone(),
         store.clone(),
         users.clone(),
         passwords.clone(),
         LoginThrottle::new(settings.login_limits),
         settings.sliding_tokens,
-    );
+    ));
+    let public_url = settings.public_url.trim_end_matches('/').to_owned();
+    let oidc = crate::oidc::id_token::signing_key(tokens.keys().keys()).map(|key| {
+        Provider::new(
+            sessions.clone(),
+            store.clone(),
+            users.clone(),
+            key.clone(),
+            public_url.clone(),
+        )
+    });
     Ok(AppState(Arc::new(State {
         links: tokens.purpose_tokens(),
         cookie_mode: settings.refresh_cookie.then_some(CookieMode {
@@ -154,11 +167,12 @@ pub fn build(
         passwords,
         client_address: settings.client_address,
         outbox: settings.mail_outbox.as_deref().map(Outbox::at),
-        public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        public_url,
         classroom: settings
             .classroom
             .map(|roster| Classroom::new(roster, store)),
         database,
+        oidc,
     })))
 }
 // ANCHOR_END: build

@@ -103,6 +103,9 @@ pub enum Command {
     /// Create, list, deactivate and reactivate users, and set passwords.
     #[command(subcommand)]
     User(UserCommand),
+    /// Register and list the OpenID Connect provider's clients (relying parties).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Delete revoked-token records whose tokens have expired anyway.
     Cleanup,
     /// Build a chapter's exercise, run its tests, and say which step to work on next.
@@ -317,6 +320,32 @@ pub enum UserCommand {
         #[command(flatten)]
         password: PasswordInput,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a relying party. Prints its client_id and, unless --public, its secret (shown
+    /// once: only a hash is kept).
+    Create {
+        /// A name the login page shows ("to continue to …").
+        #[arg(long, default_value = "Application")]
+        name: String,
+        /// Where the provider may send the browser back with a code; compared exactly. Repeat
+        /// for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where the provider may send the browser after logging out; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// The page the provider loads in a hidden frame when the user logs out.
+        #[arg(long)]
+        frontchannel_logout_uri: Option<String>,
+        /// A browser or native app that cannot keep a secret: no secret, PKCE alone.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List the registered clients.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,7 @@ pub mod interfaces;
 pub mod keys;
 pub mod lab;
 pub mod mail;
+pub mod oidc;
 pub mod sessions;
 pub mod storage;
 pub mod store;

@@ -4,6 +4,7 @@
 pub mod book;
 pub mod check;
 pub mod cleanup;
+pub mod client;
 pub mod deploy;
 pub mod hint;
 pub mod lab;
@@ -94,6 +95,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
             .await
         }
         Some(Command::User(command)) => user::run(command, database).await,
+        Some(Command::Client(command)) => client::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
         Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),

@@ -266,6 +266,11 @@ async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<S
             Ok(deleted) => tracing::info!(deleted, "deleted expired revoked-token records"),
             Err(error) => tracing::warn!(%error, "cleaning up revoked tokens failed"),
         }
+        match store.delete_expired_oidc(clock.now()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted expired sign-in records"),
+            Err(error) => tracing::warn!(%error, "cleaning up sign-in records failed"),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet};
 pub use claims::{TokenPair, TokenType, VerifiedToken};
 pub use purpose::{Purpose, PurposeClaims, PurposeTokens};
 pub use revocations::RevocationView;
-pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings};
+pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings, sign_with};
 
 use async_trait::async_trait;
 

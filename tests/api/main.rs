@@ -13,6 +13,7 @@ mod lab;
 mod links;
 mod login;
 mod observability;
+mod oidc;
 mod protected;
 mod refresh;
 mod sessions;
