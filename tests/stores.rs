@@ -478,8 +478,8 @@ async fn an_authorization_code_is_redeemed_once(store: Arc<dyn Database>) {
     );
 }
 
-/// A browser session at the provider: found by its id, the clients it signed in to listed, and
-/// ended once.
+/// A browser session at the provider: found by its id, the clients it signed in to and the token
+/// families its codes started listed (what its logout reaches), and ended once.
 async fn a_browser_session_lists_its_clients_and_ends_once(store: Arc<dyn Database>) {
     let alice = store.create(user("alice")).await.unwrap();
     let register = |name: &'static str| NewClient {
@@ -511,6 +511,25 @@ async fn a_browser_session_lists_its_clients_and_ends_once(store: Arc<dyn Databa
             .await
             .unwrap();
     }
+    let code = AuthorizationCode {
+        id: hash_of("code-in-session"),
+        client_id: notes.id.clone(),
+        redirect_uri: "http://127.0.0.1:9001/cb".into(),
+        user_id: alice.id,
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        auth_time: NOW,
+        browser_session: Some(session.id.clone()),
+        expires_at: NOW + 60,
+    };
+    store.save_code(&code).await.unwrap();
+    assert!(store.issued_sessions(&session.id).await.unwrap().is_empty());
+    store.record_issued_session(&code.id, S2).await.unwrap();
+    assert_eq!(
+        store.issued_sessions(&session.id).await.unwrap(),
+        vec![S2.to_owned()]
+    );
     let mut expected = vec![notes.id.clone(), calendar.id.clone()];
     expected.sort();
     assert_eq!(store.session_clients(&session.id).await.unwrap(), expected);

@@ -47,3 +47,4 @@ CREATE TABLE oidc_codes (
     issued_session      TEXT
 );
 CREATE INDEX oidc_codes_expires_at ON oidc_codes (expires_at);
+CREATE INDEX oidc_codes_browser_session ON oidc_codes (browser_session);

@@ -14,8 +14,8 @@ pub mod pkce;
 pub mod provider;
 
 pub use provider::{
-    AuthorizationRequest, AuthorizeRefusal, Authorized, ClientCredentials, LoginRefusal, Provider,
-    SignedIn, TokenResponse, ValidAuthorization,
+    AuthorizationRequest, AuthorizeRefusal, Authorized, ClientCredentials, LoggedOut, LoginRefusal,
+    Logout, LogoutRequest, Provider, SignedIn, TokenResponse, ValidAuthorization,
 };
 
 use async_trait::async_trait;
@@ -131,6 +131,8 @@ pub trait OidcStore: Send + Sync + 'static {
     async fn add_session_client(&self, session: &str, client_id: &str) -> Result<(), StoreError>;
     /// The clients signed in through a browser session.
     async fn session_clients(&self, session: &str) -> Result<Vec<String>, StoreError>;
+    /// The token families the codes of a browser session started: what its logout revokes.
+    async fn issued_sessions(&self, browser_session: &str) -> Result<Vec<String>, StoreError>;
     /// Ends a browser session (a logout); `Ok(false)` if it was already ended or unknown.
     async fn end_browser_session(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     /// Forgets codes and browser sessions that can no longer matter; returns how many.

@@ -624,6 +624,137 @@ impl Provider {
     }
 }
 
+/// RP-initiated logout's parameters (OpenID Connect RP-Initiated Logout 1.0 §2).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct LogoutRequest {
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// What a logout request leads to.
+#[derive(Debug)]
+pub enum Logout {
+    /// Nothing proves the request comes from an app this browser's user signed in to: ask
+    /// the user first, or any page could sign them out.
+    Confirm,
+    Done(LoggedOut),
+}
+
+/// A finished logout: where the browser goes next, and the front-channel logout pages of the
+/// clients the browser session signed in to, each with `iss` and `sid`.
+#[derive(Debug, Default)]
+pub struct LoggedOut {
+    pub redirect: Option<String>,
+    pub frontchannel: Vec<String>,
+}
+
+impl Provider {
+    // ANCHOR: end_session
+    /// `end_session_endpoint`: ends this browser's session at the provider, revokes every
+    /// token family its codes started, and names the clients' front-channel logout pages, so
+    /// that each app ends its own session too. The browser goes back only to a
+    /// `post_logout_redirect_uri` the client registered.
+    pub async fn end_session(
+        &self,
+        request: &LogoutRequest,
+        cookie: Option<&str>,
+        confirmed: bool,
+    ) -> Result<Logout, AuthorizeRefusal> {
+        let hint = match request.id_token_hint.as_deref() {
+            None => None,
+            Some(token) => match super::id_token::read_own(&self.signer, token) {
+                Some(claims) if claims.get("iss").and_then(Value::as_str) == Some(&self.issuer) => {
+                    Some(claims)
+                }
+                _ => {
+                    return Err(AuthorizeRefusal::Page(
+                        "The id_token_hint is not an ID token of ours.",
+                    ));
+                }
+            },
+        };
+        let claim = |name: &str| {
+            hint.as_ref()
+                .and_then(|claims| claims.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let client_id = match (claim("aud"), request.client_id.clone()) {
+            (Some(aud), Some(given)) if aud != given => {
+                return Err(AuthorizeRefusal::Page(
+                    "The client_id is not the one the id_token_hint was issued to.",
+                ));
+            }
+            (aud, given) => aud.or(given),
+        };
+        let redirect = match &request.post_logout_redirect_uri {
+            None => None,
+            Some(uri) => {
+                let Some(client_id) = client_id else {
+                    return Err(AuthorizeRefusal::Page(
+                        "A post_logout_redirect_uri needs an id_token_hint or a client_id.",
+                    ));
+                };
+                let registered = self.store.client(&client_id).await?;
+                if !registered.is_some_and(|client| client.post_logout_redirect_uris.contains(uri))
+                {
+                    return Err(AuthorizeRefusal::Page(
+                        "The post_logout_redirect_uri is not one this client registered.",
+                    ));
+                }
+                let mut answer = Vec::new();
+                answer.extend(request.state.as_deref().map(|state| ("state", state)));
+                Some(if answer.is_empty() {
+                    uri.clone()
+                } else {
+                    with_query(uri, &answer)
+                })
+            }
+        };
+        let Some(signed_in) = self.signed_in(cookie).await? else {
+            return Ok(Logout::Done(LoggedOut {
+                redirect,
+                frontchannel: Vec::new(),
+            }));
+        };
+        let hinted_user = claim("sub") == Some(signed_in.user.id.to_string());
+        if !confirmed && !hinted_user {
+            return Ok(Logout::Confirm);
+        }
+        for family in self.store.issued_sessions(&signed_in.session).await? {
+            self.sessions
+                .revoke_family(&family)
+                .await
+                .map_err(|error| match error {
+                    SessionError::Store(error) => AuthorizeRefusal::Store(error),
+                    other => AuthorizeRefusal::Store(StoreError::Write(other.to_string())),
+                })?;
+        }
+        let mut frontchannel = Vec::new();
+        for client_id in self.store.session_clients(&signed_in.session).await? {
+            if let Some(uri) = self
+                .store
+                .client(&client_id)
+                .await?
+                .and_then(|client| client.frontchannel_logout_uri)
+            {
+                let answer = [("iss", self.issuer.as_str()), ("sid", &signed_in.session)];
+                frontchannel.push(with_query(&uri, &answer));
+            }
+        }
+        self.store
+            .end_browser_session(&signed_in.session, self.now())
+            .await?;
+        Ok(Logout::Done(LoggedOut {
+            redirect,
+            frontchannel,
+        }))
+    }
+    // ANCHOR_END: end_session
+}
+
 fn internal(error: SessionError) -> OidcError {
     match error {
         SessionError::Store(error) => OidcError::Store(error),

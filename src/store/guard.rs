@@ -286,6 +286,10 @@ impl OidcStore for Guarded {
         self.read(self.inner.session_clients(session)).await
     }
 
+    async fn issued_sessions(&self, browser_session: &str) -> Result<Vec<String>, StoreError> {
+        self.read(self.inner.issued_sessions(browser_session)).await
+    }
+
     async fn end_browser_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         self.write(self.inner.end_browser_session(id, now)).await
     }

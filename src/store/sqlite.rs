@@ -835,6 +835,17 @@ impl OidcStore for SqliteStore {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    async fn issued_sessions(&self, browser_session: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT issued_session FROM oidc_codes
+             WHERE browser_session = ? AND issued_session IS NOT NULL ORDER BY issued_session",
+        )
+        .bind(browser_session)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     async fn end_browser_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let ended =
             sqlx::query("UPDATE oidc_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")

@@ -738,3 +738,155 @@ async fn api_tokens_are_unchanged_and_not_taken_for_the_providers() {
     let anonymous = app.send(get("/oidc/userinfo")).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A client with a post-logout redirect URI and a front-channel logout page.
+async fn register_for_logout(app: &TestApp, name: &str, port: u16) -> (Client, String) {
+    let (client, secret) = register_client(
+        &app.store,
+        NewClient {
+            name: name.into(),
+            redirect_uris: vec![format!("http://127.0.0.1:{port}/callback")],
+            post_logout_redirect_uris: vec![format!("http://127.0.0.1:{port}/")],
+            frontchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/frontchannel-logout")),
+            public: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    (client, secret.unwrap())
+}
+
+/// Signs the browser in to a client and exchanges the code: the token response.
+async fn signed_in_tokens(
+    browser: &mut Browser,
+    app: &TestApp,
+    client: &Client,
+    secret: &str,
+) -> Value {
+    let redirect = &client.redirect_uris[0];
+    let mut answer = browser
+        .get(
+            app,
+            &format!(
+                "/oidc/authorize?{}",
+                authorize_query(&client.id, redirect, &[])
+            ),
+        )
+        .await;
+    if answer.status == StatusCode::OK {
+        answer = submit_login(browser, app, &answer, "123").await;
+    }
+    let params = redirected_to(&answer, redirect);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", param(&params, "code").unwrap()),
+        ("redirect_uri", redirect),
+        ("code_verifier", VERIFIER),
+    ];
+    let response = token_request(app, Some((&client.id, secret)), &form).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    response.json()
+}
+
+#[tokio::test]
+async fn logout_with_an_id_token_hint_ends_the_provider_session_every_app_session_and_their_tokens()
+{
+    let app = provider_app().await;
+    let (notes, notes_secret) = register_for_logout(&app, "Notes", 9001).await;
+    let (calendar, calendar_secret) = register_for_logout(&app, "Calendar", 9002).await;
+    let mut browser = Browser::default();
+    let first = signed_in_tokens(&mut browser, &app, &notes, &notes_secret).await;
+    let second = signed_in_tokens(&mut browser, &app, &calendar, &calendar_secret).await;
+    let sid = verified_id_token(&app, &second, &calendar.id).await["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let query = serde_urlencoded::to_string([
+        ("id_token_hint", second["id_token"].as_str().unwrap()),
+        ("post_logout_redirect_uri", "http://127.0.0.1:9002/"),
+        ("state", "bye"),
+    ])
+    .unwrap();
+    let page = browser.get(&app, &format!("/oidc/logout?{query}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let text = page.text();
+    for port in [9001, 9002] {
+        let frame = format!(
+            "<iframe src=\"http://127.0.0.1:{port}/frontchannel-logout?iss=http%3A%2F%2F127.0.0.1%3A8000&amp;sid={}\"",
+            sid
+        );
+        assert!(text.contains(&frame), "{frame} in {text}");
+    }
+    assert!(
+        text.contains("content=\"1; url=http://127.0.0.1:9002/?state=bye\""),
+        "{text}"
+    );
+    let policy = page.header("content-security-policy").unwrap();
+    for origin in ["http://127.0.0.1:9001", "http://127.0.0.1:9002"] {
+        assert!(policy.contains(origin), "{policy}");
+    }
+    assert!(policy.contains("frame-src http://"), "{policy}");
+    assert!(
+        !browser
+            .cookies
+            .iter()
+            .any(|(name, _)| name == "oidc_session")
+    );
+
+    // Both apps' tokens are revoked, and the next sign-in asks for the password again.
+    for tokens in [&first, &second] {
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(app.hello(access).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let again = browser
+        .get(
+            &app,
+            &format!(
+                "/oidc/authorize?{}",
+                authorize_query(&notes.id, &notes.redirect_uris[0], &[])
+            ),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.text().contains("Sign in"));
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_asks_first_and_a_foreign_redirect_is_refused() {
+    let app = provider_app().await;
+    let (notes, notes_secret) = register_for_logout(&app, "Notes", 9001).await;
+    let mut browser = Browser::default();
+    let tokens = signed_in_tokens(&mut browser, &app, &notes, &notes_secret).await;
+
+    let foreign = serde_urlencoded::to_string([
+        ("client_id", notes.id.as_str()),
+        ("post_logout_redirect_uri", "https://evil.example/"),
+    ])
+    .unwrap();
+    let refused = browser.get(&app, &format!("/oidc/logout?{foreign}")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.header("location"), None);
+
+    // A bare link to the logout endpoint (from any page) only asks.
+    let asked = browser.get(&app, "/oidc/logout").await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.text().contains("Sign out?"));
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.hello(access).await.status, StatusCode::OK);
+    let forged = Browser::default()
+        .post_form(&app, "/oidc/logout", &[("csrf", "x")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let fields = hidden_fields(&asked.text());
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let done = browser.post_form(&app, "/oidc/logout", &form).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert!(done.text().contains("You are signed out"));
+    assert_eq!(app.hello(access).await.status, StatusCode::UNAUTHORIZED);
+}

@@ -27,7 +27,8 @@ use crate::app::AppState;
 use crate::error::json_body;
 use crate::oidc::{
     AuthorizationRequest, AuthorizeRefusal, Authorized, BROWSER_SESSION_LIFETIME,
-    ClientCredentials, ErrorCode, LoginRefusal, OidcError, ValidAuthorization, random_token,
+    ClientCredentials, ErrorCode, LoggedOut, LoginRefusal, Logout, LogoutRequest, OidcError,
+    ValidAuthorization, random_token,
 };
 use crate::storage::StoreError;
 
@@ -35,6 +36,7 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
 pub const TOKEN_PATH: &str = "/oidc/token";
 pub const USERINFO_PATH: &str = "/oidc/userinfo";
+pub const LOGOUT_PATH: &str = "/oidc/logout";
 const STYLE_PATH: &str = "/oidc/login.css";
 
 /// The provider's session: which user this browser signed in as, here.
@@ -52,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route(AUTHORIZE_PATH, get(authorize).post(log_in))
         .route(TOKEN_PATH, axum::routing::post(token))
         .route(USERINFO_PATH, get(userinfo).post(userinfo))
+        .route(LOGOUT_PATH, get(log_out).post(confirm_log_out))
         .route(STYLE_PATH, get(style))
 }
 
@@ -79,6 +82,9 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
+        "end_session_endpoint": format!("{issuer}{LOGOUT_PATH}"),
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "jwks_uri": format!("{issuer}{}", super::jwks::JWKS_PATH),
         "scopes_supported": crate::oidc::provider::SCOPES,
         "response_types_supported": ["code"],
@@ -215,6 +221,193 @@ async fn log_in(
     }
 }
 // ANCHOR_END: log_in
+
+// ANCHOR: log_out
+/// `GET /oidc/logout` (the `end_session_endpoint`): an app sends the browser here to sign out
+/// everywhere. With an `id_token_hint` for this browser's user the logout happens at once;
+/// without one the user is asked first (a form, CSRF-protected like the login form).
+async fn log_out(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let Some(provider) = state.oidc.as_ref() else {
+        return provider_off();
+    };
+    let Ok(request) =
+        serde_urlencoded::from_str::<LogoutRequest>(query.as_deref().unwrap_or_default())
+    else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The request's parameters are malformed.",
+        );
+    };
+    let secure = provider.issuer().starts_with("https://");
+    match provider
+        .end_session(&request, cookie(&headers, SESSION_COOKIE), false)
+        .await
+    {
+        Ok(Logout::Done(done)) => logged_out(&done, secure),
+        Ok(Logout::Confirm) => {
+            let csrf = cookie(&headers, CSRF_COOKIE)
+                .filter(|value| value.len() == 43)
+                .map_or_else(random_token, str::to_owned);
+            let mut page = confirm_page(&request, &csrf);
+            set_cookie(&mut page, CSRF_COOKIE, &csrf, None, "Strict", secure);
+            page
+        }
+        Err(refusal) => refused(refusal),
+    }
+}
+// ANCHOR_END: log_out
+
+/// The logout confirmation form: the request again, and the CSRF token.
+#[derive(Deserialize)]
+struct LogoutForm {
+    #[serde(flatten)]
+    request: LogoutRequest,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /oidc/logout`: the user confirmed.
+async fn confirm_log_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(provider) = state.oidc.as_ref() else {
+        return provider_off();
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<LogoutForm>(&body) else {
+        return error_page(StatusCode::BAD_REQUEST, "The form's fields are malformed.");
+    };
+    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !crate::oidc::pkce::constant_time_eq(expected, &form.csrf) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired or did not come from this site.",
+        );
+    }
+    let secure = provider.issuer().starts_with("https://");
+    match provider
+        .end_session(&form.request, cookie(&headers, SESSION_COOKIE), true)
+        .await
+    {
+        Ok(Logout::Done(done)) => logged_out(&done, secure),
+        Ok(Logout::Confirm) => error_page(StatusCode::BAD_REQUEST, "The logout was not confirmed."),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// Signed out: the provider's cookie is cleared, and the page loads each app's front-channel
+/// logout page in a hidden frame (the page's `load` event waits for every frame), then moves
+/// on to the app's `post_logout_redirect_uri` — with no script, by a `<meta>` refresh.
+fn logged_out(done: &LoggedOut, secure: bool) -> Response {
+    let mut response = if done.frontchannel.is_empty()
+        && let Some(to) = &done.redirect
+    {
+        redirect(to)
+    } else {
+        let frames: String = done
+            .frontchannel
+            .iter()
+            .map(|uri| {
+                format!(
+                    "<iframe src=\"{}\" title=\"signing out\"></iframe>\n",
+                    escape(uri)
+                )
+            })
+            .collect();
+        let (refresh, next) = match &done.redirect {
+            Some(to) => (
+                format!(
+                    "<meta http-equiv=\"refresh\" content=\"1; url={}\">",
+                    escape(to)
+                ),
+                format!(
+                    "<p><a id=\"continue\" href=\"{}\">Continue</a></p>",
+                    escape(to)
+                ),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let body = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{refresh}\
+             <title>Signed out</title><link rel=\"stylesheet\" href=\"{STYLE_PATH}\"></head>\
+             <body data-ready=\"true\"><main><h1 id=\"signed-out\">You are signed out</h1>\
+             <p>Every application you signed in to through this page is being signed out too.</p>\n\
+             {next}{frames}</main></body></html>\n"
+        );
+        let origins: Vec<&str> = done
+            .frontchannel
+            .iter()
+            .filter_map(|uri| origin_of(uri))
+            .collect();
+        let frame_src = if origins.is_empty() {
+            "'none'".to_owned()
+        } else {
+            origins.join(" ")
+        };
+        let policy = format!(
+            "default-src 'none'; style-src 'self'; frame-src {frame_src}; form-action 'none'; \
+             base-uri 'none'; frame-ancestors 'none'"
+        );
+        html(StatusCode::OK, policy, body)
+    };
+    let mut clear =
+        format!("{SESSION_COOKIE}=; Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age=0");
+    if secure {
+        clear.push_str("; Secure");
+    }
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// "Sign out?" with the request in hidden fields.
+fn confirm_page(request: &LogoutRequest, csrf: &str) -> Response {
+    let hidden = [
+        ("id_token_hint", &request.id_token_hint),
+        (
+            "post_logout_redirect_uri",
+            &request.post_logout_redirect_uri,
+        ),
+        ("state", &request.state),
+        ("client_id", &request.client_id),
+    ];
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Sign out</title><link rel=\"stylesheet\" href=\"{STYLE_PATH}\"></head>\n\
+         <body data-ready=\"true\"><main>\n<h1>Sign out?</h1>\n\
+         <p>You will be signed out of every application you signed in to here.</p>\n\
+         <form method=\"post\" action=\"{LOGOUT_PATH}\">\n{fields}\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <button type=\"submit\" id=\"sign-out\">Sign out</button>\n</form>\n</main></body></html>\n",
+        fields = hidden_fields(&hidden),
+        csrf = escape(csrf),
+    );
+    let origin = request
+        .post_logout_redirect_uri
+        .as_deref()
+        .and_then(origin_of);
+    html(StatusCode::OK, page_policy(origin), body)
+}
+
+/// `<input type="hidden">` for each field that has a value.
+fn hidden_fields(fields: &[(&str, &Option<String>)]) -> String {
+    let mut html = String::new();
+    for (name, value) in fields {
+        if let Some(value) = value {
+            html.push_str(&format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+                escape(value)
+            ));
+        }
+    }
+    html
+}
 
 /// The token request's fields (RFC 6749 §4.1.3 and §6).
 #[derive(Deserialize)]
@@ -518,7 +711,7 @@ fn error_page(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Sign-in error</title><link rel=\"stylesheet\" href=\"{STYLE_PATH}\"></head>\
-         <body><main><h1>Sign-in error</h1><p class=\"error\" id=\"error\">{}</p></main></body></html>\n",
+         <body data-ready=\"true\"><main><h1>Sign-in error</h1><p class=\"error\" id=\"error\">{}</p></main></body></html>\n",
         escape(message)
     );
     html(status, page_policy(None), body)
@@ -543,15 +736,7 @@ fn login_page(
         ("code_challenge", &request.code_challenge),
         ("code_challenge_method", &request.code_challenge_method),
     ];
-    let mut fields = String::new();
-    for (name, value) in hidden {
-        if let Some(value) = value {
-            fields.push_str(&format!(
-                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
-                escape(value)
-            ));
-        }
-    }
+    let fields = hidden_fields(&hidden);
     let error = error.map_or_else(String::new, |message| {
         format!("<p class=\"error\" id=\"error\">{}</p>\n", escape(message))
     });
@@ -559,7 +744,7 @@ fn login_page(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Sign in</title><link rel=\"stylesheet\" href=\"{STYLE_PATH}\"></head>\n\
-         <body><main>\n<h1>Sign in</h1>\n\
+         <body data-ready=\"true\"><main>\n<h1>Sign in</h1>\n\
          <p class=\"client\">to continue to <strong>{client}</strong></p>\n{error}\
          <form method=\"post\" action=\"{AUTHORIZE_PATH}\">\n{fields}\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
