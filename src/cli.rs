@@ -152,6 +152,10 @@ pub enum Command {
     Key(KeyCommand),
     /// Render a deployment: nginx site, systemd unit, container file, Procfile, env file.
     Deploy(Box<DeployArgs>),
+    /// Two small apps that sign in with the server's OpenID Connect provider, to watch single
+    /// sign-on: sign in to one, open the other. Start the server with a key pair first
+    /// (`cargo run -- --algorithm RS256`); the apps register themselves as its clients.
+    SsoDemo(SsoDemoArgs),
     /// Serve the attack lab: small apps, each VULNERABLE ON PURPOSE, one per classic JWT
     /// flaw, to break in the attack-lab chapter. Listens on loopback addresses only.
     Lab(LabArgs),
@@ -161,6 +165,24 @@ pub enum Command {
         #[arg(long, default_value = "target/book")]
         out: PathBuf,
     },
+}
+
+/// Options of `sso-demo`.
+#[derive(Debug, Clone, Args)]
+pub struct SsoDemoArgs {
+    /// The provider: the server's public URL, as its discovery document says it.
+    #[arg(
+        long,
+        env = "JWT_SSO_DEMO_ISSUER",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    pub issuer: String,
+    /// The first app's port (on 127.0.0.1).
+    #[arg(long, default_value_t = 9001)]
+    pub first_port: u16,
+    /// The second app's port (on 127.0.0.1).
+    #[arg(long, default_value_t = 9002)]
+    pub second_port: u16,
 }
 
 /// Options of `lab`.

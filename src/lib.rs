@@ -29,6 +29,7 @@ pub mod lab;
 pub mod mail;
 pub mod oidc;
 pub mod sessions;
+pub mod sso_demo;
 pub mod storage;
 pub mod store;
 pub mod terminal;

@@ -12,6 +12,7 @@ pub mod progress;
 pub mod reset;
 pub mod serve;
 pub mod solution;
+pub mod sso_demo;
 pub mod user;
 pub mod verify;
 pub mod warm_up;
@@ -97,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
         Some(Command::User(command)) => user::run(command, database).await,
         Some(Command::Client(command)) => client::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
+        Some(Command::SsoDemo(args)) => sso_demo::run(args, database).await,
         Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),

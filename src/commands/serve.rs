@@ -203,6 +203,12 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
         "  log out         POST {base}/api/token/blacklist/   (everywhere: /api/token/logout-all/)"
     );
     println!("  public keys     GET  {base}/.well-known/jwks.json");
+    if crate::oidc::id_token::signing_key(config.app.keys.keys()).is_some() {
+        println!(
+            "  OpenID Connect  GET  {}/.well-known/openid-configuration   (watch it: cargo run -- sso-demo)",
+            config.app.public_url
+        );
+    }
     println!("  health          GET  {base}/healthz   and   {base}/readyz");
     println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
     if classroom {
