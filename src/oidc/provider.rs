@@ -67,6 +67,8 @@ pub enum AuthorizeRefusal {
     /// Back to the client's registered redirect URI with `error` (this URL).
     Redirect(String),
     Store(StoreError),
+    /// Something that should not happen. Logged, never shown.
+    Internal(String),
 }
 
 impl From<StoreError> for AuthorizeRefusal {
@@ -729,7 +731,7 @@ impl Provider {
                 .await
                 .map_err(|error| match error {
                     SessionError::Store(error) => AuthorizeRefusal::Store(error),
-                    other => AuthorizeRefusal::Store(StoreError::Write(other.to_string())),
+                    other => AuthorizeRefusal::Internal(other.to_string()),
                 })?;
         }
         let mut frontchannel = Vec::new();

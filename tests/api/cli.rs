@@ -317,3 +317,25 @@ fn logs_written_into_a_pipe_carry_no_escape_sequences() {
     assert!(logs.contains("DEBUG"), "no log line to look at: {logs}");
     assert!(!logs.contains('\x1b'), "{logs:?}");
 }
+
+#[test]
+fn sso_demo_without_a_provider_says_how_to_start_one() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = run(
+        data.path(),
+        &[
+            "sso-demo",
+            "--issuer",
+            "http://127.0.0.1:9",
+            "--first-port",
+            "0",
+            "--second-port",
+            "0",
+        ],
+        "",
+    );
+    assert!(!demo.status.success());
+    let said = text(&demo.stderr);
+    assert!(said.contains("does not answer"), "{said}");
+    assert!(said.contains("cargo run -- --algorithm RS256"), "{said}");
+}

@@ -610,6 +610,13 @@ fn refused(refusal: AuthorizeRefusal) -> Response {
         AuthorizeRefusal::Page(why) => error_page(StatusCode::BAD_REQUEST, why),
         AuthorizeRefusal::Redirect(to) => redirect(&to),
         AuthorizeRefusal::Store(error) => store_page(&error),
+        AuthorizeRefusal::Internal(cause) => {
+            tracing::error!(%cause, "the OpenID Connect provider failed");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
+        }
     }
 }
 
