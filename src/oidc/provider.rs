@@ -522,6 +522,8 @@ impl Provider {
             .start_with_claims(&user, &claims)
             .await
             .map_err(internal)?;
+        // A replay arriving between the redemption above and this line finds no family to
+        // revoke yet: the window is one insert long.
         self.store.record_issued_session(&code_id, &family).await?;
         let id_token = IdTokenClaims {
             issuer: &self.issuer,

@@ -890,3 +890,105 @@ async fn logout_without_a_hint_asks_first_and_a_foreign_redirect_is_refused() {
     assert!(done.text().contains("You are signed out"));
     assert_eq!(app.hello(access).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_es256_key_signs_the_id_tokens_when_it_is_the_configured_key_pair() {
+    const ES256_PEM: &str = include_str!("fixtures/es256.sec1.pem");
+    let app = TestApp::configured(|settings| {
+        let es256 = Key::from_pem(KeyAlgorithm::ES256, ES256_PEM, None).unwrap();
+        settings.keys = KeySet::new(vec![Key::hs256(KEY), es256]).unwrap();
+    })
+    .await;
+    let discovery = app
+        .send(get("/.well-known/openid-configuration"))
+        .await
+        .json();
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    let (client, secret) = register(&app, "Notes", REDIRECT).await;
+    let code = sign_in(&mut Browser::default(), &app, &client.id).await;
+    let tokens = exchange(&app, &client, &secret, &code).await.json();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.alg, Algorithm::ES256);
+    let jwks: JwkSet =
+        serde_json::from_value(app.send(get("/.well-known/jwks.json")).await.json()).unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[&client.id]);
+    validation.set_issuer(&[ISSUER]);
+    validation.validate_exp = false;
+    let claims: Value =
+        jsonwebtoken::decode(id_token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap()
+            .claims;
+    assert_eq!(claims["sub"], app.vitor.id.to_string());
+}
+
+#[tokio::test]
+async fn a_public_client_exchanges_its_code_with_its_id_and_the_verifier_alone() {
+    let app = provider_app().await;
+    let (client, none) = register_client(
+        &app.store,
+        NewClient {
+            name: "SPA".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            public: true,
+            ..NewClient::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, None);
+    let code = sign_in(&mut Browser::default(), &app, &client.id).await;
+    let without_verifier = token_request(
+        &app,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client.id),
+        ],
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&without_verifier),
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+    let code = sign_in(&mut Browser::default(), &app, &client.id).await;
+    let tokens = token_request(
+        &app,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", &client.id),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text());
+    verified_id_token(&app, &tokens.json(), &client.id).await;
+    // A public client has no secret to show: one sent anyway is refused.
+    let code = sign_in(&mut Browser::default(), &app, &client.id).await;
+    let with_secret = token_request(
+        &app,
+        Some((&client.id, "made-up")),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(
+        oauth_error(&with_secret),
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+}
