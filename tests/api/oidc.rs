@@ -992,3 +992,39 @@ async fn a_public_client_exchanges_its_code_with_its_id_and_the_verifier_alone()
         (StatusCode::UNAUTHORIZED, "invalid_client".into())
     );
 }
+
+#[tokio::test]
+async fn other_methods_get_a_405_and_malformed_requests_a_400_never_a_500() {
+    let app = provider_app().await;
+    let token = app.send(get("/oidc/token")).await;
+    assert_eq!(token.status, StatusCode::METHOD_NOT_ALLOWED);
+    let put = Request::builder()
+        .method(Method::PUT)
+        .uri("/oidc/authorize")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(put).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    // A parameter given twice is not a request we can read (RFC 6749 §3.1).
+    let twice = app
+        .send(get("/oidc/authorize?client_id=a&client_id=b"))
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    let garbage = app
+        .post_raw(
+            "/oidc/token",
+            "application/x-www-form-urlencoded",
+            "%%%=&&==",
+        )
+        .await;
+    assert_eq!(garbage.status.as_u16() / 100, 4, "{}", garbage.text());
+    let basic = Request::builder()
+        .method(Method::POST)
+        .uri("/oidc/token")
+        .header(header::AUTHORIZATION, "Basic !!!not-base64")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("grant_type=authorization_code&code=x"))
+        .unwrap();
+    assert_eq!(app.send(basic).await.status, StatusCode::UNAUTHORIZED);
+    let hint = app.send(get("/oidc/logout?id_token_hint=a.b.c")).await;
+    assert_eq!(hint.status, StatusCode::BAD_REQUEST);
+}

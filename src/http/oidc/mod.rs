@@ -51,11 +51,25 @@ const STYLE: &str = include_str!("login.css");
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(DISCOVERY_PATH, get(discovery).fallback(method_not_allowed))
-        .route(AUTHORIZE_PATH, get(authorize).post(log_in))
-        .route(TOKEN_PATH, axum::routing::post(token))
-        .route(USERINFO_PATH, get(userinfo).post(userinfo))
-        .route(LOGOUT_PATH, get(log_out).post(confirm_log_out))
-        .route(STYLE_PATH, get(style))
+        .route(
+            AUTHORIZE_PATH,
+            get(authorize).post(log_in).fallback(method_not_allowed),
+        )
+        .route(
+            TOKEN_PATH,
+            axum::routing::post(token).fallback(method_not_allowed),
+        )
+        .route(
+            USERINFO_PATH,
+            get(userinfo).post(userinfo).fallback(method_not_allowed),
+        )
+        .route(
+            LOGOUT_PATH,
+            get(log_out)
+                .post(confirm_log_out)
+                .fallback(method_not_allowed),
+        )
+        .route(STYLE_PATH, get(style).fallback(method_not_allowed))
 }
 
 /// The answer while the provider is off: the server has no key pair to sign ID tokens with.
