@@ -24,6 +24,7 @@ use crate::http::cookies::CookieMode;
 use crate::http::cors::CorsPolicy;
 use crate::mail::Outbox;
 use crate::metrics::{Metrics, SharedMetrics};
+use crate::oidc::Provider;
 use crate::sessions::Sessions;
 use crate::store::{Database, Guarded};
 use crate::tokens::{JtiSource, LiveKeys, PurposeTokens, TokenService, TokenSettings};
@@ -93,7 +94,7 @@ pub struct AppState(Arc<State>);
 /// endpoints need.
 pub struct State {
     /// Login, refresh, logout, password changes, authentication: every session rule.
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
     /// Issues and verifies tokens (the same service [`Sessions`] uses).
     pub tokens: TokenService,
     /// The users, through a short-lived cache.
@@ -120,6 +121,8 @@ pub struct State {
     pub auth_header: AuthHeader,
     /// Cross-origin access, if any origin is allowed.
     pub cors: Option<CorsPolicy>,
+    /// The OpenID Connect provider, when the key set has a key pair to sign ID tokens with.
+    pub oidc: Option<Provider>,
 }
 // ANCHOR_END: app_state
 
@@ -151,18 +154,28 @@ pub fn build(
         clock,
         USER_CACHE_SECONDS,
     ));
-    let sessions = Sessions::new(
+    let sessions = Arc::new(Sessions::new(
         tokens.clone(),
         store.clone(),
         users.clone(),
         passwords.clone(),
         LoginThrottle::new(settings.login_limits),
         settings.sliding_tokens,
-    );
+    ));
     let metrics = Arc::new(Metrics::new(sessions.metrics(), {
         let passwords = passwords.clone();
         move || passwords.in_flight()
     }));
+    let public_url = settings.public_url.trim_end_matches('/').to_owned();
+    let oidc = crate::oidc::id_token::signing_key(tokens.keys().keys(), tokens.now()).map(|_| {
+        Provider::new(
+            sessions.clone(),
+            store.clone(),
+            users.clone(),
+            tokens.live_keys().clone(),
+            public_url.clone(),
+        )
+    });
     Ok(AppState(Arc::new(State {
         metrics,
         links: tokens.purpose_tokens(),
@@ -175,13 +188,14 @@ pub fn build(
         passwords,
         client_address: settings.client_address,
         outbox: settings.mail_outbox.as_deref().map(Outbox::at),
-        public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        public_url,
         classroom: settings
             .classroom
             .map(|roster| Classroom::new(roster, store)),
         database,
         auth_header: settings.auth_header,
         cors: settings.cors,
+        oidc,
     })))
 }
 // ANCHOR_END: build

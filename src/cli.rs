@@ -103,6 +103,9 @@ pub enum Command {
     /// Create, list, deactivate and reactivate users, and set passwords.
     #[command(subcommand)]
     User(UserCommand),
+    /// Register and list the OpenID Connect provider's clients (relying parties).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Delete revoked-token records whose tokens have expired anyway.
     Cleanup,
     /// Build a chapter's exercise, run its tests, and say which step to work on next.
@@ -149,6 +152,10 @@ pub enum Command {
     Key(KeyCommand),
     /// Render a deployment: nginx site, systemd unit, container file, Procfile, env file.
     Deploy(Box<DeployArgs>),
+    /// Two small apps that sign in with the server's OpenID Connect provider, to watch single
+    /// sign-on: sign in to one, open the other. Start the server with a key pair first
+    /// (`cargo run -- --algorithm RS256`); the apps register themselves as its clients.
+    SsoDemo(SsoDemoArgs),
     /// Serve the attack lab: small apps, each VULNERABLE ON PURPOSE, one per classic JWT
     /// flaw, to break in the attack-lab chapter. Listens on loopback addresses only.
     Lab(LabArgs),
@@ -158,6 +165,24 @@ pub enum Command {
         #[arg(long, default_value = "target/book")]
         out: PathBuf,
     },
+}
+
+/// Options of `sso-demo`.
+#[derive(Debug, Clone, Args)]
+pub struct SsoDemoArgs {
+    /// The provider: the server's public URL, as its discovery document says it.
+    #[arg(
+        long,
+        env = "JWT_SSO_DEMO_ISSUER",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    pub issuer: String,
+    /// The first app's port (on 127.0.0.1).
+    #[arg(long, default_value_t = 9001)]
+    pub first_port: u16,
+    /// The second app's port (on 127.0.0.1).
+    #[arg(long, default_value_t = 9002)]
+    pub second_port: u16,
 }
 
 /// Options of `lab`.
@@ -407,6 +432,32 @@ pub enum UserCommand {
         #[command(flatten)]
         password: PasswordInput,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a relying party. Prints its client_id and, unless --public, its secret (shown
+    /// once: only a hash is kept).
+    Create {
+        /// A name the login page shows ("to continue to …").
+        #[arg(long, default_value = "Application")]
+        name: String,
+        /// Where the provider may send the browser back with a code; compared exactly. Repeat
+        /// for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where the provider may send the browser after logging out; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// The page the provider loads in a hidden frame when the user logs out.
+        #[arg(long)]
+        frontchannel_logout_uri: Option<String>,
+        /// A browser or native app that cannot keep a secret: no secret, PKCE alone.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List the registered clients.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,11 +7,13 @@
 //! - [`http`] maps requests onto the domain (parse → call → render); [`error`] renders every
 //!   failure DRF-style.
 //! - The domain: [`sessions`] (every rule of a login session's life), [`tokens`], [`keys`],
-//!   [`users`], [`classroom`]; their store traits fail with [`storage::StoreError`].
+//!   [`users`], [`classroom`], and the OpenID Connect provider [`oidc`]; their store traits fail
+//!   with [`storage::StoreError`].
 //! - [`store`] implements those traits on SQLite and PostgreSQL.
 //! - [`cli`] and [`config`] sit on top and hand typed values down; [`app::build`] is the one
 //!   place the state is assembled; [`commands`] holds the subcommands of the binary.
-//! - [`lab`] is the attack lab: small apps vulnerable on purpose, never routed by `serve`.
+//! - [`lab`] is the attack lab: small apps vulnerable on purpose, never routed by `serve`;
+//!   [`sso_demo`] is two small apps that sign in with the provider, to watch single sign-on.
 
 pub mod app;
 pub mod classroom;
@@ -28,7 +30,9 @@ pub mod keys;
 pub mod lab;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod sessions;
+pub mod sso_demo;
 pub mod storage;
 pub mod store;
 pub mod terminal;

@@ -184,6 +184,26 @@ impl Sessions {
         Ok(pair)
     }
 
+    /// A new session whose tokens carry `claims` too (the OpenID Connect provider's
+    /// `client_id` and `scope`), recorded; its first pair and the session's id.
+    pub async fn start_with_claims(
+        &self,
+        user: &User,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(TokenPair, String), SessionError> {
+        let (pair, session) = self.tokens.start_session_with(&user.id.to_string(), claims);
+        self.store.start_session(&session).await?;
+        Ok((pair, session.id))
+    }
+
+    /// Revokes a whole token family by its id, everywhere: what a replayed authorization
+    /// code started is no longer trusted.
+    pub async fn revoke_family(&self, session_id: &str) -> Result<(), SessionError> {
+        let now = self.tokens.now();
+        let revocation = self.family_revocation(session_id, now).await?;
+        Ok(self.revoked.revoke(revocation, now).await?)
+    }
+
     /// A new sliding session (simplejwt's sliding tokens): one token for both uses.
     pub async fn start_sliding(&self, user: &User) -> Result<String, SessionError> {
         let (token, session) = self.tokens.start_sliding_session(&self.user_id_of(user));
@@ -462,7 +482,11 @@ impl Sessions {
         token: &VerifiedToken,
         now: i64,
     ) -> Result<Revocation, StoreError> {
-        let id = session_of(&token.jti);
+        self.family_revocation(session_of(&token.jti), now).await
+    }
+
+    /// The revocation of a session by its id, lasting as long as any token of it can.
+    async fn family_revocation(&self, id: &str, now: i64) -> Result<Revocation, StoreError> {
         let settings = self.tokens.settings();
         let expires_at = match self.store.session(id).await? {
             Some((session, _)) => session.expires_at,

@@ -10,6 +10,9 @@ use std::sync::Arc;
 mod support;
 
 use jwt_workbook::classroom::{ChapterProgress, ProgressReport};
+use jwt_workbook::oidc::{
+    AuthorizationCode, BrowserSession, CODE_MEMORY, NewClient, Redemption, hash_of, register_client,
+};
 use jwt_workbook::store::{Database, PostgresStore, SqliteStore};
 use jwt_workbook::tokens::{BlacklistEntry, Revocation, RevocationView, Session, VerifiedToken};
 use jwt_workbook::users::{NewUser, UserError};
@@ -362,6 +365,200 @@ async fn a_password_change_and_its_revocation_are_one_write(store: Arc<dyn Datab
     );
 }
 
+/// The provider's clients come back as registered, and only a hash of the secret is kept.
+async fn oidc_clients_are_kept_with_their_exact_uris(store: Arc<dyn Database>) {
+    let new = NewClient {
+        name: "Notes".into(),
+        redirect_uris: vec![
+            "http://127.0.0.1:9001/callback".into(),
+            "https://notes.example/cb?x=1".into(),
+        ],
+        post_logout_redirect_uris: vec!["http://127.0.0.1:9001/".into()],
+        frontchannel_logout_uri: Some("http://127.0.0.1:9001/logout/frontchannel".into()),
+        public: false,
+    };
+    let (client, secret) = register_client(&*store, new, NOW).await.unwrap();
+    let secret = secret.unwrap();
+    assert_eq!(
+        client.secret_hash.as_deref(),
+        Some(hash_of(&secret).as_str())
+    );
+    assert_eq!(
+        store.client(&client.id).await.unwrap(),
+        Some(client.clone())
+    );
+    let (public, none) = register_client(
+        &*store,
+        NewClient {
+            name: "SPA".into(),
+            redirect_uris: vec!["http://localhost:5173/".into()],
+            public: true,
+            ..NewClient::default()
+        },
+        NOW + 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, None);
+    assert!(store.client(&public.id).await.unwrap().unwrap().is_public());
+    assert_eq!(store.clients().await.unwrap(), vec![client, public]);
+    assert_eq!(store.client("nobody").await.unwrap(), None);
+}
+
+/// A code is redeemed once: of many concurrent redemptions one wins, and the others learn the
+/// token family the winner started, to revoke it.
+async fn an_authorization_code_is_redeemed_once(store: Arc<dyn Database>) {
+    let alice = store.create(user("alice")).await.unwrap();
+    let (client, _) = register_client(
+        &*store,
+        NewClient {
+            name: "Notes".into(),
+            redirect_uris: vec!["http://127.0.0.1:9001/cb".into()],
+            ..NewClient::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let code = AuthorizationCode {
+        id: hash_of("the-code"),
+        client_id: client.id.clone(),
+        redirect_uri: "http://127.0.0.1:9001/cb".into(),
+        user_id: alice.id,
+        scope: "openid".into(),
+        nonce: Some("n".into()),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        auth_time: NOW,
+        browser_session: None,
+        expires_at: NOW + 60,
+    };
+    store.save_code(&code).await.unwrap();
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let id = code.id.clone();
+            tokio::spawn(async move { store.redeem_code(&id, NOW + 1).await.unwrap() })
+        })
+        .collect();
+    let mut firsts = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Redemption::First(redeemed) => {
+                firsts += 1;
+                assert_eq!(redeemed, code);
+            }
+            Redemption::Again { .. } => {}
+            Redemption::Unknown => panic!("the code was saved"),
+        }
+    }
+    assert_eq!(firsts, 1);
+    store.record_issued_session(&code.id, S1).await.unwrap();
+    assert_eq!(
+        store.redeem_code(&code.id, NOW + 2).await.unwrap(),
+        Redemption::Again {
+            issued_session: Some(S1.into())
+        }
+    );
+    assert_eq!(
+        store.redeem_code(&hash_of("another"), NOW).await.unwrap(),
+        Redemption::Unknown
+    );
+    // Remembered for a day after it expired, then forgotten.
+    assert_eq!(store.delete_expired_oidc(NOW + 61).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .delete_expired_oidc(NOW + 61 + CODE_MEMORY)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.redeem_code(&code.id, NOW + 3).await.unwrap(),
+        Redemption::Unknown
+    );
+}
+
+/// A browser session at the provider: found by its id, the clients it signed in to and the token
+/// families its codes started listed (what its logout reaches), and ended once.
+async fn a_browser_session_lists_its_clients_and_ends_once(store: Arc<dyn Database>) {
+    let alice = store.create(user("alice")).await.unwrap();
+    let register = |name: &'static str| NewClient {
+        name: name.into(),
+        redirect_uris: vec!["http://127.0.0.1:9001/cb".into()],
+        ..NewClient::default()
+    };
+    let (notes, _) = register_client(&*store, register("Notes"), NOW)
+        .await
+        .unwrap();
+    let (calendar, _) = register_client(&*store, register("Calendar"), NOW)
+        .await
+        .unwrap();
+    let session = BrowserSession {
+        id: hash_of("cookie"),
+        user_id: alice.id,
+        auth_time: NOW,
+        expires_at: NOW + 100,
+        ended_at: None,
+    };
+    store.start_browser_session(&session).await.unwrap();
+    assert_eq!(
+        store.browser_session(&session.id).await.unwrap(),
+        Some(session.clone())
+    );
+    for client in [&notes, &calendar, &notes] {
+        store
+            .add_session_client(&session.id, &client.id)
+            .await
+            .unwrap();
+    }
+    let code = AuthorizationCode {
+        id: hash_of("code-in-session"),
+        client_id: notes.id.clone(),
+        redirect_uri: "http://127.0.0.1:9001/cb".into(),
+        user_id: alice.id,
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        auth_time: NOW,
+        browser_session: Some(session.id.clone()),
+        expires_at: NOW + 60,
+    };
+    store.save_code(&code).await.unwrap();
+    assert!(store.issued_sessions(&session.id).await.unwrap().is_empty());
+    store.record_issued_session(&code.id, S2).await.unwrap();
+    assert_eq!(
+        store.issued_sessions(&session.id).await.unwrap(),
+        vec![S2.to_owned()]
+    );
+    let mut expected = vec![notes.id.clone(), calendar.id.clone()];
+    expected.sort();
+    assert_eq!(store.session_clients(&session.id).await.unwrap(), expected);
+    assert!(
+        store
+            .end_browser_session(&session.id, NOW + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .end_browser_session(&session.id, NOW + 6)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .browser_session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at,
+        Some(NOW + 5)
+    );
+    assert_eq!(store.delete_expired_oidc(NOW + 101).await.unwrap(), 1);
+    assert_eq!(store.browser_session(&session.id).await.unwrap(), None);
+    assert!(store.session_clients(&session.id).await.unwrap().is_empty());
+}
+
 macro_rules! both_stores {
     ($($check:ident),* $(,)?) => {
         mod on_sqlite {
@@ -393,6 +590,9 @@ both_stores!(
     a_refresh_learns_the_token_and_its_session_at_once,
     a_logout_revokes_the_token_and_its_session_together,
     a_password_change_and_its_revocation_are_one_write,
+    oidc_clients_are_kept_with_their_exact_uris,
+    an_authorization_code_is_redeemed_once,
+    a_browser_session_lists_its_clients_and_ends_once,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.

@@ -6,7 +6,10 @@ use crate::clock::{Clock, SystemClock};
 
 pub async fn run(database: StoreLocation<'_>) -> Result<(), CommandError> {
     let store = database.open().await?;
-    let deleted = store.delete_expired(SystemClock.now()).await?;
+    let now = SystemClock.now();
+    let deleted = store.delete_expired(now).await?;
     println!("deleted {deleted} expired revocation record(s)");
+    let deleted = store.delete_expired_oidc(now).await?;
+    println!("deleted {deleted} expired sign-in record(s) of the OpenID Connect provider");
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod book;
 pub mod check;
 pub mod cleanup;
+pub mod client;
 pub mod deploy;
 pub mod hint;
 pub mod lab;
@@ -11,6 +12,7 @@ pub mod progress;
 pub mod reset;
 pub mod serve;
 pub mod solution;
+pub mod sso_demo;
 pub mod user;
 pub mod verify;
 pub mod warm_up;
@@ -96,7 +98,9 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
         Some(Command::User(command)) => {
             user::run(command, database, cli.serve.simplejwt.user_id_field).await
         }
+        Some(Command::Client(command)) => client::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
+        Some(Command::SsoDemo(args)) => sso_demo::run(args, database).await,
         Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),

@@ -228,6 +228,12 @@ fn print_banner(addr: SocketAddr, config: &Config, demo: bool, book: bool, class
         "  log out         POST {base}/api/token/blacklist/   (everywhere: /api/token/logout-all/)"
     );
     println!("  public keys     GET  {base}/.well-known/jwks.json");
+    if crate::oidc::id_token::signing_key(config.app.keys.current().keys(), i64::MAX).is_some() {
+        println!(
+            "  OpenID Connect  GET  {}/.well-known/openid-configuration   (watch it: cargo run -- sso-demo)",
+            config.app.public_url
+        );
+    }
     println!("  health          GET  {base}/healthz   and   {base}/readyz");
     println!("  protected       GET  {base}/hello/   and   {base}/api/me/");
     if classroom {
@@ -316,6 +322,11 @@ async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<S
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired revoked-token records"),
             Err(error) => tracing::warn!(%error, "cleaning up revoked tokens failed"),
+        }
+        match store.delete_expired_oidc(clock.now()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted expired sign-in records"),
+            Err(error) => tracing::warn!(%error, "cleaning up sign-in records failed"),
         }
     }
 }

@@ -15,6 +15,7 @@ mod hello;
 mod inspector;
 mod jwks;
 pub mod observe;
+mod oidc;
 mod tokens;
 
 use std::path::Path;
@@ -64,6 +65,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(tokens::router())
         .merge(hello::router())
         .merge(jwks::router())
+        .merge(oidc::router())
         .merge(account::router())
         .merge(health::router())
         .merge(crate::classroom::http::router())

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 
 use super::{Database, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
+use crate::oidc::{AuthorizationCode, BrowserSession, Client, OidcStore, Redemption};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
 use crate::users::{NewUser, User, UserError, UserStore};
 
@@ -238,6 +239,63 @@ impl ProgressStore for Guarded {
 
     async fn all_progress(&self) -> Result<Vec<SubmittedProgress>, StoreError> {
         self.read(self.inner.all_progress()).await
+    }
+}
+
+#[async_trait]
+impl OidcStore for Guarded {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.write(self.inner.create_client(client)).await
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.read(self.inner.client(id)).await
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.read(self.inner.clients()).await
+    }
+
+    async fn save_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        self.write(self.inner.save_code(code)).await
+    }
+
+    async fn redeem_code(&self, id: &str, now: i64) -> Result<Redemption, StoreError> {
+        self.write(self.inner.redeem_code(id, now)).await
+    }
+
+    async fn record_issued_session(&self, code: &str, session: &str) -> Result<(), StoreError> {
+        self.write(self.inner.record_issued_session(code, session))
+            .await
+    }
+
+    async fn start_browser_session(&self, session: &BrowserSession) -> Result<(), StoreError> {
+        self.write(self.inner.start_browser_session(session)).await
+    }
+
+    async fn browser_session(&self, id: &str) -> Result<Option<BrowserSession>, StoreError> {
+        self.read(self.inner.browser_session(id)).await
+    }
+
+    async fn add_session_client(&self, session: &str, client_id: &str) -> Result<(), StoreError> {
+        self.write(self.inner.add_session_client(session, client_id))
+            .await
+    }
+
+    async fn session_clients(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        self.read(self.inner.session_clients(session)).await
+    }
+
+    async fn issued_sessions(&self, browser_session: &str) -> Result<Vec<String>, StoreError> {
+        self.read(self.inner.issued_sessions(browser_session)).await
+    }
+
+    async fn end_browser_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.write(self.inner.end_browser_session(id, now)).await
+    }
+
+    async fn delete_expired_oidc(&self, now: i64) -> Result<u64, StoreError> {
+        self.write(self.inner.delete_expired_oidc(now)).await
     }
 }
 

@@ -22,6 +22,7 @@ pub use sqlite::SqliteStore;
 pub use crate::storage::StoreError;
 
 use crate::classroom::ProgressStore;
+use crate::oidc::OidcStore;
 use crate::tokens::TokenStore;
 use crate::users::UserStore;
 
@@ -33,9 +34,9 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 pub const DATABASE_FILE: &str = "workbook.sqlite3";
 
 /// Every part of the database, as one object the commands can hold.
-pub trait Database: UserStore + TokenStore + ProgressStore {}
+pub trait Database: UserStore + TokenStore + ProgressStore + OidcStore {}
 
-impl<T: UserStore + TokenStore + ProgressStore> Database for T {}
+impl<T: UserStore + TokenStore + ProgressStore + OidcStore> Database for T {}
 
 /// The database a URL names: `postgres://…` (or `postgresql://…`) is the shared PostgreSQL;
 /// anything else, or nothing, is the SQLite file in the data directory.

@@ -13,6 +13,7 @@ use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 
 use super::{DEFAULT_DEADLINE, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
+use crate::oidc::{AuthorizationCode, BrowserSession, CODE_MEMORY, Client, OidcStore, Redemption};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
 use crate::users::{NewUser, User, UserError, UserStore};
 
@@ -83,6 +84,10 @@ fn migrator() -> Migrator {
         (
             "heartbeat",
             include_str!("../../migrations/postgres/0005_heartbeat.sql"),
+        ),
+        (
+            "openid connect",
+            include_str!("../../migrations/postgres/0006_oidc.sql"),
         ),
     ])
 }
@@ -504,4 +509,218 @@ impl ProgressStore for PostgresStore {
             })
             .collect()
     }
+}
+
+#[async_trait]
+impl OidcStore for PostgresStore {
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris,
+                 post_logout_redirect_uris, frontchannel_logout_uri, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&client.id)
+        .bind(&client.name)
+        .bind(&client.secret_hash)
+        .bind(client.redirect_uris.join("\n"))
+        .bind(client.post_logout_redirect_uris.join("\n"))
+        .bind(&client.frontchannel_logout_uri)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(client_from_row).transpose()?)
+    }
+
+    async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY created_at, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(client_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn save_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oidc_codes (id, client_id, redirect_uri, user_id, scope, nonce,
+                 code_challenge, auth_time, browser_session, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&code.id)
+        .bind(&code.client_id)
+        .bind(&code.redirect_uri)
+        .bind(code.user_id)
+        .bind(&code.scope)
+        .bind(&code.nonce)
+        .bind(&code.code_challenge)
+        .bind(code.auth_time)
+        .bind(&code.browser_session)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, id: &str, now: i64) -> Result<Redemption, StoreError> {
+        // One statement decides the race: only the first redemption finds redeemed_at empty.
+        let redeemed = sqlx::query(
+            "UPDATE oidc_codes SET redeemed_at = $1 WHERE id = $2 AND redeemed_at IS NULL
+             RETURNING id, client_id, redirect_uri, user_id, scope, nonce, code_challenge,
+                 auth_time, browser_session, expires_at",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = redeemed {
+            return Ok(Redemption::First(AuthorizationCode {
+                id: row.try_get("id")?,
+                client_id: row.try_get("client_id")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                user_id: row.try_get("user_id")?,
+                scope: row.try_get("scope")?,
+                nonce: row.try_get("nonce")?,
+                code_challenge: row.try_get("code_challenge")?,
+                auth_time: row.try_get("auth_time")?,
+                browser_session: row.try_get("browser_session")?,
+                expires_at: row.try_get("expires_at")?,
+            }));
+        }
+        let again: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT issued_session FROM oidc_codes WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match again {
+            Some((issued_session,)) => Redemption::Again { issued_session },
+            None => Redemption::Unknown,
+        })
+    }
+
+    async fn record_issued_session(&self, code: &str, session: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE oidc_codes SET issued_session = $1 WHERE id = $2")
+            .bind(session)
+            .bind(code)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn start_browser_session(&self, session: &BrowserSession) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oidc_sessions (id, user_id, auth_time, expires_at, ended_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.id)
+        .bind(session.user_id)
+        .bind(session.auth_time)
+        .bind(session.expires_at)
+        .bind(session.ended_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn browser_session(&self, id: &str) -> Result<Option<BrowserSession>, StoreError> {
+        let row: Option<(String, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, user_id, auth_time, expires_at, ended_at FROM oidc_sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(id, user_id, auth_time, expires_at, ended_at)| BrowserSession {
+                id,
+                user_id,
+                auth_time,
+                expires_at,
+                ended_at,
+            },
+        ))
+    }
+
+    async fn add_session_client(&self, session: &str, client_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oidc_session_clients (session_id, client_id) VALUES ($1, $2)
+             ON CONFLICT (session_id, client_id) DO NOTHING",
+        )
+        .bind(session)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_clients(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT client_id FROM oidc_session_clients WHERE session_id = $1 ORDER BY client_id",
+        )
+        .bind(session)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn issued_sessions(&self, browser_session: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT issued_session FROM oidc_codes
+             WHERE browser_session = $1 AND issued_session IS NOT NULL ORDER BY issued_session",
+        )
+        .bind(browser_session)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn end_browser_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let ended = sqlx::query(
+            "UPDATE oidc_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(ended.rows_affected() == 1)
+    }
+
+    async fn delete_expired_oidc(&self, now: i64) -> Result<u64, StoreError> {
+        let codes = sqlx::query("DELETE FROM oidc_codes WHERE expires_at < $1")
+            .bind(now - CODE_MEMORY)
+            .execute(&self.pool)
+            .await?;
+        let sessions = sqlx::query("DELETE FROM oidc_sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(codes.rows_affected() + sessions.rows_affected())
+    }
+}
+
+const CLIENT_COLUMNS: &str = "id, name, secret_hash, redirect_uris, post_logout_redirect_uris, \
+                              frontchannel_logout_uri, created_at";
+
+fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
+    let lines = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    Ok(Client {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        secret_hash: row.try_get("secret_hash")?,
+        redirect_uris: lines(row.try_get("redirect_uris")?),
+        post_logout_redirect_uris: lines(row.try_get("post_logout_redirect_uris")?),
+        frontchannel_logout_uri: row.try_get("frontchannel_logout_uri")?,
+        created_at: row.try_get("created_at")?,
+    })
 }

@@ -11,7 +11,9 @@ pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet, LiveKeys};
 pub use claims::{TokenPair, TokenType, VerifiedToken};
 pub use purpose::{Purpose, PurposeClaims, PurposeTokens};
 pub use revocations::RevocationView;
-pub use service::{JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings, UserIdField};
+pub use service::{
+    JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings, UserIdField, sign_with,
+};
 
 use async_trait::async_trait;
 

@@ -221,6 +221,16 @@ impl TokenService {
 
     /// A login: a new session, and its first pair.
     pub fn start_session(&self, user_id: &str) -> (TokenPair, Session) {
+        self.start_session_with(user_id, &Map::new())
+    }
+
+    /// A login whose tokens carry `extra` claims too (after simplejwt's); a refresh copies
+    /// them into every pair rotated from this one.
+    pub fn start_session_with(
+        &self,
+        user_id: &str,
+        extra: &Map<String, Value>,
+    ) -> (TokenPair, Session) {
         let now = self.clock.now();
         let session = Session {
             id: self.jti.new_session(),
@@ -231,9 +241,11 @@ impl TokenService {
         let refresh_exp = (now + self.settings.refresh_lifetime).min(session.expires_at);
         let mut refresh = self.fresh_claims(TokenType::Refresh, now, &session.id, refresh_exp);
         refresh.insert(self.settings.user_id_claim.clone(), user_id.into());
+        refresh.extend(extra.clone());
         let access_exp = (now + self.settings.access_lifetime).min(session.expires_at);
         let mut access = self.fresh_claims(TokenType::Access, now, &session.id, access_exp);
         access.insert(self.settings.user_id_claim.clone(), user_id.into());
+        access.extend(extra.clone());
         let pair = TokenPair {
             refresh: self.sign(&refresh),
             access: self.sign(&access),
@@ -482,16 +494,14 @@ impl TokenService {
         claims
     }
 
-    // ANCHOR: sign
-    /// The header is the signing key's, prepared once (for the simplejwt-compatible key it is
-    /// `{"alg":"HS256","typ":"JWT"}` byte for byte); then the payload and the signature. Like
-    /// simplejwt's `TokenBackend.encode`, the configured `aud` then `iss` are set last: after
-    /// the other claims in a new token, in place in one carried over from a refresh.
+    /// Signs with the key that signs every new token of the API now. Like simplejwt's
+    /// `TokenBackend.encode`, the configured `aud` then `iss` are set last: after the other
+    /// claims in a new token, in place in one carried over from a refresh.
     fn sign(&self, claims: &Map<String, Value>) -> String {
         let keys = self.keys.current();
         let key = keys.signing(self.clock.now());
-        let payload = match self.audience_and_issuer() {
-            None => serde_json::to_vec(claims),
+        match self.audience_and_issuer() {
+            None => sign_with(key, claims),
             Some((aud, iss)) => {
                 let mut claims = claims.clone();
                 if let Some(aud) = aud {
@@ -500,25 +510,10 @@ impl TokenService {
                 if let Some(iss) = iss {
                     claims.insert("iss".into(), iss.into());
                 }
-                serde_json::to_vec(&claims)
+                sign_with(key, &claims)
             }
         }
-        .unwrap_or_default();
-        let mut token = String::with_capacity(128 + payload.len() * 4 / 3 + 350);
-        token.push_str(key.header_segment());
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature = jsonwebtoken::crypto::sign(
-            token.as_bytes(),
-            key.encoding(),
-            key.jsonwebtoken_algorithm(),
-        )
-        .expect("every key proved it can sign when it was loaded");
-        token.push('.');
-        token.push_str(&signature);
-        token
     }
-    // ANCHOR_END: sign
 
     /// The `aud` and `iss` every token we sign carries, if any is configured.
     fn audience_and_issuer(&self) -> Option<(Option<Value>, Option<&str>)> {
@@ -531,6 +526,28 @@ impl TokenService {
         (aud.is_some() || iss.is_some()).then_some((aud, iss))
     }
 }
+
+// ANCHOR: sign
+/// The header is the key's, prepared once (for the simplejwt-compatible key it is
+/// `{"alg":"HS256","typ":"JWT"}` byte for byte); then the payload and the signature. The
+/// OpenID Connect provider signs its ID tokens here too, with the server's key pair.
+pub fn sign_with(key: &crate::keys::Key, claims: &Map<String, Value>) -> String {
+    let payload = serde_json::to_vec(claims).unwrap_or_default();
+    let mut token = String::with_capacity(128 + payload.len() * 4 / 3 + 350);
+    token.push_str(key.header_segment());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+    let signature = jsonwebtoken::crypto::sign(
+        token.as_bytes(),
+        key.encoding(),
+        key.jsonwebtoken_algorithm(),
+    )
+    .expect("every key proved it can sign when it was loaded");
+    token.push('.');
+    token.push_str(&signature);
+    token
+}
+// ANCHOR_END: sign
 
 // ANCHOR: decode_json_segment
 /// The JOSE header fields verification looks at. Other fields (`typ`, and `jwk`, `jku` or

@@ -135,7 +135,68 @@ fn cleanup_reports_what_it_deleted() {
     assert!(cleaned.status.success(), "{}", text(&cleaned.stderr));
     assert_eq!(
         text(&cleaned.stdout).trim(),
-        "deleted 0 expired revocation record(s)"
+        "deleted 0 expired revocation record(s)\n\
+         deleted 0 expired sign-in record(s) of the OpenID Connect provider"
+    );
+}
+
+#[test]
+fn client_create_prints_the_id_and_secret_once_and_refuses_a_bad_redirect_uri() {
+    let data = tempfile::tempdir().unwrap();
+    let created = run(
+        data.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "Notes",
+            "--redirect-uri",
+            "http://127.0.0.1:9001/callback",
+        ],
+        "",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let printed = text(&created.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    let id = lines[0].strip_prefix("client_id=").unwrap();
+    assert_eq!(lines[1].strip_prefix("client_secret=").unwrap().len(), 43);
+    let public = run(
+        data.path(),
+        &[
+            "client",
+            "create",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:5173/",
+        ],
+        "",
+    );
+    assert!(!text(&public.stdout).contains("client_secret"));
+    let listed = text(&run(data.path(), &["client", "list"], "").stdout);
+    assert!(
+        listed.contains(&format!(
+            "{id}  confidential  Notes  http://127.0.0.1:9001/callback"
+        )),
+        "{listed}"
+    );
+    assert!(listed.ends_with("2 client(s)\n"), "{listed}");
+
+    let refused = run(
+        data.path(),
+        &[
+            "client",
+            "create",
+            "--redirect-uri",
+            "http://evil.example/cb",
+        ],
+        "",
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("not a usable redirect URI"),
+        "{}",
+        text(&refused.stderr)
     );
 }
 
@@ -327,4 +388,26 @@ async fn set_password_revokes_by_the_user_id_field_of_the_environment() {
             "{field:?}: {revoked:?}"
         );
     }
+}
+
+#[test]
+fn sso_demo_without_a_provider_says_how_to_start_one() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = run(
+        data.path(),
+        &[
+            "sso-demo",
+            "--issuer",
+            "http://127.0.0.1:9",
+            "--first-port",
+            "0",
+            "--second-port",
+            "0",
+        ],
+        "",
+    );
+    assert!(!demo.status.success());
+    let said = text(&demo.stderr);
+    assert!(said.contains("does not answer"), "{said}");
+    assert!(said.contains("cargo run -- --algorithm RS256"), "{said}");
 }

@@ -16,6 +16,7 @@ mod links;
 mod login;
 mod metrics;
 mod observability;
+mod oidc;
 mod protected;
 mod refresh;
 mod sessions;

@@ -13,9 +13,11 @@
 //!
 //! The steps, from easy to hard: [`derive_key`], [`password_fingerprint`],
 //! [`issue_reset_token`], [`decode_reset_token`], [`verify_reset_token`], [`request_reset`]
-//! with [`confirm_reset`], and [`service::verify_service_token`].
+//! with [`confirm_reset`], and [`service::verify_service_token`]; then encrypted tokens
+//! ([`jwe`], steps 8 to 11) and signing in with OpenID Connect ([`oidc`], steps 12 to 14).
 
 pub mod jwe;
+pub mod oidc;
 pub mod service;
 
 use std::fmt;

@@ -1427,3 +1427,498 @@ mod jwe {
         std::fs::write(dir.join("rust-claims.json"), ours.to_string()).unwrap();
     }
 }
+
+// --- Steps 12 to 14: signing in with OpenID Connect ---------------------------------------
+
+mod oidc {
+    use super::*;
+    use crate::sut::oidc::{
+        Client, ExchangeError, IdClaims, IdTokenRefused, SignIn, code_challenge, code_verifier,
+        exchange_code, validate_id_token,
+    };
+
+    // ANCHOR: rfc7636
+    /// RFC 7636 Appendix B: the 32 random octets, the verifier they make, and its challenge.
+    const B_OCTETS: [u8; 32] = [
+        116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37,
+        77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+    ];
+    const B_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const B_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    // ANCHOR_END: rfc7636
+
+    #[test]
+    fn step12_the_rfc_7636_appendix_b_octets_give_its_verifier_and_challenge() {
+        assert_eq!(code_verifier(&B_OCTETS), B_VERIFIER);
+        assert_eq!(code_challenge(B_VERIFIER), B_CHALLENGE);
+    }
+
+    #[test]
+    fn step12_verifiers_of_random_bytes_are_43_unreserved_characters_and_their_sha256() {
+        for _ in 0..64 {
+            let octets: [u8; 32] = rand::random();
+            let verifier = code_verifier(&octets);
+            assert_eq!(verifier.len(), 43, "{verifier}");
+            assert!(
+                verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')),
+                "{verifier} has a character RFC 7636 §4.1 does not allow"
+            );
+            assert_eq!(
+                unb64(&verifier),
+                octets,
+                "the verifier is the octets, encoded"
+            );
+            let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            assert_eq!(code_challenge(&verifier), expected, "for {verifier}");
+        }
+    }
+
+    // ANCHOR: id_fixtures
+    /// The provider the app signs in with (the same ES256 key as step 7's auth server, `KID`).
+    const PROVIDER: &str = "https://auth.example.com";
+    /// The app's client id at that provider.
+    const CLIENT_ID: &str = "reports-web";
+    /// The nonce the app generated for this sign-in and kept in its session.
+    const NONCE: &str = "n-0S6_WzA2Mj";
+    /// The access token that came in the same token response.
+    const ACCESS: &str = "an-access-token-from-the-same-response";
+    // ANCHOR_END: id_fixtures
+
+    fn unb64(text: &str) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(text).expect("base64url")
+    }
+
+    fn sign_in(nonce: &str) -> SignIn {
+        SignIn {
+            issuer: PROVIDER.to_string(),
+            client_id: CLIENT_ID.to_string(),
+            nonce: nonce.to_string(),
+        }
+    }
+
+    /// OpenID Connect Core §3.1.3.6, computed here: the left half of SHA-256, base64url.
+    fn at_hash(access: &str) -> String {
+        URL_SAFE_NO_PAD.encode(&Sha256::digest(access.as_bytes())[..16])
+    }
+
+    /// An ID token's claims for `alice` at the provider, issued at T0 for ten minutes.
+    fn id_claims(nonce: &str) -> Value {
+        json!({
+            "iss": PROVIDER,
+            "sub": "7f2c9d1e4b",
+            "aud": CLIENT_ID,
+            "exp": T0 + 600,
+            "iat": T0,
+            "auth_time": T0 - 10,
+            "nonce": nonce,
+            "azp": CLIENT_ID,
+            "at_hash": at_hash(ACCESS),
+        })
+    }
+
+    fn alice(nonce: &str) -> IdClaims {
+        IdClaims {
+            iss: PROVIDER.to_string(),
+            sub: "7f2c9d1e4b".to_string(),
+            exp: T0 + 600,
+            iat: T0,
+            auth_time: Some(T0 - 10),
+            nonce: Some(nonce.to_string()),
+            azp: Some(CLIENT_ID.to_string()),
+            at_hash: Some(at_hash(ACCESS)),
+        }
+    }
+
+    #[test]
+    fn step13_a_genuine_id_token_is_accepted() {
+        let token = service_token(Some(KID), None, &id_claims(NONCE));
+        assert_eq!(
+            validate_id_token(&jwks(), &sign_in(NONCE), &token, ACCESS, T0 + 5),
+            Ok(alice(NONCE))
+        );
+    }
+
+    #[test]
+    fn step13_an_id_token_answers_only_the_sign_in_whose_nonce_it_carries() {
+        for _ in 0..16 {
+            let nonce = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>());
+            let other = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>());
+            let token = service_token(Some(KID), None, &id_claims(&nonce));
+            assert_eq!(
+                validate_id_token(&jwks(), &sign_in(&nonce), &token, ACCESS, T0 + 5),
+                Ok(alice(&nonce))
+            );
+            assert_eq!(
+                validate_id_token(&jwks(), &sign_in(&other), &token, ACCESS, T0 + 5),
+                Err(IdTokenRefused::WrongNonce)
+            );
+        }
+    }
+
+    #[test]
+    fn step13_every_forgery_and_misuse_is_refused_with_its_reason() {
+        let claims = id_claims(NONCE);
+        let with = |name: &str, value: Value| {
+            let mut changed = claims.clone();
+            changed[name] = value;
+            service_token(Some(KID), None, &changed)
+        };
+        let without = |name: &str| {
+            let mut changed = claims.clone();
+            changed.as_object_mut().unwrap().remove(name);
+            service_token(Some(KID), None, &changed)
+        };
+        let genuine = service_token(Some(KID), None, &claims);
+        let segments: Vec<&str> = genuine.split('.').collect();
+        let admin = with("sub", json!("admin"));
+        let edited = admin.split('.').nth(1).unwrap();
+        let tampered = format!("{}.{}.{}", segments[0], edited, segments[2]);
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD
+                .encode(r#"{"alg":"none","kid":"oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U"}"#),
+            segments[1]
+        );
+        let mut hs256 = Header::new(Algorithm::HS256);
+        hs256.kid = Some(KID.to_string());
+        let confused =
+            jsonwebtoken::encode(&hs256, &claims, &EncodingKey::from_secret(JWKS.as_bytes()))
+                .unwrap();
+        let stranger = {
+            use p256::pkcs8::EncodePrivateKey;
+            let secret = p256::SecretKey::from_slice(&[7; 32]).expect("a P-256 key");
+            EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes())
+        };
+        let mut es256 = Header::new(Algorithm::ES256);
+        es256.kid = Some(KID.to_string());
+        let forged = jsonwebtoken::encode(&es256, &claims, &stranger).unwrap();
+        // A service token of step 7: signed by the same provider, but for an API.
+        let for_an_api = service_token(Some(KID), None, &service_claims());
+        let cases: Vec<(&str, String, &str, i64)> = vec![
+            ("the genuine ID token", genuine.clone(), ACCESS, T0 + 5),
+            (
+                "the same in its last second",
+                genuine.clone(),
+                ACCESS,
+                T0 + 599,
+            ),
+            (
+                "the same when it expires",
+                genuine.clone(),
+                ACCESS,
+                T0 + 600,
+            ),
+            (
+                "with another access token",
+                genuine.clone(),
+                "another-access-token",
+                T0 + 5,
+            ),
+            ("alg none", unsigned, ACCESS, T0 + 5),
+            (
+                "HS256 keyed with the published set",
+                confused,
+                ACCESS,
+                T0 + 5,
+            ),
+            ("no kid", service_token(None, None, &claims), ACCESS, T0 + 5),
+            (
+                "a kid the provider does not publish",
+                service_token(Some("rotated-away"), None, &claims),
+                ACCESS,
+                T0 + 5,
+            ),
+            (
+                "signed by another key under the provider's kid",
+                forged,
+                ACCESS,
+                T0 + 5,
+            ),
+            (
+                "sub edited to admin after signing",
+                tampered,
+                ACCESS,
+                T0 + 5,
+            ),
+            (
+                "from another provider",
+                with("iss", json!("https://login.example.net")),
+                ACCESS,
+                T0 + 5,
+            ),
+            (
+                "for another app",
+                with("aud", json!("payroll-web")),
+                ACCESS,
+                T0 + 5,
+            ),
+            ("no aud", without("aud"), ACCESS, T0 + 5),
+            (
+                "issued to another party (azp)",
+                with("azp", json!("payroll-web")),
+                ACCESS,
+                T0 + 5,
+            ),
+            (
+                "the nonce of another sign-in",
+                with("nonce", json!("someone-elses")),
+                ACCESS,
+                T0 + 5,
+            ),
+            ("no nonce", without("nonce"), ACCESS, T0 + 5),
+            ("no at_hash", without("at_hash"), ACCESS, T0 + 5),
+            (
+                "a service token for the billing API",
+                for_an_api,
+                ACCESS,
+                T0 + 5,
+            ),
+        ];
+        let mut report = String::new();
+        for (what, token, access, now) in cases {
+            let verdict = match validate_id_token(&jwks(), &sign_in(NONCE), &token, access, now) {
+                Ok(claims) => format!("accepted: {:?} signed in at {}", claims.sub, claims.iss),
+                Err(refused) => format!("{refused:?}\n    {refused}"),
+            };
+            report.push_str(&format!("{what} (at {}): {verdict}\n", clock(now)));
+        }
+        insta::assert_snapshot!("step13_refusals", report);
+    }
+
+    // ANCHOR: provider
+    /// The workbook's own OpenID Connect provider, on a port of its own, with the user `alice`
+    /// and one registered client; stopped when dropped.
+    struct Provider {
+        issuer: String,
+        client: Client,
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+    // ANCHOR_END: provider
+
+    const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+    impl Provider {
+        fn start() -> Provider {
+            use jwt_workbook::app::{self, ConnectionLimits, Settings};
+            use jwt_workbook::clock::{Clock, SystemClock};
+            use jwt_workbook::oidc::{NewClient, register_client};
+            use jwt_workbook::store::SqliteStore;
+            use jwt_workbook::tokens::{Key, KeyAlgorithm, KeySet, RandomJti};
+            use jwt_workbook::users::{PasswordCost, Passwords, create_user};
+            use std::sync::Arc;
+
+            let (started, ready) = std::sync::mpsc::channel();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let thread = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    let data = tempfile::tempdir().unwrap();
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let issuer = format!("http://{}", listener.local_addr().unwrap());
+                    let store = SqliteStore::open(&data.path().join("provider.sqlite3"))
+                        .await
+                        .unwrap();
+                    let (key, _) = Key::generate(KeyAlgorithm::ES256).unwrap();
+                    let mut settings = Settings::new(KeySet::single(key));
+                    settings.password_cost = PasswordCost::INSECURE_FOR_TESTS;
+                    settings.public_url = issuer.clone();
+                    let now = SystemClock.now();
+                    let passwords = Passwords::new(settings.password_cost).unwrap();
+                    create_user(
+                        &store,
+                        &passwords,
+                        "alice",
+                        "tulip lantern orbit",
+                        true,
+                        now,
+                    )
+                    .await
+                    .unwrap();
+                    let new = NewClient {
+                        name: "Reports".into(),
+                        redirect_uris: vec![REDIRECT.into()],
+                        ..NewClient::default()
+                    };
+                    let (client, secret) = register_client(&store, new, now).await.unwrap();
+                    let state = app::build(
+                        settings,
+                        Arc::new(store),
+                        Arc::new(SystemClock),
+                        Arc::new(RandomJti),
+                    )
+                    .unwrap();
+                    let client = Client {
+                        id: client.id,
+                        secret: secret.unwrap(),
+                    };
+                    started.send((issuer, client)).unwrap();
+                    let shutdown = async {
+                        let _ = stopped.await;
+                    };
+                    let router = app::router(state, None);
+                    app::serve(listener, router, ConnectionLimits::default(), shutdown)
+                        .await
+                        .unwrap();
+                });
+            });
+            let (issuer, client) = ready.recv().expect("the provider started");
+            Provider {
+                issuer,
+                client,
+                stop: Some(stop),
+                thread: Some(thread),
+            }
+        }
+
+        /// What a browser does: opens the authorization URL, signs `alice` in on the login
+        /// page, and follows the redirect back as far as reading the code from it.
+        fn code_for(&self, challenge: &str) -> String {
+            let agent = ureq::Agent::config_builder()
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .http_status_as_error(false)
+                .build()
+                .new_agent();
+            let query = [
+                ("response_type", "code"),
+                ("client_id", self.client.id.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid profile"),
+                ("state", "s"),
+                ("nonce", NONCE),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ];
+            let mut page = agent
+                .get(&format!("{}/oidc/authorize", self.issuer))
+                .query_pairs(query)
+                .call()
+                .unwrap();
+            let cookie = page
+                .headers()
+                .get("set-cookie")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(';').next())
+                .expect("the login page sets its CSRF cookie")
+                .to_string();
+            let html = page.body_mut().read_to_string().unwrap();
+            let mut form: Vec<(String, String)> = html
+                .split("<input type=\"hidden\" ")
+                .skip(1)
+                .map(|input| {
+                    let attribute = |name: &str| {
+                        let value = input.split(&format!("{name}=\"")).nth(1).unwrap();
+                        value.split('"').next().unwrap().replace("&amp;", "&")
+                    };
+                    (attribute("name"), attribute("value"))
+                })
+                .collect();
+            form.push(("username".into(), "alice".into()));
+            form.push(("password".into(), "tulip lantern orbit".into()));
+            let answer = agent
+                .post(&format!("{}/oidc/authorize", self.issuer))
+                .header("Cookie", &cookie)
+                .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .unwrap();
+            assert_eq!(answer.status(), 303, "the login form redirects back");
+            let location = answer.headers().get("location").unwrap().to_str().unwrap();
+            let query = location.split_once('?').unwrap().1;
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("code="))
+                .expect("the redirect carries a code")
+                .to_string()
+        }
+
+        fn token_endpoint(&self) -> String {
+            format!("{}/oidc/token", self.issuer)
+        }
+    }
+
+    impl Drop for Provider {
+        fn drop(&mut self) {
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// A verifier and its challenge, made here (independently of step 12).
+    fn pkce_pair() -> (String, String) {
+        let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        (verifier, challenge)
+    }
+
+    fn claims_of(token: &str) -> Value {
+        serde_json::from_slice(&unb64(token.split('.').nth(1).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn step14_a_code_and_its_verifier_get_tokens_from_the_provider() {
+        let provider = Provider::start();
+        let (verifier, challenge) = pkce_pair();
+        let code = provider.code_for(&challenge);
+        let tokens = exchange_code(
+            &provider.token_endpoint(),
+            &provider.client,
+            &code,
+            REDIRECT,
+            &verifier,
+        )
+        .expect("the provider gives tokens for the code");
+        assert_eq!(tokens.token_type, "Bearer");
+        assert_eq!(tokens.scope, "openid profile");
+        assert!(tokens.expires_in > 0);
+        let id = claims_of(&tokens.id_token);
+        assert_eq!(id["iss"], provider.issuer.as_str());
+        assert_eq!(id["aud"], provider.client.id.as_str());
+        assert_eq!(id["nonce"], NONCE);
+        assert_eq!(id["at_hash"], at_hash(&tokens.access_token).as_str());
+        assert!(!tokens.refresh_token.is_empty());
+    }
+
+    #[test]
+    fn step14_a_wrong_verifier_a_reused_code_and_a_wrong_secret_are_refused() {
+        let provider = Provider::start();
+        let refusal = |result: Result<_, ExchangeError>| match result {
+            Err(ExchangeError::Refused { error, .. }) => error,
+            other => panic!("expected the provider's refusal, got {other:?}"),
+        };
+        let endpoint = provider.token_endpoint();
+        let (verifier, challenge) = pkce_pair();
+        let (other_verifier, _) = pkce_pair();
+        let code = provider.code_for(&challenge);
+        let wrong = exchange_code(
+            &endpoint,
+            &provider.client,
+            &code,
+            REDIRECT,
+            &other_verifier,
+        );
+        assert_eq!(refusal(wrong), "invalid_grant");
+
+        let code = provider.code_for(&challenge);
+        let first = exchange_code(&endpoint, &provider.client, &code, REDIRECT, &verifier);
+        assert!(first.is_ok(), "{first:?}");
+        let again = exchange_code(&endpoint, &provider.client, &code, REDIRECT, &verifier);
+        assert_eq!(refusal(again), "invalid_grant");
+
+        let code = provider.code_for(&challenge);
+        let impostor = Client {
+            id: provider.client.id.clone(),
+            secret: "not-the-secret".to_string(),
+        };
+        let wrong_secret = exchange_code(&endpoint, &impostor, &code, REDIRECT, &verifier);
+        assert_eq!(refusal(wrong_secret), "invalid_client");
+    }
+}
