@@ -152,12 +152,31 @@ pub enum Command {
     /// Serve the attack lab: small apps, each VULNERABLE ON PURPOSE, one per classic JWT
     /// flaw, to break in the attack-lab chapter. Listens on loopback addresses only.
     Lab(LabArgs),
+    /// Bring a Django service's users (ids kept) and simplejwt's blacklist here, reading its
+    /// database without writing to it. Run it again during the cut-over to bring what changed.
+    ImportDjango(ImportDjangoArgs),
     /// Build the book into a folder (for nginx, or a zip for a classroom).
     Book {
         /// Where to write the HTML.
         #[arg(long, default_value = "target/book")]
         out: PathBuf,
     },
+}
+
+/// Options of `import-django`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportDjangoArgs {
+    /// Django's database: `sqlite:///path/to/db.sqlite3` or `postgres://user:password@host/db`.
+    #[arg(
+        long = "from",
+        value_name = "URL",
+        env = "JWT_IMPORT_DJANGO_FROM",
+        hide_env_values = true
+    )]
+    pub from: String,
+    /// Say what the import would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of `lab`.

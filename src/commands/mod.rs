@@ -6,6 +6,7 @@ pub mod check;
 pub mod cleanup;
 pub mod deploy;
 pub mod hint;
+pub mod import_django;
 pub mod lab;
 pub mod progress;
 pub mod reset;
@@ -95,6 +96,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
         }
         Some(Command::User(command)) => user::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
+        Some(Command::ImportDjango(args)) => import_django::run(args, database).await,
         Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),

@@ -42,6 +42,13 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         Arc::new(RandomJti),
     )?;
     state.sessions.sync_revocations().await?;
+    // A missing account's login costs what one of these accounts' costs (see `users::password`):
+    // after an import from Django they are not all argon2id yet.
+    let accounts = store.list().await?;
+    state
+        .passwords
+        .learn_mix(accounts.iter().map(|user| user.password_hash.as_str()));
+    drop(accounts);
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
         match create_user(

@@ -201,6 +201,16 @@ impl UserStore for Guarded {
             .await
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        self.write(self.inner.upgrade_password_hash(id, old, new))
+            .await
+    }
+
     async fn set_password_and_revoke(
         &self,
         username: &str,

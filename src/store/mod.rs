@@ -3,6 +3,7 @@
 //! or in a PostgreSQL database that several instances share ([`PostgresStore`]). [`open`] picks
 //! one from the database URL.
 
+pub mod django;
 mod guard;
 mod postgres;
 mod sqlite;
@@ -56,6 +57,22 @@ pub async fn open_with_deadline(
         Some(other) => Err(StoreError::Url(redact(other))),
         None => Ok(Arc::new(
             SqliteStore::open_with_deadline(&data_dir.join(DATABASE_FILE), deadline).await?,
+        )),
+    }
+}
+
+/// The database a URL names (as [`open`] does), as the target of `import-django`.
+pub async fn open_import_target(
+    url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Arc<dyn crate::users::import::ImportStore>, StoreError> {
+    match url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PostgresStore::connect(url).await?))
+        }
+        Some(other) => Err(StoreError::Url(redact(other))),
+        None => Ok(Arc::new(
+            SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?,
         )),
     }
 }

@@ -123,6 +123,17 @@ impl UserStore for CachedUserStore {
         result
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self.inner.upgrade_password_hash(id, old, new).await;
+        self.forget_all();
+        result
+    }
+
     async fn set_password_and_revoke(
         &self,
         username: &str,
@@ -198,6 +209,14 @@ mod tests {
         }
         async fn set_password_hash(&self, _: &str, _: &str) -> Result<(), UserError> {
             Ok(())
+        }
+        async fn upgrade_password_hash(
+            &self,
+            _: i64,
+            _: &str,
+            _: &str,
+        ) -> Result<bool, StoreError> {
+            Ok(false)
         }
         async fn set_password_and_revoke(
             &self,
