@@ -9,14 +9,16 @@ use crate::cli::ImportDjangoArgs;
 use crate::clock::{Clock, SystemClock};
 use crate::users::import::{self, DjangoSnapshot, ImportPlan};
 
+/// How many users without a usable password are named one by one.
+const LISTED: usize = 20;
+
 pub async fn run(args: ImportDjangoArgs, database: StoreLocation<'_>) -> Result<(), CommandError> {
     let started = Instant::now();
     let now = SystemClock.now();
     let django = crate::store::django::read(&args.from, now)
         .await
         .map_err(|e| format!("Django's database could not be read: {e}"))?;
-    std::fs::create_dir_all(database.data_dir)?;
-    let store = crate::store::open_import_target(database.url, database.data_dir).await?;
+    let store = database.open().await?;
     let plan = import::plan(&*store, &django, now).await?;
     print!("{}", report(&django, &plan));
     if args.dry_run {
@@ -66,8 +68,11 @@ fn report(django: &DjangoSnapshot, plan: &ImportPlan) -> String {
             "{} user(s) get no usable password here (they can set one with a password reset):",
             plan.unusable.len()
         ));
-        for user in &plan.unusable {
+        for user in plan.unusable.iter().take(LISTED) {
             line(format!("  #{} {:?}: {}", user.id, user.username, user.why));
+        }
+        if plan.unusable.len() > LISTED {
+            line(format!("  … and {} more", plan.unusable.len() - LISTED));
         }
     }
     line(format!(

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use super::{Database, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
+use crate::users::import::{ImportPlan, ImportRecord, ImportStore};
 use crate::users::{NewUser, User, UserError, UserStore};
 
 /// A store whose calls are bounded and whose health is watched.
@@ -248,6 +249,22 @@ impl ProgressStore for Guarded {
 
     async fn all_progress(&self) -> Result<Vec<SubmittedProgress>, StoreError> {
         self.read(self.inner.all_progress()).await
+    }
+}
+
+/// An import is a command's, never a request's: no deadline, and no verdict on availability.
+#[async_trait]
+impl ImportStore for Guarded {
+    async fn import_records(&self) -> Result<Vec<ImportRecord>, StoreError> {
+        self.inner.import_records().await
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {
+        self.inner.apply_import(plan, now).await
+    }
+
+    async fn next_user_id(&self) -> Result<i64, StoreError> {
+        self.inner.next_user_id().await
     }
 }
 

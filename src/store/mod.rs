@@ -25,6 +25,7 @@ pub use crate::storage::StoreError;
 use crate::classroom::ProgressStore;
 use crate::tokens::TokenStore;
 use crate::users::UserStore;
+use crate::users::import::ImportStore;
 
 /// How long a store call may wait (for a connection, a lock, a statement) before it is given up
 /// and answered "unavailable": `serve --store-deadline` sets it.
@@ -34,9 +35,9 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 pub const DATABASE_FILE: &str = "workbook.sqlite3";
 
 /// Every part of the database, as one object the commands can hold.
-pub trait Database: UserStore + TokenStore + ProgressStore {}
+pub trait Database: UserStore + TokenStore + ProgressStore + ImportStore {}
 
-impl<T: UserStore + TokenStore + ProgressStore> Database for T {}
+impl<T: UserStore + TokenStore + ProgressStore + ImportStore> Database for T {}
 
 /// The database a URL names: `postgres://…` (or `postgresql://…`) is the shared PostgreSQL;
 /// anything else, or nothing, is the SQLite file in the data directory.
@@ -57,22 +58,6 @@ pub async fn open_with_deadline(
         Some(other) => Err(StoreError::Url(redact(other))),
         None => Ok(Arc::new(
             SqliteStore::open_with_deadline(&data_dir.join(DATABASE_FILE), deadline).await?,
-        )),
-    }
-}
-
-/// The database a URL names (as [`open`] does), as the target of `import-django`.
-pub async fn open_import_target(
-    url: Option<&str>,
-    data_dir: &Path,
-) -> Result<Arc<dyn crate::users::import::ImportStore>, StoreError> {
-    match url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(Arc::new(PostgresStore::connect(url).await?))
-        }
-        Some(other) => Err(StoreError::Url(redact(other))),
-        None => Ok(Arc::new(
-            SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?,
         )),
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod contract;
 mod cookie_mode;
 mod deploy;
+mod django;
 mod helpers;
 mod hostile_input;
 mod keys;
