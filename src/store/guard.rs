@@ -259,6 +259,10 @@ impl ImportStore for Guarded {
         self.inner.import_records().await
     }
 
+    async fn blacklisted_jtis(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        self.inner.blacklisted_jtis().await
+    }
+
     async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {
         self.inner.apply_import(plan, now).await
     }

@@ -4,6 +4,7 @@
 //! The same tables as the SQLite store, in PostgreSQL's types. PostgreSQL lets writers run at
 //! once, so each revocation is a plain statement; the primary key still decides every race.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -544,6 +545,13 @@ impl ImportStore for PostgresStore {
                 last_login,
             })
             .collect())
+    }
+
+    async fn blacklisted_jtis(&self) -> Result<HashSet<String>, StoreError> {
+        let jtis: Vec<String> = sqlx::query_scalar("SELECT jti FROM token_blacklist")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(jtis.into_iter().collect())
     }
 
     async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@
 //! being written — its caller has given up, and a revocation committed after its request failed
 //! would spend a refresh token whose client never got the new one.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -710,6 +711,13 @@ impl ImportStore for SqliteStore {
                 last_login,
             })
             .collect())
+    }
+
+    async fn blacklisted_jtis(&self) -> Result<HashSet<String>, StoreError> {
+        let jtis: Vec<String> = sqlx::query_scalar("SELECT jti FROM token_blacklist")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(jtis.into_iter().collect())
     }
 
     async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {
