@@ -87,6 +87,9 @@ async fn a_refresh_token_simplejwt_blacklisted_stays_refused_and_a_live_one_rota
     assert!(rotated.json()["refresh"].is_string());
     let again = app.refresh(&app.forge(&live)).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "rotated away here");
+    // That reuse revoked the session its first refresh here started: the newer token too.
+    let newer = rotated.json()["refresh"].as_str().unwrap().to_owned();
+    assert_eq!(app.refresh(&newer).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
