@@ -359,6 +359,16 @@ impl Sessions {
         }
     }
 
+    /// Counts the accounts' password hash kinds, so that a login for a missing account costs
+    /// what one of them costs (see [`crate::users::password`]). `serve` calls it at start and
+    /// hourly.
+    pub async fn learn_password_mix(&self) -> Result<(), StoreError> {
+        let accounts = self.users.list().await?;
+        self.passwords
+            .learn_mix(accounts.iter().map(|user| user.password_hash.as_str()));
+        Ok(())
+    }
+
     /// Applies the revocations other instances published since the last call.
     pub async fn sync_revocations(&self) -> Result<(), StoreError> {
         self.revoked.sync(self.tokens.now()).await

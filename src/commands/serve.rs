@@ -42,13 +42,9 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         Arc::new(RandomJti),
     )?;
     state.sessions.sync_revocations().await?;
-    // A missing account's login costs what one of these accounts' costs (see `users::password`):
+    // A missing account's login costs what one of the accounts' costs (see `users::password`):
     // after an import from Django they are not all argon2id yet.
-    let accounts = store.list().await?;
-    state
-        .passwords
-        .learn_mix(accounts.iter().map(|user| user.password_hash.as_str()));
-    drop(accounts);
+    state.sessions.learn_password_mix().await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
         match create_user(
@@ -86,7 +82,11 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         tokio::task::spawn_blocking(move || print_progress(&workbook));
     }
 
-    let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
+    let cleaner = tokio::spawn(clean_periodically(
+        store.clone(),
+        state.clone(),
+        clock.clone(),
+    ));
     let follower = tokio::spawn(follow_revocations(state.clone(), config.revocation_poll));
     // ANCHOR: drain
     let (drain_started, draining) = tokio::sync::oneshot::channel::<()>();
@@ -264,7 +264,13 @@ async fn follow_revocations(state: AppState, every: Duration) {
     }
 }
 
-async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<SystemClock>) {
+/// Hourly housekeeping: forgets expired revocation records, and counts the accounts' hash kinds
+/// again (upgrades made by other instances sharing the database show up here too).
+async fn clean_periodically(
+    store: Arc<dyn crate::store::Database>,
+    state: AppState,
+    clock: Arc<SystemClock>,
+) {
     let mut ticks = tokio::time::interval(CLEANUP_INTERVAL);
     loop {
         ticks.tick().await;
@@ -272,6 +278,9 @@ async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<S
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired revoked-token records"),
             Err(error) => tracing::warn!(%error, "cleaning up revoked tokens failed"),
+        }
+        if let Err(error) = state.sessions.learn_password_mix().await {
+            tracing::warn!(%error, "counting the accounts' password hash kinds failed");
         }
     }
 }

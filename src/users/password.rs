@@ -14,13 +14,14 @@
 //! (or an account with no usable password) costs one check of a hash nobody knows. While every
 //! account has our argon2id hash, that is one argon2id at our cost, as for anyone. After an
 //! import from Django, accounts differ: a `pbkdf2_sha256` one with a million iterations costs
-//! more than argon2id, a bcrypt one something else again, until each user's next login replaces
-//! the hash. So the check a missing account gets is drawn from the accounts' own mix of hash
-//! kinds and costs ([`Passwords::learn_mix`]), weighted by how many accounts have each, and
-//! chosen by a keyed hash of the username (the key is random per process): every missing name
-//! costs exactly what some existing account costs, and the same name costs the same every time,
-//! as an account would. Every check reports the [`Work`] it did to an optional [`WorkLog`], which
-//! is how the tests prove this without timing anything.
+//! something else than our argon2id, a bcrypt one something else again, until each user's next
+//! login replaces the hash. So the check a missing account gets is drawn from the accounts' own
+//! mix of hash kinds and costs ([`Passwords::learn_mix`]; `serve` counts them at start and
+//! hourly), weighted by how many accounts have each, and chosen by a keyed hash of the username
+//! (the key is random per process): every missing name costs exactly what some existing account
+//! costs, and the same name costs the same every time, as an account would. Every check reports
+//! the [`Work`] it did to an optional [`WorkLog`], which is how the tests prove this without
+//! timing anything.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

@@ -3,10 +3,13 @@
 //! rotate here, and no token of a deleted Django user names anyone. (`tests/django.rs` proves the
 //! same against a real Django; this runs in every `cargo test`.)
 
+use std::collections::HashSet;
+
 use axum::http::StatusCode;
+use jwt_workbook::users::hashes::{self, Work};
 use jwt_workbook::users::import::ImportStore;
 use jwt_workbook::users::import::{DjangoBlacklistedToken, DjangoSnapshot, DjangoUser, plan};
-use jwt_workbook::users::{UserStore, create_user};
+use jwt_workbook::users::{Passwords, UserStore, create_user};
 use serde_json::json;
 
 use crate::helpers::{NOW, TestApp};
@@ -47,6 +50,30 @@ async fn moved_from_django(app: &TestApp, blacklisted_jti: &str) {
 async fn stored_hash(app: &TestApp) -> String {
     let alice = app.store.find_by_id(10).await.unwrap().unwrap();
     alice.password_hash
+}
+
+#[tokio::test]
+async fn once_the_accounts_are_counted_a_missing_name_costs_what_one_of_them_costs() {
+    let app = TestApp::new().await;
+    moved_from_django(&app, &"0".repeat(32)).await;
+    // Two accounts with our argon2id (vitor, inactive), two with Django's PBKDF2.
+    let ours = hashes::read(&app.vitor.password_hash).work().unwrap();
+    let django = hashes::read(DJANGO_HASH).work().unwrap();
+    let passwords = &app.state.passwords;
+    let names: Vec<String> = (0..64).map(|n| format!("nobody{n}")).collect();
+    let drawn = |passwords: &Passwords| -> HashSet<Work> {
+        names
+            .iter()
+            .map(|name| passwords.work_for_missing(name))
+            .collect()
+    };
+    assert_eq!(
+        drawn(passwords),
+        HashSet::from([ours.clone()]),
+        "before counting"
+    );
+    app.state.sessions.learn_password_mix().await.unwrap();
+    assert_eq!(drawn(passwords), HashSet::from([ours, django]));
 }
 
 #[tokio::test]
