@@ -174,9 +174,26 @@ pub struct ImportDjangoArgs {
         hide_env_values = true
     )]
     pub from: String,
+    /// The users' table: Django's `auth_user`, or a custom user model's (`AUTH_USER_MODEL`
+    /// subclassing `AbstractUser`, e.g. `accounts_user`).
+    #[arg(long, value_name = "TABLE", default_value = "auth_user", value_parser = table_name)]
+    pub user_table: String,
     /// Say what the import would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// A table name as Django makes them (`app_model`): letters, digits and underscores, so that it
+/// can be written into a query as it is.
+fn table_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err("use letters, digits and underscores, as Django's table names do".into())
+    }
 }
 
 /// Options of `lab`.

@@ -15,7 +15,7 @@ const LISTED: usize = 20;
 pub async fn run(args: ImportDjangoArgs, database: StoreLocation<'_>) -> Result<(), CommandError> {
     let started = Instant::now();
     let now = SystemClock.now();
-    let django = crate::store::django::read(&args.from, now)
+    let django = crate::store::django::read(&args.from, &args.user_table, now)
         .await
         .map_err(|e| format!("Django's database could not be read: {e}"))?;
     let store = database.open().await?;

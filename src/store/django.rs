@@ -3,7 +3,7 @@
 //! read is one transaction, so users and blacklist rows are one consistent snapshot even while
 //! Django keeps serving.
 //!
-//! It reads Django's own tables: `auth_user`, and simplejwt's `token_blacklist_outstandingtoken`
+//! It reads Django's own tables: `auth_user` (or a custom user model's table), and simplejwt's `token_blacklist_outstandingtoken`
 //! and `token_blacklist_blacklistedtoken` when the `token_blacklist` app is installed. Times
 //! come back as Unix seconds, read as UTC (what Django stores with `USE_TZ = True`, its default).
 
@@ -18,22 +18,50 @@ use crate::users::import::{DjangoBlacklistedToken, DjangoSnapshot, DjangoUser};
 type UserRow = (i64, String, String, String, bool, i64, Option<i64>);
 type TokenRow = (String, Option<i64>, i64, i64);
 
-/// Reads Django's users and blacklist from `url`: `sqlite:///path/to/db.sqlite3` (or
-/// `sqlite:relative/path`), or `postgres://…`. `now` decides which tokens are still live.
-pub async fn read(url: &str, now: i64) -> Result<DjangoSnapshot, StoreError> {
+/// Reads Django's users (from `user_table`, `auth_user` unless a custom user model's) and
+/// simplejwt's blacklist from `url`: `sqlite:///path/to/db.sqlite3` (or `sqlite:relative/path`),
+/// or `postgres://…`. `now` decides which tokens are still live. `user_table` must be a plain
+/// identifier (the command line checks it): it is written into the queries.
+pub async fn read(url: &str, user_table: &str, now: i64) -> Result<DjangoSnapshot, DjangoError> {
+    if user_table.is_empty()
+        || !user_table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(DjangoError::TableName(user_table.to_owned()));
+    }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        read_postgres(url, now).await
+        Ok(read_postgres(url, user_table, now).await?)
     } else if let Some(path) = url
         .strip_prefix("sqlite://")
         .or(url.strip_prefix("sqlite:"))
     {
-        read_sqlite(path, now).await
+        if !std::path::Path::new(path).is_file() {
+            return Err(DjangoError::NoSuchFile(path.to_owned()));
+        }
+        Ok(read_sqlite(path, user_table, now).await?)
     } else {
-        Err(StoreError::Url(super::redact(url)))
+        Err(DjangoError::Url(super::redact(url)))
     }
 }
 
-async fn read_sqlite(path: &str, now: i64) -> Result<DjangoSnapshot, StoreError> {
+/// Why Django's database could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DjangoError {
+    #[error(
+        "{0:?} is no database URL this command reads: use sqlite:///path/to/db.sqlite3 or \
+         postgres://user:password@host/database"
+    )]
+    Url(String),
+    #[error("there is no SQLite file at {0}")]
+    NoSuchFile(String),
+    #[error("{0:?} is not a table name")]
+    TableName(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+async fn read_sqlite(path: &str, user_table: &str, now: i64) -> Result<DjangoSnapshot, StoreError> {
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(path)
         .read_only(true)
@@ -41,12 +69,12 @@ async fn read_sqlite(path: &str, now: i64) -> Result<DjangoSnapshot, StoreError>
     let mut connection = SqliteConnection::connect_with(&options).await?;
     let mut tx = connection.begin().await?;
     // Django stores datetimes as text ('2026-12-05 14:20:00.123456'); SQLite reads that format.
-    let users: Vec<UserRow> = sqlx::query_as(
+    let users: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, username, email, password, is_active,
                 CAST(strftime('%s', date_joined) AS INTEGER),
                 CAST(strftime('%s', last_login) AS INTEGER)
-         FROM auth_user ORDER BY id",
-    )
+         FROM {user_table} ORDER BY id"
+    )))
     .fetch_all(&mut *tx)
     .await?;
     let table = |name: &'static str| {
@@ -54,11 +82,10 @@ async fn read_sqlite(path: &str, now: i64) -> Result<DjangoSnapshot, StoreError>
     };
     // AUTOINCREMENT remembers the highest id ever given, a deleted user's included.
     let sequence: i64 = if table("sqlite_sequence").fetch_one(&mut *tx).await? > 0 {
-        sqlx::query_scalar(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'auth_user'), 0)",
-        )
-        .fetch_one(&mut *tx)
-        .await?
+        sqlx::query_scalar("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)")
+            .bind(user_table)
+            .fetch_one(&mut *tx)
+            .await?
     } else {
         0
     };
@@ -102,25 +129,30 @@ async fn read_sqlite(path: &str, now: i64) -> Result<DjangoSnapshot, StoreError>
     ))
 }
 
-async fn read_postgres(url: &str, now: i64) -> Result<DjangoSnapshot, StoreError> {
+async fn read_postgres(
+    url: &str,
+    user_table: &str,
+    now: i64,
+) -> Result<DjangoSnapshot, StoreError> {
     let mut connection = PgConnection::connect(url).await?;
     let mut tx = connection.begin().await?;
     // Never a write, and one snapshot for every read below.
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let users: Vec<UserRow> = sqlx::query_as(
+    let users: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id::bigint, username::text, email::text, password::text, is_active,
                 EXTRACT(EPOCH FROM date_joined)::bigint,
                 EXTRACT(EPOCH FROM last_login)::bigint
-         FROM auth_user ORDER BY id",
-    )
+         FROM {user_table} ORDER BY id"
+    )))
     .fetch_all(&mut *tx)
     .await?;
     // The id sequence (serial or identity) remembers the highest id ever given.
     let sequence: Option<i64> = sqlx::query_scalar(
-        "SELECT pg_sequence_last_value(pg_get_serial_sequence('auth_user', 'id')::regclass)",
+        "SELECT pg_sequence_last_value(pg_get_serial_sequence($1, 'id')::regclass)",
     )
+    .bind(user_table)
     .fetch_one(&mut *tx)
     .await?;
     let has_blacklist: bool =

@@ -141,3 +141,95 @@ async fn no_token_of_a_deleted_django_user_names_anyone_after_new_users_join() {
     let carol = app.forge(&app.claims("access", json!(12)));
     assert_eq!(app.me(&carol).await.json()["username"], "carol");
 }
+
+/// `import-django` as an operator runs it, on a Django SQLite database with a custom user model
+/// (`AUTH_USER_MODEL = "accounts.User"`) and without simplejwt's blacklist app; the tables are
+/// laid out as Django 5.2's migrations make them.
+#[tokio::test]
+async fn the_command_imports_a_custom_user_table_and_says_what_it_did() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let django = dir.path().join("django.sqlite3");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&django)
+        .create_if_missing(true);
+    let mut db = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    for statement in [
+        r#"CREATE TABLE "accounts_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+           "password" varchar(128) NOT NULL, "last_login" datetime NULL,
+           "is_superuser" bool NOT NULL, "username" varchar(150) NOT NULL UNIQUE,
+           "first_name" varchar(150) NOT NULL, "last_name" varchar(150) NOT NULL,
+           "email" varchar(254) NOT NULL, "is_staff" bool NOT NULL, "is_active" bool NOT NULL,
+           "date_joined" datetime NOT NULL)"#,
+        r#"INSERT INTO accounts_user VALUES
+           (1, 'PASSWORD', '2026-12-04 09:30:00.250000', 0, 'alice', '', '', 'a@example.com',
+            0, 1, '2026-11-30 08:00:00.000001'),
+           (2, 'md5$seasalt$37da67e81000a61f0698842990646bdd', NULL, 0, 'bob', '', '', '',
+            0, 1, '2026-11-30 08:00:00')"#,
+        // Users #3 to #9 were deleted at Django.
+        "UPDATE sqlite_sequence SET seq = 9 WHERE name = 'accounts_user'",
+    ] {
+        let statement = statement.replace("PASSWORD", DJANGO_HASH);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    db.close().await.unwrap();
+    let ours = dir.path().join("ours");
+    let from = format!("sqlite://{}", django.display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+            .arg("--data-dir")
+            .arg(&ours)
+            .arg("import-django")
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    let imported = run(&["--from", &from, "--user-table", "accounts_user"]);
+    let report = text(&imported.stdout);
+    assert!(
+        imported.status.success(),
+        "{report}{}",
+        text(&imported.stderr)
+    );
+    for line in [
+        "Django: 2 user(s), highest id ever given 9; 0 blacklisted and 0 live refresh token(s)",
+        "(no token_blacklist tables: simplejwt's blacklist app is not installed)",
+        "users: 2 to create, 0 to update",
+        r#"  #2 "bob": a "md5" hash, which this server does not check"#,
+        "the next user created here gets id 10",
+    ] {
+        assert!(report.contains(line), "{line:?} missing from:\n{report}");
+    }
+    let store = jwt_workbook::store::SqliteStore::open(&ours.join("workbook.sqlite3"))
+        .await
+        .unwrap();
+    let alice = store.find_by_id(1).await.unwrap().unwrap();
+    assert_eq!(
+        alice.date_joined, 1_796_025_600,
+        "2026-11-30 08:00:00 UTC, to the second"
+    );
+    assert_eq!(alice.password_hash, DJANGO_HASH);
+    let records = store.import_records().await.unwrap();
+    assert_eq!(records[0].last_login, Some(1_796_376_600));
+    let bob = store.find_by_id(2).await.unwrap().unwrap();
+    assert_eq!(bob.password_hash, "!django-md5-not-imported");
+
+    let missing = run(&["--from", "sqlite:///nowhere/db.sqlite3"]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("there is no SQLite file at /nowhere/db.sqlite3"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let injected = run(&["--from", &from, "--user-table", "auth_user; DROP TABLE x"]);
+    assert!(!injected.status.success());
+    assert!(text(&injected.stderr).contains("use letters, digits and underscores"));
+}
