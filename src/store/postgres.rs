@@ -578,38 +578,52 @@ impl ImportStore for PostgresStore {
                 .await?;
                 remember_import(&mut tx, user, now).await?;
             }
-            for user in &plan.create {
+            // New users and blacklist rows go in as arrays, a chunk per statement: one round
+            // trip per few thousand rows rather than per row.
+            for chunk in plan.create.chunks(IMPORT_CHUNK) {
+                let column =
+                    |f: fn(&ImportedUser) -> String| chunk.iter().map(f).collect::<Vec<_>>();
                 sqlx::query(
                     "INSERT INTO users
                      (id, username, email, is_active, date_joined, last_login, password_hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::boolean[],
+                                          $5::bigint[], $6::bigint[], $7::text[])",
                 )
-                .bind(user.id)
-                .bind(&user.username)
-                .bind(&user.email)
-                .bind(user.is_active)
-                .bind(user.date_joined)
-                .bind(user.last_login)
-                .bind(user.password_hash.as_deref().unwrap_or("!"))
+                .bind(chunk.iter().map(|u| u.id).collect::<Vec<_>>())
+                .bind(column(|u| u.username.clone()))
+                .bind(column(|u| u.email.clone()))
+                .bind(chunk.iter().map(|u| u.is_active).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|u| u.date_joined).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|u| u.last_login).collect::<Vec<_>>())
+                .bind(column(|u| {
+                    u.password_hash.clone().unwrap_or_else(|| "!".into())
+                }))
                 .execute(&mut *tx)
                 .await?;
-                remember_import(&mut tx, user, now).await?;
+                sqlx::query(
+                    "INSERT INTO django_users (user_id, password_hash, imported_at)
+                     SELECT id, hash, $3 FROM UNNEST($1::bigint[], $2::text[]) AS u (id, hash)",
+                )
+                .bind(chunk.iter().map(|u| u.id).collect::<Vec<_>>())
+                .bind(column(|u| u.django_hash.clone()))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
-            for id in &plan.deactivate {
-                sqlx::query("UPDATE users SET is_active = FALSE WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for entry in &plan.blacklist {
+            sqlx::query("UPDATE users SET is_active = FALSE WHERE id = ANY($1)")
+                .bind(&plan.deactivate)
+                .execute(&mut *tx)
+                .await?;
+            for chunk in plan.blacklist.chunks(IMPORT_CHUNK) {
                 sqlx::query(
                     "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                     ON CONFLICT (jti) DO NOTHING",
                 )
-                .bind(&entry.jti)
-                .bind(&entry.user_id)
-                .bind(entry.expires_at)
-                .bind(entry.blacklisted_at)
+                .bind(chunk.iter().map(|e| e.jti.clone()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|e| e.user_id.clone()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|e| e.expires_at).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|e| e.blacklisted_at).collect::<Vec<_>>())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -639,6 +653,9 @@ impl ImportStore for PostgresStore {
         Ok(next)
     }
 }
+
+/// How many rows an import writes per statement.
+const IMPORT_CHUNK: usize = 5000;
 
 /// Remembers Django's hash for a user just imported (see `django_users`).
 async fn remember_import(
