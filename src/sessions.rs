@@ -363,9 +363,12 @@ impl Sessions {
     /// what one of them costs (see [`crate::users::password`]). `serve` calls it at start and
     /// hourly.
     pub async fn learn_password_mix(&self) -> Result<(), StoreError> {
-        let accounts = self.users.list().await?;
+        let (ours, others) = self
+            .users
+            .password_hashes_unlike(&self.passwords.our_prefix())
+            .await?;
         self.passwords
-            .learn_mix(accounts.iter().map(|user| user.password_hash.as_str()));
+            .learn_mix_with(ours, others.iter().map(String::as_str));
         Ok(())
     }
 

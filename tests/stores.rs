@@ -517,6 +517,30 @@ async fn an_import_blacklists_djangos_revoked_tokens_once(store: Arc<dyn Databas
     assert_eq!(again.blacklisted_already, 1);
 }
 
+async fn the_store_counts_our_hashes_and_hands_over_the_others(store: Arc<dyn Database>) {
+    const OURS: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+    for (name, hash) in [
+        ("a", format!("{OURS}c2FsdA$aGFzaA")),
+        ("b", format!("{OURS}c2FsdB$aGFzaB")),
+        ("c", DJANGO_HASH.to_owned()),
+        (
+            "d",
+            "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA".to_owned(),
+        ),
+    ] {
+        let mut new = user(name);
+        new.password_hash = hash;
+        store.create(new).await.unwrap();
+    }
+    let (ours, mut others) = store.password_hashes_unlike(OURS).await.unwrap();
+    others.sort();
+    assert_eq!(ours, 2);
+    assert_eq!(
+        others,
+        ["$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", DJANGO_HASH]
+    );
+}
+
 async fn a_login_upgrade_never_undoes_a_password_change(store: Arc<dyn Database>) {
     let created = store.create(user("vitor")).await.unwrap();
     store
@@ -568,6 +592,7 @@ both_stores!(
     an_import_never_gives_a_taken_id_or_username_to_someone_else,
     an_import_blacklists_djangos_revoked_tokens_once,
     a_login_upgrade_never_undoes_a_password_change,
+    the_store_counts_our_hashes_and_hands_over_the_others,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.

@@ -188,6 +188,10 @@ impl UserStore for Guarded {
         self.read(self.inner.list()).await
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        self.read(self.inner.password_hashes_unlike(prefix)).await
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         self.write_user(self.inner.create(user)).await
     }

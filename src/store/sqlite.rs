@@ -522,6 +522,22 @@ impl UserStore for SqliteStore {
         Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        // `prefix` is `$argon2id$v=19$m=…,t=…,p=…$`: no LIKE wildcard (`%`, `_`) in it.
+        let pattern = format!("{prefix}%");
+        let (ours,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE password_hash LIKE ?")
+                .bind(&pattern)
+                .fetch_one(&self.pool)
+                .await?;
+        let others: Vec<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE password_hash NOT LIKE ?")
+                .bind(&pattern)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((ours.max(0) as u64, others))
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         let result = sqlx::query(
             "INSERT INTO users (username, password_hash, is_active, date_joined)

@@ -104,6 +104,10 @@ impl UserStore for CachedUserStore {
         self.inner.list().await
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        self.inner.password_hashes_unlike(prefix).await
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         let created = self.inner.create(user).await;
         // A cached "no such user" for this id must not outlive the user's creation.
@@ -199,6 +203,9 @@ mod tests {
         }
         async fn list(&self) -> Result<Vec<User>, StoreError> {
             Ok(vec![])
+        }
+        async fn password_hashes_unlike(&self, _: &str) -> Result<(u64, Vec<String>), StoreError> {
+            Ok((0, vec![]))
         }
         async fn create(&self, user: NewUser) -> Result<User, UserError> {
             Err(UserError::AlreadyExists(user.username))

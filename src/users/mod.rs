@@ -76,6 +76,10 @@ pub trait UserStore: Send + Sync + 'static {
     async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
     async fn list(&self) -> Result<Vec<User>, StoreError>;
+    /// For counting the accounts' password hash kinds without reading every account: how many
+    /// hashes start with `prefix` (ours, at our cost), and every other hash (Django's, until
+    /// their users log in).
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError>;
     /// Fails with [`UserError::AlreadyExists`] rather than overwriting anyone.
     async fn create(&self, user: NewUser) -> Result<User, UserError>;
     async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError>;

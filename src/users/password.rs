@@ -141,11 +141,28 @@ impl Passwords {
         self
     }
 
-    /// Learns the accounts' mix of hash kinds from their stored hashes (`serve` reads them at
-    /// start): from now on a missing account costs what one of these costs. Hashes that cannot
-    /// be checked are left out (their accounts cost a missing account's check themselves).
+    /// What every hash of ours at our cost starts with: `$argon2id$v=19$m=…,t=…,p=…$`.
+    pub fn our_prefix(&self) -> String {
+        format!(
+            "${ARGON2ID_IDENT}$v=19${}$",
+            ParamsString::try_from(&self.params).map_or_else(|_| String::new(), |p| p.to_string())
+        )
+    }
+
+    /// Learns the accounts' mix of hash kinds from their stored hashes: from now on a missing
+    /// account costs what one of these costs. Hashes that cannot be checked are left out (their
+    /// accounts cost a missing account's check themselves).
     pub fn learn_mix<'a>(&self, stored: impl IntoIterator<Item = &'a str>) {
+        self.learn_mix_with(0, stored);
+    }
+
+    /// [`Self::learn_mix`], with `ours` more accounts whose hash starts with [`Self::our_prefix`]
+    /// (counted by the database rather than read one by one).
+    pub fn learn_mix_with<'a>(&self, ours: u64, stored: impl IntoIterator<Item = &'a str>) {
         let mut counts: Vec<(Work, u64)> = Vec::new();
+        if ours > 0 {
+            counts.push((self.ours.clone(), ours));
+        }
         for work in stored.into_iter().filter_map(|s| hashes::read(s).work()) {
             match counts.iter_mut().find(|(known, _)| *known == work) {
                 Some((_, count)) => *count += 1,
@@ -472,6 +489,21 @@ mod tests {
         assert!(kinds.iter().all(|kind| done.contains(kind)), "{done:?}");
     }
     // ANCHOR_END: timing_test
+
+    #[tokio::test]
+    async fn every_hash_of_ours_starts_with_our_prefix_and_the_database_may_count_them() {
+        let (passwords, _) = recorded();
+        let ours = passwords.hash("x").await.unwrap();
+        assert!(ours.starts_with(&passwords.our_prefix()), "{ours}");
+        assert_eq!(passwords.our_prefix(), "$argon2id$v=19$m=8,t=1,p=1$");
+        // 3 of ours counted by the database, 1 Django hash: a quarter of missing names cost PBKDF2.
+        passwords.learn_mix_with(3, [DJANGO_PBKDF2]);
+        let drawn: Vec<Work> = (0..400)
+            .map(|n| passwords.work_for_missing(&format!("n{n}")))
+            .collect();
+        let django = drawn.iter().filter(|w| **w != passwords.ours).count();
+        assert!((60..140).contains(&django), "{django} of 400 drew PBKDF2");
+    }
 
     #[tokio::test]
     async fn the_same_missing_name_costs_the_same_every_time() {
