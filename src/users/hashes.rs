@@ -376,6 +376,11 @@ mod tests {
         ekRMWk1qWXpiMFRpV1Yzc2FLNjFoMg$di/jY7G3JDQCyXZW3UBZPmu+XaYKxAunROSq/2n2Rhs";
     const ARGON2I_CHEAP: &str = "argon2$argon2i$v=19$m=32,t=2,p=2$\
         MXlDQ3NQY2xNVkYxWkVNOTdCOU1wbw$MnQRCBMMT15yDPjiKbuqHf2zbBGYPxBe32TFMdsiX2A";
+    /// The format of Django's first argon2 hasher (argon2-cffi before 16.0): no `v=`, which
+    /// means version 1.0. Made with argon2-cffi's `hash_secret(version=0x10)`, the `v=16$`
+    /// taken out; Django 5.2's `check_password` accepts it.
+    const ARGON2I_NO_VERSION: &str =
+        "argon2$argon2i$m=32,t=2,p=2$b2xkYXJnb24yc2FsdA$PrcqBtUIwiOgVBfnulKYaw";
     const BCRYPT_SHA256: &str =
         "bcrypt_sha256$$2b$12$vgCa6/yRvNhI5LQO7RtccuHIcqdevdf6Qmvdvi4MH858ZIEdEeYJ.";
     const BCRYPT: &str = "bcrypt$$2b$12$//9TjaQ5y1sZGVp9WjUW/u.AWpPYIR4sRSl5XSudwJzXoHbO3sxoi";
@@ -412,6 +417,7 @@ mod tests {
             PBKDF2_SHA1_CHEAP,
             ARGON2ID_CHEAP,
             ARGON2I_CHEAP,
+            ARGON2I_NO_VERSION,
             BCRYPT_SHA256_CHEAP,
             BCRYPT_CHEAP,
         ] {
