@@ -11,7 +11,7 @@ Without --postgres, Django's database is a SQLite file in the work dir and so is
 both are new databases on that PostgreSQL server (dropped at the end).
 
 At Django: users (one deleted to leave an id gap, the newest one deleted too, an inactive one,
-one with an unusable password, PBKDF2 and argon2 hashes), logins through simplejwt's views, one
+one with an unusable password, PBKDF2, argon2, scrypt and bcrypt-SHA256 hashes), logins through simplejwt's views, one
 session logged out, one rotated. Then `import-django`, our server on a free port with the same
 signing key, and the checks over HTTP; then a second import during the "cut-over window", and
 the way back: tokens our server issues, accepted by simplejwt. Any mismatch fails the run, with
@@ -36,6 +36,8 @@ PASSWORDS = {
     "carol": "carol-argon2-password",
     "dave": "dave-inactive-password",
     "erin": "erin-has-none",
+    "grace": "grace-scrypt-password",
+    "heidi": "heidi-bcrypt-password",
     "frank": "frank-deleted-last",
 }
 
@@ -86,11 +88,20 @@ class Django:
         return body
 
 
+def book_report():
+    """The dry run's report as book/src/moving-from-django.md shows it (its first text block)."""
+    book = os.path.join(HERE, "..", "..", "book", "src", "moving-from-django.md")
+    with open(book, encoding="utf-8") as page:
+        text = page.read()
+    start = text.index("```text\n") + len("```text\n")
+    return text[start : text.index("```", start)]
+
+
 def make_users():
     from django.contrib.auth.models import User
 
     users = {}
-    for name in ["alice", "bob", "carol", "dave", "erin", "frank"]:
+    for name in ["alice", "bob", "carol", "dave", "erin", "grace", "heidi", "frank"]:
         users[name] = User.objects.create_user(name, f"{name}@example.com", PASSWORDS[name])
     dave = users["dave"]
     dave.is_active = False
@@ -101,14 +112,14 @@ def make_users():
     return users
 
 
-def give_argon2_hash(username):
-    """A hash made by Django's argon2 hasher. Set after the user's logins at Django: a login
-    there would replace it by the preferred hasher's (PBKDF2), as Django upgrades hashes."""
+def give_hash(username, hasher):
+    """A hash made by another of Django's hashers than the preferred one. Set after the user's
+    logins at Django: a login there would replace it by PBKDF2's, as Django upgrades hashes."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
 
     user = User.objects.get(username=username)
-    user.password = make_password(PASSWORDS[username], hasher="argon2")
+    user.password = make_password(PASSWORDS[username], hasher=hasher)
     user.save()
 
 
@@ -278,7 +289,9 @@ def run(args):
     assert status == 200 and "refresh" in rotation, (status, rotation)
     status, _ = django.post("/api/token/refresh/", {"refresh": rotated["refresh"]})
     assert status == 401, "simplejwt itself refuses the rotated-away token"
-    give_argon2_hash("carol")
+    give_hash("carol", "argon2")
+    give_hash("grace", "scrypt")
+    give_hash("heidi", "bcrypt_sha256")
     # dave's token was issued while he was active; Django deactivated him since.
     dave = User.objects.get(username="dave")
     dave.is_active = True
@@ -301,8 +314,9 @@ def run(args):
 
     # A dry run changes nothing.
     report = ours.run("import-django", "--from", args.django_db, "--dry-run")
+    expect(report == book_report(), "--dry-run prints the report the book shows")
     expect("dry run: nothing was changed" in report, "--dry-run says it changed nothing")
-    expect("4 to create" in report, "--dry-run counts the four users left at Django")
+    expect("6 to create" in report, "--dry-run counts the six users left at Django")
     expect(stored_hash(ours, args.our_db, "alice") is None, "--dry-run wrote no user")
     expect('#5 "erin"' in report and "unusable password" in report,
            "the report names erin's unusable password")
@@ -312,7 +326,7 @@ def run(args):
     print(f"import took {time.monotonic() - started:.2f} s (process included)")
     expect(f"ids above {ids['frank']}" in report, "new ids continue above frank's deleted id")
     again = ours.run("import-django", "--from", args.django_db)
-    expect("0 to create, 0 to update" in again and "4 unchanged" in again,
+    expect("0 to create, 0 to update" in again and "6 unchanged" in again,
            "a second import with nothing changed at Django changes nothing")
 
     ours.start()
@@ -349,7 +363,12 @@ def run(args):
         expect(status == 401, "the user with an unusable password cannot log in")
 
         # Passwords: Django's hashes verify, then are replaced by argon2id.
-        for name, kind in [("alice", "pbkdf2_sha256$"), ("carol", "argon2$argon2id$")]:
+        for name, kind in [
+            ("alice", "pbkdf2_sha256$"),
+            ("carol", "argon2$argon2id$"),
+            ("grace", "scrypt$"),
+            ("heidi", "bcrypt_sha256$"),
+        ]:
             expect(stored_hash(ours, args.our_db, name).startswith(kind),
                    f"{name}'s hash arrived as Django's {kind}")
             status, _ = ours.login(name, "wrong")

@@ -1,7 +1,8 @@
 //! The password hash formats a stored hash may be in, read and checked: ours (an argon2id PHC
 //! string) and the ones a Django service leaves behind (`pbkdf2_sha256$…`, `pbkdf2_sha1$…`,
-//! `argon2$argon2id$…`, `bcrypt_sha256$…`, `bcrypt$…`), each verified as Django verifies it, in
-//! constant time, until the user's next login replaces it with ours.
+//! `argon2$argon2id$…`, `bcrypt_sha256$…`, `bcrypt$…`, and `scrypt$…`, Django's since 4.2), each
+//! verified as Django verifies it, in constant time, until the user's next login replaces it
+//! with ours. Django's weak ones (`md5`, `sha1`, `crypt`, unsalted) are not checked at all.
 //!
 //! Every check says which [`Work`] it did — the algorithm and its cost — so that the caller can
 //! make an unknown username cost what an existing account costs (see [`super::password`]), and
@@ -35,6 +36,11 @@ pub enum Work {
         cost: u32,
         prehashed: bool,
     },
+    Scrypt {
+        log_n: u8,
+        r: u32,
+        p: u32,
+    },
 }
 
 /// PBKDF2's HMAC digest.
@@ -66,6 +72,12 @@ pub enum Stored<'a> {
         cost: u32,
         prehashed: bool,
     },
+    /// `scrypt$N$salt$r$p$base64(output)`, Django's `ScryptPasswordHasher`.
+    Scrypt {
+        params: scrypt::Params,
+        salt: &'a str,
+        expected: Vec<u8>,
+    },
     Unusable(Unusable),
 }
 
@@ -74,7 +86,7 @@ pub enum Stored<'a> {
 pub enum Unusable {
     /// Django's `set_unusable_password()`: `!` and random characters (or an empty field).
     NoPassword,
-    /// A Django hasher this server does not implement (`md5`, `scrypt`, `crypt`, …).
+    /// A Django hasher this server does not implement (`md5`, `sha1`, `crypt`, …).
     UnknownAlgorithm(String),
     /// It names an algorithm we know, but does not parse.
     Malformed(&'static str),
@@ -112,6 +124,7 @@ pub fn read(stored: &str) -> Stored<'_> {
         "pbkdf2_sha1" => read_pbkdf2(Digest::Sha1, rest),
         "bcrypt_sha256" => read_bcrypt(rest, true),
         "bcrypt" => read_bcrypt(rest, false),
+        "scrypt" => read_scrypt(rest),
         other => Stored::Unusable(Unusable::UnknownAlgorithm(other.to_owned())),
     }
 }
@@ -160,6 +173,31 @@ fn read_pbkdf2(digest: Digest, rest: &str) -> Stored<'_> {
     }
 }
 
+/// `N$salt$r$p$base64(output)`, N a power of two.
+fn read_scrypt(rest: &str) -> Stored<'_> {
+    let parts: Vec<&str> = rest.split('$').collect();
+    let [n, salt, r, p, output] = parts[..] else {
+        return Stored::Unusable(Unusable::Malformed("not N$salt$r$p$hash"));
+    };
+    let (Ok(n), Ok(r), Ok(p)) = (n.parse::<u64>(), r.parse::<u32>(), p.parse::<u32>()) else {
+        return Stored::Unusable(Unusable::Malformed("scrypt's N, r or p is not a number"));
+    };
+    let Ok(expected) = STANDARD.decode(output) else {
+        return Stored::Unusable(Unusable::Malformed("the output is not base64"));
+    };
+    if !n.is_power_of_two() || n < 2 {
+        return Stored::Unusable(Unusable::Malformed("scrypt's N is not a power of two"));
+    }
+    match scrypt::Params::new(n.trailing_zeros() as u8, r, p, expected.len()) {
+        Ok(params) => Stored::Scrypt {
+            params,
+            salt,
+            expected,
+        },
+        Err(_) => Stored::Unusable(Unusable::Malformed("scrypt parameters out of range")),
+    }
+}
+
 /// `bcrypt$` / `bcrypt_sha256$` followed by the bcrypt string (`$2b$12$…`), so `rest` starts
 /// with the bcrypt string's own `$`.
 fn read_bcrypt(rest: &str, prehashed: bool) -> Stored<'_> {
@@ -201,6 +239,11 @@ impl Stored<'_> {
             } => Some(Work::Bcrypt {
                 cost: *cost,
                 prehashed: *prehashed,
+            }),
+            Stored::Scrypt { params, .. } => Some(Work::Scrypt {
+                log_n: params.log_n(),
+                r: params.r(),
+                p: params.p(),
             }),
             Stored::Unusable(_) => None,
         }
@@ -248,6 +291,15 @@ impl Stored<'_> {
                 // The bcrypt crate compares in constant time; like Django (with bcrypt < 5), a
                 // password past 72 bytes is cut there.
                 bcrypt::verify(input, hash).unwrap_or(false)
+            }
+            Stored::Scrypt {
+                params,
+                salt,
+                expected,
+            } => {
+                let mut output = vec![0u8; expected.len()];
+                scrypt::scrypt(password.as_bytes(), salt.as_bytes(), params, &mut output).is_ok()
+                    && bool::from(output.ct_eq(expected))
             }
             Stored::Unusable(_) => false,
         }
@@ -311,6 +363,15 @@ pub fn waste(memory: &mut Vec<Block>, work: &Work, password: &str) {
             let output = bcrypt::hash_with_salt(input, *cost, rand::random());
             let _ = std::hint::black_box(output);
         }
+        Work::Scrypt { log_n, r, p } => {
+            let Ok(params) = scrypt::Params::new(*log_n, *r, *p, 64) else {
+                return;
+            };
+            let salt = STANDARD.encode(rand::random::<[u8; 16]>());
+            let mut output = [0u8; 64];
+            let _ = scrypt::scrypt(password.as_bytes(), salt.as_bytes(), &params, &mut output);
+            std::hint::black_box(output);
+        }
     }
 }
 
@@ -359,9 +420,9 @@ mod tests {
     /// Made by Django 5.2.19's own hashers (argon2-cffi 25, bcrypt 5.0), in the `.ci/run` venv:
     /// the first of each kind by `make_password(PASSWORD, "seasalt", "pbkdf2_sha256")` and so
     /// on, at Django's default costs; the `_CHEAP` ones by subclasses of Django's hashers with
-    /// the cost lowered (`iterations = 1000`, `rounds = 4`, argon2's `memory_cost = 64`), so
-    /// that the mismatch checks stay quick in a debug build; `ARGON2I_CHEAP` makes argon2i,
-    /// as Django's hasher did before 3.2.
+    /// the cost lowered (`iterations = 1000`, `rounds = 4`, argon2's `memory_cost = 64`,
+    /// scrypt's `work_factor = 16`), so that the mismatch checks stay quick in a debug build;
+    /// `ARGON2I_CHEAP` makes argon2i, as Django's hasher did before 3.2.
     const PASSWORD: &str = "correct horse battery staple ✓";
     const PBKDF2_SHA256: &str =
         "pbkdf2_sha256$1000000$seasalt$Gqq1lBIGuDlbbtzaHGk4jLe4ugloJYxWmnk2uJL/XuU=";
@@ -389,8 +450,11 @@ mod tests {
     const BCRYPT_CHEAP: &str =
         "bcrypt$$2b$04$27zre79HnCKa5sKwncNVv.e37MvioB9UCGQwrbTKDtwT/DSyicwlS";
     const MD5: &str = "md5$seasalt$37da67e81000a61f0698842990646bdd";
+    /// Django 5.2's `ScryptPasswordHasher` at its defaults (N = 2^14, r = 8, p = 5).
     const SCRYPT: &str = "scrypt$16384$heQ7sycRk75bQgwZ016ean$8$5$ZZfmfv39hF3L/mFha/KLroYOrPqZ\
         eu5RaRXotHy/4B/tsAR9rroalufdUx019DTlG8EAwl25rxu0cCL7zUWJbw==";
+    const SCRYPT_CHEAP: &str = "scrypt$16$ALYDJmyD5FtBLOVZ8TRNj3$8$1$P0dWxuc8Mp3Z2KTK4vNin21vXx/ggaG\
+        V945YyEtrzZem2/ojLwk87XlO2XOrd4fKgTDKk6kPDFrUPbb+7FAVNQ==";
     // ANCHOR_END: django_vectors
 
     fn check(stored: &str, password: &str) -> bool {
@@ -405,6 +469,7 @@ mod tests {
             ARGON2ID_DJANGO_DEFAULT,
             BCRYPT_SHA256,
             BCRYPT,
+            SCRYPT,
         ] {
             assert!(check(stored, PASSWORD), "{stored} refused its password");
         }
@@ -420,6 +485,7 @@ mod tests {
             ARGON2I_NO_VERSION,
             BCRYPT_SHA256_CHEAP,
             BCRYPT_CHEAP,
+            SCRYPT_CHEAP,
         ] {
             assert!(check(stored, PASSWORD), "{stored} refused its password");
             assert!(!check(stored, "correct horse battery staple"), "{stored}");
@@ -459,6 +525,14 @@ mod tests {
             }
         );
         assert_eq!(
+            work(SCRYPT),
+            Work::Scrypt {
+                log_n: 14,
+                r: 8,
+                p: 5
+            }
+        );
+        assert_eq!(
             work(ARGON2ID_DJANGO_DEFAULT),
             Work::Argon2 {
                 algorithm: "argon2id",
@@ -493,9 +567,13 @@ mod tests {
         assert_eq!(unusable(""), Unusable::NoPassword);
         assert_eq!(unusable(MD5), Unusable::UnknownAlgorithm("md5".into()));
         assert_eq!(
-            unusable(SCRYPT),
-            Unusable::UnknownAlgorithm("scrypt".into())
+            unusable("crypt$$abN/qM.L/H8EQ"),
+            Unusable::UnknownAlgorithm("crypt".into())
         );
+        assert!(matches!(
+            unusable("scrypt$1000$salt$8$1$AAAA"),
+            Unusable::Malformed(_)
+        ));
         assert!(matches!(
             unusable("pbkdf2_sha256$many$salt$AAAA"),
             Unusable::Malformed(_)
@@ -508,7 +586,7 @@ mod tests {
             unusable("argon2$nonsense"),
             Unusable::Malformed(_)
         ));
-        for stored in [MD5, SCRYPT, "!x", ""] {
+        for stored in [MD5, "!x", ""] {
             assert!(!check(stored, PASSWORD));
         }
     }
