@@ -22,23 +22,37 @@ const DJANGO_PASSWORD: &str = "correct horse battery staple ✓";
 /// Django's users #10 (alice) and #12 (carol); #11 and #13 were deleted there. simplejwt
 /// blacklisted one of alice's refresh tokens.
 async fn moved_from_django(app: &TestApp, blacklisted_jti: &str) {
-    let user = |id, name: &str| DjangoUser {
+    import(app, django_users(DJANGO_HASH), &[blacklisted_jti]).await;
+}
+
+fn django_users(alices_hash: &str) -> Vec<DjangoUser> {
+    let user = |id, name: &str, hash: &str| DjangoUser {
         id,
         username: name.into(),
-        email: String::new(),
-        password: DJANGO_HASH.into(),
+        email: format!("{name}@example.com"),
+        password: hash.into(),
         is_active: true,
         date_joined: NOW - 86_400,
         last_login: None,
     };
+    vec![
+        user(10, "alice", alices_hash),
+        user(12, "carol", DJANGO_HASH),
+    ]
+}
+
+async fn import(app: &TestApp, users: Vec<DjangoUser>, blacklisted: &[&str]) {
     let snapshot = DjangoSnapshot {
-        users: vec![user(10, "alice"), user(12, "carol")],
-        blacklisted: vec![DjangoBlacklistedToken {
-            jti: blacklisted_jti.into(),
-            user_id: Some(10),
-            expires_at: NOW + 3600,
-            blacklisted_at: NOW - 60,
-        }],
+        users,
+        blacklisted: blacklisted
+            .iter()
+            .map(|jti| DjangoBlacklistedToken {
+                jti: (*jti).into(),
+                user_id: Some(10),
+                expires_at: NOW + 3600,
+                blacklisted_at: NOW - 60,
+            })
+            .collect(),
         live_tokens: 1,
         highest_id: 13,
         has_blacklist: true,
@@ -79,7 +93,7 @@ async fn once_the_accounts_are_counted_a_missing_name_costs_what_one_of_them_cos
 #[tokio::test]
 async fn a_django_hash_logs_in_and_is_replaced_by_argon2id() {
     let app = TestApp::new().await;
-    moved_from_django(&app, "0".repeat(32).as_str()).await;
+    moved_from_django(&app, &"0".repeat(32)).await;
     assert_eq!(
         app.obtain("alice", "wrong").await.status,
         StatusCode::UNAUTHORIZED
@@ -192,7 +206,13 @@ async fn the_command_imports_a_custom_user_table_and_says_what_it_did() {
     };
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
 
+    let before = std::fs::read(&django).unwrap();
     let imported = run(&["--from", &from, "--user-table", "accounts_user"]);
+    assert_eq!(
+        std::fs::read(&django).unwrap(),
+        before,
+        "Django's file is left as it was"
+    );
     let report = text(&imported.stdout);
     assert!(
         imported.status.success(),
@@ -232,4 +252,56 @@ async fn the_command_imports_a_custom_user_table_and_says_what_it_did() {
     let injected = run(&["--from", &from, "--user-table", "auth_user; DROP TABLE x"]);
     assert!(!injected.status.success());
     assert!(text(&injected.stderr).contains("use letters, digits and underscores"));
+}
+
+#[tokio::test]
+async fn a_user_imported_without_a_usable_password_sets_one_with_a_reset_link() {
+    let (app, outbox) = crate::links::app_with_outbox().await;
+    import(
+        &app,
+        django_users("!V1fR7tFqKoJzuQ3vJbGoNUJUdO8aQv8Qh4zJkyfW"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        app.obtain("alice", DJANGO_PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.post_json("/api/password/reset/", json!({"username": "alice"}))
+        .await;
+    let (token, message) = crate::links::last_link(&outbox);
+    assert!(message.starts_with("To: alice@example.com\n"), "{message}");
+    let reset = app
+        .post_json(
+            "/api/password/reset/confirm/",
+            json!({"token": token, "new_password": "a-new-one"}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text());
+    assert_eq!(
+        app.obtain("alice", "a-new-one").await.status,
+        StatusCode::OK
+    );
+}
+
+/// simplejwt does not revoke a user's tokens when the password changes at Django, and neither
+/// does the import that brings the new password: they live on as they did there.
+#[tokio::test]
+async fn a_password_changed_at_django_arrives_and_leaves_the_tokens_as_django_did() {
+    let app = TestApp::new().await;
+    moved_from_django(&app, &"0".repeat(32)).await;
+    let access = app.forge(&app.claims("access", json!(10)));
+    let changed_at_django = "pbkdf2_sha1$1000$abcdefghijklmnopqrstuv$2qmQhLj39jEswse1qNpOBSoLC2s=";
+    import(&app, django_users(changed_at_django), &[]).await;
+    assert_eq!(
+        app.store
+            .find_by_id(10)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        changed_at_django
+    );
+    app.state.sessions.sync_revocations().await.unwrap();
+    assert_eq!(app.me(&access).await.status, StatusCode::OK);
 }
