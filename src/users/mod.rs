@@ -1,5 +1,7 @@
-//! Users: the model, the [`UserStore`] trait the database implements, password hashing, the
-//! login check itself ([`authenticate`]) and the throttle in front of it ([`throttle`]).
+//! Users: the model, the [`UserStore`] trait the database implements, password hashing (ours,
+//! and the Django hashes an import brings: [`hashes`]), the login check itself
+//! ([`authenticate`]), the throttle in front of it ([`throttle`]), and the import of a Django
+//! service's users ([`import`]).
 
 pub mod cache;
 pub mod hashes;
