@@ -50,7 +50,7 @@ def expect(condition, what):
         failures.append(what)
 
 
-def django_setup(database_url):
+def django_setup(database_url, migrate=True):
     sys.path.insert(0, HERE)
     os.environ["DJANGO_SETTINGS_MODULE"] = "interop.settings"
     os.environ["DJANGO_SECRET_KEY"] = "interop-django-secret"
@@ -59,9 +59,10 @@ def django_setup(database_url):
     import django
 
     django.setup()
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0)
 
 
 class Django:
@@ -86,6 +87,36 @@ class Django:
         )
         assert status == 200, (username, status, body)
         return body
+
+
+def way_back_with_default_settings(django_db, pair):
+    """What a simplejwt with its default settings (but the signing key) makes of a pair our
+    server issued: this script again, in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--way-back", django_db],
+        input=json.dumps(pair), capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the default-settings check failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def way_back(django_db):
+    """The child's side: a pair on stdin, what simplejwt answered on stdout."""
+    os.environ["INTEROP_SIMPLEJWT_DEFAULTS"] = "1"
+    django_setup(django_db, migrate=False)
+    django = Django()
+    pair = json.load(sys.stdin)
+    me_status, me = django.me(pair["access"])
+    verify_status, _ = django.post("/api/token/verify/", {"token": pair["refresh"]})
+    refresh_status, refreshed = django.post("/api/token/refresh/", {"refresh": pair["refresh"]})
+    again_status, again = django.me(refreshed.get("access", ""))
+    print(json.dumps({
+        "me": [me_status, me.get("id")],
+        "verify": verify_status,
+        "refresh": [refresh_status, sorted(refreshed)],
+        "refreshed_me": [again_status, again.get("id")],
+    }))
 
 
 def book_report():
@@ -223,6 +254,8 @@ def stored_hash(ours, our_db, username):
 
 
 def main():
+    if sys.argv[1:2] == ["--way-back"]:
+        return way_back(sys.argv[2])
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--work-dir", required=True)
@@ -395,15 +428,21 @@ def run(args):
         status, _ = ours.call("GET", "/api/me/", bearer=frank["access"])
         expect(status == 401, "frank's Django token still names nobody")
 
-        # The way back: tokens our server issues are simplejwt's tokens.
+        # The way back: tokens our server issues are simplejwt's tokens, first for a simplejwt
+        # left at its defaults (but the key; another process, since simplejwt reads its settings
+        # once), then for this service's settings (rotation on).
         status, pair = ours.login("alice")
-        status, body = django.me(pair["access"])
-        expect(status == 200 and body.get("id") == ids["alice"],
-               "simplejwt accepts our access token, for the same user")
-        status, _ = django.post("/api/token/verify/", {"token": pair["refresh"]})
-        expect(status == 200, "simplejwt verifies our refresh token")
+        seen = way_back_with_default_settings(args.django_db, pair)
+        expect(seen["me"] == [200, ids["alice"]],
+               "simplejwt (default settings) accepts our access token, for the same user")
+        expect(seen["verify"] == 200, "simplejwt (default settings) verifies our refresh token")
+        expect(seen["refresh"] == [200, ["access"]],
+               "simplejwt (default settings) refreshes with our refresh token")
+        expect(seen["refreshed_me"] == [200, ids["alice"]],
+               "and the access token it gives is alice's")
         status, body = django.post("/api/token/refresh/", {"refresh": pair["refresh"]})
-        expect(status == 200 and "access" in body, "simplejwt refreshes with our refresh token")
+        expect(status == 200 and "refresh" in body,
+               "simplejwt (rotation on) refreshes with our refresh token, and rotates it away")
     finally:
         ours.stop()
 

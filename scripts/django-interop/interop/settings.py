@@ -64,3 +64,6 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
 }
+# The check of our tokens against a simplejwt left at its defaults: only the key.
+if os.environ.get("INTEROP_SIMPLEJWT_DEFAULTS"):
+    SIMPLE_JWT = {"SIGNING_KEY": os.environ["JWT_SIGNING_KEY"]}
