@@ -159,6 +159,9 @@ pub enum Command {
     /// Serve the attack lab: small apps, each VULNERABLE ON PURPOSE, one per classic JWT
     /// flaw, to break in the attack-lab chapter. Listens on loopback addresses only.
     Lab(LabArgs),
+    /// Bring a Django service's users (ids kept) and simplejwt's blacklist here, reading its
+    /// database without writing to it. Run it again during the cut-over to bring what changed.
+    ImportDjango(ImportDjangoArgs),
     /// Build the book into a folder (for nginx, or a zip for a classroom).
     Book {
         /// Where to write the HTML.
@@ -183,6 +186,39 @@ pub struct SsoDemoArgs {
     /// The second app's port (on 127.0.0.1).
     #[arg(long, default_value_t = 9002)]
     pub second_port: u16,
+}
+
+/// Options of `import-django`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportDjangoArgs {
+    /// Django's database: `sqlite:///path/to/db.sqlite3` or `postgres://user:password@host/db`.
+    #[arg(
+        long = "from",
+        value_name = "URL",
+        env = "JWT_IMPORT_DJANGO_FROM",
+        hide_env_values = true
+    )]
+    pub from: String,
+    /// The users' table: Django's `auth_user`, or a custom user model's (`AUTH_USER_MODEL`
+    /// subclassing `AbstractUser`, e.g. `accounts_user`).
+    #[arg(long, value_name = "TABLE", default_value = "auth_user", value_parser = table_name)]
+    pub user_table: String,
+    /// Say what the import would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A table name as Django makes them (`app_model`): letters, digits and underscores, so that it
+/// can be written into a query as it is.
+fn table_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err("use letters, digits and underscores, as Django's table names do".into())
+    }
 }
 
 /// Options of `lab`.

@@ -407,6 +407,19 @@ impl Sessions {
         user_id_claim(user, self.tokens.settings().user_id_field)
     }
 
+    /// Counts the accounts' password hash kinds, so that a login for a missing account costs
+    /// what one of them costs (see [`crate::users::password`]). `serve` calls it at start and
+    /// hourly.
+    pub async fn learn_password_mix(&self) -> Result<(), StoreError> {
+        let (ours, others) = self
+            .users
+            .password_hashes_unlike(&self.passwords.our_prefix())
+            .await?;
+        self.passwords
+            .learn_mix_with(ours, others.iter().map(String::as_str));
+        Ok(())
+    }
+
     /// Applies the revocations other instances published since the last call.
     pub async fn sync_revocations(&self) -> Result<(), StoreError> {
         self.revoked.sync(self.tokens.now()).await

@@ -15,6 +15,9 @@ use jwt_workbook::oidc::{
 };
 use jwt_workbook::store::{Database, PostgresStore, SqliteStore};
 use jwt_workbook::tokens::{BlacklistEntry, Revocation, RevocationView, Session, VerifiedToken};
+use jwt_workbook::users::import::{
+    DjangoBlacklistedToken, DjangoSnapshot, DjangoUser, ImportError, plan,
+};
 use jwt_workbook::users::{NewUser, UserError};
 use serde_json::Map;
 use support::fresh_postgres_database;
@@ -559,6 +562,197 @@ async fn a_browser_session_lists_its_clients_and_ends_once(store: Arc<dyn Databa
     assert!(store.session_clients(&session.id).await.unwrap().is_empty());
 }
 
+/// Django 5.2's `PBKDF2PasswordHasher` (with `iterations = 1000`) made these two.
+const DJANGO_HASH: &str =
+    "pbkdf2_sha256$1000$abcdefghijklmnopqrstuv$z2/+JYqJwL9fihakRDN/fuurMnDwSnLq9uUgMTUETRc=";
+const DJANGO_HASH_CHANGED: &str =
+    "pbkdf2_sha1$1000$abcdefghijklmnopqrstuv$2qmQhLj39jEswse1qNpOBSoLC2s=";
+
+fn django_user(id: i64, name: &str) -> DjangoUser {
+    DjangoUser {
+        id,
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        password: DJANGO_HASH.into(),
+        is_active: true,
+        date_joined: NOW - 86_400,
+        last_login: Some(NOW - 60),
+    }
+}
+
+fn django(users: Vec<DjangoUser>, highest_id: i64) -> DjangoSnapshot {
+    DjangoSnapshot {
+        users,
+        highest_id,
+        has_blacklist: true,
+        ..DjangoSnapshot::default()
+    }
+}
+
+/// Plans and applies an import, as `import-django` does.
+async fn import(store: &Arc<dyn Database>, snapshot: &DjangoSnapshot) {
+    let plan = plan(&**store, snapshot, NOW).await.unwrap();
+    store.apply_import(&plan, NOW).await.unwrap();
+}
+
+async fn an_import_keeps_djangos_ids_and_new_ids_start_past_every_id_django_gave(
+    store: Arc<dyn Database>,
+) {
+    // Django deleted #2, and #4 and #5 (its id sequence is at 5): none of those ids may be
+    // given to anyone here, or a Django token naming them would authenticate as that person.
+    let snapshot = django(vec![django_user(1, "alice"), django_user(3, "carol")], 5);
+    import(&store, &snapshot).await;
+    let alice = store.find_by_id(1).await.unwrap().unwrap();
+    assert_eq!(alice.username, "alice");
+    assert_eq!(alice.email, "alice@example.com");
+    assert_eq!(alice.password_hash, DJANGO_HASH);
+    assert_eq!(alice.date_joined, NOW - 86_400);
+    assert_eq!(
+        store.find_by_id(3).await.unwrap().unwrap().username,
+        "carol"
+    );
+    assert!(store.find_by_id(2).await.unwrap().is_none());
+    let records = store.import_records().await.unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].last_login, Some(NOW - 60));
+    assert_eq!(store.next_user_id().await.unwrap(), 6);
+    let newcomer = store.create(user("newcomer")).await.unwrap();
+    assert_eq!(newcomer.id, 6);
+}
+
+async fn a_second_import_brings_what_changed_and_keeps_an_upgraded_hash(store: Arc<dyn Database>) {
+    let first = django(
+        vec![
+            django_user(1, "alice"),
+            django_user(2, "bob"),
+            django_user(3, "carol"),
+        ],
+        3,
+    );
+    import(&store, &first).await;
+    // alice logs in here: her hash becomes ours.
+    assert!(
+        store
+            .upgrade_password_hash(1, DJANGO_HASH, "$argon2id$ours")
+            .await
+            .unwrap()
+    );
+    // Meanwhile at Django: alice's email changes, bob's password, carol is deleted, dave joins.
+    let mut alice = django_user(1, "alice");
+    alice.email = "alice@new.example.com".into();
+    let mut bob = django_user(2, "bob");
+    bob.password = DJANGO_HASH_CHANGED.into();
+    let second = django(vec![alice, bob, django_user(4, "dave")], 4);
+    let planned = plan(&*store, &second, NOW).await.unwrap();
+    assert_eq!(planned.create.len(), 1);
+    assert_eq!(planned.update.len(), 2);
+    assert_eq!(planned.passwords_changed, 1);
+    assert_eq!(planned.deactivate, [3]);
+    store.apply_import(&planned, NOW).await.unwrap();
+    let alice = store.find_by_id(1).await.unwrap().unwrap();
+    assert_eq!(
+        alice.password_hash, "$argon2id$ours",
+        "the upgrade survives"
+    );
+    assert_eq!(alice.email, "alice@new.example.com");
+    let bob = store.find_by_id(2).await.unwrap().unwrap();
+    assert_eq!(
+        bob.password_hash, DJANGO_HASH_CHANGED,
+        "Django's new password wins"
+    );
+    assert!(!store.find_by_id(3).await.unwrap().unwrap().is_active);
+    assert_eq!(store.find_by_id(4).await.unwrap().unwrap().username, "dave");
+    // Nothing changed at Django since: nothing to do.
+    let third = plan(&*store, &second, NOW).await.unwrap();
+    assert!(third.is_empty(), "{third:?}");
+    assert_eq!(third.unchanged, 3);
+}
+
+async fn an_import_never_gives_a_taken_id_or_username_to_someone_else(store: Arc<dyn Database>) {
+    let vitor = store.create(user("vitor")).await.unwrap();
+    assert_eq!(vitor.id, 1);
+    let taken_id = plan(&*store, &django(vec![django_user(1, "alice")], 1), NOW).await;
+    assert!(
+        matches!(taken_id, Err(ImportError::IdTaken { id: 1, .. })),
+        "{taken_id:?}"
+    );
+    let taken_name = plan(&*store, &django(vec![django_user(2, "vitor")], 2), NOW).await;
+    assert!(
+        matches!(
+            taken_name,
+            Err(ImportError::UsernameTaken {
+                ours: 1,
+                theirs: 2,
+                ..
+            })
+        ),
+        "{taken_name:?}"
+    );
+    assert!(store.find_by_id(2).await.unwrap().is_none());
+}
+
+async fn an_import_blacklists_djangos_revoked_tokens_once(store: Arc<dyn Database>) {
+    let revoked = |jti: &str, expires_at| DjangoBlacklistedToken {
+        jti: jti.into(),
+        user_id: Some(1),
+        expires_at,
+        blacklisted_at: NOW - 5,
+    };
+    let mut snapshot = django(vec![django_user(1, "alice")], 1);
+    snapshot.blacklisted = vec![
+        revoked("live-but-logged-out", NOW + 600),
+        revoked("expired", NOW - 1),
+    ];
+    let first = plan(&*store, &snapshot, NOW).await.unwrap();
+    assert_eq!(first.blacklist.len(), 1);
+    assert_eq!(first.blacklisted_expired, 1);
+    store.apply_import(&first, NOW).await.unwrap();
+    assert!(store.is_blacklisted("live-but-logged-out").await.unwrap());
+    assert!(!store.is_blacklisted("expired").await.unwrap());
+    let again = plan(&*store, &snapshot, NOW).await.unwrap();
+    assert!(again.blacklist.is_empty());
+    assert_eq!(again.blacklisted_already, 1);
+}
+
+async fn the_store_counts_our_hashes_and_hands_over_the_others(store: Arc<dyn Database>) {
+    const OURS: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+    for (name, hash) in [
+        ("a", format!("{OURS}c2FsdA$aGFzaA")),
+        ("b", format!("{OURS}c2FsdB$aGFzaB")),
+        ("c", DJANGO_HASH.to_owned()),
+        (
+            "d",
+            "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA".to_owned(),
+        ),
+    ] {
+        let mut new = user(name);
+        new.password_hash = hash;
+        store.create(new).await.unwrap();
+    }
+    let (ours, mut others) = store.password_hashes_unlike(OURS).await.unwrap();
+    others.sort();
+    assert_eq!(ours, 2);
+    assert_eq!(
+        others,
+        ["$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", DJANGO_HASH]
+    );
+}
+
+async fn a_login_upgrade_never_undoes_a_password_change(store: Arc<dyn Database>) {
+    let created = store.create(user("vitor")).await.unwrap();
+    store
+        .set_password_hash("vitor", "$argon2id$changed")
+        .await
+        .unwrap();
+    let upgraded = store
+        .upgrade_password_hash(created.id, "$argon2id$fake", "$argon2id$upgrade")
+        .await
+        .unwrap();
+    assert!(!upgraded);
+    let vitor = store.find_by_id(created.id).await.unwrap().unwrap();
+    assert_eq!(vitor.password_hash, "$argon2id$changed");
+}
+
 macro_rules! both_stores {
     ($($check:ident),* $(,)?) => {
         mod on_sqlite {
@@ -593,6 +787,12 @@ both_stores!(
     oidc_clients_are_kept_with_their_exact_uris,
     an_authorization_code_is_redeemed_once,
     a_browser_session_lists_its_clients_and_ends_once,
+    an_import_keeps_djangos_ids_and_new_ids_start_past_every_id_django_gave,
+    a_second_import_brings_what_changed_and_keeps_an_upgraded_hash,
+    an_import_never_gives_a_taken_id_or_username_to_someone_else,
+    an_import_blacklists_djangos_revoked_tokens_once,
+    a_login_upgrade_never_undoes_a_password_change,
+    the_store_counts_our_hashes_and_hands_over_the_others,
 );
 
 /// What a restart of the server does to the store: nothing kept in memory, the file opened again.

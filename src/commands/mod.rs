@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod client;
 pub mod deploy;
 pub mod hint;
+pub mod import_django;
 pub mod lab;
 pub mod progress;
 pub mod reset;
@@ -101,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<Ending, CommandError> {
         Some(Command::Client(command)) => client::run(command, database).await,
         Some(Command::Cleanup) => cleanup::run(database).await,
         Some(Command::SsoDemo(args)) => sso_demo::run(args, database).await,
+        Some(Command::ImportDjango(args)) => import_django::run(args, database).await,
         Some(Command::Key(command)) => crate::keys::command::run(command, &data_dir),
         Some(Command::Deploy(args)) => deploy::run(*args),
         Some(Command::Book { out }) => book::run(&workbook()?, &out),

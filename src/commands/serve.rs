@@ -42,6 +42,9 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         Arc::new(RandomJti),
     )?;
     state.sessions.sync_revocations().await?;
+    // A missing account's login costs what one of the accounts' costs (see `users::password`):
+    // after an import from Django they are not all argon2id yet.
+    state.sessions.learn_password_mix().await?;
     let demo = config.environment == Environment::Development && config.demo_user;
     if demo {
         match create_user(
@@ -96,7 +99,11 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         }
         None => None,
     };
-    let cleaner = tokio::spawn(clean_periodically(store.clone(), clock.clone()));
+    let cleaner = tokio::spawn(clean_periodically(
+        store.clone(),
+        state.clone(),
+        clock.clone(),
+    ));
     let follower = tokio::spawn(follow_revocations(state.clone(), config.revocation_poll));
     let key_follower = state.tokens.live_keys().reloads().then(|| {
         tokio::spawn(follow_key_ring(
@@ -314,7 +321,13 @@ async fn follow_key_ring(keys: crate::keys::LiveKeys, every: Duration) {
     }
 }
 
-async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<SystemClock>) {
+/// Hourly housekeeping: forgets expired revocation records, and counts the accounts' hash kinds
+/// again (upgrades made by other instances sharing the database show up here too).
+async fn clean_periodically(
+    store: Arc<dyn crate::store::Database>,
+    state: AppState,
+    clock: Arc<SystemClock>,
+) {
     let mut ticks = tokio::time::interval(CLEANUP_INTERVAL);
     loop {
         ticks.tick().await;
@@ -327,6 +340,9 @@ async fn clean_periodically(store: Arc<dyn crate::store::Database>, clock: Arc<S
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired sign-in records"),
             Err(error) => tracing::warn!(%error, "cleaning up sign-in records failed"),
+        }
+        if let Err(error) = state.sessions.learn_password_mix().await {
+            tracing::warn!(%error, "counting the accounts' password hash kinds failed");
         }
     }
 }

@@ -19,6 +19,7 @@ use super::{Database, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::oidc::{AuthorizationCode, BrowserSession, Client, OidcStore, Redemption};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
+use crate::users::import::{ImportPlan, ImportRecord, ImportStore};
 use crate::users::{NewUser, User, UserError, UserStore};
 
 /// A store whose calls are bounded and whose health is watched.
@@ -188,6 +189,10 @@ impl UserStore for Guarded {
         self.read(self.inner.list()).await
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        self.read(self.inner.password_hashes_unlike(prefix)).await
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         self.write_user(self.inner.create(user)).await
     }
@@ -199,6 +204,16 @@ impl UserStore for Guarded {
 
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError> {
         self.write_user(self.inner.set_password_hash(username, hash))
+            .await
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        self.write(self.inner.upgrade_password_hash(id, old, new))
             .await
     }
 
@@ -296,6 +311,26 @@ impl OidcStore for Guarded {
 
     async fn delete_expired_oidc(&self, now: i64) -> Result<u64, StoreError> {
         self.write(self.inner.delete_expired_oidc(now)).await
+    }
+}
+
+/// An import is a command's, never a request's: no deadline, and no verdict on availability.
+#[async_trait]
+impl ImportStore for Guarded {
+    async fn import_records(&self) -> Result<Vec<ImportRecord>, StoreError> {
+        self.inner.import_records().await
+    }
+
+    async fn blacklisted_jtis(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        self.inner.blacklisted_jtis().await
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {
+        self.inner.apply_import(plan, now).await
+    }
+
+    async fn next_user_id(&self) -> Result<i64, StoreError> {
+        self.inner.next_user_id().await
     }
 }
 

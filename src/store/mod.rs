@@ -3,6 +3,7 @@
 //! or in a PostgreSQL database that several instances share ([`PostgresStore`]). [`open`] picks
 //! one from the database URL.
 
+pub mod django;
 mod guard;
 mod postgres;
 mod sqlite;
@@ -25,6 +26,7 @@ use crate::classroom::ProgressStore;
 use crate::oidc::OidcStore;
 use crate::tokens::TokenStore;
 use crate::users::UserStore;
+use crate::users::import::ImportStore;
 
 /// How long a store call may wait (for a connection, a lock, a statement) before it is given up
 /// and answered "unavailable": `serve --store-deadline` sets it.
@@ -34,9 +36,9 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 pub const DATABASE_FILE: &str = "workbook.sqlite3";
 
 /// Every part of the database, as one object the commands can hold.
-pub trait Database: UserStore + TokenStore + ProgressStore + OidcStore {}
+pub trait Database: UserStore + TokenStore + ProgressStore + OidcStore + ImportStore {}
 
-impl<T: UserStore + TokenStore + ProgressStore + OidcStore> Database for T {}
+impl<T: UserStore + TokenStore + ProgressStore + OidcStore + ImportStore> Database for T {}
 
 /// The database a URL names: `postgres://…` (or `postgresql://…`) is the shared PostgreSQL;
 /// anything else, or nothing, is the SQLite file in the data directory.

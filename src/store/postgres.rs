@@ -4,6 +4,7 @@
 //! The same tables as the SQLite store, in PostgreSQL's types. PostgreSQL lets writers run at
 //! once, so each revocation is a plain statement; the primary key still decides every race.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use super::{DEFAULT_DEADLINE, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::oidc::{AuthorizationCode, BrowserSession, CODE_MEMORY, Client, OidcStore, Redemption};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
+use crate::users::import::{ImportPlan, ImportRecord, ImportStore, ImportedUser};
 use crate::users::{NewUser, User, UserError, UserStore};
 
 /// Every writer of the revocation feed takes this lock first (for the length of its
@@ -88,6 +90,10 @@ fn migrator() -> Migrator {
         (
             "openid connect",
             include_str!("../../migrations/postgres/0006_oidc.sql"),
+        ),
+        (
+            "django import",
+            include_str!("../../migrations/postgres/0007_django_import.sql"),
         ),
     ])
 }
@@ -356,6 +362,22 @@ impl UserStore for PostgresStore {
         Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        // `prefix` is `$argon2id$v=19$m=…,t=…,p=…$`: no LIKE wildcard (`%`, `_`) in it.
+        let pattern = format!("{prefix}%");
+        let (ours,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE password_hash LIKE $1")
+                .bind(&pattern)
+                .fetch_one(&self.pool)
+                .await?;
+        let others: Vec<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE password_hash NOT LIKE $1")
+                .bind(&pattern)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((ours.max(0) as u64, others))
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO users (username, password_hash, is_active, date_joined)
@@ -406,6 +428,22 @@ impl UserStore for PostgresStore {
             return Err(UserError::NotFound(username.to_owned()));
         }
         Ok(())
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(new)
+                .bind(id)
+                .bind(old)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn set_password_and_revoke(
@@ -723,4 +761,152 @@ fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
         frontchannel_logout_uri: row.try_get("frontchannel_logout_uri")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+#[async_trait]
+impl ImportStore for PostgresStore {
+    async fn import_records(&self) -> Result<Vec<ImportRecord>, StoreError> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT d.user_id, d.password_hash, u.last_login
+             FROM django_users d JOIN users u ON u.id = d.user_id ORDER BY d.user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, django_hash, last_login)| ImportRecord {
+                user_id,
+                django_hash,
+                last_login,
+            })
+            .collect())
+    }
+
+    async fn blacklisted_jtis(&self) -> Result<HashSet<String>, StoreError> {
+        let jtis: Vec<String> = sqlx::query_scalar("SELECT jti FROM token_blacklist")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(jtis.into_iter().collect())
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let result: Result<(), sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            // Updates first: a username freed by a rename at Django may be a new user's.
+            for user in &plan.update {
+                sqlx::query(
+                    "UPDATE users SET username = $1, email = $2,
+                     email_verified = CASE WHEN email = $2 THEN email_verified ELSE FALSE END,
+                     is_active = $3, date_joined = $4, last_login = $5,
+                     password_hash = COALESCE($6, password_hash)
+                     WHERE id = $7",
+                )
+                .bind(&user.username)
+                .bind(&user.email)
+                .bind(user.is_active)
+                .bind(user.date_joined)
+                .bind(user.last_login)
+                .bind(&user.password_hash)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+                remember_import(&mut tx, user, now).await?;
+            }
+            // New users and blacklist rows go in as arrays, a chunk per statement: one round
+            // trip per few thousand rows rather than per row.
+            for chunk in plan.create.chunks(IMPORT_CHUNK) {
+                let column =
+                    |f: fn(&ImportedUser) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+                sqlx::query(
+                    "INSERT INTO users
+                     (id, username, email, is_active, date_joined, last_login, password_hash)
+                     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::boolean[],
+                                          $5::bigint[], $6::bigint[], $7::text[])",
+                )
+                .bind(chunk.iter().map(|u| u.id).collect::<Vec<_>>())
+                .bind(column(|u| u.username.clone()))
+                .bind(column(|u| u.email.clone()))
+                .bind(chunk.iter().map(|u| u.is_active).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|u| u.date_joined).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|u| u.last_login).collect::<Vec<_>>())
+                .bind(column(|u| {
+                    u.password_hash.clone().unwrap_or_else(|| "!".into())
+                }))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO django_users (user_id, password_hash, imported_at)
+                     SELECT id, hash, $3 FROM UNNEST($1::bigint[], $2::text[]) AS u (id, hash)",
+                )
+                .bind(chunk.iter().map(|u| u.id).collect::<Vec<_>>())
+                .bind(column(|u| u.django_hash.clone()))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE users SET is_active = FALSE WHERE id = ANY($1)")
+                .bind(&plan.deactivate)
+                .execute(&mut *tx)
+                .await?;
+            for chunk in plan.blacklist.chunks(IMPORT_CHUNK) {
+                sqlx::query(
+                    "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                     ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(chunk.iter().map(|e| e.jti.clone()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|e| e.user_id.clone()).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|e| e.expires_at).collect::<Vec<_>>())
+                .bind(chunk.iter().map(|e| e.blacklisted_at).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+            }
+            // New users here start above every id Django ever gave, deleted users' included (rows
+            // inserted with their own id do not move the sequence).
+            sqlx::query(
+                "SELECT setval('users_id_seq',
+                 GREATEST($1, (SELECT last_value FROM users_id_seq),
+                          (SELECT COALESCE(MAX(id), 0) FROM users), 1))",
+            )
+            .bind(plan.id_floor)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        Ok(result?)
+    }
+
+    async fn next_user_id(&self) -> Result<i64, StoreError> {
+        let (next,): (i64,) = sqlx::query_as(
+            "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM users_id_seq",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+}
+
+/// How many rows an import writes per statement.
+const IMPORT_CHUNK: usize = 5000;
+
+/// Remembers Django's hash for a user just imported (see `django_users`).
+async fn remember_import(
+    tx: &mut Transaction<'_, Postgres>,
+    user: &ImportedUser,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO django_users (user_id, password_hash, imported_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE
+         SET password_hash = excluded.password_hash, imported_at = excluded.imported_at",
+    )
+    .bind(user.id)
+    .bind(&user.django_hash)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@
 //! being written — its caller has given up, and a revocation committed after its request failed
 //! would spend a refresh token whose client never got the new one.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,6 +30,7 @@ use super::{DEFAULT_DEADLINE, StoreError};
 use crate::classroom::{ProgressReport, ProgressStore, SubmittedProgress};
 use crate::oidc::{AuthorizationCode, BrowserSession, CODE_MEMORY, Client, OidcStore, Redemption};
 use crate::tokens::{BlacklistEntry, Revocation, Session, TokenStore};
+use crate::users::import::{ImportPlan, ImportRecord, ImportStore, ImportedUser};
 use crate::users::{NewUser, User, UserError, UserStore};
 
 /// The most revocations committed in one transaction.
@@ -119,6 +121,10 @@ fn migrator() -> Migrator {
         (
             "openid connect",
             include_str!("../../migrations/0006_oidc.sql"),
+        ),
+        (
+            "django import",
+            include_str!("../../migrations/0007_django_import.sql"),
         ),
     ])
 }
@@ -521,6 +527,22 @@ impl UserStore for SqliteStore {
         Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        // `prefix` is `$argon2id$v=19$m=…,t=…,p=…$`: no LIKE wildcard (`%`, `_`) in it.
+        let pattern = format!("{prefix}%");
+        let (ours,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE password_hash LIKE ?")
+                .bind(&pattern)
+                .fetch_one(&self.pool)
+                .await?;
+        let others: Vec<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE password_hash NOT LIKE ?")
+                .bind(&pattern)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((ours.max(0) as u64, others))
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         let result = sqlx::query(
             "INSERT INTO users (username, password_hash, is_active, date_joined)
@@ -571,6 +593,22 @@ impl UserStore for SqliteStore {
             return Err(UserError::NotFound(username.to_owned()));
         }
         Ok(())
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
+                .bind(new)
+                .bind(id)
+                .bind(old)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn set_password_and_revoke(
@@ -888,4 +926,143 @@ fn client_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Client, sqlx::Error>
         frontchannel_logout_uri: row.try_get("frontchannel_logout_uri")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+#[async_trait]
+impl ImportStore for SqliteStore {
+    async fn import_records(&self) -> Result<Vec<ImportRecord>, StoreError> {
+        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT d.user_id, d.password_hash, u.last_login
+             FROM django_users d JOIN users u ON u.id = d.user_id ORDER BY d.user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, django_hash, last_login)| ImportRecord {
+                user_id,
+                django_hash,
+                last_login,
+            })
+            .collect())
+    }
+
+    async fn blacklisted_jtis(&self) -> Result<HashSet<String>, StoreError> {
+        let jtis: Vec<String> = sqlx::query_scalar("SELECT jti FROM token_blacklist")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(jtis.into_iter().collect())
+    }
+
+    async fn apply_import(&self, plan: &ImportPlan, now: i64) -> Result<(), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let result: Result<(), sqlx::Error> = async {
+            let mut tx = connection.begin().await?;
+            // Updates first: a username freed by a rename at Django may be a new user's.
+            for user in &plan.update {
+                sqlx::query(
+                    "UPDATE users SET username = ?1, email = ?2,
+                     email_verified = CASE WHEN email = ?2 THEN email_verified ELSE 0 END,
+                     is_active = ?3, date_joined = ?4, last_login = ?5,
+                     password_hash = COALESCE(?6, password_hash)
+                     WHERE id = ?7",
+                )
+                .bind(&user.username)
+                .bind(&user.email)
+                .bind(user.is_active)
+                .bind(user.date_joined)
+                .bind(user.last_login)
+                .bind(&user.password_hash)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+                remember_import(&mut tx, user, now).await?;
+            }
+            for user in &plan.create {
+                sqlx::query(
+                    "INSERT INTO users
+                     (id, username, email, is_active, date_joined, last_login, password_hash)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(user.id)
+                .bind(&user.username)
+                .bind(&user.email)
+                .bind(user.is_active)
+                .bind(user.date_joined)
+                .bind(user.last_login)
+                .bind(user.password_hash.as_deref().unwrap_or("!"))
+                .execute(&mut *tx)
+                .await?;
+                remember_import(&mut tx, user, now).await?;
+            }
+            for id in &plan.deactivate {
+                sqlx::query("UPDATE users SET is_active = 0 WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for entry in &plan.blacklist {
+                sqlx::query(
+                    "INSERT INTO token_blacklist (jti, user_id, expires_at, blacklisted_at)
+                     VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(&entry.jti)
+                .bind(&entry.user_id)
+                .bind(entry.expires_at)
+                .bind(entry.blacklisted_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            // AUTOINCREMENT never hands out an id at or below `sqlite_sequence`'s: new users
+            // here start above every id Django ever gave, deleted users' included.
+            sqlx::query(
+                "INSERT INTO sqlite_sequence (name, seq)
+                 SELECT 'users', 0 WHERE NOT EXISTS
+                 (SELECT 1 FROM sqlite_sequence WHERE name = 'users')",
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'users'")
+                .bind(plan.id_floor)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // As in `revoke`: a failed COMMIT may leave the write lock held.
+            connection.close_on_drop();
+        }
+        Ok(result?)
+    }
+
+    async fn next_user_id(&self) -> Result<i64, StoreError> {
+        let (next,): (i64,) = sqlx::query_as(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'users'), 0),
+                        COALESCE((SELECT MAX(id) FROM users), 0)) + 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+}
+
+/// Remembers Django's hash for a user just imported (see `django_users`).
+async fn remember_import(
+    tx: &mut SqliteConnection,
+    user: &ImportedUser,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO django_users (user_id, password_hash, imported_at) VALUES (?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE
+         SET password_hash = excluded.password_hash, imported_at = excluded.imported_at",
+    )
+    .bind(user.id)
+    .bind(&user.django_hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -161,6 +161,10 @@ impl UserStore for CachedUserStore {
         self.inner.list().await
     }
 
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError> {
+        self.inner.password_hashes_unlike(prefix).await
+    }
+
     async fn create(&self, user: NewUser) -> Result<User, UserError> {
         let created = self.inner.create(user).await;
         // A cached "no such user" for this id must not outlive the user's creation.
@@ -176,6 +180,17 @@ impl UserStore for CachedUserStore {
 
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError> {
         let result = self.inner.set_password_hash(username, hash).await;
+        self.forget_all();
+        result
+    }
+
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self.inner.upgrade_password_hash(id, old, new).await;
         self.forget_all();
         result
     }
@@ -263,6 +278,9 @@ mod tests {
         async fn list(&self) -> Result<Vec<User>, StoreError> {
             Ok(vec![])
         }
+        async fn password_hashes_unlike(&self, _: &str) -> Result<(u64, Vec<String>), StoreError> {
+            Ok((0, vec![]))
+        }
         async fn create(&self, user: NewUser) -> Result<User, UserError> {
             Err(UserError::AlreadyExists(user.username))
         }
@@ -272,6 +290,14 @@ mod tests {
         }
         async fn set_password_hash(&self, _: &str, _: &str) -> Result<(), UserError> {
             Ok(())
+        }
+        async fn upgrade_password_hash(
+            &self,
+            _: i64,
+            _: &str,
+            _: &str,
+        ) -> Result<bool, StoreError> {
+            Ok(false)
         }
         async fn set_password_and_revoke(
             &self,

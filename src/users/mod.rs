@@ -1,12 +1,16 @@
-//! Users: the model, the [`UserStore`] trait the database implements, password hashing, the
-//! login check itself ([`authenticate`]) and the throttle in front of it ([`throttle`]).
+//! Users: the model, the [`UserStore`] trait the database implements, password hashing (ours,
+//! and the Django hashes an import brings: [`hashes`]), the login check itself
+//! ([`authenticate`]), the throttle in front of it ([`throttle`]), and the import of a Django
+//! service's users ([`import`]).
 
 pub mod cache;
+pub mod hashes;
+pub mod import;
 pub mod password;
 pub mod throttle;
 
 pub use cache::CachedUserStore;
-pub use password::{PasswordCost, Passwords};
+pub use password::{PasswordCost, Passwords, Verdict, WorkLog};
 pub use throttle::{Attempt, LoginLimits, LoginThrottle, Rate, RetryAfter};
 
 use async_trait::async_trait;
@@ -90,10 +94,22 @@ pub trait UserStore: Send + Sync + 'static {
         }
     }
     async fn list(&self) -> Result<Vec<User>, StoreError>;
+    /// For counting the accounts' password hash kinds without reading every account: how many
+    /// hashes start with `prefix` (ours, at our cost), and every other hash (Django's, until
+    /// their users log in).
+    async fn password_hashes_unlike(&self, prefix: &str) -> Result<(u64, Vec<String>), StoreError>;
     /// Fails with [`UserError::AlreadyExists`] rather than overwriting anyone.
     async fn create(&self, user: NewUser) -> Result<User, UserError>;
     async fn set_active(&self, username: &str, active: bool) -> Result<(), UserError>;
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserError>;
+    /// Replaces user `id`'s hash by `new` if it is still `old` (a login's upgrade must never
+    /// undo a password change that happened meanwhile); whether it did.
+    async fn upgrade_password_hash(
+        &self,
+        id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
     /// A new password and the revocation of everything issued before it, in one transaction:
     /// if it fails, neither happened, and the old password and the old tokens still work.
     async fn set_password_and_revoke(
@@ -205,9 +221,13 @@ pub enum LoginError {
 }
 
 // ANCHOR: authenticate
-/// Checks a username and password. The work is the same whether or not the user exists (an
-/// unknown name is checked against a dummy hash), so response times do not reveal who has an
-/// account; an inactive user is refused only after the password check, for the same reason.
+/// Checks a username and password. The work costs what an account's check costs whether or not
+/// the user exists (see [`password`]), so response times do not reveal who has an account; an
+/// inactive user is refused only after the password check, for the same reason.
+///
+/// A password that matched a hash of another kind (one imported from Django) is hashed again
+/// with ours and stored, as Django upgrades a hash at login: the old kind's cost is gone after
+/// each user's next login.
 pub async fn authenticate(
     store: &dyn UserStore,
     passwords: &Passwords,
@@ -216,13 +236,52 @@ pub async fn authenticate(
 ) -> Result<User, LoginError> {
     let user = store.find_by_username(username).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = passwords.verify(password, hash).await;
+    let verdict = passwords.check(username, password, hash).await;
     match user {
-        Some(user) if password_ok && user.is_active => Ok(user),
+        Some(user) if verdict.matched && user.is_active => {
+            if verdict.upgrade {
+                upgrade_hash(store, passwords, &user, password, &verdict).await;
+            }
+            Ok(user)
+        }
         _ => Err(LoginError::NoActiveAccount),
     }
 }
 // ANCHOR_END: authenticate
+
+/// Replaces a matched legacy hash by ours. A failure only leaves the old hash in place (it still
+/// works, and the next login tries again): the login itself succeeds.
+async fn upgrade_hash(
+    store: &dyn UserStore,
+    passwords: &Passwords,
+    user: &User,
+    password: &str,
+    verdict: &Verdict,
+) {
+    let new = match passwords.hash(password).await {
+        Ok(new) => new,
+        Err(error) => {
+            tracing::warn!(%error, user_id = user.id, "rehashing a legacy password failed");
+            return;
+        }
+    };
+    match store
+        .upgrade_password_hash(user.id, &user.password_hash, &new)
+        .await
+    {
+        Ok(true) => {
+            passwords.upgraded(&verdict.work);
+            tracing::info!(
+                user_id = user.id,
+                "legacy password hash replaced by argon2id"
+            );
+        }
+        Ok(false) => {}
+        Err(error) => {
+            tracing::warn!(%error, user_id = user.id, "storing an upgraded password hash failed");
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Password hashing with argon2id.
+//! Password hashing with argon2id, and checking every hash a user may have (ours, or one a
+//! Django service left, see [`super::hashes`]).
 //!
 //! Hashing is slow on purpose, so it never runs on the async workers that answer other requests.
 //! It runs on a few threads of its own (one fewer than the cores), at the lowest priority:
@@ -8,12 +9,29 @@
 //! Each hashing thread keeps its argon2 working memory (19 MiB with the recommended cost) and
 //! reuses it for every hash: a flood of logins holds one such block per thread, instead of
 //! allocating one per hash and leaving the allocator to keep what it freed.
+//!
+//! **What a login costs tells nobody whether the account exists.** A username with no account
+//! (or an account with no usable password) costs one check of a hash nobody knows. While every
+//! account has our argon2id hash, that is one argon2id at our cost, as for anyone. After an
+//! import from Django, accounts differ: a `pbkdf2_sha256` one with a million iterations costs
+//! something else than our argon2id, a bcrypt one something else again, until each user's next
+//! login replaces the hash. So the check a missing account gets is drawn from the accounts' own
+//! mix of hash kinds and costs ([`Passwords::learn_mix`]; `serve` counts them at start and
+//! hourly), weighted by how many accounts have each, and chosen by a keyed hash of the username
+//! (the key is random per process): every missing name costs exactly what some existing account
+//! costs, and the same name costs the same every time, as an account would. Every check reports
+//! the [`Work`] it did to an optional [`WorkLog`], which is how the tests prove this without
+//! timing anything.
 
-use std::sync::{Arc, Mutex};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, RwLock};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::{mpsc, oneshot};
+
+use super::hashes::{self, Work, blocks};
 
 /// Hashes waiting for a thread; beyond this, callers wait before they can even queue.
 const QUEUE: usize = 256;
@@ -54,12 +72,38 @@ impl PasswordCost {
     };
 }
 
+/// Told of every hash computed: what it cost. Tests count it; nothing in production needs it.
+pub trait WorkLog: Send + Sync + 'static {
+    fn did(&self, work: &Work);
+}
+
+/// The outcome of a password check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub matched: bool,
+    /// The password matched a hash that is not our argon2id at our cost (one imported from
+    /// Django, say): it should be replaced by ours now that we know the password.
+    pub upgrade: bool,
+    /// What the check cost.
+    pub work: Work,
+}
+
+/// How many accounts have each kind of hash: a missing account is checked like one of them.
+#[derive(Debug, Clone)]
+struct Mix {
+    counts: Vec<(Work, u64)>,
+}
+
 /// Hashes and verifies passwords.
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
-    /// Verified against when the username is unknown, so that path costs one hash too.
-    dummy_hash: Arc<str>,
+    /// What checking one of our own hashes costs.
+    ours: Work,
+    mix: Arc<RwLock<Mix>>,
+    /// Chooses, per username, which of the mix's kinds a missing account costs.
+    mix_key: RandomState,
+    work_log: Option<Arc<dyn WorkLog>>,
     jobs: mpsc::Sender<Job>,
     /// Hashes queued or running, for `/metrics`.
     in_flight: Arc<std::sync::atomic::AtomicI64>,
@@ -70,12 +114,7 @@ impl Passwords {
     pub fn new(cost: PasswordCost) -> Result<Self, UserError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| UserError::Hashing(e.to_string()))?;
-        // A hash of no password at all: a random output under a random salt, with our
-        // parameters. Checking a password against it costs what a real check costs, and no
-        // password matches it; making it costs nothing.
-        let dummy_hash = phc_string(&params, &rand::random::<[u8; SALT_BYTES]>(), &{
-            rand::random::<[u8; OUTPUT_BYTES]>()
-        })?;
+        let ours = hashes::argon2_work(Algorithm::Argon2id, Version::V0x13, &params, OUTPUT_BYTES);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
@@ -88,10 +127,91 @@ impl Passwords {
         }
         Ok(Self {
             params,
-            dummy_hash: dummy_hash.into(),
+            mix: Arc::new(RwLock::new(Mix {
+                counts: vec![(ours.clone(), 1)],
+            })),
+            ours,
+            mix_key: RandomState::new(),
+            work_log: None,
             jobs,
             in_flight: Arc::default(),
         })
+    }
+
+    /// The same, telling `log` of every hash computed.
+    pub fn with_work_log(mut self, log: Arc<dyn WorkLog>) -> Self {
+        self.work_log = Some(log);
+        self
+    }
+
+    /// What every hash of ours at our cost starts with: `$argon2id$v=19$m=…,t=…,p=…$`.
+    pub fn our_prefix(&self) -> String {
+        format!(
+            "${ARGON2ID_IDENT}$v=19${}$",
+            ParamsString::try_from(&self.params).map_or_else(|_| String::new(), |p| p.to_string())
+        )
+    }
+
+    /// Learns the accounts' mix of hash kinds from their stored hashes: from now on a missing
+    /// account costs what one of these costs. Hashes that cannot be checked are left out (their
+    /// accounts cost a missing account's check themselves).
+    pub fn learn_mix<'a>(&self, stored: impl IntoIterator<Item = &'a str>) {
+        self.learn_mix_with(0, stored);
+    }
+
+    /// [`Self::learn_mix`], with `ours` more accounts whose hash starts with [`Self::our_prefix`]
+    /// (counted by the database rather than read one by one).
+    pub fn learn_mix_with<'a>(&self, ours: u64, stored: impl IntoIterator<Item = &'a str>) {
+        let mut counts: Vec<(Work, u64)> = Vec::new();
+        if ours > 0 {
+            counts.push((self.ours.clone(), ours));
+        }
+        for work in stored.into_iter().filter_map(|s| hashes::read(s).work()) {
+            match counts.iter_mut().find(|(known, _)| *known == work) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((work, 1)),
+            }
+        }
+        if counts.is_empty() {
+            counts.push((self.ours.clone(), 1));
+        }
+        if let Ok(mut mix) = self.mix.write() {
+            mix.counts = counts;
+        }
+    }
+
+    /// What checking a password for `username`, which has no account, costs: one of the mix's
+    /// kinds, always the same for the same name.
+    pub fn work_for_missing(&self, username: &str) -> Work {
+        let Ok(mix) = self.mix.read() else {
+            return self.ours.clone();
+        };
+        let total: u64 = mix.counts.iter().map(|(_, count)| count).sum();
+        let mut pick = self.mix_key.hash_one(username) % total.max(1);
+        for (work, count) in &mix.counts {
+            if pick < *count {
+                return work.clone();
+            }
+            pick -= count;
+        }
+        self.ours.clone()
+    }
+
+    /// One account's hash went from `from` to ours: the mix follows.
+    pub fn upgraded(&self, from: &Work) {
+        let Ok(mut mix) = self.mix.write() else {
+            return;
+        };
+        if let Some(slot) = mix.counts.iter_mut().find(|(work, _)| work == from)
+            && slot.1 > 0
+        {
+            slot.1 -= 1;
+            match mix.counts.iter_mut().find(|(work, _)| *work == self.ours) {
+                Some((_, count)) => *count += 1,
+                None => mix.counts.push((self.ours.clone(), 1)),
+            }
+        }
+        mix.counts.retain(|(_, count)| *count > 0);
     }
 
     /// Runs `work` on a hashing thread and waits for its result.
@@ -126,19 +246,62 @@ impl Passwords {
     pub async fn hash(&self, password: &str) -> Result<String, UserError> {
         let params = self.params.clone();
         let password = password.to_owned();
-        self.run(move |memory| hash_with(memory, &params, &password))
+        let hashed = self
+            .run(move |memory| hash_with(memory, &params, &password))
             .await
-            .unwrap_or_else(|| Err(UserError::Hashing("the hashing threads stopped".into())))
+            .unwrap_or_else(|| Err(UserError::Hashing("the hashing threads stopped".into())));
+        if let Some(log) = &self.work_log {
+            log.did(&self.ours);
+        }
+        hashed
     }
 
     /// Whether `password` matches `stored`; with no stored hash, checks the dummy one and says no.
     pub async fn verify(&self, password: &str, stored: Option<String>) -> bool {
-        let known = stored.is_some();
-        let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Into::into);
-        let password = password.to_owned();
-        let matched = self.run(move |memory| verify_with(memory, &password, &hash));
-        matched.await.unwrap_or(false) && known
+        self.check("", password, stored).await.matched
     }
+
+    // ANCHOR: check
+    /// Checks `username`'s password against their stored hash, whatever its kind. With no hash
+    /// (no such account) or one that cannot be checked, does the work a missing account costs
+    /// for this name, and says no.
+    pub async fn check(&self, username: &str, password: &str, stored: Option<String>) -> Verdict {
+        let missing = self.work_for_missing(username);
+        let ours = self.ours.clone();
+        let password = password.to_owned();
+        let checked = self.run(move |memory| {
+            let stored = stored.as_deref().map(hashes::read);
+            match stored.as_ref().and_then(|s| s.work().map(|work| (s, work))) {
+                Some((stored, work)) => {
+                    let matched = stored.matches(memory, &password);
+                    let upgrade = matched && work != ours;
+                    Verdict {
+                        matched,
+                        upgrade,
+                        work,
+                    }
+                }
+                None => {
+                    hashes::waste(memory, &missing, &password);
+                    Verdict {
+                        matched: false,
+                        upgrade: false,
+                        work: missing,
+                    }
+                }
+            }
+        });
+        let verdict = checked.await.unwrap_or_else(|| Verdict {
+            matched: false,
+            upgrade: false,
+            work: self.ours.clone(),
+        });
+        if let Some(log) = &self.work_log {
+            log.did(&verdict.work);
+        }
+        verdict
+    }
+    // ANCHOR_END: check
 }
 
 /// A hashing thread: lowers its own priority, then takes jobs until the sender is gone. Its
@@ -208,49 +371,6 @@ fn hash_with(
     phc_string(params, &salt, &output)
 }
 // ANCHOR_END: hash_with
-
-/// Whether `password` is the one `stored` (a PHC string) was made from, computed in `memory`
-/// with the stored hash's own parameters and compared in constant time. Anything unreadable
-/// is a mismatch.
-fn verify_with(memory: &mut Vec<Block>, password: &str, stored: &str) -> bool {
-    let Ok(hash) = PasswordHash::new(stored) else {
-        return false;
-    };
-    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
-        return false;
-    };
-    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
-        return false;
-    };
-    let version = match hash.version.map(Version::try_from).transpose() {
-        Ok(version) => version.unwrap_or_default(),
-        Err(_) => return false,
-    };
-    let Ok(params) = Params::try_from(&hash) else {
-        return false;
-    };
-    let mut output = vec![0u8; expected.len()];
-    Argon2::new(algorithm, version, params.clone())
-        .hash_password_into_with_memory(
-            password.as_bytes(),
-            salt.as_ref(),
-            &mut output,
-            blocks(memory, &params),
-        )
-        .is_ok()
-        // `Output`'s equality is constant-time: no timing says how much of a guess matched.
-        && Output::new(&output).is_ok_and(|computed| &computed == expected)
-}
-
-/// The first `params.block_count()` blocks of `memory`, growing it if it is too small. It never
-/// shrinks: the next hash needs the same again.
-fn blocks<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
-    let needed = params.block_count();
-    if memory.len() < needed {
-        memory.resize(needed, Block::default());
-    }
-    &mut memory[..needed]
-}
 
 /// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`, as Django and the argon2 tools write it.
 fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> Result<String, UserError> {
@@ -333,9 +453,132 @@ mod tests {
         let a = hash_with(&mut memory, &large, "x").unwrap();
         let b = hash_with(&mut memory, &small, "y").unwrap();
         assert_eq!(memory.len(), 256);
-        assert!(verify_with(&mut memory, "x", &a));
-        assert!(verify_with(&mut memory, "y", &b));
-        assert!(!verify_with(&mut memory, "y", &a));
+        assert!(hashes::read(&a).matches(&mut memory, "x"));
+        assert!(hashes::read(&b).matches(&mut memory, "y"));
+        assert!(!hashes::read(&a).matches(&mut memory, "y"));
+    }
+
+    /// Django 5.2's `PBKDF2PasswordHasher` with `iterations = 1000`, for "correct horse battery
+    /// staple ✓" (see `hashes`' tests).
+    const DJANGO_PBKDF2: &str =
+        "pbkdf2_sha256$1000$abcdefghijklmnopqrstuv$z2/+JYqJwL9fihakRDN/fuurMnDwSnLq9uUgMTUETRc=";
+    const DJANGO_PASSWORD: &str = "correct horse battery staple ✓";
+
+    /// Every hash computed, in order: the seam the timing tests count through.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Work>>);
+
+    impl WorkLog for Recorder {
+        fn did(&self, work: &Work) {
+            self.0.lock().unwrap().push(work.clone());
+        }
+    }
+
+    impl Recorder {
+        fn take(&self) -> Vec<Work> {
+            std::mem::take(&mut *self.0.lock().unwrap())
+        }
+    }
+
+    fn recorded() -> (Passwords, Arc<Recorder>) {
+        let log = Arc::new(Recorder::default());
+        (passwords().with_work_log(log.clone()), log)
+    }
+
+    // ANCHOR: timing_test
+    #[tokio::test]
+    async fn a_missing_account_costs_exactly_what_some_existing_account_costs() {
+        let (passwords, log) = recorded();
+        let ours = passwords.hash("x").await.unwrap();
+        passwords.learn_mix([ours.as_str(), DJANGO_PBKDF2, "!unusable"]);
+        let kinds = [
+            hashes::read(&ours).work().unwrap(),
+            hashes::read(DJANGO_PBKDF2).work().unwrap(),
+        ];
+        log.take();
+        for n in 0..64 {
+            let verdict = passwords.check(&format!("nobody{n}"), "guess", None).await;
+            assert!(!verdict.matched);
+        }
+        let done = log.take();
+        assert_eq!(done.len(), 64, "one check per login, no more");
+        assert!(done.iter().all(|work| kinds.contains(work)), "{done:?}");
+        // Half the accounts are of each kind, so missing names cost both (all 64 alike: 2^-63).
+        assert!(kinds.iter().all(|kind| done.contains(kind)), "{done:?}");
+    }
+    // ANCHOR_END: timing_test
+
+    #[tokio::test]
+    async fn every_hash_of_ours_starts_with_our_prefix_and_the_database_may_count_them() {
+        let (passwords, _) = recorded();
+        let ours = passwords.hash("x").await.unwrap();
+        assert!(ours.starts_with(&passwords.our_prefix()), "{ours}");
+        assert_eq!(passwords.our_prefix(), "$argon2id$v=19$m=8,t=1,p=1$");
+        // 3 of ours counted by the database, 1 Django hash: a quarter of missing names cost PBKDF2.
+        passwords.learn_mix_with(3, [DJANGO_PBKDF2]);
+        let drawn: Vec<Work> = (0..400)
+            .map(|n| passwords.work_for_missing(&format!("n{n}")))
+            .collect();
+        let django = drawn.iter().filter(|w| **w != passwords.ours).count();
+        assert!((60..140).contains(&django), "{django} of 400 drew PBKDF2");
+    }
+
+    #[tokio::test]
+    async fn the_same_missing_name_costs_the_same_every_time() {
+        let (passwords, log) = recorded();
+        passwords.learn_mix([
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            DJANGO_PBKDF2,
+        ]);
+        for _ in 0..8 {
+            passwords.check("mallory", "guess", None).await;
+        }
+        let done = log.take();
+        assert!(done.windows(2).all(|pair| pair[0] == pair[1]), "{done:?}");
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_usable_password_costs_what_a_missing_one_does() {
+        let (passwords, log) = recorded();
+        passwords.learn_mix([DJANGO_PBKDF2]);
+        for stored in ["!unusable", "md5$salt$37da67e81000a61f0698842990646bdd"] {
+            let verdict = passwords
+                .check("erin", DJANGO_PASSWORD, Some(stored.into()))
+                .await;
+            assert!(!verdict.matched);
+        }
+        let expected = passwords.work_for_missing("erin");
+        assert_eq!(log.take(), [expected.clone(), expected]);
+    }
+
+    #[tokio::test]
+    async fn before_any_mix_is_learnt_a_missing_account_costs_one_of_our_hashes() {
+        let (passwords, log) = recorded();
+        let ours = passwords.hash("x").await.unwrap();
+        passwords.check("nobody", "x", None).await;
+        assert_eq!(log.take()[1], hashes::read(&ours).work().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_matched_django_hash_asks_for_an_upgrade_and_the_mix_follows_it() {
+        let (passwords, _) = recorded();
+        passwords.learn_mix([DJANGO_PBKDF2]);
+        let django = hashes::read(DJANGO_PBKDF2).work().unwrap();
+        assert_eq!(passwords.work_for_missing("anyone"), django);
+        let verdict = passwords
+            .check("alice", DJANGO_PASSWORD, Some(DJANGO_PBKDF2.into()))
+            .await;
+        assert!(verdict.matched && verdict.upgrade);
+        let wrong = passwords
+            .check("alice", "wrong", Some(DJANGO_PBKDF2.into()))
+            .await;
+        assert!(!wrong.matched && !wrong.upgrade);
+        // The login stored our hash instead: the one account is argon2id now.
+        passwords.upgraded(&verdict.work);
+        assert_eq!(passwords.work_for_missing("anyone"), passwords.ours);
+        let ours = passwords.hash(DJANGO_PASSWORD).await.unwrap();
+        let again = passwords.check("alice", DJANGO_PASSWORD, Some(ours)).await;
+        assert!(again.matched && !again.upgrade);
     }
 
     #[tokio::test]

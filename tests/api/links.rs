@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, TestResponse};
 const SENT: &str = "If the account exists, a reset link has been sent.";
 const REFUSED: &str = "This link is invalid, has expired or has already been used.";
 
-async fn app_with_outbox() -> (TestApp, Outbox) {
+pub(crate) async fn app_with_outbox() -> (TestApp, Outbox) {
     let app = TestApp::configured_in(|app, data| {
         app.mail_outbox = Some(data.join("outbox"));
         app.public_url = "https://api.example.com".into();
@@ -26,7 +26,7 @@ async fn app_with_outbox() -> (TestApp, Outbox) {
 }
 
 /// The token in the newest message, and the message.
-fn last_link(outbox: &Outbox) -> (String, String) {
+pub(crate) fn last_link(outbox: &Outbox) -> (String, String) {
     let newest = outbox.messages().unwrap().pop().expect("a message");
     let text = std::fs::read_to_string(newest).unwrap();
     let token = text

@@ -7,6 +7,7 @@ mod contract;
 mod cookie_mode;
 mod cors;
 mod deploy;
+mod django;
 mod helpers;
 mod hostile_input;
 mod key_rotation;
