@@ -167,15 +167,13 @@ pub fn build(
         move || passwords.in_flight()
     }));
     let public_url = settings.public_url.trim_end_matches('/').to_owned();
-    let oidc = crate::oidc::id_token::signing_key(tokens.keys().keys(), tokens.now()).map(|_| {
-        Provider::new(
-            sessions.clone(),
-            store.clone(),
-            users.clone(),
-            tokens.live_keys().clone(),
-            public_url.clone(),
-        )
-    });
+    let oidc = Provider::new(
+        sessions.clone(),
+        store.clone(),
+        users.clone(),
+        tokens.live_keys().clone(),
+        public_url.clone(),
+    );
     Ok(AppState(Arc::new(State {
         metrics,
         links: tokens.purpose_tokens(),

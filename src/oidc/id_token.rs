@@ -120,4 +120,15 @@ mod tests {
         let keys = [Key::hs256("secret"), ed, es.clone()];
         assert_eq!(signing_key(&keys, 0).unwrap().kid(), es.kid());
     }
+
+    /// A key rotated into the ring signs ID tokens when it signs the API's tokens, not before:
+    /// until then clients' cached JWK Sets may not have it.
+    #[test]
+    fn a_rotated_in_key_pair_signs_id_tokens_only_once_active() {
+        let (old, _) = Key::generate(KeyAlgorithm::ES256).unwrap();
+        let (new, _) = Key::generate(KeyAlgorithm::RS256).unwrap();
+        let keys = [new.clone().activating_at(600), old.clone().activating_at(0)];
+        assert_eq!(signing_key(&keys, 599).unwrap().kid(), old.kid());
+        assert_eq!(signing_key(&keys, 600).unwrap().kid(), new.kid());
+    }
 }

@@ -131,34 +131,41 @@ pub struct Provider {
     store: Arc<dyn OidcStore>,
     users: Arc<dyn UserStore>,
     keys: LiveKeys,
+    /// The key pair the provider started with: it signs should a later key ring hold none.
+    first_signer: Key,
     issuer: String,
 }
 
 impl Provider {
     /// `issuer` is the server's public URL, exactly as discovery and every ID token say it.
+    /// `None` when `keys` hold no key pair to sign ID tokens with (HS256 alone).
     pub fn new(
         sessions: Arc<Sessions>,
         store: Arc<dyn OidcStore>,
         users: Arc<dyn UserStore>,
         keys: LiveKeys,
         issuer: String,
-    ) -> Self {
-        Self {
+    ) -> Option<Self> {
+        let now = sessions.tokens().now();
+        let first_signer = super::id_token::signing_key(keys.current().keys(), now)?.clone();
+        Some(Self {
             sessions,
             store,
             users,
             keys,
+            first_signer,
             issuer,
-        }
+        })
     }
 
-    /// Runs `f` with the key pair that signs ID tokens now (see [`super::id_token::signing_key`]).
-    /// The provider exists only for a key set with a key pair, and a rotation keeps one.
+    /// Runs `f` with the key pair that signs ID tokens now (see [`super::id_token::signing_key`]),
+    /// or, should the key ring have been rotated to secrets alone, the one it started with.
     fn with_signer<R>(&self, f: impl FnOnce(&Key) -> R) -> R {
         let keys = self.keys.current();
-        let signer = super::id_token::signing_key(keys.keys(), self.now())
-            .expect("the provider is built only for a key set with a key pair");
-        f(signer)
+        match super::id_token::signing_key(keys.keys(), self.now()) {
+            Some(signer) => f(signer),
+            None => f(&self.first_signer),
+        }
     }
 
     pub fn issuer(&self) -> &str {
