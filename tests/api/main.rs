@@ -17,6 +17,7 @@ mod metrics;
 mod observability;
 mod protected;
 mod refresh;
+mod schema;
 mod sessions;
 mod sliding;
 mod smoke;
