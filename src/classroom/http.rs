@@ -109,9 +109,10 @@ fn page_file(state: &AppState, body: &'static str, content_type: &'static str) -
     tag = "classroom",
     request_body = ProgressReport,
     security(("jwtAuth" = [])),
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     responses(
         (status = 200, description = "Recorded.", body = Empty),
-        (status = 400, description = "Not a progress report.", body = BadRequest,
+        (status = 400, description = "Not a progress report, or a chapter with more steps solved than it has.", body = BadRequest,
             example = json!({"detail": "not a progress report: missing field `chapters`"})),
         (status = 404, description = "Not in classroom mode.", body = ErrorDetail, example = json!({"detail": "Not found."})),
     ),

@@ -36,7 +36,7 @@ pub struct ChapterProgress {
     #[schema(maximum = 1000)]
     pub total: u32,
     /// The first step that fails; `None` when all pass, or when the exercise does not build.
-    #[schema(required = false)]
+    #[schema(required = false, maximum = 1000)]
     pub next_step: Option<u32>,
     pub builds: bool,
 }
@@ -59,6 +59,8 @@ impl ProgressReport {
                 Some(format!("a chapter name has 1 to {MAX_NAME} characters"))
             } else if c.solved > c.total || c.total > 1000 {
                 Some(format!("{}: solved must be at most total", c.chapter))
+            } else if c.next_step.is_some_and(|step| step > 1000) {
+                Some(format!("{}: next_step must be at most 1000", c.chapter))
             } else {
                 None
             }
@@ -298,6 +300,15 @@ mod tests {
             chapters: vec![chapter("01-anatomy", 7, 6, None)],
         };
         assert!(impossible.problem().unwrap().contains("at most total"));
+        let far_step = ProgressReport {
+            chapters: vec![chapter("01-anatomy", 0, 6, Some(1001))],
+        };
+        assert!(far_step.problem().unwrap().contains("at most 1000"));
+        // Names are counted in characters, as the documented `maxLength` counts them.
+        let long_but_allowed = ProgressReport {
+            chapters: vec![chapter(&"é".repeat(64), 0, 6, None)],
+        };
+        assert_eq!(long_but_allowed.problem(), None);
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn email_field() -> utoipa::openapi::schema::Object {
 
 // ANCHOR: change
 /// `POST /api/password/change/`, signed in: a new password, every older token of the user
-/// revoked, and a new pair for the caller (see [`crate::sessions::Sessions::change_password`]).
+/// revoked, and a new pair for the caller (see `Sessions::change_password`).
 #[utoipa::path(
     post,
     path = "/api/password/change/",
@@ -126,7 +126,7 @@ fn email_field() -> utoipa::openapi::schema::Object {
     tag = "account",
     request_body = PasswordChangeRequest,
     security(("jwtAuth" = [])),
-    extensions(("x-state-dependent-statuses" = json!([400]))),
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     responses(
         (status = 200, description = "Changed; every older token of the user is revoked and this is the caller's new pair (in cookie mode the refresh token is set as a cookie).", body = TokenPair),
         (status = 400, description = "A field is missing or blank, the old password is wrong, or the new one is the old one.", body = BadRequest,
@@ -212,7 +212,7 @@ async fn request_reset(
     operation_id = "password_reset_confirm",
     tag = "account",
     request_body = PasswordResetConfirmRequest,
-    extensions(("x-state-dependent-statuses" = json!([400]))),
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     responses(
         (status = 200, description = "The password is set and every session of the user revoked.", body = Done,
             example = json!({"detail": "Password has been reset."})),
@@ -300,7 +300,7 @@ async fn set_email(
     operation_id = "email_verify",
     tag = "account",
     request_body = EmailVerifyRequest,
-    extensions(("x-state-dependent-statuses" = json!([400]))),
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     responses(
         (status = 200, description = "The address is verified.", body = Done,
             example = json!({"detail": "Email address verified."})),

@@ -43,6 +43,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// worker forever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+// ANCHOR: documented_routes
 /// A router whose every route carries its own OpenAPI documentation (see [`schema`]).
 pub(crate) type ApiRouter = OpenApiRouter<AppState>;
 
@@ -67,6 +68,7 @@ pub(crate) trait DocumentedRoutes: Sized {
         serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
     ) -> Self;
 
+    // ANCHOR_END: documented_routes
     /// A static file compiled into the binary, `GET` (and `HEAD`) only: documented as such,
     /// redirected from its slashless path when it ends in `/`.
     fn file(

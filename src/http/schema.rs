@@ -9,10 +9,11 @@
 //! layer; `Retry-After` on every 429 and 503, as [`ApiError`] sends it. Django users know the
 //! path from drf-spectacular.
 //!
-//! A well-formed request can still be refused for what the server holds rather than for its
-//! shape: a link already used, an old password that is wrong. Such an operation lists those
-//! statuses in `x-state-dependent-statuses`, so that a fuzzer knows them (`scripts/fuzz-api`
-//! reads it) and a reader sees them beside the responses.
+//! A request the schema admits can still be refused for what JSON Schema cannot say: what the
+//! server holds (a link already used, an old password that is wrong) or a rule across fields
+//! (a report's `solved` at most its `total`). Such an operation lists those statuses in
+//! `x-refused-beyond-schema`, so that a fuzzer knows them (`scripts/fuzz-api` reads it) and a
+//! reader sees them beside the responses.
 //!
 //! What the document leaves out, on purpose: `HEAD` and `OPTIONS` (answered for every path, as
 //! the `Allow` header says, and implicit in OpenAPI tooling), and the slashless twin of each
@@ -326,7 +327,8 @@ fn response(description: &str, example: Value) -> Value {
 /// The form-encoded and multipart forms of a JSON body, which [`super::body::FormData`] reads
 /// as the same fields. Each is a schema of its own (`…Form`, `…Multipart`, added to
 /// `encodings`) whose values are text, so that a generated client has one type per encoding
-/// and can tell which one it was given.
+/// and can tell which one it was given. A body with nested fields (a list, an object) has no
+/// form: it is JSON only.
 fn add_form_encodings(
     content: &mut Value,
     schemas: &Map<String, Value>,
@@ -342,15 +344,22 @@ fn add_form_encodings(
     let Some(json) = schemas.get(&name) else {
         return;
     };
+    let flat = object_fields(json).all(|(_, field)| {
+        let text_or_number = |kind: &Value| matches!(kind.as_str(), Some("string" | "number"));
+        match &field["type"] {
+            Value::Array(kinds) => kinds.iter().all(text_or_number),
+            kind => text_or_number(kind),
+        }
+    });
+    if !flat {
+        return;
+    }
     let as_text = |field: &Value| {
         let mut field = field.clone();
         field["type"] = json!("string");
         field
     };
-    let properties: Map<String, Value> = json["properties"]
-        .as_object()
-        .into_iter()
-        .flatten()
+    let properties: Map<String, Value> = object_fields(json)
         .map(|(field, schema)| (field.clone(), as_text(schema)))
         .collect();
     let text = |description: &str| {
@@ -378,6 +387,10 @@ fn add_form_encodings(
             json!({ "schema": { "$ref": format!("#/components/schemas/{component}") } });
         encodings.insert(component, variant);
     }
+}
+
+fn object_fields(schema: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    schema["properties"].as_object().into_iter().flatten()
 }
 
 /// The answers one operation shares with others, added where its documentation does not give
@@ -456,6 +469,10 @@ fn add_shared_answers(
     for (status, answer) in shared {
         responses.entry(status).or_insert(answer);
     }
+    // In the order of their statuses, as a reader looks for them.
+    let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+    sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+    responses.extend(sorted);
     for (status, answer) in responses.iter_mut() {
         let headers: &[(&str, &str, Value)] = match status.as_str() {
             "401" => &[(

@@ -279,7 +279,7 @@ struct Refreshed<'a> {
 
 // ANCHOR: refresh
 /// `POST /api/token/refresh/`: a refresh token → a new access token and a new refresh token
-/// (rotation and reuse detection: [`crate::sessions::Sessions::refresh`]).
+/// (rotation and reuse detection: `Sessions::refresh`).
 #[utoipa::path(
     post,
     path = "/api/token/refresh/",

@@ -157,16 +157,18 @@ async fn each_body_documents_the_fields_its_handler_requires() {
             .flatten()
             .map(|field| field.as_str().unwrap().to_owned())
             .collect();
-        for media_type in [
-            "application/json",
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ] {
-            assert!(
-                body["content"].get(media_type).is_some(),
-                "{path}: no {media_type} body"
-            );
-        }
+        // Flat fields come in all three encodings; a nested body (a progress report) is JSON.
+        let encodings = if path == "/api/class/progress/" {
+            vec!["application/json"]
+        } else {
+            vec![
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            ]
+        };
+        let documented: Vec<_> = body["content"].as_object().unwrap().keys().collect();
+        assert_eq!(documented, encodings, "{path}");
         let response = app
             .send(
                 Request::builder()
