@@ -5,7 +5,6 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::MethodRouter;
 use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
@@ -14,24 +13,55 @@ use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::schema::{BadRequest, ErrorDetail, char_field};
-use super::tokens::TokenPair;
-use super::tokens::pair_response;
-use super::{ApiRouter, DocumentedRoutes, method_not_allowed, no_store_endpoint};
+use super::tokens::{TokenPair, pair_response, post_endpoint};
+use super::{ApiRouter, DocumentedRoutes};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;
 use crate::users::UserError;
 
 pub fn router() -> ApiRouter {
-    let post_only = |methods: MethodRouter<AppState>| {
-        no_store_endpoint(methods.fallback(method_not_allowed), "POST, OPTIONS")
-    };
     ApiRouter::new()
-        .slashed(routes!(change), post_only)
-        .slashed(routes!(request_reset), post_only)
-        .slashed(routes!(confirm_reset), post_only)
-        .slashed(routes!(set_email), post_only)
-        .slashed(routes!(verify_email), post_only)
+        .slashed(routes!(change), |methods| {
+            post_endpoint(
+                methods,
+                "Password Change",
+                "Sets a new password for the signed-in user and revokes every older token.",
+                &["old_password", "new_password"],
+            )
+        })
+        .slashed(routes!(request_reset), |methods| {
+            post_endpoint(
+                methods,
+                "Password Reset",
+                "Mails a single-use reset link to the account, if it exists and has an address.",
+                &["username"],
+            )
+        })
+        .slashed(routes!(confirm_reset), |methods| {
+            post_endpoint(
+                methods,
+                "Password Reset Confirm",
+                "Sets a new password with the token of a reset link.",
+                &["token", "new_password"],
+            )
+        })
+        .slashed(routes!(set_email), |methods| {
+            post_endpoint(
+                methods,
+                "Email",
+                "Sets the signed-in user's address and mails a verification link to it.",
+                &["email"],
+            )
+        })
+        .slashed(routes!(verify_email), |methods| {
+            post_endpoint(
+                methods,
+                "Email Verify",
+                "Marks the address verified with the token of its verification link.",
+                &["token"],
+            )
+        })
 }
 
 /// The current password and the new one.

@@ -16,7 +16,7 @@ pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
 
 pub fn router() -> ApiRouter {
     ApiRouter::new().exact(routes!(jwks), |methods| {
-        endpoint(methods.fallback(method_not_allowed), "GET, HEAD, OPTIONS")
+        endpoint(methods.fallback(method_not_allowed), "GET, HEAD")
     })
 }
 

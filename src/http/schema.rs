@@ -15,8 +15,8 @@
 //! `x-refused-beyond-schema`, so that a fuzzer knows them (`scripts/fuzz-api` reads it) and a
 //! reader sees them beside the responses.
 //!
-//! What the document leaves out, on purpose: `HEAD` and `OPTIONS` (answered for every path, as
-//! the `Allow` header says, and implicit in OpenAPI tooling), and the slashless twin of each
+//! What the document leaves out, on purpose: `HEAD` and `OPTIONS` (answered where the `Allow`
+//! header lists them, and implicit in OpenAPI tooling), and the slashless twin of each
 //! path ending in `/`, which only redirects (Django's `APPEND_SLASH`; see
 //! [`is_slash_redirect`]).
 
@@ -305,8 +305,9 @@ djangorestframework-simplejwt 5.5.1: the same paths, bodies, statuses and error 
 * Request bodies may be JSON, form-encoded or multipart, as DRF reads them.
 * Errors are DRF's: `{\"detail\": …}` (with simplejwt's `code`, and `messages` from protected \
 routes), or a list of messages per field.
-* Every path answers `HEAD` (where it answers `GET`) and `OPTIONS`; any other method not listed \
-is a 405 whose `Allow` header lists those it answers.
+* A path answers `HEAD` where it answers `GET`, and `OPTIONS` (DRF's description of the \
+endpoint) where its `Allow` header lists it; any other method is a 405 whose `Allow` header \
+lists those it answers.
 * A path ending in `/` asked for without its slash is redirected to it (301), as Django's \
 `APPEND_SLASH` does.
 * Cookie mode (`--refresh-cookie`): the token endpoints put the refresh token in an HttpOnly \

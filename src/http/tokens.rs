@@ -146,7 +146,7 @@ pub(crate) struct SlidingToken {
 }
 
 /// A POST-only endpoint that also answers `OPTIONS` with its description, as DRF does.
-fn post_endpoint(
+pub(crate) fn post_endpoint(
     methods: MethodRouter<AppState>,
     name: &'static str,
     description: &'static str,

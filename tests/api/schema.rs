@@ -130,6 +130,8 @@ async fn each_path_documents_exactly_the_methods_its_allow_header_lists() {
             .map(|method| method.to_uppercase())
             .collect();
         assert_eq!(allowed, documented, "{path}: Allow: {allow}");
+        let head = allow.split(',').any(|method| method.trim() == "HEAD");
+        assert_eq!(head, documented.contains("GET"), "{path}: Allow: {allow}");
     }
 }
 
@@ -260,4 +262,36 @@ fn the_document_describes_the_bearer_scheme_and_cookie_mode() {
     );
     let throttled = &document["paths"]["/api/token/"]["post"]["responses"]["429"];
     assert!(throttled["headers"]["Retry-After"]["required"] == true);
+}
+
+/// The document leaves `OPTIONS` implicit, so the `Allow` header is its only word on it: a path
+/// that lists it answers it, and one that does not refuses it.
+#[tokio::test]
+async fn options_is_answered_exactly_where_allow_lists_it() {
+    let document = document();
+    let app = TestApp::configured(|settings| {
+        settings.sliding_tokens = true;
+    })
+    .await;
+    let (_, access) = app.login().await;
+    for path in documented_paths(&document) {
+        let response = app
+            .send(
+                Request::builder()
+                    .method(Method::OPTIONS)
+                    .uri(&path)
+                    .header("authorization", format!("Bearer {access}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let allow = response.header("allow").unwrap_or_default().to_owned();
+        let listed = allow.split(',').any(|method| method.trim() == "OPTIONS");
+        let answered = response.status != StatusCode::METHOD_NOT_ALLOWED;
+        assert_eq!(
+            answered, listed,
+            "{path}: OPTIONS answered {} with Allow: {allow}",
+            response.status
+        );
+    }
 }
