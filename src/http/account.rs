@@ -158,7 +158,8 @@ fn email_field() -> utoipa::openapi::schema::Object {
     security(("jwtAuth" = [])),
     extensions(("x-refused-beyond-schema" = json!([400]))),
     responses(
-        (status = 200, description = "Changed; every older token of the user is revoked and this is the caller's new pair (in cookie mode the refresh token is set as a cookie).", body = TokenPair),
+        (status = 200, description = "Changed; every older token of the user is revoked and this is the caller's new pair (in cookie mode the refresh token is set as a cookie).", body = TokenPair,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the `refresh_token` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/token/) and a fresh readable `csrftoken` cookie."))),
         (status = 400, description = "A field is missing or blank, the old password is wrong, or the new one is the old one.", body = BadRequest,
             example = json!({"old_password": ["Wrong password."]})),
     ),

@@ -263,6 +263,12 @@ pub(crate) fn finish(openapi: OpenApi) -> Value {
             "name": super::cookies::REFRESH_COOKIE,
             "description": "Cookie mode (`--refresh-cookie`): the refresh token, HttpOnly, set by the token endpoints. Spending it takes `csrfHeader` too.",
         },
+        "csrfCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": super::cookies::CSRF_COOKIE,
+            "description": "Cookie mode: readable by the page, set beside the refresh cookie; its value goes in `csrfHeader`.",
+        },
         "csrfHeader": {
             "type": "apiKey",
             "in": "header",

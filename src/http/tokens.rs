@@ -191,7 +191,8 @@ fn options(name: &str, description: &str, fields: &[&str]) -> Response {
     tag = "token",
     request_body = TokenObtainPairRequest,
     responses(
-        (status = 200, description = "The pair; in cookie mode the refresh token is set as a cookie instead.", body = TokenPair),
+        (status = 200, description = "The pair; in cookie mode the refresh token is set as a cookie instead.", body = TokenPair,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the `refresh_token` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/token/) and a fresh readable `csrftoken` cookie."))),
         (status = 401, description = "No active account has these credentials (the same answer whichever is wrong).", body = ErrorDetail,
             example = json!({"detail": "No active account found with the given credentials"})),
         (status = 429, description = "Too many failed logins for this username or from this address.", body = ErrorDetail,
@@ -286,9 +287,10 @@ struct Refreshed<'a> {
     operation_id = "token_refresh",
     tag = "token",
     request_body = TokenRefreshRequest,
-    security((), ("refreshCookie" = [], "csrfHeader" = [])),
+    security((), ("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses(
-        (status = 200, description = "The new tokens; in cookie mode the refresh token is set as a cookie instead.", body = TokenPair),
+        (status = 200, description = "The new tokens; in cookie mode the refresh token is set as a cookie instead.", body = TokenPair,
+            headers(("Set-Cookie" = String, description = "Cookie mode: the `refresh_token` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/token/) and a fresh readable `csrftoken` cookie."))),
         (status = 400, description = "The field is missing or blank, or the token was revoked.", body = BadRequest,
             example = json!({"non_field_errors": ["Token is blacklisted"]})),
         (status = 401, description = "The token is invalid, expired, not a refresh token, or its user is gone or inactive. Spending a rotated token again revokes its whole family.", body = ErrorDetail,
@@ -348,9 +350,10 @@ async fn verify(
     operation_id = "token_blacklist",
     tag = "token",
     request_body = TokenRefreshRequest,
-    security((), ("refreshCookie" = [], "csrfHeader" = [])),
+    security((), ("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
     responses(
-        (status = 200, description = "Logged out; in cookie mode the cookies are cleared.", body = Empty),
+        (status = 200, description = "Logged out; in cookie mode the cookies are cleared.", body = Empty,
+            headers(("Set-Cookie" = String, description = "Cookie mode: both cookies, cleared."))),
         (status = 400, description = "The field is missing or blank, or the token was already revoked.", body = BadRequest,
             example = json!({"non_field_errors": ["Token is blacklisted"]})),
         (status = 401, description = "The token is invalid, expired or not a refresh token.", body = ErrorDetail,
@@ -380,7 +383,8 @@ async fn blacklist(
     tag = "token",
     security(("jwtAuth" = [])),
     responses(
-        (status = 200, description = "Every token of the user is revoked, this one included; in cookie mode the cookies are cleared.", body = Empty),
+        (status = 200, description = "Every token of the user is revoked, this one included; in cookie mode the cookies are cleared.", body = Empty,
+            headers(("Set-Cookie" = String, description = "Cookie mode: both cookies, cleared."))),
     ),
 )]
 async fn logout_all(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {

@@ -245,14 +245,16 @@ fn the_document_describes_the_bearer_scheme_and_cookie_mode() {
     );
     assert_eq!(schemes["refreshCookie"]["in"], "cookie");
     assert_eq!(schemes["refreshCookie"]["name"], "refresh_token");
+    assert_eq!(schemes["csrfCookie"]["name"], "csrftoken");
     assert_eq!(schemes["csrfHeader"]["in"], "header");
     assert_eq!(schemes["csrfHeader"]["name"], "X-CSRFToken");
     let refresh = &document["paths"]["/api/token/refresh/"]["post"];
     assert_eq!(
         refresh["security"],
-        json!([{}, {"refreshCookie": [], "csrfHeader": []}])
+        json!([{}, {"refreshCookie": [], "csrfCookie": [], "csrfHeader": []}])
     );
     assert!(refresh["responses"]["403"].is_object());
+    assert!(refresh["responses"]["200"]["headers"]["Set-Cookie"].is_object());
     let me = &document["paths"]["/api/me/"]["get"];
     assert_eq!(me["security"], json!([{"jwtAuth": []}]));
     let unauthorized = &me["responses"]["401"];
