@@ -25,20 +25,26 @@ pub const MAX_CHAPTERS: usize = 32;
 pub const MAX_NAME: usize = 64;
 
 /// Where one learner stands in one chapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChapterProgress {
     /// The chapter's folder name, e.g. `01-anatomy`.
+    #[schema(min_length = 1, max_length = 64, example = "01-anatomy")]
     pub chapter: String,
+    /// At most `total`.
+    #[schema(maximum = 1000)]
     pub solved: u32,
+    #[schema(maximum = 1000)]
     pub total: u32,
     /// The first step that fails; `None` when all pass, or when the exercise does not build.
+    #[schema(required = false, maximum = 1000)]
     pub next_step: Option<u32>,
     pub builds: bool,
 }
 
 /// A learner's report, as `progress --submit` sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProgressReport {
+    #[schema(max_items = 32)]
     pub chapters: Vec<ChapterProgress>,
 }
 
@@ -49,10 +55,12 @@ impl ProgressReport {
             return Some(format!("at most {MAX_CHAPTERS} chapters"));
         }
         self.chapters.iter().find_map(|c| {
-            if c.chapter.is_empty() || c.chapter.len() > MAX_NAME {
+            if c.chapter.is_empty() || c.chapter.chars().count() > MAX_NAME {
                 Some(format!("a chapter name has 1 to {MAX_NAME} characters"))
             } else if c.solved > c.total || c.total > 1000 {
                 Some(format!("{}: solved must be at most total", c.chapter))
+            } else if c.next_step.is_some_and(|step| step > 1000) {
+                Some(format!("{}: next_step must be at most 1000", c.chapter))
             } else {
                 None
             }
@@ -83,7 +91,7 @@ pub trait ProgressStore: Send + Sync + 'static {
 }
 
 /// One row of the class view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StudentView {
     pub username: String,
     /// `None` until the student's first submission.
@@ -292,6 +300,15 @@ mod tests {
             chapters: vec![chapter("01-anatomy", 7, 6, None)],
         };
         assert!(impossible.problem().unwrap().contains("at most total"));
+        let far_step = ProgressReport {
+            chapters: vec![chapter("01-anatomy", 0, 6, Some(1001))],
+        };
+        assert!(far_step.problem().unwrap().contains("at most 1000"));
+        // Names are counted in characters, as the documented `maxLength` counts them.
+        let long_but_allowed = ProgressReport {
+            chapters: vec![chapter(&"é".repeat(64), 0, 6, None)],
+        };
+        assert_eq!(long_but_allowed.problem(), None);
     }
 
     #[test]

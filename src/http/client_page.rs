@@ -5,15 +5,13 @@
 //! are compiled into the binary and held to the same strict Content-Security-Policy as the
 //! inspector: our own scripts and styles only, calls to our own API only.
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::SlashedRoutes;
-use super::{endpoint, method_not_allowed};
-use crate::app::AppState;
+use super::schema::StaticFile;
+use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
 
 const INDEX: &str = include_str!("../../client/index.html");
 const SCRIPT: &str = include_str!("../../client/client.js");
@@ -26,7 +24,7 @@ const XSS_DEMO_SCRIPT: &str = include_str!("../../client/xss-demo.js");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> ApiRouter {
     let page = |body: &'static str, content_type: &'static str| {
         endpoint(
             get(move || async move { file(body, content_type) }).fallback(method_not_allowed),
@@ -35,12 +33,41 @@ pub fn router() -> Router<AppState> {
     };
     const HTML: &str = "text/html; charset=utf-8";
     const JS: &str = "text/javascript; charset=utf-8";
-    Router::new()
-        .slashed("/client/", page(INDEX, HTML))
-        .route("/client/client.js", page(SCRIPT, JS))
-        .route("/client/client.css", page(STYLE, "text/css; charset=utf-8"))
-        .slashed("/client/xss-demo/", page(XSS_DEMO, HTML))
-        .route("/client/xss-demo.js", page(XSS_DEMO_SCRIPT, JS))
+    const CSS: &str = "text/css; charset=utf-8";
+    let file = |content_type, summary| StaticFile {
+        content_type,
+        summary,
+        classroom_only: false,
+    };
+    ApiRouter::new()
+        .file(
+            "/client/",
+            file(HTML, "Chapter 5's browser client."),
+            page(INDEX, HTML),
+        )
+        .file(
+            "/client/client.js",
+            file(JS, "The browser client's script."),
+            page(SCRIPT, JS),
+        )
+        .file(
+            "/client/client.css",
+            file(CSS, "The browser client's style sheet."),
+            page(STYLE, CSS),
+        )
+        .file(
+            "/client/xss-demo/",
+            file(
+                HTML,
+                "What an injected script can read, and what it cannot.",
+            ),
+            page(XSS_DEMO, HTML),
+        )
+        .file(
+            "/client/xss-demo.js",
+            file(JS, "The XSS demonstration's script."),
+            page(XSS_DEMO_SCRIPT, JS),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

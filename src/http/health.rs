@@ -1,29 +1,48 @@
 //! `GET /healthz` (liveness: the process answers) and `GET /readyz` (readiness: the database
 //! can be written, now), for systemd watchdogs, container orchestrators and load balancers.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
-use super::{method_not_allowed, no_store_endpoint};
+use super::{ApiRouter, DocumentedRoutes, method_not_allowed, no_store_endpoint};
 use crate::app::AppState;
 use crate::error::json_body;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/healthz",
-            no_store_endpoint(get(healthz).fallback(method_not_allowed), "GET, HEAD"),
-        )
-        .route(
-            "/readyz",
-            no_store_endpoint(get(readyz).fallback(method_not_allowed), "GET, HEAD"),
-        )
+pub fn router() -> ApiRouter {
+    let serve = |methods: axum::routing::MethodRouter<AppState>| {
+        no_store_endpoint(methods.fallback(method_not_allowed), "GET, HEAD")
+    };
+    ApiRouter::new()
+        .exact(routes!(healthz), serve)
+        .exact(routes!(readyz), serve)
 }
 
+/// Liveness, and readiness with the database's state.
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "the answer's documentation; the handler renders it"
+)]
+struct Health {
+    #[schema(example = "ok")]
+    status: String,
+    /// `/readyz` only: `ok`, `unavailable` or `failing`.
+    #[schema(nullable = false, example = "ok")]
+    database: Option<String>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process answers.", body = Health)),
+)]
 async fn healthz() -> Response {
     json_body(&json!({ "status": "ok" }))
 }
@@ -33,6 +52,17 @@ async fn healthz() -> Response {
 /// it, or whose disk is full, should get no traffic. A read would not do: a full disk still
 /// answers `SELECT 1`. Nothing is remembered between calls, so readiness comes back by itself
 /// with the first write that succeeds.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database takes writes.", body = Health),
+        (status = 503, description = "The database cannot be reached or cannot write: send no traffic here.", body = Health,
+            example = json!({"status": "unavailable", "database": "unavailable"})),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.database.probe(state.tokens.now()).await {
         Ok(()) => json_body(&json!({ "status": "ok", "database": "ok" })),

@@ -1,42 +1,73 @@
 //! Protected routes: `/hello/` (simplejwt tutorial's example view) and `/api/me/`.
 
-use axum::Router;
 use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
-use super::SlashedRoutes;
 use super::auth::AuthUser;
-use super::endpoint;
+use super::{ApiRouter, DocumentedRoutes, endpoint};
 use crate::app::AppState;
 use crate::clock::iso8601_utc;
 use crate::error::{ApiError, json_body};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .slashed(
-            "/hello/",
-            endpoint(
-                get(hello)
-                    .options(options)
-                    .fallback(authenticated_wrong_method),
-                "GET, HEAD, OPTIONS",
-            ),
+pub fn router() -> ApiRouter {
+    let serve = |methods: axum::routing::MethodRouter<AppState>| {
+        endpoint(
+            methods
+                .options(options)
+                .fallback(authenticated_wrong_method),
+            "GET, HEAD, OPTIONS",
         )
-        .slashed(
-            "/api/me/",
-            endpoint(
-                get(me)
-                    .options(options)
-                    .fallback(authenticated_wrong_method),
-                "GET, HEAD, OPTIONS",
-            ),
-        )
+    };
+    ApiRouter::new()
+        .slashed(routes!(hello), serve)
+        .slashed(routes!(me), serve)
+}
+
+/// `/hello/`'s answer.
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "the answer's documentation; the handler renders it"
+)]
+struct Hello {
+    #[schema(example = "Hello, World!")]
+    message: String,
+}
+
+/// `/api/me/`'s answer: the user the token belongs to.
+#[derive(ToSchema)]
+#[allow(
+    dead_code,
+    reason = "the answer's documentation; the handler renders it"
+)]
+struct Me {
+    #[schema(example = 1)]
+    id: i64,
+    #[schema(example = "ada")]
+    username: String,
+    is_active: bool,
+    /// ISO 8601, UTC.
+    #[schema(example = "2026-01-05T09:30:00Z")]
+    date_joined: String,
+    /// Empty when none is set.
+    #[schema(example = "ada@example.com")]
+    email: String,
+    email_verified: bool,
 }
 
 // ANCHOR: hello
 /// `GET /hello/`: answers only callers with a valid access token of an active user.
+#[utoipa::path(
+    get,
+    path = "/hello/",
+    operation_id = "hello_retrieve",
+    tag = "protected",
+    security(("jwtAuth" = [])),
+    responses((status = 200, description = "The caller is signed in.", body = Hello)),
+)]
 async fn hello(_user: AuthUser) -> Response {
     json_body(&json!({ "message": "Hello, World!" }))
 }
@@ -44,6 +75,14 @@ async fn hello(_user: AuthUser) -> Response {
 
 /// `GET /api/me/`: who the access token belongs to. `date_joined` is ISO 8601 in UTC, as a DRF
 /// serializer renders Django's `User.date_joined`.
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    operation_id = "me_retrieve",
+    tag = "protected",
+    security(("jwtAuth" = [])),
+    responses((status = 200, description = "The caller's account.", body = Me)),
+)]
 async fn me(AuthUser { user, .. }: AuthUser) -> Response {
     json_body(&json!({
         "id": user.id,

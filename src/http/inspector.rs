@@ -3,15 +3,13 @@
 //! token nowhere (a strict Content-Security-Policy holds it to that), so pasting a real token
 //! into it is safe.
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::SlashedRoutes;
-use super::{endpoint, method_not_allowed};
-use crate::app::AppState;
+use super::schema::StaticFile;
+use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
 
 const INDEX: &str = include_str!("../../inspector/index.html");
 const SCRIPT: &str = include_str!("../../inspector/inspector.js");
@@ -22,22 +20,36 @@ const STYLE: &str = include_str!("../../inspector/inspector.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> ApiRouter {
     let page = |body: &'static str, content_type: &'static str| {
         endpoint(
             get(move || async move { file(body, content_type) }).fallback(method_not_allowed),
             "GET, HEAD",
         )
     };
-    Router::new()
-        .slashed("/inspector/", page(INDEX, "text/html; charset=utf-8"))
-        .route(
-            "/inspector/inspector.js",
-            page(SCRIPT, "text/javascript; charset=utf-8"),
+    let file = |content_type, summary| StaticFile {
+        content_type,
+        summary,
+        classroom_only: false,
+    };
+    const HTML: &str = "text/html; charset=utf-8";
+    const JS: &str = "text/javascript; charset=utf-8";
+    const CSS: &str = "text/css; charset=utf-8";
+    ApiRouter::new()
+        .file(
+            "/inspector/",
+            file(HTML, "The token inspector's page."),
+            page(INDEX, HTML),
         )
-        .route(
+        .file(
+            "/inspector/inspector.js",
+            file(JS, "The token inspector's script."),
+            page(SCRIPT, JS),
+        )
+        .file(
             "/inspector/inspector.css",
-            page(STYLE, "text/css; charset=utf-8"),
+            file(CSS, "The token inspector's style sheet."),
+            page(STYLE, CSS),
         )
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

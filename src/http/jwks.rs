@@ -1,32 +1,39 @@
 //! `GET /.well-known/jwks.json`: the public keys other services verify our tokens with, as a
 //! JWK Set. Secrets are never in it; with HS256 alone the set is empty.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use axum::routing::get;
+use utoipa_axum::routes;
 
-use super::{endpoint, method_not_allowed};
+use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::json_body;
 
+/// Where the set is published (the discovery document's `jwks_uri` points here).
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// How long a verifier may cache the set. A key rotated in waits longer than this (plus the
 /// key ring poll) before it signs, so no cache can be without it when a token names it.
 pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        JWKS_PATH,
-        endpoint(get(jwks).fallback(method_not_allowed), "GET, HEAD, OPTIONS"),
-    )
+pub fn router() -> ApiRouter {
+    ApiRouter::new().exact(routes!(jwks), |methods| {
+        endpoint(methods.fallback(method_not_allowed), "GET, HEAD")
+    })
 }
 
 // ANCHOR: jwks
 /// Verifiers may cache the set for a few minutes; a token with a `kid` they have not seen is
 /// their cue to fetch it again, which is how a rotated-in key reaches them.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "keys",
+    responses((status = 200, description = "The public keys (RFC 7517); empty with HS256 alone. Cacheable for five minutes.",
+        body = Object, example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "2026-01", "use": "sig", "alg": "EdDSA"}]}))),
+)]
 async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = json_body(&state.tokens.keys().jwks());
     response.headers_mut().insert(

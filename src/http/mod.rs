@@ -16,6 +16,7 @@ mod inspector;
 mod jwks;
 pub mod observe;
 mod oidc;
+pub mod schema;
 mod tokens;
 
 use std::path::Path;
@@ -31,6 +32,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 pub(crate) use endpoint::{endpoint, no_store_endpoint};
 
@@ -44,24 +46,87 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// worker forever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Declares a route once: `path`, which ends in `/`, answers with `methods`, and the same path
-/// without its slash is redirected to it (keeping the query), as Django's `APPEND_SLASH` does.
-/// No second list of paths to keep in step with the routers.
-pub(crate) trait SlashedRoutes {
-    fn slashed(self, path: &'static str, methods: MethodRouter<AppState>) -> Self;
-}
+// ANCHOR: documented_routes
+/// A router whose every route carries its own OpenAPI documentation (see [`schema`]).
+pub(crate) type ApiRouter = OpenApiRouter<AppState>;
 
-impl SlashedRoutes for Router<AppState> {
-    fn slashed(self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
-        debug_assert!(path.ends_with('/') && path.len() > 1, "{path}");
-        self.route(path, methods)
-            .route(path.trim_end_matches('/'), any(append_slash))
+/// Declares a route once, with its documentation: the handlers of `documented` (made by
+/// `utoipa_axum::routes!`) answer at the path their `#[utoipa::path]` names, served through
+/// `serve` (which adds the endpoint's layers, `OPTIONS` and the 405 for other methods).
+/// No second list of paths to keep in step with the routers or with the document.
+pub(crate) trait DocumentedRoutes: Sized {
+    /// The path, which ends in `/`, and the same path without its slash redirected to it
+    /// (keeping the query), as Django's `APPEND_SLASH` does. The redirect is derived, not
+    /// documented: see [`schema::is_slash_redirect`].
+    fn slashed(
+        self,
+        documented: UtoipaMethodRouter<AppState>,
+        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
+    ) -> Self;
+
+    /// The path exactly (a file name, or a path that does not end in `/`).
+    fn exact(
+        self,
+        documented: UtoipaMethodRouter<AppState>,
+        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
+    ) -> Self;
+
+    // ANCHOR_END: documented_routes
+    /// A static file compiled into the binary, `GET` (and `HEAD`) only: documented as such,
+    /// redirected from its slashless path when it ends in `/`.
+    fn file(
+        self,
+        path: &'static str,
+        file: schema::StaticFile,
+        serve: MethodRouter<AppState>,
+    ) -> Self {
+        let documented = (
+            Vec::new(),
+            schema::static_file(path, &file),
+            MethodRouter::new(),
+        );
+        if path.ends_with('/') {
+            self.slashed(documented, |_| serve)
+        } else {
+            self.exact(documented, |_| serve)
+        }
     }
 }
 
-/// The API router with every shared layer; with `book`, the built book's pages too, at `/`.
-pub fn router(state: AppState, book: Option<&Path>) -> Router {
-    let api = Router::new()
+impl DocumentedRoutes for ApiRouter {
+    fn slashed(
+        self,
+        documented: UtoipaMethodRouter<AppState>,
+        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
+    ) -> Self {
+        let path = documented_path(&documented);
+        assert!(path.ends_with('/') && path.len() > 1, "{path}");
+        let slashless = path.trim_end_matches('/').to_owned();
+        self.exact(documented, serve)
+            .route(&slashless, any(append_slash))
+    }
+
+    fn exact(
+        self,
+        (schemas, paths, methods): UtoipaMethodRouter<AppState>,
+        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
+    ) -> Self {
+        self.routes((schemas, paths, serve(methods)))
+    }
+}
+
+/// The one path a registration documents.
+fn documented_path(documented: &UtoipaMethodRouter<AppState>) -> String {
+    let mut paths = documented.1.paths.keys();
+    match (paths.next(), paths.next()) {
+        (Some(path), None) => path.clone(),
+        _ => panic!("one registration documents exactly one path"),
+    }
+}
+
+/// Every route, each with its documentation, before the shared layers and the fallback.
+pub(crate) fn api_routes(document: schema::SchemaDocument) -> ApiRouter {
+    OpenApiRouter::new()
         .merge(tokens::router())
         .merge(hello::router())
         .merge(jwks::router())
@@ -70,7 +135,15 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .merge(health::router())
         .merge(crate::classroom::http::router())
         .merge(inspector::router())
-        .merge(client_page::router());
+        .merge(client_page::router())
+        .merge(schema::router(document))
+}
+
+/// The API router with every shared layer; with `book`, the built book's pages too, at `/`.
+pub fn router(state: AppState, book: Option<&Path>) -> Router {
+    let document = schema::SchemaDocument::default();
+    let (api, openapi) = api_routes(document.clone()).split_for_parts();
+    document.publish(schema::finish(openapi));
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let metrics = state.metrics.clone();
     // Both cost nothing unless configured: the layer is then not in the stack at all.

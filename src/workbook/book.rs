@@ -4,7 +4,8 @@
 //!
 //! The book shows no code that is not compiled and tested: chapters include anchored regions of
 //! `src/`, `exercises/` and `solutions/`, and real output through `{{#snapshot path}}`, our own
-//! directive that includes an insta snapshot without its metadata header.
+//! directive that includes an insta snapshot without its metadata header. `{{#openapi}}`
+//! renders the server's OpenAPI document (see [`super::api_reference`]).
 //!
 //! The exercises are included as shipped (from git), not from the learner's working copy: their
 //! half-written code must not replace the starting code in the book, and a deleted `ANCHOR`
@@ -186,7 +187,7 @@ fn directives(text: &str) -> Vec<Directive> {
         if !escaped
             && matches!(
                 kind,
-                "include" | "rustdoc_include" | "snapshot" | "playground"
+                "include" | "rustdoc_include" | "snapshot" | "playground" | "openapi"
             )
         {
             found.push(Directive {
@@ -252,6 +253,9 @@ fn resolve(base: &Path, directive: &Directive, sources: &Sources) -> Result<Stri
                 Ok(body.to_string())
             }
         }
+        "openapi" => Ok(super::api_reference::render(
+            &crate::http::schema::document(),
+        )),
         "include" | "rustdoc_include" => {
             let (file, anchor) = match directive.argument.split_once(':') {
                 Some((file, anchor)) => (file, anchor),
@@ -442,8 +446,8 @@ impl Preprocessor for IncludePreprocessor {
     }
 }
 
-/// Replaces `{{#snapshot path}}` with the snapshot's body and dedents code blocks. Runs after
-/// the includes.
+/// Replaces `{{#snapshot path}}` with the snapshot's body and `{{#openapi}}` with the API
+/// reference, and dedents code blocks. Runs after the includes.
 struct SnapshotPreprocessor {
     sources: Arc<Sources>,
 }
@@ -461,7 +465,7 @@ impl Preprocessor for SnapshotPreprocessor {
         expand(
             ctx,
             &mut book,
-            &["snapshot"],
+            &["snapshot", "openapi"],
             &self.sources,
             |content, source| {
                 *content = dedent_code_blocks(content);

@@ -4,6 +4,7 @@
 //! `exercises/NN-topic` and its solution `solutions/NN-topic`, checked by one shared suite whose
 //! tests are named `stepK_…` after the chapter's steps.
 
+pub mod api_reference;
 pub mod book;
 pub mod exercises;
 pub mod hints;

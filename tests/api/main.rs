@@ -20,6 +20,7 @@ mod observability;
 mod oidc;
 mod protected;
 mod refresh;
+mod schema;
 mod sessions;
 mod simplejwt_settings;
 mod sliding;

@@ -53,6 +53,28 @@ fn the_workbook_book_builds_without_a_warning() {
     }
 }
 
+/// The API reference page is rendered from the server's OpenAPI document when the book is
+/// built: every operation has its heading there.
+#[test]
+fn the_api_reference_page_lists_every_operation_of_the_document() {
+    let out = build(&Workbook::at(env!("CARGO_MANIFEST_DIR")).book_dir())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(out.path().join("api-reference.html")).unwrap();
+    assert!(!html.contains("{{#"), "an unprocessed directive");
+    let document = jwt_workbook::http::schema::document();
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let heading = format!(">{} {path}</a></h3>", method.to_uppercase());
+            assert!(html.contains(&heading), "{heading} is not on the page");
+            operations += 1;
+        }
+    }
+    assert!(operations > 25, "{operations} operations");
+    let chapter = std::fs::read_to_string(out.path().join("04-endpoints/index.html")).unwrap();
+    assert!(chapter.contains("openapi-python-client generate"));
+}
+
 #[test]
 fn every_include_in_the_workbook_book_resolves_to_an_anchored_region() {
     let problems =

@@ -9,7 +9,6 @@
 //! the provider's session cookie, scoped to `/oidc/`: with it, a second app signs in without a
 //! password.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,10 +18,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::client::ClientAddr;
 use super::cookies::cookie;
-use super::method_not_allowed;
+use super::schema::{ErrorDetail, StaticFile};
+use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::json_body;
 use crate::oidc::{
@@ -32,7 +34,6 @@ use crate::oidc::{
 };
 use crate::storage::StoreError;
 
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
 pub const TOKEN_PATH: &str = "/oidc/token";
 pub const USERINFO_PATH: &str = "/oidc/userinfo";
@@ -48,28 +49,77 @@ const COOKIE_PATH: &str = "/oidc/";
 
 const STYLE: &str = include_str!("login.css");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(DISCOVERY_PATH, get(discovery).fallback(method_not_allowed))
-        .route(
-            AUTHORIZE_PATH,
-            get(authorize).post(log_in).fallback(method_not_allowed),
+pub fn router() -> ApiRouter {
+    let css = StaticFile {
+        content_type: "text/css; charset=utf-8",
+        summary: "The login page's style sheet.",
+        classroom_only: false,
+    };
+    ApiRouter::new()
+        .exact(routes!(discovery), |methods| {
+            endpoint(methods.fallback(method_not_allowed), "GET, HEAD")
+        })
+        .exact(routes!(authorize, log_in), |methods| {
+            endpoint(methods.fallback(method_not_allowed), "GET, HEAD, POST")
+        })
+        .exact(routes!(token), |methods| {
+            endpoint(methods.fallback(method_not_allowed), "POST")
+        })
+        .exact(routes!(userinfo_get, userinfo_post), |methods| {
+            endpoint(methods.fallback(method_not_allowed), "GET, HEAD, POST")
+        })
+        .exact(routes!(log_out, confirm_log_out), |methods| {
+            endpoint(methods.fallback(method_not_allowed), "GET, HEAD, POST")
+        })
+        .file(
+            STYLE_PATH,
+            css,
+            endpoint(get(style).fallback(method_not_allowed), "GET, HEAD"),
         )
-        .route(
-            TOKEN_PATH,
-            axum::routing::post(token).fallback(method_not_allowed),
-        )
-        .route(
-            USERINFO_PATH,
-            get(userinfo).post(userinfo).fallback(method_not_allowed),
-        )
-        .route(
-            LOGOUT_PATH,
-            get(log_out)
-                .post(confirm_log_out)
-                .fallback(method_not_allowed),
-        )
-        .route(STYLE_PATH, get(style).fallback(method_not_allowed))
+}
+
+/// The fields of the login form (`POST /oidc/authorize`): the authorization request again, as
+/// hidden fields, with the CSRF token and the credentials. Documentation only: the handler
+/// reads [`LoginForm`].
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct LoginFields {
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    prompt: Option<String>,
+    max_age: Option<String>,
+    /// The form's double-submit token: the `oidc_csrf` cookie's value.
+    csrf: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// The fields of the logout confirmation (`POST /oidc/logout`). Documentation only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct LogoutFields {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    csrf: Option<String>,
+}
+
+/// An error of the token and userinfo endpoints (RFC 6749 §5.2, RFC 6750 §3): what OAuth and
+/// OpenID Connect client libraries read.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`, `invalid_token`, `server_error`, …
+    error: String,
+    error_description: Option<String>,
 }
 
 /// The answer while the provider is off: the server has no key pair to sign ID tokens with.
@@ -86,6 +136,16 @@ fn provider_off() -> Response {
 // ANCHOR: discovery
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3): where everything
 /// is, and what we accept. The keys are the server's own JWKS.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "oidc_discovery",
+    tag = "openid-connect",
+    responses(
+        (status = 200, description = "OpenID Connect Discovery 1.0: where the provider's endpoints are and what it accepts.", body = Object),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+    ),
+)]
 async fn discovery(State(state): State<AppState>) -> Response {
     let Some(provider) = state.oidc.as_ref() else {
         return provider_off();
@@ -122,6 +182,31 @@ async fn discovery(State(state): State<AppState>) -> Response {
 
 /// `GET /oidc/authorize`: straight back with a code when this browser is signed in here, the
 /// login page otherwise.
+#[utoipa::path(
+    get,
+    path = "/oidc/authorize",
+    operation_id = "oidc_authorize",
+    tag = "openid-connect",
+    params(
+        ("client_id" = Option<String>, Query, description = "The client, as `client create` registered it."),
+        ("redirect_uri" = Option<String>, Query, description = "One of the client's redirect URIs, exactly."),
+        ("response_type" = Option<String>, Query, description = "`code`."),
+        ("scope" = Option<String>, Query, description = "Must include `openid`; `profile` and `email` add claims."),
+        ("state" = Option<String>, Query, description = "Returned as it is, for the client's CSRF check."),
+        ("nonce" = Option<String>, Query, description = "Repeated in the ID token."),
+        ("code_challenge" = Option<String>, Query, description = "PKCE: base64url SHA-256 of the verifier."),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`, the only one."),
+        ("prompt" = Option<String>, Query, description = "`none` or `login`."),
+        ("max_age" = Option<String>, Query, description = "Seconds since the last login that are still good enough."),
+    ),
+    responses(
+        (status = 200, description = "The login page.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 303, description = "Back to the client's redirect URI, with a code (this browser is signed in) or an error.", headers(("Location" = String, description = "The client's redirect URI with `code` and `state`, or `error`."))),
+        (status = 400, description = "An error page: an unknown client or a redirect URI it did not register (never redirected to), or a malformed request.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+    ),
+)]
 async fn authorize(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -174,6 +259,22 @@ struct LoginForm {
 /// can post a form here, but can neither read nor set our cookie); then the provider checks the
 /// request again and the password, and the browser goes back to the client with a code and a
 /// provider session cookie.
+#[utoipa::path(
+    post,
+    path = "/oidc/authorize",
+    operation_id = "oidc_log_in",
+    tag = "openid-connect",
+    request_body(content = LoginFields, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The login page again, saying the credentials were wrong.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 303, description = "Back to the client with a code; the provider's session cookie is set.", headers(("Location" = String, description = "The client's redirect URI with `code` and `state`."))),
+        (status = 400, description = "An error page: malformed fields, or a request that does not check out.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "The CSRF token does not repeat the cookie.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 429, description = "Too many failed logins: the login page says when to try again.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+    ),
+)]
 async fn log_in(
     State(state): State<AppState>,
     ClientAddr(address): ClientAddr,
@@ -240,6 +341,25 @@ async fn log_in(
 /// `GET /oidc/logout` (the `end_session_endpoint`): an app sends the browser here to sign out
 /// everywhere. With an `id_token_hint` for this browser's user the logout happens at once;
 /// without one the user is asked first (a form, CSRF-protected like the login form).
+#[utoipa::path(
+    get,
+    path = "/oidc/logout",
+    operation_id = "oidc_logout",
+    tag = "openid-connect",
+    params(
+        ("id_token_hint" = Option<String>, Query, description = "An ID token the provider gave this browser's user: with it, the logout happens at once."),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "Where to go afterwards: one the client registered."),
+        ("state" = Option<String>, Query, description = "Returned as it is."),
+        ("client_id" = Option<String>, Query, description = "The client asking."),
+    ),
+    responses(
+        (status = 200, description = "The signed-out page (it loads each app's front-channel logout page), or a confirmation form when nothing proves who asks.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 303, description = "Signed out, back to the client's post-logout redirect URI.", headers(("Location" = String, description = "The registered post-logout redirect URI, with `state`."))),
+        (status = 400, description = "An error page: a hint that is not ours, or a redirect URI the client did not register.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+    ),
+)]
 async fn log_out(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -285,6 +405,21 @@ struct LogoutForm {
 }
 
 /// `POST /oidc/logout`: the user confirmed.
+#[utoipa::path(
+    post,
+    path = "/oidc/logout",
+    operation_id = "oidc_logout_confirm",
+    tag = "openid-connect",
+    request_body(content = LogoutFields, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The signed-out page.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 303, description = "Signed out, back to the client's post-logout redirect URI.", headers(("Location" = String, description = "The registered post-logout redirect URI, with `state`."))),
+        (status = 400, description = "An error page: malformed fields, or the logout was not confirmed.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "The CSRF token does not repeat the cookie.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+    ),
+)]
 async fn confirm_log_out(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -424,7 +559,7 @@ fn hidden_fields(fields: &[(&str, &Option<String>)]) -> String {
 }
 
 /// The token request's fields (RFC 6749 §4.1.3 and §6).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TokenForm {
     grant_type: Option<String>,
     code: Option<String>,
@@ -438,6 +573,20 @@ struct TokenForm {
 // ANCHOR: token
 /// `POST /oidc/token`: a code or a refresh token for tokens. The client authenticates with
 /// HTTP Basic or with its id and secret in the form (a public client with its id alone).
+#[utoipa::path(
+    post,
+    path = "/oidc/token",
+    operation_id = "oidc_token",
+    tag = "openid-connect",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens: `access_token`, `refresh_token`, `token_type`, `expires_in`, `scope`, and for a code `id_token`.", body = Object),
+        (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant` (a wrong, used or expired code, a wrong verifier, a spent refresh token), `unsupported_grant_type`.", body = OAuthError),
+        (status = 401, description = "`invalid_client`: an unknown client or a wrong secret.", body = OAuthError, headers(("WWW-Authenticate" = String, description = "`Basic`, when the client tried HTTP Basic."))),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 503, description = "The database cannot be reached just now.", body = OAuthError),
+    ),
+)]
 async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(provider) = state.oidc.as_ref() else {
         return provider_off();
@@ -533,6 +682,40 @@ fn form_decoded(value: &str) -> Option<String> {
 // ANCHOR: userinfo
 /// `GET` or `POST /oidc/userinfo` with an access token the provider issued: the user's claims,
 /// as far as the token's scope allows. Refusals are RFC 6750's.
+#[utoipa::path(
+    get,
+    path = "/oidc/userinfo",
+    operation_id = "oidc_userinfo",
+    tag = "openid-connect",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer` and an access token the provider issued.")),
+    responses(
+        (status = 200, description = "The user's claims, as far as the token's scope allows (`sub`; `preferred_username` with `profile`; `email`, `email_verified` with `email`).", body = Object),
+        (status = 401, description = "RFC 6750: no token, or one the provider did not issue, expired or revoked.", body = OAuthError, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"oidc\"`, with `error` and `error_description` when a token was given."))),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 503, description = "The database cannot be reached just now.", body = OAuthError),
+    ),
+)]
+async fn userinfo_get(state: State<AppState>, headers: HeaderMap) -> Response {
+    userinfo(state, headers).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/oidc/userinfo",
+    operation_id = "oidc_userinfo_post",
+    tag = "openid-connect",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer` and an access token the provider issued.")),
+    responses(
+        (status = 200, description = "The user's claims, as far as the token's scope allows (`sub`; `preferred_username` with `profile`; `email`, `email_verified` with `email`).", body = Object),
+        (status = 401, description = "RFC 6750: no token, or one the provider did not issue, expired or revoked.", body = OAuthError, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"oidc\"`, with `error` and `error_description` when a token was given."))),
+        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 503, description = "The database cannot be reached just now.", body = OAuthError),
+    ),
+)]
+async fn userinfo_post(state: State<AppState>, headers: HeaderMap) -> Response {
+    userinfo(state, headers).await
+}
+
 async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(provider) = state.oidc.as_ref() else {
         return provider_off();
