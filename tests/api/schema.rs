@@ -152,7 +152,10 @@ async fn each_body_documents_the_fields_its_handler_requires() {
             // The OpenID Connect endpoints take forms only (RFC 6749 §4.1.3, OpenID Connect
             // Core §3.1.2.1) and refuse in OAuth's shape, not DRF's: tests/api/oidc.rs checks
             // those refusals.
-            assert!(path.starts_with("/oidc/"), "{path}: a body that is not JSON");
+            assert!(
+                path.starts_with("/oidc/"),
+                "{path}: a body that is not JSON"
+            );
             let forms: Vec<_> = body["content"].as_object().unwrap().keys().collect();
             assert_eq!(forms, ["application/x-www-form-urlencoded"], "{path}");
             continue;
