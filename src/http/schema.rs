@@ -495,15 +495,23 @@ fn add_shared_answers(
             _ => &[],
         };
         for (name, description, schema) in headers {
+            // An operation that documents the header itself (the OpenID Connect endpoints'
+            // own challenges) keeps its own words.
             answer
                 .as_object_mut()
                 .expect("a response is an object")
                 .entry("headers")
-                .or_insert_with(|| Value::Object(Map::new()))[*name] = json!({
-                "description": description,
-                "required": true,
-                "schema": schema,
-            });
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .expect("headers are an object")
+                .entry(*name)
+                .or_insert_with(|| {
+                    json!({
+                        "description": description,
+                        "required": true,
+                        "schema": schema,
+                    })
+                });
         }
     }
 }

@@ -186,6 +186,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
     get,
     path = "/oidc/authorize",
     operation_id = "oidc_authorize",
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     tag = "openid-connect",
     params(
         ("client_id" = Option<String>, Query, description = "The client, as `client create` registered it."),
@@ -263,6 +264,7 @@ struct LoginForm {
     post,
     path = "/oidc/authorize",
     operation_id = "oidc_log_in",
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     tag = "openid-connect",
     request_body(content = LoginFields, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -345,6 +347,7 @@ async fn log_in(
     get,
     path = "/oidc/logout",
     operation_id = "oidc_logout",
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     tag = "openid-connect",
     params(
         ("id_token_hint" = Option<String>, Query, description = "An ID token the provider gave this browser's user: with it, the logout happens at once."),
@@ -409,6 +412,7 @@ struct LogoutForm {
     post,
     path = "/oidc/logout",
     operation_id = "oidc_logout_confirm",
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     tag = "openid-connect",
     request_body(content = LogoutFields, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -577,6 +581,7 @@ struct TokenForm {
     post,
     path = "/oidc/token",
     operation_id = "oidc_token",
+    extensions(("x-refused-beyond-schema" = json!([400]))),
     tag = "openid-connect",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
