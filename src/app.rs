@@ -57,6 +57,8 @@ pub struct Settings {
     pub classroom: Option<Roster>,
     /// How long a store call may take before it is answered 503 (see `--store-deadline`).
     pub store_deadline: Duration,
+    /// Count every request for `/metrics` (on when `--metrics-addr` is given).
+    pub request_metrics: bool,
     /// simplejwt's `AUTH_HEADER_NAME` and `AUTH_HEADER_TYPES` (see `--auth-header-types`).
     pub auth_header: AuthHeader,
     /// Which other origins' pages may call the API (see `--cors-allowed-origins`); none if `None`.
@@ -78,6 +80,7 @@ impl Settings {
             client_address: ClientAddressSource::default(),
             classroom: None,
             store_deadline: crate::store::DEFAULT_DEADLINE,
+            request_metrics: false,
             auth_header: AuthHeader::default(),
             cors: None,
         }
@@ -117,6 +120,8 @@ pub struct State {
     pub database: Arc<Guarded>,
     /// What `/metrics` reports (on `--metrics-addr` only).
     pub metrics: SharedMetrics,
+    /// Whether every request is counted into [`State::metrics`] (the session events always are).
+    pub request_metrics: bool,
     /// The header a token travels in, and the schemes it may name before the token.
     pub auth_header: AuthHeader,
     /// Cross-origin access, if any origin is allowed.
@@ -176,6 +181,7 @@ pub fn build(
     );
     Ok(AppState(Arc::new(State {
         metrics,
+        request_metrics: settings.request_metrics,
         links: tokens.purpose_tokens(),
         cookie_mode: settings.refresh_cookie.then_some(CookieMode {
             max_age: refresh_lifetime,

@@ -148,6 +148,7 @@ impl Config {
                 store_deadline: Duration::from_secs(args.store_deadline.0.unsigned_abs()),
                 auth_header,
                 cors,
+                request_metrics: args.metrics_addr.is_some(),
             },
             revocation_poll: Duration::from_secs(args.revocation_poll.0.unsigned_abs()),
             keyring_poll: Duration::from_secs(args.keyring_poll.0.unsigned_abs()),

@@ -145,7 +145,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
     let (api, openapi) = api_routes(document.clone()).split_for_parts();
     document.publish(schema::finish(openapi));
     let book: Option<Arc<Path>> = book.map(Arc::from);
-    let metrics = state.metrics.clone();
+    let metrics = state.request_metrics.then(|| state.metrics.clone());
     // Both cost nothing unless configured: the layer is then not in the stack at all.
     let cors = state.cors.clone().map(cors::CorsLayer::new);
     let challenge = (!state.auth_header.challenges_with_bearer()).then(|| {

@@ -57,11 +57,13 @@ pub struct Unrouted(pub &'static str);
 /// no boxed future.
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
-    metrics: SharedMetrics,
+    /// Where requests are counted, when `/metrics` is served (`--metrics-addr`); without it
+    /// nothing is counted, and counting costs nothing.
+    metrics: Option<SharedMetrics>,
 }
 
 impl ObserveLayer {
-    pub fn new(metrics: SharedMetrics) -> Self {
+    pub fn new(metrics: Option<SharedMetrics>) -> Self {
         Self { metrics }
     }
 }
@@ -80,7 +82,7 @@ impl<S> Layer<S> for ObserveLayer {
 #[derive(Debug, Clone)]
 pub struct Observe<S> {
     inner: S,
-    metrics: SharedMetrics,
+    metrics: Option<SharedMetrics>,
 }
 
 // ANCHOR: request_id
@@ -115,18 +117,19 @@ where
         let access = tracing::enabled!(target: ACCESS_LOG, tracing::Level::INFO)
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
         // The route label, when the path was seen before (the usual case): no copy of the path.
-        let route = match crate::metrics::known_route(request.uri().path()) {
-            Some(known) => Route::Known(known),
-            None => Route::New(request.uri().path().to_owned()),
-        };
+        let counted = self.metrics.clone().map(|metrics| {
+            let route = match crate::metrics::known_route(request.uri().path()) {
+                Some(known) => Route::Known(known),
+                None => Route::New(request.uri().path().to_owned()),
+            };
+            (metrics, method_label(request.method().as_str()), route)
+        });
         Observed {
-            method: method_label(request.method().as_str()),
             inner: self.inner.call(request).instrument(span),
             id,
             access,
             started: Instant::now(),
-            metrics: self.metrics.clone(),
-            route,
+            counted,
         }
     }
 }
@@ -139,9 +142,8 @@ pin_project! {
         id: HeaderValue,
         access: Option<(Method, String)>,
         started: Instant,
-        metrics: SharedMetrics,
-        method: &'static str,
-        route: Route,
+        // With metrics on: where to count, the method's label and the route's.
+        counted: Option<(SharedMetrics, &'static str, Route)>,
     }
 }
 
@@ -163,19 +165,21 @@ where
             return Poll::Pending;
         };
         let elapsed = this.started.elapsed();
-        let route = match (response.extensions().get::<Unrouted>(), &*this.route) {
-            (Some(Unrouted(name)), _) => name,
-            (None, Route::Known(known)) => known,
-            (None, Route::New(path)) => route_label(path),
-        };
-        this.metrics.request(
-            RequestLabels {
-                route,
-                method: this.method,
-                status: response.status().as_u16(),
-            },
-            elapsed.as_secs_f64(),
-        );
+        if let Some((metrics, method, route)) = this.counted.take() {
+            let route = match (response.extensions().get::<Unrouted>(), route) {
+                (Some(Unrouted(name)), _) => name,
+                (None, Route::Known(known)) => known,
+                (None, Route::New(path)) => route_label(&path),
+            };
+            metrics.request(
+                RequestLabels {
+                    route,
+                    method,
+                    status: response.status().as_u16(),
+                },
+                elapsed.as_secs_f64(),
+            );
+        }
         if let Some((method, path)) = this.access.take() {
             let status = response.status().as_u16();
             let micros = elapsed.as_micros() as u64;
