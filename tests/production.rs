@@ -131,6 +131,9 @@ fn start_instance(dir: &Path, port: u16, database_url: &str, key: &str) -> Runni
         Command::new(BINARY)
             .args(["serve", "--environment", "production", "--no-book"])
             .args(["--addr", &format!("127.0.0.1:{port}")])
+            // Metrics on a port of their own, as an operator would scrape them: nginx, which
+            // proxies the instance's public port only, must not expose them.
+            .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
             .arg("--data-dir")
             .arg(&data)
             .args(["--client-ip-header", "X-Forwarded-For"])
@@ -151,7 +154,8 @@ fn start_instance(dir: &Path, port: u16, database_url: &str, key: &str) -> Runni
             .next()
             .expect("the instance exited before serving")
             .unwrap();
-        if line.contains("is serving on") {
+        // The metrics line comes last: by then both ports listen.
+        if line.contains("/metrics") {
             break;
         }
     }
@@ -338,6 +342,14 @@ fn nginx_in_front_of_two_instances_on_one_postgres() {
     assert!(hello.headers.contains("x-request-id"), "{}", hello.headers);
     let ready = curl(&["--resolve", &resolve, &stack.url("/readyz")]);
     assert_eq!(ready.json()["database"], "ok");
+    // The instances serve /metrics on ports of their own; through nginx there is none.
+    let metrics = curl(&["--resolve", &resolve, &stack.url("/metrics")]);
+    assert_eq!(metrics.status, 404, "{}", metrics.body);
+    assert!(
+        !metrics.body.contains("http_requests_total"),
+        "{}",
+        metrics.body
+    );
     // The browser client the book links to comes from an instance too, with its strict CSP.
     let client = curl(&["--resolve", &resolve, &stack.url("/client/")]);
     assert_eq!(client.status, 200, "{}", client.body);
