@@ -64,7 +64,7 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
     // Before the book is built: a taken address is said at once, not after the build.
     let listener = TcpListener::bind(config.addr)
         .await
-        .map_err(|e| cannot_listen(config.addr, &e))?;
+        .map_err(|e| cannot_listen(config.addr, ("--addr", "JWT_WORKBOOK_ADDR"), &e))?;
     let book = match &config.book_sources {
         Some(sources) => Some(build_book(sources.clone(), config.built_book_dir()).await?),
         None => None,
@@ -86,7 +86,7 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
         Some(addr) => {
             let listener = TcpListener::bind(addr)
                 .await
-                .map_err(|e| cannot_listen(addr, &e))?;
+                .map_err(|e| cannot_listen(addr, ("--metrics-addr", "JWT_METRICS_ADDR"), &e))?;
             println!(
                 "  metrics         GET  http://{}/metrics",
                 listener.local_addr()?
@@ -142,15 +142,20 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
 
 /// Why `addr` cannot be listened on, and for the usual reason (another server, often an
 /// earlier `cargo run`, has it) how to pick another address.
-fn cannot_listen(addr: SocketAddr, error: &std::io::Error) -> String {
+/// `flag` and `variable` name the setting the address came from.
+fn cannot_listen(
+    addr: SocketAddr,
+    (flag, variable): (&str, &str),
+    error: &std::io::Error,
+) -> String {
     if error.kind() != std::io::ErrorKind::AddrInUse {
         return format!("cannot listen on {addr}: {error}");
     }
     let other = SocketAddr::new(addr.ip(), addr.port().checked_add(1).unwrap_or(8001));
     format!(
         "cannot listen on {addr}: another program is already listening there (perhaps another \
-         `cargo run`).\nStop it, or listen elsewhere: `--addr {other}`, or \
-         JWT_WORKBOOK_ADDR={other} in the environment."
+         `cargo run`).\nStop it, or listen elsewhere: `{flag} {other}`, or \
+         {variable}={other} in the environment."
     )
 }
 
