@@ -288,3 +288,109 @@ async fn a_retired_key_stops_verifying_on_every_instance_at_their_next_read() {
     let jwks = first.send(get("/.well-known/jwks.json")).await.json();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 }
+
+/// What the README and chapter 3 promise, from where an operator stands: the real binary,
+/// serving with a key ring, publishes a key `key rotate` adds at its next read of the ring (no
+/// restart), and goes on signing with the old key until the new one's activation time.
+#[test]
+fn a_running_server_publishes_a_rotated_in_key_without_a_restart() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let binary = env!("CARGO_BIN_EXE_jwt-workbook");
+    let data = tempfile::tempdir().unwrap();
+    let ring = data.path().join("keys");
+    let key = |args: &[&str]| {
+        let out = Command::new(binary)
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["key"])
+            .args(args)
+            .arg("--keys-dir")
+            .arg(&ring)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    key(&["rotate", "--algorithm", "ES256"]);
+    let mut server = Command::new(binary)
+        .args([
+            "--environment",
+            "development",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-book",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--keys-dir")
+        .arg(&ring)
+        .args(["--keyring-poll", "1s"])
+        .env("RUST_LOG", "info")
+        .env_remove("JWT_KEYS_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let base = banner
+        .find_map(|line| Some(line.split("serving on ").nth(1)?.trim().to_owned()))
+        .expect("the banner");
+    // The rest of the banner is read too: a server writing to a closed pipe would stop.
+    std::thread::spawn(move || banner.for_each(drop));
+    // The server's log lines, as they come: the test waits for the one that says the ring was
+    // read again, not for a fixed time.
+    let (logs, logged) = std::sync::mpsc::channel();
+    let stderr = server.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = logs.send(line);
+        }
+    });
+    let kids = || -> Vec<String> {
+        let jwks: serde_json::Value = ureq::get(&format!("{base}/.well-known/jwks.json"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|jwk| jwk["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = kids();
+    assert_eq!(first.len(), 1);
+
+    let rotated = key(&["rotate"]);
+    assert!(
+        rotated.contains("is published now and signs from"),
+        "{rotated}"
+    );
+    let changed =
+        std::iter::from_fn(|| logged.recv_timeout(std::time::Duration::from_secs(60)).ok())
+            .find(|line| line.contains("the key ring changed"));
+    assert!(changed.is_some(), "the server never read the ring again");
+    let now = kids();
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(now.contains(&first[0]));
+
+    let pair: serde_json::Value = ureq::post(&format!("{base}/api/token/"))
+        .send_json(serde_json::json!({"username": "demo", "password": "demo-password"}))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(
+        kid_of(pair["access"].as_str().unwrap()),
+        first[0],
+        "the new key is only published: the old one still signs"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
