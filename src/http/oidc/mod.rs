@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 use utoipa_axum::routes;
 
 use super::client::ClientAddr;
@@ -122,13 +122,26 @@ struct OAuthError {
     error_description: Option<String>,
 }
 
+const PROVIDER_OFF: &str = "OpenID Connect is off: start the server with an RS256 or ES256 key \
+                            (--algorithm RS256) to sign ID tokens with.";
+
+/// The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": PROVIDER_OFF }))]
+#[allow(dead_code)]
+struct ProviderOff(ErrorDetail);
+
+/// The database cannot be reached just now.
+#[derive(ToResponse)]
+#[response(content_type = "text/html; charset=utf-8")]
+#[allow(dead_code)]
+struct UnavailablePage(String);
+
 /// The answer while the provider is off: the server has no key pair to sign ID tokens with.
 fn provider_off() -> Response {
-    let detail = "OpenID Connect is off: start the server with an RS256 or ES256 key \
-                  (--algorithm RS256) to sign ID tokens with.";
     (
         StatusCode::NOT_FOUND,
-        json_body(&json!({ "detail": detail })),
+        json_body(&json!({ "detail": PROVIDER_OFF })),
     )
         .into_response()
 }
@@ -143,7 +156,7 @@ fn provider_off() -> Response {
     tag = "openid-connect",
     responses(
         (status = 200, description = "OpenID Connect Discovery 1.0: where the provider's endpoints are and what it accepts.", body = Object),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 404, response = inline(ProviderOff)),
     ),
 )]
 async fn discovery(State(state): State<AppState>) -> Response {
@@ -204,8 +217,8 @@ async fn discovery(State(state): State<AppState>) -> Response {
         (status = 200, description = "The login page.", content_type = "text/html; charset=utf-8", body = String),
         (status = 303, description = "Back to the client's redirect URI, with a code (this browser is signed in) or an error.", headers(("Location" = String, description = "The client's redirect URI with `code` and `state`, or `error`."))),
         (status = 400, description = "An error page: an unknown client or a redirect URI it did not register (never redirected to), or a malformed request.", content_type = "text/html; charset=utf-8", body = String),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
-        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, response = inline(ProviderOff)),
+        (status = 503, response = inline(UnavailablePage)),
     ),
 )]
 async fn authorize(
@@ -272,9 +285,9 @@ struct LoginForm {
         (status = 303, description = "Back to the client with a code; the provider's session cookie is set.", headers(("Location" = String, description = "The client's redirect URI with `code` and `state`."))),
         (status = 400, description = "An error page: malformed fields, or a request that does not check out.", content_type = "text/html; charset=utf-8", body = String),
         (status = 403, description = "The CSRF token does not repeat the cookie.", content_type = "text/html; charset=utf-8", body = String),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 404, response = inline(ProviderOff)),
         (status = 429, description = "Too many failed logins: the login page says when to try again.", content_type = "text/html; charset=utf-8", body = String),
-        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, response = inline(UnavailablePage)),
     ),
 )]
 async fn log_in(
@@ -359,8 +372,8 @@ async fn log_in(
         (status = 200, description = "The signed-out page (it loads each app's front-channel logout page), or a confirmation form when nothing proves who asks.", content_type = "text/html; charset=utf-8", body = String),
         (status = 303, description = "Signed out, back to the client's post-logout redirect URI.", headers(("Location" = String, description = "The registered post-logout redirect URI, with `state`."))),
         (status = 400, description = "An error page: a hint that is not ours, or a redirect URI the client did not register.", content_type = "text/html; charset=utf-8", body = String),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
-        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, response = inline(ProviderOff)),
+        (status = 503, response = inline(UnavailablePage)),
     ),
 )]
 async fn log_out(
@@ -420,8 +433,8 @@ struct LogoutForm {
         (status = 303, description = "Signed out, back to the client's post-logout redirect URI.", headers(("Location" = String, description = "The registered post-logout redirect URI, with `state`."))),
         (status = 400, description = "An error page: malformed fields, or the logout was not confirmed.", content_type = "text/html; charset=utf-8", body = String),
         (status = 403, description = "The CSRF token does not repeat the cookie.", content_type = "text/html; charset=utf-8", body = String),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
-        (status = 503, description = "The database cannot be reached just now.", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, response = inline(ProviderOff)),
+        (status = 503, response = inline(UnavailablePage)),
     ),
 )]
 async fn confirm_log_out(
@@ -588,7 +601,7 @@ struct TokenForm {
         (status = 200, description = "Tokens: `access_token`, `refresh_token`, `token_type`, `expires_in`, `scope`, and for a code `id_token`.", body = Object),
         (status = 400, description = "RFC 6749 §5.2: `invalid_request`, `invalid_grant` (a wrong, used or expired code, a wrong verifier, a spent refresh token), `unsupported_grant_type`.", body = OAuthError),
         (status = 401, description = "`invalid_client`: an unknown client or a wrong secret.", body = OAuthError, headers(("WWW-Authenticate" = String, description = "`Basic`, when the client tried HTTP Basic."))),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 404, response = inline(ProviderOff)),
         (status = 503, description = "The database cannot be reached just now.", body = OAuthError),
     ),
 )]
@@ -696,7 +709,7 @@ fn form_decoded(value: &str) -> Option<String> {
     responses(
         (status = 200, description = "The user's claims, as far as the token's scope allows (`sub`; `preferred_username` with `profile`; `email`, `email_verified` with `email`).", body = Object),
         (status = 401, description = "RFC 6750: no token, or one the provider did not issue, expired or revoked.", body = OAuthError, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"oidc\"`, with `error` and `error_description` when a token was given."))),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 404, response = inline(ProviderOff)),
         (status = 503, description = "The database cannot be reached just now.", body = OAuthError),
     ),
 )]
@@ -713,7 +726,7 @@ async fn userinfo_get(state: State<AppState>, headers: HeaderMap) -> Response {
     responses(
         (status = 200, description = "The user's claims, as far as the token's scope allows (`sub`; `preferred_username` with `profile`; `email`, `email_verified` with `email`).", body = Object),
         (status = 401, description = "RFC 6750: no token, or one the provider did not issue, expired or revoked.", body = OAuthError, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"oidc\"`, with `error` and `error_description` when a token was given."))),
-        (status = 404, description = "The provider is off: the server has no RS256 or ES256 key to sign ID tokens with.", body = ErrorDetail, example = json!({"detail": "OpenID Connect is off: start the server with an RS256 or ES256 key (--algorithm RS256) to sign ID tokens with."})),
+        (status = 404, response = inline(ProviderOff)),
         (status = 503, description = "The database cannot be reached just now.", body = OAuthError),
     ),
 )]
