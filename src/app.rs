@@ -11,7 +11,7 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -20,6 +20,7 @@ use crate::classroom::{Classroom, Roster};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::http::auth::AuthHeader;
+use crate::http::connection_timer::ConnectionTimer;
 use crate::http::cookies::CookieMode;
 use crate::http::cors::CorsPolicy;
 use crate::mail::Outbox;
@@ -260,8 +261,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+    http.header_read_timeout(limits.header_timeout);
     let connections = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -282,7 +282,11 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(remote));
             router.clone().oneshot(request)
         });
-        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = http
+            .clone()
+            .timer(ConnectionTimer::default())
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%remote, %error, "connection closed with an error");

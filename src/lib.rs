@@ -28,6 +28,7 @@ pub mod http;
 pub mod interfaces;
 pub mod keys;
 pub mod lab;
+pub mod logs;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use jwt_workbook::cli::Cli;
 use jwt_workbook::commands::Ending;
+use jwt_workbook::logs::{self, LogFormat};
 use jwt_workbook::terminal;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -20,15 +22,13 @@ async fn main() -> ExitCode {
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(terminal::escapes_allowed(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if cli.global.log_json {
-        logs.json().init();
+    let format = if cli.global.log_json {
+        LogFormat::Json
     } else {
-        logs.init();
-    }
+        LogFormat::Text
+    };
+    let ansi = terminal::escapes_allowed(&std::io::stderr());
+    logs::subscriber(format, filter, ansi, std::io::stderr).init();
     match jwt_workbook::commands::run(cli).await {
         Ok(Ending::Done) => ExitCode::SUCCESS,
         // `check` has said what is left; the exit status is for scripts.

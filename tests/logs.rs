@@ -12,6 +12,8 @@ use axum::body::Body;
 use axum::http::{Request, header};
 
 use helpers::TestApp;
+use jwt_workbook::logs::{self, LogFormat};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -33,11 +35,10 @@ impl Write for Captured {
 async fn logs_at_every_level_hold_no_token_and_no_password() {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    // The server's own subscriber, as `serve --log-json` installs it, at every level.
+    let subscriber = logs::subscriber(LogFormat::Json, EnvFilter::new("trace"), false, move || {
+        writer.clone()
+    });
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let app = TestApp::new().await;
@@ -64,8 +65,26 @@ async fn logs_at_every_level_hold_no_token_and_no_password() {
     app.blacklist(&rotated.field("refresh")).await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("\"request_id\":\"trace-me\""), "{logs}");
-    assert!(logs.contains("\"path\":\"/hello/\""), "{logs}");
+    // The access line of the request with the pasted token: the request as the span it would
+    // be, its path without the query.
+    let access_line = logs
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|line| line["target"] == "access" && line["span"]["request_id"] == "trace-me")
+        .unwrap_or_else(|| panic!("no access line for trace-me:\n{logs}"));
+    let span = serde_json::json!({
+        "method": "GET", "path": "/hello/", "request_id": "trace-me", "name": "request",
+    });
+    assert_eq!(access_line["span"], span, "{access_line}");
+    assert_eq!(
+        access_line["spans"],
+        serde_json::json!([span]),
+        "{access_line}"
+    );
+    assert_eq!(
+        access_line["fields"]["message"], "GET /hello/ 401",
+        "{access_line}"
+    );
     for secret in [
         refresh.as_str(),
         access.as_str(),

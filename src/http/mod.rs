@@ -7,8 +7,10 @@ pub mod auth;
 pub mod body;
 pub mod client;
 mod client_page;
+pub mod connection_timer;
 pub mod cookies;
 pub mod cors;
+pub mod deadline;
 mod endpoint;
 mod health;
 mod hello;
@@ -31,7 +33,6 @@ use axum::routing::{MethodRouter, any};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 pub(crate) use endpoint::{endpoint, no_store_endpoint};
@@ -167,10 +168,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .layer(observe::ObserveLayer::new(metrics))
         .option_layer(cors)
         .option_layer(challenge)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(deadline::DeadlineLayer::new(REQUEST_TIMEOUT))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(api);
     Router::new().fallback_service(shared)

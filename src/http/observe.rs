@@ -12,14 +12,15 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 
-use crate::metrics::{RequestLabels, SharedMetrics, method_label, route_label};
+use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
-use tracing::Instrument;
-use tracing::instrument::Instrumented;
+
+use crate::logs::{self, RequestContext};
+use crate::metrics::{RequestLabels, SharedMetrics, method_label, route_label};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -53,8 +54,8 @@ pub const ACCESS_LOG: &str = "access";
 pub struct Unrouted(pub &'static str);
 
 /// Observes every request of the service it wraps (see the module's documentation). A
-/// hand-written layer: it costs one span, one header and a few atomic additions per request,
-/// no boxed future.
+/// hand-written layer: it costs a copy of the path, one header and a few atomic additions per
+/// request, no boxed future and no span.
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
     /// Where requests are counted, when `/metrics` is served (`--metrics-addr`); without it
@@ -98,24 +99,20 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let id = request
             .headers()
             .get(&REQUEST_ID)
             .filter(|value| value.to_str().is_ok_and(is_sane))
             .cloned()
             .unwrap_or_else(new_request_id);
-        request.headers_mut().insert(REQUEST_ID, id.clone());
-        let span = tracing::info_span!(
-            "request",
-            request_id = id.to_str().unwrap_or_default(),
-            method = %request.method(),
-            path = request.uri().path(),
-        );
-        // The access line needs the method and path after the handler has the request; copy
-        // them only when that line will be written.
-        let access = tracing::enabled!(target: ACCESS_LOG, tracing::Level::INFO)
-            .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        // What every line logged while answering says about the request (see `crate::logs`).
+        let context = RequestContext {
+            id,
+            method: request.method().clone(),
+            path: request.uri().path().to_owned(),
+        };
+        let access = tracing::enabled!(target: ACCESS_LOG, tracing::Level::INFO);
         // The route label, when the path was seen before (the usual case): no copy of the path.
         let counted = self.metrics.clone().map(|metrics| {
             let route = match crate::metrics::known_route(request.uri().path()) {
@@ -124,23 +121,53 @@ where
             };
             (metrics, method_label(request.method().as_str()), route)
         });
-        Observed {
-            inner: self.inner.call(request).instrument(span),
-            id,
+        let answer = Answer {
+            inner: self.inner.call(request),
             access,
             started: Instant::now(),
             counted,
+        };
+        Observed {
+            inner: logs::within(context, answer),
         }
     }
 }
 
 pin_project! {
-    /// A request being answered; on completion, its access line and its id on the response.
+    /// A request being answered, with its [`RequestContext`] current while it is polled; on
+    /// completion, its id on the response.
     pub struct Observed<F> {
         #[pin]
-        inner: Instrumented<F>,
-        id: HeaderValue,
-        access: Option<(Method, String)>,
+        inner: TaskLocalFuture<RequestContext, Answer<F>>,
+    }
+}
+
+impl<F> Future for Observed<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Poll::Ready(Ok(mut response)) = this.inner.as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        if let Some(context) = this.inner.take_value() {
+            response.headers_mut().insert(REQUEST_ID, context.id);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+pin_project! {
+    /// The handler's answer; on completion (its request still current), its access line, its
+    /// count and the security headers.
+    pub struct Answer<F> {
+        #[pin]
+        inner: F,
+        // Whether the access line is written.
+        access: bool,
         started: Instant,
         // With metrics on: where to count, the method's label and the route's.
         counted: Option<(SharedMetrics, &'static str, Route)>,
@@ -153,15 +180,15 @@ enum Route {
     New(String),
 }
 
-impl<F> Future for Observed<F>
+impl<F> Future for Answer<F>
 where
     F: Future<Output = Result<Response, Infallible>>,
 {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let Poll::Ready(Ok(mut response)) = this.inner.as_mut().poll(cx) else {
+        let this = self.project();
+        let Poll::Ready(Ok(mut response)) = this.inner.poll(cx) else {
             return Poll::Pending;
         };
         let elapsed = this.started.elapsed();
@@ -180,18 +207,19 @@ where
                 elapsed.as_secs_f64(),
             );
         }
-        if let Some((method, path)) = this.access.take() {
+        if *this.access {
             let status = response.status().as_u16();
             let micros = elapsed.as_micros() as u64;
-            let _entered = this.inner.as_ref().get_ref().span().enter();
-            tracing::info!(target: ACCESS_LOG, status, micros, "{method} {path} {status}");
+            logs::with_current(|request| {
+                let (method, path) = (&request.method, &request.path);
+                tracing::info!(target: ACCESS_LOG, status, micros, "{method} {path} {status}");
+            });
         }
         let headers = response.headers_mut();
         headers.reserve(SECURITY_HEADERS.len() + 1);
         for (name, value) in SECURITY_HEADERS {
             headers.entry(name).or_insert(value);
         }
-        headers.insert(REQUEST_ID, this.id.clone());
         Poll::Ready(Ok(response))
     }
 }
@@ -204,12 +232,13 @@ fn new_request_id() -> HeaderValue {
     use std::sync::atomic::{AtomicU64, Ordering};
     static PREFIX: LazyLock<u64> = LazyLock::new(rand::random);
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let id = format!(
-        "{:016x}{:016x}",
-        *PREFIX,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    HeaderValue::try_from(id).expect("hex digits are a valid header value")
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let id = (u128::from(*PREFIX) << 64) | u128::from(count);
+    let mut digits = [0u8; 32];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[(id >> (124 - 4 * i)) as usize & 0xf];
+    }
+    HeaderValue::from_bytes(&digits).expect("hex digits are a valid header value")
 }
 
 /// Short, and nothing a log reader or a header could be fooled by.
@@ -230,6 +259,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(is_sane(a.to_str().unwrap()));
+        // The same prefix, then a count that only goes up.
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        assert_eq!(a[..16], b[..16]);
+        let count = |id: &str| u64::from_str_radix(&id[16..], 16).unwrap();
+        assert!(count(b) > count(a));
     }
 
     #[test]
