@@ -371,7 +371,8 @@ impl Sessions {
         } else {
             &[TokenType::Access]
         };
-        let mut refusals = Vec::with_capacity(classes.len());
+        // Allocated only when a class refuses the token, which is not the usual case.
+        let mut refusals = Vec::new();
         let mut accepted = None;
         for &class in classes {
             match self.tokens.verify(raw, Some(class)) {

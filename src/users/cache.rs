@@ -79,19 +79,22 @@ impl CachedUserStore {
 
     /// A fresh entry, or else the store's answer (remembered), or else, while the store is
     /// unavailable, a user remembered a little longer. Never a stale "no such user".
-    async fn find_cached(
+    async fn find_cached<Fut>(
         &self,
         cached: Option<Entry>,
-        ask_store: impl Future<Output = Result<Option<User>, StoreError>>,
+        ask_store: impl FnOnce() -> Fut,
         remember: impl FnOnce(&mut Entries, Entry),
-    ) -> Result<Option<User>, StoreError> {
+    ) -> Result<Option<User>, StoreError>
+    where
+        Fut: Future<Output = Result<Option<User>, StoreError>>,
+    {
         let now = self.clock.now();
-        if let Some((user, read_at)) = &cached
-            && now < read_at + self.ttl
-        {
-            return Ok(user.clone());
-        }
-        let user = match ask_store.await {
+        // A fresh entry answers: the store is not asked, not even a future made for it.
+        let cached = match cached {
+            Some((user, read_at)) if now < read_at + self.ttl => return Ok(user),
+            stale_or_none => stale_or_none,
+        };
+        let user = match ask_store().await {
             Ok(user) => user,
             Err(error) if error.is_unavailable() => match cached {
                 Some((Some(user), read_at))
@@ -122,7 +125,8 @@ impl UserStore for CachedUserStore {
             .read()
             .ok()
             .and_then(|entries| entries.by_id.get(&id).cloned());
-        self.find_cached(cached, self.inner.find_by_id(id), |entries, entry| {
+        let ask_store = || self.inner.find_by_id(id);
+        self.find_cached(cached, ask_store, |entries, entry| {
             entries.by_id.insert(id, entry);
         })
         .await
@@ -147,8 +151,8 @@ impl UserStore for CachedUserStore {
                 let remember = |entries: &mut Entries, entry| {
                     entries.by_username.insert(claim.to_owned(), entry);
                 };
-                self.find_cached(cached, self.inner.find_by_username(claim), remember)
-                    .await
+                let ask_store = || self.inner.find_by_username(claim);
+                self.find_cached(cached, ask_store, remember).await
             }
         }
     }
