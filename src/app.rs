@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
@@ -19,6 +20,7 @@ use tower::ServiceExt;
 use crate::classroom::{Classroom, Roster};
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::http::HttpService;
 use crate::http::auth::AuthHeader;
 use crate::http::connection_timer::ConnectionTimer;
 use crate::http::cookies::CookieMode;
@@ -222,9 +224,14 @@ impl State {
     }
 }
 
-/// The whole HTTP surface: the API, and the built book at `/` when there is one.
+/// The whole HTTP surface as a [`Router`]: the API, and the built book at `/` when there is one.
 pub fn router(state: AppState, book: Option<&std::path::Path>) -> Router {
     crate::http::router(state, book)
+}
+
+/// The same surface as [`router`], as the service [`serve`] runs in production.
+pub fn service(state: AppState, book: Option<&std::path::Path>) -> impl HttpService {
+    crate::http::service(state, book)
 }
 
 /// What `--metrics-addr` serves: `GET /metrics`, and nothing else.
@@ -256,7 +263,7 @@ impl Default for ConnectionLimits {
 /// can time out a client that never finishes its headers.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    service: impl HttpService,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -276,11 +283,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let app = service.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             // Handlers that want the peer address read it the way axum's own server provides it.
             request.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(request)
+            app.clone().oneshot(request.map(Body::new))
         });
         let connection = http
             .clone()

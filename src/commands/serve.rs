@@ -120,7 +120,7 @@ pub async fn run(config: Config, database: StoreLocation<'_>) -> Result<(), Comm
     };
     let server = app::serve(
         listener,
-        app::router(state, book.as_deref()),
+        app::service(state, book.as_deref()),
         config.connections,
         shutdown,
     );

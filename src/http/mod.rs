@@ -30,7 +30,9 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
-use tower::{ServiceBuilder, ServiceExt};
+use std::convert::Infallible;
+
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
@@ -140,8 +142,35 @@ pub(crate) fn api_routes(document: schema::SchemaDocument) -> ApiRouter {
         .merge(schema::router(document))
 }
 
-/// The API router with every shared layer; with `book`, the built book's pages too, at `/`.
+/// What [`service`] is: the whole HTTP surface as one tower service, cheap to clone (a few
+/// reference counts) and called once per request.
+pub trait HttpService:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> HttpService for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// [`service`] as an axum [`Router`], for tests that drive it without a socket and for code
+/// that merges it into a router of its own. `serve` calls the service itself: the router shell
+/// costs a boxed clone of the whole stack per request.
 pub fn router(state: AppState, book: Option<&Path>) -> Router {
+    Router::new().fallback_service(service(state, book))
+}
+
+/// The API with every shared layer; with `book`, the built book's pages too, at `/`.
+pub fn service(state: AppState, book: Option<&Path>) -> impl HttpService {
     let document = schema::SchemaDocument::default();
     let (api, openapi) = api_routes(document.clone()).split_for_parts();
     document.publish(schema::finish(openapi));
@@ -163,15 +192,15 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
         .with_state(state);
     // What every request goes through, wrapped once around the whole router rather than
     // around each route (as `Router::layer` does): a route's layers are boxed services that
-    // are cloned for every request, one allocation per layer.
-    let shared = ServiceBuilder::new()
+    // are cloned for every request, one allocation per layer. The result is returned as it is,
+    // not boxed, for the same reason.
+    ServiceBuilder::new()
         .layer(observe::ObserveLayer::new(metrics))
         .option_layer(cors)
         .option_layer(challenge)
         .layer(deadline::DeadlineLayer::new(REQUEST_TIMEOUT))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .service(api);
-    Router::new().fallback_service(shared)
+        .service(api)
 }
 
 pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
