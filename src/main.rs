@@ -28,7 +28,9 @@ async fn main() -> ExitCode {
         LogFormat::Text
     };
     let ansi = terminal::escapes_allowed(&std::io::stderr());
-    logs::subscriber(format, filter, ansi, std::io::stderr).init();
+    // Lines still waiting are written when the guard goes, at the end of `main`.
+    let (stderr, _written_on_drop) = logs::standard_error();
+    logs::subscriber(format, filter, ansi, stderr).init();
     match jwt_workbook::commands::run(cli).await {
         Ok(Ending::Done) => ExitCode::SUCCESS,
         // `check` has said what is left; the exit status is for scripts.

@@ -115,6 +115,81 @@ async fn the_binary_serves_the_demo_user_and_stops_on_sigterm() {
     assert!(status.success(), "exit after SIGTERM: {status}");
 }
 
+/// Production's logs, from the real binary: an access line per request, naming it, and every
+/// line written before the process exits, though lines are written by a thread of their own.
+#[tokio::test]
+async fn the_binary_logs_json_access_lines_and_writes_its_last_line_before_exiting() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jwt-workbook"))
+        .args(["--environment", "development", "--addr", "127.0.0.1:0"])
+        .args(["--log-json", "--no-book"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env_remove("JWT_SIGNING_KEY")
+        .env_remove("JWT_SIGNING_KEY_FILE")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap());
+    let mut banner = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = banner.next().expect("the banner").unwrap();
+        if let Some(url) = line.split("serving on ").nth(1) {
+            break url.trim().to_owned();
+        }
+    };
+    // The server may print more; a closed pipe would end it.
+    std::thread::spawn(move || banner.for_each(drop));
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    for (path, id) in [
+        ("/healthz", "json-log-1"),
+        ("/nope/?token=a-pasted-secret", "json-log-2"),
+    ] {
+        let mut stream = TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: {id}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        assert!(
+            response.contains(&format!("x-request-id: {id}")),
+            "{response}"
+        );
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
+
+    let logs = logs.join().unwrap();
+    assert!(!logs.contains("a-pasted-secret"), "{logs}");
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let access = |id: &str| {
+        lines
+            .iter()
+            .find(|line| line["target"] == "access" && line["span"]["request_id"] == id)
+            .unwrap_or_else(|| panic!("no access line for {id}:\n{logs}"))
+    };
+    assert_eq!(
+        access("json-log-1")["fields"]["message"],
+        "GET /healthz 200"
+    );
+    assert_eq!(access("json-log-2")["fields"]["message"], "GET /nope/ 404");
+    assert_eq!(access("json-log-2")["spans"][0]["path"], "/nope/");
+    let last = lines.last().expect("some lines");
+    assert_eq!(last["fields"]["message"], "stopped", "{logs}");
+}
+
 /// A client that starts a request and never finishes its headers ("slowloris") must not hold a
 /// connection forever. The limit is made short here; the test waits for the server to hang up,
 /// not for a fixed time.
