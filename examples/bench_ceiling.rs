@@ -84,7 +84,7 @@ fn json(status: StatusCode, body: &'static str) -> impl IntoResponse {
 }
 
 /// `/healthz`'s answer with the server's other headers: static values into a map sized once.
-async fn healthz_with_headers() -> Response {
+pub(crate) async fn healthz_with_headers() -> Response {
     let mut response = json(StatusCode::OK, r#"{"status":"ok"}"#).into_response();
     let headers = response.headers_mut();
     headers.reserve(SERVER_HEADERS.len());

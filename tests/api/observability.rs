@@ -44,3 +44,27 @@ async fn every_response_carries_a_request_id_and_a_sane_one_is_kept() {
     let replaced = get(&app, "/healthz", Some("a b; drop")).await;
     assert_ne!(replaced.header("x-request-id"), Some("a b; drop"));
 }
+
+/// The bench's ceiling, compiled in here for its handler (see `scripts/bench`).
+#[path = "../../examples/bench_ceiling.rs"]
+#[allow(dead_code)]
+mod ceiling;
+
+/// `scripts/bench` measures the bare-axum ceiling again sending the headers our `/healthz`
+/// sends, to show what those bytes cost: they must be the same headers.
+#[tokio::test]
+async fn the_bench_ceiling_sends_the_headers_our_healthz_sends() {
+    let names = |headers: &axum::http::HeaderMap| {
+        let mut names: Vec<String> = headers
+            .keys()
+            .map(|name| name.as_str().to_owned())
+            .filter(|name| !["date", "content-length"].contains(&name.as_str()))
+            .collect();
+        names.sort();
+        names
+    };
+    let app = TestApp::new().await;
+    let ours = get(&app, "/healthz", None).await;
+    let ceiling = ceiling::healthz_with_headers().await;
+    assert_eq!(names(ceiling.headers()), names(&ours.headers));
+}
