@@ -77,6 +77,20 @@ impl CachedUserStore {
         }
     }
 
+    /// The user with this id, through the cache.
+    async fn by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let cached = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|entries| entries.by_id.get(&id).cloned());
+        let ask_store = || self.inner.find_by_id(id);
+        self.find_cached(cached, ask_store, |entries, entry| {
+            entries.by_id.insert(id, entry);
+        })
+        .await
+    }
+
     /// A fresh entry, or else the store's answer (remembered), or else, while the store is
     /// unavailable, a user remembered a little longer. Never a stale "no such user".
     async fn find_cached<Fut>(
@@ -120,16 +134,7 @@ impl CachedUserStore {
 #[async_trait]
 impl UserStore for CachedUserStore {
     async fn find_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let cached = self
-            .entries
-            .read()
-            .ok()
-            .and_then(|entries| entries.by_id.get(&id).cloned());
-        let ask_store = || self.inner.find_by_id(id);
-        self.find_cached(cached, ask_store, |entries, entry| {
-            entries.by_id.insert(id, entry);
-        })
-        .await
+        self.by_id(id).await
     }
 
     async fn find_for_token(
@@ -138,8 +143,9 @@ impl UserStore for CachedUserStore {
         claim: &str,
     ) -> Result<Option<User>, StoreError> {
         match field {
+            // Not through `find_by_id`: a trait method's future is boxed.
             UserIdField::Id => match claim.parse::<i64>() {
-                Ok(id) => self.find_by_id(id).await,
+                Ok(id) => self.by_id(id).await,
                 Err(_) => Ok(None),
             },
             UserIdField::Username => {
