@@ -118,6 +118,33 @@ fn push_json_string(out: &mut String, text: &str) {
 #[derive(Debug, Clone)]
 pub struct WithRequest<F>(F);
 
+impl<F> WithRequest<F> {
+    /// `event` as the wrapped format writes it; inside a request, `add` then puts the request
+    /// into the line.
+    fn format_with<S, N>(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+        add: impl FnOnce(&RequestContext, &mut String) -> fmt::Result,
+    ) -> fmt::Result
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        N: for<'a> FormatFields<'a> + 'static,
+        F: FormatEvent<S, N>,
+    {
+        let Ok(line) = CURRENT.try_with(|request| {
+            let mut line = String::with_capacity(LINE_CAPACITY);
+            self.0.format_event(ctx, Writer::new(&mut line), event)?;
+            add(request, &mut line)?;
+            Ok::<_, fmt::Error>(line)
+        }) else {
+            return self.0.format_event(ctx, writer, event);
+        };
+        writer.write_str(&line?)
+    }
+}
+
 impl<S, N, T> FormatEvent<S, N> for WithRequest<Format<format::Full, T>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -127,12 +154,10 @@ where
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
+        writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let Ok(line) = CURRENT.try_with(|request| {
-            let mut line = String::with_capacity(LINE_CAPACITY);
-            self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        self.format_with(ctx, writer, event, |request, line| {
             // `<timestamp> <LEVEL> target: message`: the request goes after the level, where a
             // span's name and fields would.
             let level = format!("{:>5} ", event.metadata().level());
@@ -144,11 +169,8 @@ where
                 request.path,
             );
             line.insert_str(at, &scope);
-            Ok::<_, fmt::Error>(line)
-        }) else {
-            return self.0.format_event(ctx, writer, event);
-        };
-        writer.write_str(&line?)
+            Ok(())
+        })
     }
 }
 
@@ -161,12 +183,10 @@ where
     fn format_event(
         &self,
         ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
+        writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let Ok(line) = CURRENT.try_with(|request| {
-            let mut line = String::with_capacity(LINE_CAPACITY);
-            self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        self.format_with(ctx, writer, event, |request, line| {
             let mut span = String::with_capacity(128);
             span.push_str(r#"{"method":"#);
             push_json_string(&mut span, request.method.as_str());
@@ -180,21 +200,18 @@ where
             if let Some(list) = line.find(",\"spans\":[") {
                 // Spans of its own are open: the request is the outermost.
                 line.insert_str(list + ",\"spans\":[".len(), &format!("{span},"));
-            } else {
-                let end = line.trim_end().len();
-                if !line[..end].ends_with('}') {
-                    return Err(fmt::Error);
-                }
-                line.truncate(end - 1);
-                for part in [",\"span\":", &span, ",\"spans\":[", &span, "]}\n"] {
-                    line.push_str(part);
-                }
+                return Ok(());
             }
-            Ok(line)
-        }) else {
-            return self.0.format_event(ctx, writer, event);
-        };
-        writer.write_str(&line?)
+            let end = line.trim_end().len();
+            if !line[..end].ends_with('}') {
+                return Err(fmt::Error);
+            }
+            line.truncate(end - 1);
+            for part in [",\"span\":", &span, ",\"spans\":[", &span, "]}\n"] {
+                line.push_str(part);
+            }
+            Ok(())
+        })
     }
 }
 
