@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
 use crate::error::ApiError;
+use crate::tokens::constant_time_eq;
 
 /// The refresh token's cookie.
 pub const REFRESH_COOKIE: &str = "refresh_token";
@@ -45,7 +46,11 @@ pub fn check_csrf(headers: &HeaderMap) -> Result<(), ApiError> {
         .get(CSRF_HEADER)
         .and_then(|value| value.to_str().ok());
     match (expected, given) {
-        (Some(expected), Some(given)) if constant_time_eq(expected, given) => Ok(()),
+        (Some(expected), Some(given))
+            if constant_time_eq(expected.as_bytes(), given.as_bytes()) =>
+        {
+            Ok(())
+        }
         (Some(_), Some(_)) => Err(ApiError::Csrf("CSRF token incorrect.")),
         (None, _) => Err(ApiError::Csrf("CSRF cookie not set.")),
         (_, None) => Err(ApiError::Csrf("CSRF token missing.")),
@@ -93,11 +98,6 @@ fn append(response: &mut Response, cookie: String) {
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-}
-
-/// Compares without stopping at the first difference, so timing tells nothing of the value.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
 #[cfg(test)]

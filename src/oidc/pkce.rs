@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+use crate::tokens::constant_time_eq;
+
 /// The only challenge method we accept.
 pub const S256: &str = "S256";
 
@@ -28,7 +30,8 @@ pub fn is_well_formed_verifier(verifier: &str) -> bool {
 
 /// Whether `verifier` is the one whose challenge the client sent, compared in constant time.
 pub fn verifies(verifier: &str, challenge: &str) -> bool {
-    is_well_formed_verifier(verifier) && constant_time_eq(&challenge_of(verifier), challenge)
+    is_well_formed_verifier(verifier)
+        && constant_time_eq(challenge_of(verifier).as_bytes(), challenge.as_bytes())
 }
 // ANCHOR_END: challenge
 
@@ -38,15 +41,6 @@ pub fn is_well_formed_challenge(challenge: &str) -> bool {
         && challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-}
-
-/// Compares without stopping at the first difference, so timing tells nothing of the value.
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |difference, (x, y)| difference | (x ^ y))
-            == 0
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::{
 use crate::keys::{Key, LiveKeys};
 use crate::sessions::{SessionError, Sessions};
 use crate::storage::StoreError;
-use crate::tokens::{TokenType, sign_with};
+use crate::tokens::{TokenType, constant_time_eq, sign_with};
 use crate::users::{User, UserStore};
 
 /// The scopes we know; others are ignored, as OpenID Connect Core §3.1.2.1 asks.
@@ -170,6 +170,11 @@ impl Provider {
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Whether the provider is reached over HTTPS: its cookies are then `Secure`.
+    pub fn serves_https(&self) -> bool {
+        self.issuer.starts_with("https://")
     }
 
     /// The ID tokens' algorithm, for discovery.
@@ -462,7 +467,7 @@ impl Provider {
         match (&client.secret_hash, &credentials.secret) {
             (None, None) => Ok(client),
             (Some(expected), Some(secret))
-                if pkce::constant_time_eq(expected, &hash_of(secret)) =>
+                if constant_time_eq(expected.as_bytes(), hash_of(secret).as_bytes()) =>
             {
                 Ok(client)
             }

@@ -9,7 +9,7 @@ pub mod service;
 
 pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet, LiveKeys};
 pub use claims::{TokenPair, TokenType, VerifiedToken};
-pub use purpose::{Purpose, PurposeClaims, PurposeTokens};
+pub use purpose::{Purpose, PurposeClaims, PurposeTokens, constant_time_eq};
 pub use revocations::RevocationView;
 pub use service::{
     JtiSource, RandomJti, SequentialJti, TokenService, TokenSettings, UserIdField, sign_with,

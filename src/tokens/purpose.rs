@@ -191,7 +191,9 @@ fn fingerprint(key: &[u8], state: &str) -> String {
     URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets without stopping at the first difference, so timing tells nothing of the
+/// value. The one comparison for tokens, codes, CSRF values and fingerprints.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 

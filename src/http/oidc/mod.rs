@@ -33,6 +33,7 @@ use crate::oidc::{
     ValidAuthorization, random_token,
 };
 use crate::storage::StoreError;
+use crate::tokens::constant_time_eq;
 
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
 pub const TOKEN_PATH: &str = "/oidc/token";
@@ -137,6 +138,25 @@ struct ProviderOff(ErrorDetail);
 #[allow(dead_code)]
 struct UnavailablePage(String);
 
+/// A GET request's query as `T`, if its parameters are well formed.
+fn query_parameters<T: serde::de::DeserializeOwned>(query: Option<&str>) -> Option<T> {
+    serde_urlencoded::from_str(query.unwrap_or_default()).ok()
+}
+
+/// The error page for a query whose parameters are malformed.
+fn malformed_parameters() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "The request's parameters are malformed.",
+    )
+}
+
+/// Whether a form's CSRF value is the one this browser's cookie holds (double submit).
+fn csrf_matches(headers: &HeaderMap, submitted: &str) -> bool {
+    let expected = cookie(headers, CSRF_COOKIE).unwrap_or_default();
+    !expected.is_empty() && constant_time_eq(expected.as_bytes(), submitted.as_bytes())
+}
+
 /// The answer while the provider is off: the server has no key pair to sign ID tokens with.
 fn provider_off() -> Response {
     (
@@ -229,15 +249,10 @@ async fn authorize(
     let Some(provider) = state.oidc.as_ref() else {
         return provider_off();
     };
-    let Ok(request) =
-        serde_urlencoded::from_str::<AuthorizationRequest>(query.as_deref().unwrap_or_default())
-    else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The request's parameters are malformed.",
-        );
+    let Some(request) = query_parameters::<AuthorizationRequest>(query.as_deref()) else {
+        return malformed_parameters();
     };
-    let secure = provider.issuer().starts_with("https://");
+    let secure = provider.serves_https();
     match provider
         .authorize(&request, cookie(&headers, SESSION_COOKIE))
         .await
@@ -302,14 +317,13 @@ async fn log_in(
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
         return error_page(StatusCode::BAD_REQUEST, "The form's fields are malformed.");
     };
-    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !crate::oidc::pkce::constant_time_eq(expected, &form.csrf) {
+    if !csrf_matches(&headers, &form.csrf) {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired or did not come from this site. Go back to the application and sign in again.",
         );
     }
-    let secure = provider.issuer().starts_with("https://");
+    let secure = provider.serves_https();
     match provider
         .log_in(&form.request, &form.username, &form.password, address)
         .await
@@ -330,7 +344,7 @@ async fn log_in(
         Err(LoginRefusal::BadCredentials(valid)) => login_page(
             &form.request,
             &valid,
-            expected,
+            &form.csrf,
             Some("Please enter a correct username and password."),
             StatusCode::OK,
         ),
@@ -338,7 +352,7 @@ async fn log_in(
             let mut page = login_page(
                 &form.request,
                 &valid,
-                expected,
+                &form.csrf,
                 Some("Too many failed attempts. Wait a moment and try again."),
                 StatusCode::TOO_MANY_REQUESTS,
             );
@@ -384,15 +398,10 @@ async fn log_out(
     let Some(provider) = state.oidc.as_ref() else {
         return provider_off();
     };
-    let Ok(request) =
-        serde_urlencoded::from_str::<LogoutRequest>(query.as_deref().unwrap_or_default())
-    else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The request's parameters are malformed.",
-        );
+    let Some(request) = query_parameters::<LogoutRequest>(query.as_deref()) else {
+        return malformed_parameters();
     };
-    let secure = provider.issuer().starts_with("https://");
+    let secure = provider.serves_https();
     match provider
         .end_session(&request, cookie(&headers, SESSION_COOKIE), false)
         .await
@@ -448,14 +457,13 @@ async fn confirm_log_out(
     let Ok(form) = serde_urlencoded::from_bytes::<LogoutForm>(&body) else {
         return error_page(StatusCode::BAD_REQUEST, "The form's fields are malformed.");
     };
-    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !crate::oidc::pkce::constant_time_eq(expected, &form.csrf) {
+    if !csrf_matches(&headers, &form.csrf) {
         return error_page(
             StatusCode::FORBIDDEN,
             "The form expired or did not come from this site.",
         );
     }
-    let secure = provider.issuer().starts_with("https://");
+    let secure = provider.serves_https();
     match provider
         .end_session(&form.request, cookie(&headers, SESSION_COOKIE), true)
         .await
