@@ -14,12 +14,12 @@ use jwt_workbook::oidc::{
     AuthorizationCode, BrowserSession, CODE_MEMORY, NewClient, Redemption, hash_of, register_client,
 };
 use jwt_workbook::store::{Database, PostgresStore, SqliteStore};
+use jwt_workbook::tokens::Payload;
 use jwt_workbook::tokens::{BlacklistEntry, Revocation, RevocationView, Session, VerifiedToken};
 use jwt_workbook::users::import::{
     DjangoBlacklistedToken, DjangoSnapshot, DjangoUser, ImportError, plan,
 };
 use jwt_workbook::users::{NewUser, UserError};
-use serde_json::Map;
 use support::fresh_postgres_database;
 
 const NOW: i64 = 1_795_358_767;
@@ -81,7 +81,7 @@ fn token(jti: &str, user_id: &str, iat: i64) -> VerifiedToken {
         issued_at: Some(iat),
         jti: jti.into(),
         user_id: Some(user_id.into()),
-        payload: Map::new(),
+        payload: Payload::default(),
     }
 }
 

@@ -587,16 +587,12 @@ impl Provider {
             .tokens()
             .verify(raw, Some(TokenType::Refresh))
             .map_err(|_| invalid_grant("the refresh token is not valid"))?;
-        if token.payload.get("client_id").and_then(Value::as_str) != Some(client.id.as_str()) {
+        if token.payload.string("client_id").as_deref() != Some(client.id.as_str()) {
             return Err(invalid_grant(
                 "the refresh token was not issued to this client",
             ));
         }
-        let scope = token
-            .payload
-            .get("scope")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let scope = token.payload.string("scope").unwrap_or_default();
         let pair = match self.sessions.refresh(raw).await {
             Ok(pair) => pair,
             Err(SessionError::Store(error)) => return Err(error.into()),
@@ -613,7 +609,7 @@ impl Provider {
             expires_in: self.sessions.tokens().settings().access_lifetime,
             refresh_token: pair.refresh,
             id_token: None,
-            scope: scope.to_owned(),
+            scope,
         })
     }
     // ANCHOR_END: refresh
@@ -630,7 +626,7 @@ impl Provider {
                 ));
             }
         };
-        let scope = token.payload.get("scope").and_then(Value::as_str);
+        let scope = token.payload.string("scope");
         let Some(scope) = scope.filter(|scope| scope.split(' ').any(|s| s == "openid")) else {
             return Err(OidcError::refused(
                 ErrorCode::InvalidToken,

@@ -1,8 +1,8 @@
 //! The claims of the tokens we issue, in simplejwt's names and order, and the typed view of a
 //! token that passed verification.
 
+use super::Payload;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 // ANCHOR: token_type
 /// The kinds of token the server issues. One must never pass for another: a refresh token
@@ -55,6 +55,6 @@ pub struct VerifiedToken {
     pub jti: String,
     /// The `user_id` claim, normalised to a string (simplejwt issues `"1"` but accepts `1`).
     pub user_id: Option<String>,
-    /// Every claim, in the order the issuer wrote them; custom claims survive a refresh.
-    pub payload: Map<String, Value>,
+    /// Every claim, as the issuer wrote them; custom claims survive a refresh.
+    pub payload: Payload,
 }

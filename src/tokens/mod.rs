@@ -3,12 +3,14 @@
 //! revocation lives behind [`TokenStore`].
 
 pub mod claims;
+pub mod payload;
 pub mod purpose;
 pub mod revocations;
 pub mod service;
 
 pub use crate::keys::{Key, KeyAlgorithm, KeyError, KeySet, LiveKeys};
 pub use claims::{TokenPair, TokenType, VerifiedToken};
+pub use payload::Payload;
 pub use purpose::{Purpose, PurposeClaims, PurposeTokens, constant_time_eq};
 pub use revocations::RevocationView;
 pub use service::{

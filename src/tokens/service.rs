@@ -14,8 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
+use super::payload::{Claim, ClaimNames, Claims, Payload};
 use super::{
     KeySet, LiveKeys, Session, TokenError, TokenPair, TokenType, VerifiedToken, session_of,
 };
@@ -277,12 +281,12 @@ impl TokenService {
     /// passed. Like simplejwt, it keeps its `jti` (and so its session) and its deadline.
     pub fn slide(&self, token: &VerifiedToken) -> Result<String, TokenError> {
         let now = self.clock.now();
-        let refresh_exp =
-            numeric_claim(&token.payload, "refresh_exp")?.ok_or(TokenError::NoRefreshExp)?;
+        let refresh_exp = numeric_claim(self.claims(token.payload.as_str())?.refresh_exp.as_ref())?
+            .ok_or(TokenError::NoRefreshExp)?;
         if refresh_exp <= now - self.settings.leeway {
             return Err(TokenError::RefreshExpired);
         }
-        let mut claims = token.payload.clone();
+        let mut claims = token.payload.claims();
         let exp = (now + self.settings.sliding_lifetime).min(refresh_exp);
         claims.insert("exp".into(), exp.into());
         claims.insert("iat".into(), now.into());
@@ -309,13 +313,13 @@ impl TokenService {
             "jti",
             "iat",
         ];
-        for (name, value) in &refresh.payload {
+        let mut renewed = refresh.payload.claims();
+        for (name, value) in &renewed {
             if !not_copied.contains(&name.as_str()) {
                 access.insert(name.clone(), value.clone());
             }
         }
         // Re-inserting an existing key keeps its position, so the claim order stays simplejwt's.
-        let mut renewed = refresh.payload.clone();
         let refresh_exp = (now + self.settings.refresh_lifetime).min(session_expires_at);
         renewed.insert(
             self.settings.jti_claim.clone(),
@@ -344,50 +348,51 @@ impl TokenService {
             return Err(TokenError::Invalid);
         }
         let payload = self.check_signature(token)?;
+        let claims = self.claims(&payload)?;
 
         let now = self.clock.now();
         let leeway = self.settings.leeway;
-        let issued_at = numeric_claim(&payload, "iat")?;
+        let issued_at = numeric_claim(claims.iat.as_ref())?;
         if let Some(iat) = issued_at
             && iat > now + leeway
         {
             return Err(TokenError::Invalid);
         }
-        if let Some(nbf) = numeric_claim(&payload, "nbf")?
+        if let Some(nbf) = numeric_claim(claims.nbf.as_ref())?
             && nbf > now + leeway
         {
             return Err(TokenError::Invalid);
         }
-        let exp = numeric_claim(&payload, "exp")?;
+        let exp = numeric_claim(claims.exp.as_ref())?;
         if let Some(exp) = exp
             && exp <= now - leeway
         {
             return Err(TokenError::Expired);
         }
         let exp = exp.ok_or(TokenError::NoExp)?;
-        self.check_issuer_and_audience(&payload)?;
+        self.check_issuer_and_audience(&claims)?;
 
-        let settings = &self.settings;
-        let jti = match payload.get(&settings.jti_claim) {
+        let jti = match claims.jti {
             None => return Err(TokenError::NoId),
-            Some(Value::String(jti)) if !jti.is_empty() => jti.clone(),
+            Some(Claim::String(jti)) if !jti.is_empty() => jti.into_owned(),
             Some(_) => return Err(TokenError::Invalid),
         };
-        let token_type = match payload.get(&settings.token_type_claim) {
+        let token_type = match claims.token_type {
             None if expected.is_some() => return Err(TokenError::NoType),
             None => None,
-            Some(Value::String(found)) => {
+            Some(Claim::String(found)) => {
                 if expected.is_some_and(|e| e.as_str() != found) {
                     return Err(TokenError::WrongType);
                 }
-                Some(found.clone())
+                Some(found.into_owned())
             }
             Some(_) => return Err(TokenError::Invalid),
         };
-        let user_id = match payload.get(&settings.user_id_claim) {
+        let user_id = match claims.user_id {
             None => None,
-            Some(Value::String(id)) => Some(id.clone()),
-            Some(Value::Number(id)) if id.is_i64() || id.is_u64() => Some(id.to_string()),
+            Some(Claim::String(id)) => Some(id.into_owned()),
+            Some(Claim::Integer(id)) => Some(id.to_string()),
+            Some(Claim::Large(id)) => Some(id.to_string()),
             Some(_) => return Err(TokenError::Invalid),
         };
         Ok(VerifiedToken {
@@ -396,7 +401,7 @@ impl TokenService {
             issued_at,
             jti,
             user_id,
-            payload,
+            payload: Payload::verified(payload),
         })
     }
     // ANCHOR_END: verify
@@ -409,34 +414,32 @@ impl TokenService {
     /// writes an `aud` without `AUDIENCE`, so such a token was minted by someone else holding
     /// the key, for someone else. PyJWT also refuses a `sub` or a `jti` that is not a string,
     /// whatever claim simplejwt's `JTI_CLAIM` names.
-    fn check_issuer_and_audience(&self, payload: &Map<String, Value>) -> Result<(), TokenError> {
+    fn check_issuer_and_audience(&self, claims: &Claims<'_>) -> Result<(), TokenError> {
+        let is_string = |claim: &Option<Claim<'_>>| matches!(claim, Some(Claim::String(_)));
         if let Some(issuer) = &self.settings.issuer
-            && payload.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
+            && !matches!(&claims.iss, Some(Claim::String(iss)) if iss == issuer)
         {
             return Err(TokenError::Invalid);
         }
         let ours = &self.settings.audience;
         if ours.is_empty() {
-            if payload.contains_key("aud") {
+            if claims.aud.is_some() {
                 return Err(TokenError::Invalid);
             }
         } else {
             let named = |claimed: &str| ours.iter().any(|aud| aud == claimed);
-            let for_us = match payload.get("aud") {
-                Some(Value::String(claimed)) => named(claimed),
-                Some(Value::Array(claimed)) => {
-                    claimed.iter().all(Value::is_string)
-                        && claimed.iter().filter_map(Value::as_str).any(named)
-                }
+            let for_us = match &claims.aud {
+                Some(Claim::String(claimed)) => named(claimed),
+                Some(Claim::Strings(claimed)) => claimed.iter().any(|aud| named(aud)),
                 _ => false,
             };
             if !for_us {
                 return Err(TokenError::Invalid);
             }
         }
-        if ["sub", "jti"]
-            .iter()
-            .any(|name| payload.get(*name).is_some_and(|value| !value.is_string()))
+        if [&claims.sub, &claims.registered_jti]
+            .into_iter()
+            .any(|claim| claim.is_some() && !is_string(claim))
         {
             return Err(TokenError::Invalid);
         }
@@ -444,13 +447,26 @@ impl TokenService {
     }
     // ANCHOR_END: issuer_and_audience
 
+    /// The claims `verify` checks, under the names this service is configured with.
+    fn claims<'a>(&self, payload: &'a str) -> Result<Claims<'a>, TokenError> {
+        let settings = &self.settings;
+        let names = ClaimNames {
+            jti: &settings.jti_claim,
+            token_type: &settings.token_type_claim,
+            user_id: &settings.user_id_claim,
+        };
+        Claims::read(payload, &names).map_err(|_| TokenError::Invalid)
+    }
+
     // ANCHOR: check_signature
-    /// Checks the header and the signature, then decodes the payload: each part is decoded and
-    /// parsed once (`jsonwebtoken::decode` would parse both twice).
-    fn check_signature(&self, token: &str) -> Result<Map<String, Value>, TokenError> {
+    /// Checks the header and the signature, then decodes the payload's base64url: its JSON is
+    /// read only once the signature is known to be ours.
+    fn check_signature(&self, token: &str) -> Result<String, TokenError> {
         let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
         let (header, payload) = message.split_once('.').ok_or(TokenError::Invalid)?;
-        let header: JoseHeader = decode_json_segment(header)?;
+        let header = decode_segment(header)?;
+        let header: JoseHeader<'_> =
+            serde_json::from_str(&header).map_err(|_| TokenError::Invalid)?;
         // We understand no extension.
         if header.crit.is_some() {
             return Err(TokenError::Invalid);
@@ -469,7 +485,7 @@ impl TokenService {
         if genuine != Some(true) {
             return Err(TokenError::Invalid);
         }
-        decode_json_segment(payload)
+        decode_segment(payload)
     }
     // ANCHOR_END: check_signature
 
@@ -550,44 +566,43 @@ pub fn sign_with(key: &crate::keys::Key, claims: &Map<String, Value>) -> String 
 // ANCHOR_END: sign
 
 // ANCHOR: decode_json_segment
-/// The JOSE header fields verification looks at. Other fields (`typ`, and `jwk`, `jku` or
-/// `x5u`, which would hand us a key) are ignored: keys come from our configuration only.
+/// The JOSE header fields verification looks at, borrowed from the header's text. Other
+/// fields (`typ`, and `jwk`, `jku` or `x5u`, which would hand us a key) are ignored: keys come
+/// from our configuration only.
 #[derive(serde::Deserialize)]
-struct JoseHeader {
-    alg: String,
+struct JoseHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
     /// Which of our keys signed the token; only ever compared with our own keys' ids.
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
     #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    crit: Option<Value>,
+    crit: Option<IgnoredAny>,
 }
 
-/// A base64url segment (no padding, canonical) holding JSON of the expected shape.
-fn decode_json_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
+/// A base64url segment (no padding, canonical) holding UTF-8 text, as JSON must be.
+fn decode_segment(segment: &str) -> Result<String, TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| TokenError::Invalid)?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)
+    String::from_utf8(bytes).map_err(|_| TokenError::Invalid)
 }
 // ANCHOR_END: decode_json_segment
 
 // ANCHOR: numeric_claim
 /// A NumericDate claim: absent is fine, a JSON number is floored to whole seconds, anything else
 /// (a string, a bool, an object) makes the token invalid rather than skipping the check.
-fn numeric_claim(payload: &Map<String, Value>, name: &str) -> Result<Option<i64>, TokenError> {
-    match payload.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                Ok(Some(i))
-            } else {
-                match n.as_f64() {
-                    Some(f) if f.is_finite() => Ok(Some(f.floor().clamp(-9e18, 9e18) as i64)),
-                    _ => Err(TokenError::Invalid),
-                }
-            }
-        }
-        Some(_) => Err(TokenError::Invalid),
+fn numeric_claim(claim: Option<&Claim<'_>>) -> Result<Option<i64>, TokenError> {
+    let seconds = match claim {
+        None => return Ok(None),
+        Some(Claim::Integer(i)) => return Ok(Some(*i)),
+        Some(Claim::Large(u)) => *u as f64,
+        Some(Claim::Float(f)) => *f,
+        Some(_) => return Err(TokenError::Invalid),
+    };
+    match seconds {
+        f if f.is_finite() => Ok(Some(f.floor().clamp(-9e18, 9e18) as i64)),
+        _ => Err(TokenError::Invalid),
     }
 }
 // ANCHOR_END: numeric_claim

@@ -5,7 +5,9 @@ use jsonwebtoken::Algorithm;
 use jwt_workbook::tokens::TokenSettings;
 use serde_json::{Value, json};
 
-use super::helpers::{KEY, NOW, TestApp, forge_raw, forge_with, forge_with_header, unsigned};
+use super::helpers::{
+    KEY, NOW, TestApp, forge_bytes, forge_raw, forge_with, forge_with_header, unsigned,
+};
 
 const INVALID: &str = r#"{"detail":"Token is invalid","code":"token_not_valid"}"#;
 const EXPIRED: &str = r#"{"detail":"Token is expired","code":"token_not_valid"}"#;
@@ -110,8 +112,36 @@ async fn the_classic_attacks_are_refused() {
             "payload is JSON but not an object",
             forge_with_header(r#"{"alg":"HS256"}"#, &json!([1, 2])),
         ),
+        (
+            "alg named twice",
+            forge_with_header(r#"{"alg":"HS256","alg":"none"}"#, &claims),
+        ),
     ];
-    for (name, token) in attacks {
+    // Signed with our key, each payload has one custom claim that no JSON map would read:
+    // verification never looks at the claim, yet the token is refused.
+    let text = claims.to_string();
+    let with_extra = |extra: &[u8]| [br#"{"extra":"#, extra, b",", &text.as_bytes()[1..]].concat();
+    let broken_payloads = [
+        ("a string that is not UTF-8", with_extra(b"\"\xff\"")),
+        ("a number no float holds", with_extra(b"1e400")),
+        ("a lone surrogate escape", with_extra(br#""\ud800""#)),
+        ("a trailing comma", with_extra(b"[1,]")),
+    ]
+    .map(|(name, payload)| {
+        let token = forge_bytes(r#"{"alg":"HS256","typ":"JWT"}"#, &payload, KEY.as_bytes());
+        (name, token)
+    });
+    let fine = forge_bytes(
+        r#"{"alg":"HS256"}"#,
+        &with_extra(b"[1e300]"),
+        KEY.as_bytes(),
+    );
+    assert_eq!(
+        verdict(&app, &fine).await,
+        "ok",
+        "the same shape, well formed"
+    );
+    for (name, token) in attacks.into_iter().chain(broken_payloads) {
         assert_eq!(verdict(&app, &token).await, INVALID, "{name}: {token}");
         assert_eq!(app.hello(&token).await.status, 401, "{name}");
     }
@@ -120,8 +150,9 @@ async fn the_classic_attacks_are_refused() {
 #[tokio::test]
 async fn wrongly_typed_claims_make_a_token_invalid() {
     let app = TestApp::new().await;
-    let cases: [(&str, Value); 9] = [
+    let cases: [(&str, Value); 10] = [
         ("exp", json!("1795359067")),
+        ("exp", Value::Null),
         ("exp", json!(true)),
         ("iat", json!("now")),
         ("nbf", json!({"t": 1})),
