@@ -21,7 +21,7 @@ use crate::error::{ApiError, json_body};
 use crate::http::auth::AuthUser;
 use crate::http::body::FormData;
 use crate::http::schema::{BadRequest, Empty, ErrorDetail, StaticFile};
-use crate::http::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
+use crate::http::{ApiRouter, endpoint, method_not_allowed};
 
 const INDEX: &str = include_str!("../../class/index.html");
 const SCRIPT: &str = include_str!("../../class/class.js");
@@ -31,7 +31,7 @@ const STYLE: &str = include_str!("../../class/class.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn router() -> ApiRouter {
+pub(crate) fn router() -> ApiRouter {
     let file = |body: &'static str, content_type: &'static str| {
         endpoint(
             get(move |State(state): State<AppState>| async move {

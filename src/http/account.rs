@@ -9,12 +9,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
+use super::ApiRouter;
 use super::auth::AuthUser;
 use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::schema::{BadRequest, ErrorDetail, char_field};
 use super::tokens::{TokenPair, pair_response, post_endpoint};
-use super::{ApiRouter, DocumentedRoutes};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 use crate::tokens::Purpose;

@@ -11,7 +11,7 @@ use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::schema::StaticFile;
-use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
+use super::{ApiRouter, endpoint, method_not_allowed};
 
 const INDEX: &str = include_str!("../../client/index.html");
 const SCRIPT: &str = include_str!("../../client/client.js");

@@ -1,13 +1,17 @@
-//! What DRF adds to every answer of one endpoint, as one layer: content negotiation (a 406 for a
-//! client that accepts nothing we send), `Allow`, `Vary: Accept`, and for token and account
-//! endpoints `Cache-Control: no-store`.
+//! What DRF adds to every answer of one endpoint: content negotiation (a 406 for a client that
+//! accepts nothing we send), `Allow`, `Vary: Accept`, and for token and account endpoints
+//! `Cache-Control: no-store`.
 //!
-//! One hand-written layer rather than a middleware function and three header layers: each layer
-//! a route carries is a boxed service that axum clones for every request.
+//! Each route declares its rules where it is registered ([`endpoint`], [`no_store_endpoint`]);
+//! [`super::ApiRouter`] collects them into one [`EndpointRules`] table by path, and one layer
+//! around the whole router applies them. A layer on each route instead would be a boxed service
+//! that axum clones, and a boxed future it allocates, for every request.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
@@ -20,57 +24,81 @@ use tower::{Layer, Service};
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// Adds content negotiation and DRF's `Allow` and `Vary` headers to every answer of one
-/// endpoint. `methods` must already answer the methods it does not serve (a 405, see
+/// A route's handlers and the rules of its answers, as [`super::ApiRouter`] registers them.
+/// `methods` must already answer the methods it does not serve (a 405, see
 /// [`super::method_not_allowed`]).
-pub(crate) fn endpoint(
-    methods: MethodRouter<AppState>,
-    allow: &'static str,
-) -> MethodRouter<AppState> {
-    methods.layer(EndpointLayer {
-        allow: HeaderValue::from_static(allow),
-        no_store: false,
-    })
+pub(crate) struct Endpoint {
+    pub methods: MethodRouter<AppState>,
+    pub rules: Rules,
+}
+
+/// Content negotiation and DRF's `Allow` and `Vary` headers on every answer of one endpoint.
+pub(crate) fn endpoint(methods: MethodRouter<AppState>, allow: &'static str) -> Endpoint {
+    Endpoint {
+        methods,
+        rules: Rules {
+            allow: HeaderValue::from_static(allow),
+            no_store: false,
+        },
+    }
 }
 
 /// [`endpoint`], and its answers must not be kept by any cache in between: they carry tokens or
 /// say something about an account (RFC 6749 §5.1).
-pub(crate) fn no_store_endpoint(
-    methods: MethodRouter<AppState>,
-    allow: &'static str,
-) -> MethodRouter<AppState> {
-    methods.layer(EndpointLayer {
-        allow: HeaderValue::from_static(allow),
-        no_store: true,
-    })
+pub(crate) fn no_store_endpoint(methods: MethodRouter<AppState>, allow: &'static str) -> Endpoint {
+    let mut endpoint = endpoint(methods, allow);
+    endpoint.rules.no_store = true;
+    endpoint
 }
 
-#[derive(Clone)]
-struct EndpointLayer {
+/// What one endpoint's answers carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
     allow: HeaderValue,
     no_store: bool,
 }
 
-impl<S> Layer<S> for EndpointLayer {
-    type Service = Endpoint<S>;
+/// Every endpoint's [`Rules`], by its exact path (no route has a parameter). A path with none
+/// (the book's pages, a 404, a slashless redirect) gets nothing added.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EndpointRules(HashMap<String, Rules>);
 
-    fn layer(&self, inner: S) -> Endpoint<S> {
-        Endpoint {
+impl EndpointRules {
+    pub fn insert(&mut self, path: String, rules: Rules) {
+        self.0.insert(path, rules);
+    }
+
+    pub fn extend(&mut self, other: EndpointRules) {
+        self.0.extend(other.0);
+    }
+
+    /// The layer that applies them.
+    pub fn layer(self) -> EndpointRulesLayer {
+        EndpointRulesLayer(Arc::new(self))
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct EndpointRulesLayer(Arc<EndpointRules>);
+
+impl<S> Layer<S> for EndpointRulesLayer {
+    type Service = Endpoints<S>;
+
+    fn layer(&self, inner: S) -> Endpoints<S> {
+        Endpoints {
             inner,
-            allow: self.allow.clone(),
-            no_store: self.no_store,
+            rules: self.0.clone(),
         }
     }
 }
 
 #[derive(Clone)]
-struct Endpoint<S> {
+pub(crate) struct Endpoints<S> {
     inner: S,
-    allow: HeaderValue,
-    no_store: bool,
+    rules: Arc<EndpointRules>,
 }
 
-impl<S> Service<Request> for Endpoint<S>
+impl<S> Service<Request> for Endpoints<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -83,30 +111,25 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let state = if acceptable(request.headers()) {
-            State::Answering {
-                inner: self.inner.call(request),
-            }
-        } else {
-            State::Refused {
+        let rules = self.rules.0.get(request.uri().path()).cloned();
+        let state = match &rules {
+            Some(_) if !acceptable(request.headers()) => State::Refused {
                 response: Some(ApiError::NotAcceptable.into_response()),
-            }
+            },
+            _ => State::Answering {
+                inner: self.inner.call(request),
+            },
         };
-        Answer {
-            state,
-            allow: self.allow.clone(),
-            no_store: self.no_store,
-        }
+        Answer { state, rules }
     }
 }
 
 pin_project! {
-    /// The endpoint's answer, its headers added.
-    struct Answer<F> {
+    /// The answer, its endpoint's headers added.
+    pub(crate) struct Answer<F> {
         #[pin]
         state: State<F>,
-        allow: HeaderValue,
-        no_store: bool,
+        rules: Option<Rules>,
     }
 }
 
@@ -136,11 +159,13 @@ where
                 .take()
                 .unwrap_or_else(|| ApiError::NotAcceptable.into_response()),
         };
-        let headers = response.headers_mut();
-        headers.insert(header::ALLOW, this.allow.clone());
-        headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-        if *this.no_store {
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(rules) = this.rules.take() {
+            let headers = response.headers_mut();
+            headers.insert(header::ALLOW, rules.allow);
+            headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+            if rules.no_store {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            }
         }
         Poll::Ready(Ok(response))
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
-use super::{ApiRouter, DocumentedRoutes, method_not_allowed, no_store_endpoint};
+use super::{ApiRouter, method_not_allowed, no_store_endpoint};
 use crate::app::AppState;
 use crate::error::json_body;
 

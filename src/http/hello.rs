@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::auth::AuthUser;
-use super::{ApiRouter, DocumentedRoutes, endpoint};
+use super::{ApiRouter, endpoint};
 use crate::app::AppState;
 use crate::clock::iso8601_utc;
 use crate::error::{ApiError, json_body};

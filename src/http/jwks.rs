@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use utoipa_axum::routes;
 
-use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
+use super::{ApiRouter, endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::json_body;
 

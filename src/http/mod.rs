@@ -29,15 +29,16 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any};
+use axum::routing::{MethodRouter, Route, any};
 use std::convert::Infallible;
 
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
-pub(crate) use endpoint::{endpoint, no_store_endpoint};
+use endpoint::EndpointRules;
+pub(crate) use endpoint::{Endpoint, endpoint, no_store_endpoint};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -50,39 +51,59 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ANCHOR: documented_routes
-/// A router whose every route carries its own OpenAPI documentation (see [`schema`]).
-pub(crate) type ApiRouter = OpenApiRouter<AppState>;
+/// A router whose every route carries its own OpenAPI documentation (see [`schema`]) and the
+/// rules of its answers (see [`endpoint`]), both declared where the route is.
+pub(crate) struct ApiRouter {
+    routes: OpenApiRouter<AppState>,
+    rules: EndpointRules,
+}
 
-/// Declares a route once, with its documentation: the handlers of `documented` (made by
-/// `utoipa_axum::routes!`) answer at the path their `#[utoipa::path]` names, served through
-/// `serve` (which adds the endpoint's layers, `OPTIONS` and the 405 for other methods).
-/// No second list of paths to keep in step with the routers or with the document.
-pub(crate) trait DocumentedRoutes: Sized {
-    /// The path, which ends in `/`, and the same path without its slash redirected to it
-    /// (keeping the query), as Django's `APPEND_SLASH` does. The redirect is derived, not
-    /// documented: see [`schema::is_slash_redirect`].
-    fn slashed(
+impl ApiRouter {
+    /// Declares a route once, with its documentation: the handlers of `documented` (made by
+    /// `utoipa_axum::routes!`) answer at the path their `#[utoipa::path]` names, served through
+    /// `serve` (which adds `OPTIONS`, the 405 for other methods and the endpoint's rules).
+    /// No second list of paths to keep in step with the routers or with the document.
+    ///
+    /// The path ends in `/`; the same path without its slash is redirected to it (keeping the
+    /// query), as Django's `APPEND_SLASH` does. The redirect is derived, not documented: see
+    /// [`schema::is_slash_redirect`].
+    pub fn slashed(
         self,
         documented: UtoipaMethodRouter<AppState>,
-        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
-    ) -> Self;
+        serve: impl FnOnce(MethodRouter<AppState>) -> Endpoint,
+    ) -> Self {
+        let path = documented_path(&documented);
+        assert!(path.ends_with('/') && path.len() > 1, "{path}");
+        let slashless = path.trim_end_matches('/').to_owned();
+        let mut router = self.exact(documented, serve);
+        router.routes = router.routes.route(&slashless, any(append_slash));
+        router
+    }
 
     /// The path exactly (a file name, or a path that does not end in `/`).
-    fn exact(
-        self,
-        documented: UtoipaMethodRouter<AppState>,
-        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
-    ) -> Self;
-
+    pub fn exact(
+        mut self,
+        (schemas, paths, methods): UtoipaMethodRouter<AppState>,
+        serve: impl FnOnce(MethodRouter<AppState>) -> Endpoint,
+    ) -> Self {
+        let Endpoint { methods, rules } = serve(methods);
+        let documented = (schemas, paths, methods);
+        self.rules.insert(documented_path(&documented), rules);
+        self.routes = self.routes.routes(documented);
+        self
+    }
     // ANCHOR_END: documented_routes
+
+    pub fn new() -> Self {
+        Self {
+            routes: OpenApiRouter::new(),
+            rules: EndpointRules::default(),
+        }
+    }
+
     /// A static file compiled into the binary, `GET` (and `HEAD`) only: documented as such,
     /// redirected from its slashless path when it ends in `/`.
-    fn file(
-        self,
-        path: &'static str,
-        file: schema::StaticFile,
-        serve: MethodRouter<AppState>,
-    ) -> Self {
+    pub fn file(self, path: &'static str, file: schema::StaticFile, serve: Endpoint) -> Self {
         let documented = (
             Vec::new(),
             schema::static_file(path, &file),
@@ -94,27 +115,30 @@ pub(crate) trait DocumentedRoutes: Sized {
             self.exact(documented, |_| serve)
         }
     }
-}
 
-impl DocumentedRoutes for ApiRouter {
-    fn slashed(
-        self,
-        documented: UtoipaMethodRouter<AppState>,
-        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
-    ) -> Self {
-        let path = documented_path(&documented);
-        assert!(path.ends_with('/') && path.len() > 1, "{path}");
-        let slashless = path.trim_end_matches('/').to_owned();
-        self.exact(documented, serve)
-            .route(&slashless, any(append_slash))
+    pub fn merge(mut self, other: ApiRouter) -> Self {
+        self.routes = self.routes.merge(other.routes);
+        self.rules.extend(other.rules);
+        self
     }
 
-    fn exact(
-        self,
-        (schemas, paths, methods): UtoipaMethodRouter<AppState>,
-        serve: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>,
-    ) -> Self {
-        self.routes((schemas, paths, serve(methods)))
+    /// A layer around every route registered so far (axum's `Router::layer`).
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.routes = self.routes.layer(layer);
+        self
+    }
+
+    /// The router, its OpenAPI document and the rules of its endpoints.
+    pub fn into_parts(self) -> (Router<AppState>, utoipa::openapi::OpenApi, EndpointRules) {
+        let (router, openapi) = self.routes.split_for_parts();
+        (router, openapi, self.rules)
     }
 }
 
@@ -129,7 +153,7 @@ fn documented_path(documented: &UtoipaMethodRouter<AppState>) -> String {
 
 /// Every route, each with its documentation, before the shared layers and the fallback.
 pub(crate) fn api_routes(document: schema::SchemaDocument) -> ApiRouter {
-    OpenApiRouter::new()
+    ApiRouter::new()
         .merge(tokens::router())
         .merge(hello::router())
         .merge(jwks::router())
@@ -172,7 +196,7 @@ pub fn router(state: AppState, book: Option<&Path>) -> Router {
 /// The API with every shared layer; with `book`, the built book's pages too, at `/`.
 pub fn service(state: AppState, book: Option<&Path>) -> impl HttpService {
     let document = schema::SchemaDocument::default();
-    let (api, openapi) = api_routes(document.clone()).split_for_parts();
+    let (api, openapi, endpoints) = api_routes(document.clone()).into_parts();
     document.publish(schema::finish(openapi));
     let book: Option<Arc<Path>> = book.map(Arc::from);
     let metrics = state.request_metrics.then(|| state.metrics.clone());
@@ -200,6 +224,7 @@ pub fn service(state: AppState, book: Option<&Path>) -> impl HttpService {
         .option_layer(challenge)
         .layer(deadline::DeadlineLayer::new(REQUEST_TIMEOUT))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(endpoints.layer())
         .service(api)
 }
 

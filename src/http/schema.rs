@@ -1,7 +1,7 @@
 //! `GET /api/schema/`: the OpenAPI 3.1 document of every route, generated from the routes
 //! themselves, never written by hand. Each handler carries a `#[utoipa::path]` attribute (its
 //! path, method, body, the answers that are its own) and is registered with
-//! [`super::DocumentedRoutes`], so a route cannot exist without its documentation.
+//! [`super::ApiRouter`], so a route cannot exist without its documentation.
 //!
 //! What every endpoint shares is added here once, from the code that causes it: the three body
 //! encodings [`super::body::FormData`] reads, with its 400/413/415; the 401 (and its
@@ -34,7 +34,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::routes;
 
-use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
+use super::{ApiRouter, endpoint, method_not_allowed};
 use crate::error::ApiError;
 
 /// Where the document is served.
@@ -93,7 +93,8 @@ async fn schema(Extension(document): Extension<SchemaDocument>) -> Response {
 
 /// The whole document, as `/api/schema/` serves it: for tests and for the book.
 pub fn document() -> Value {
-    finish(super::api_routes(SchemaDocument::default()).into_openapi())
+    let (_, openapi, _) = super::api_routes(SchemaDocument::default()).into_parts();
+    finish(openapi)
 }
 
 /// Every path the router answers, read from the router built by the same registration as the
@@ -101,7 +102,7 @@ pub fn document() -> Value {
 /// route id to its path (`RouteId(3): "/api/token/"`); a change of that form gives an empty
 /// set, which the tests refuse.
 pub fn routed_paths() -> std::collections::BTreeSet<String> {
-    let (router, _) = super::api_routes(SchemaDocument::default()).split_for_parts();
+    let (router, _, _) = super::api_routes(SchemaDocument::default()).into_parts();
     let debug = format!("{router:?}");
     // Only the routes: the fallback router keeps paths of its own.
     let routes = debug.split("fallback_router").next().unwrap_or_default();

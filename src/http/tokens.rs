@@ -16,7 +16,7 @@ use super::body::{FormData, required_strings};
 use super::client::ClientAddr;
 use super::cookies::{REFRESH_COOKIE, check_csrf, clear_cookies, cookie, set_cookies};
 use super::schema::{BadRequest, Empty, ErrorDetail, char_field};
-use super::{ApiRouter, DocumentedRoutes, no_store_endpoint};
+use super::{ApiRouter, Endpoint, no_store_endpoint};
 use crate::app::AppState;
 use crate::error::{ApiError, json_body};
 
@@ -151,7 +151,7 @@ pub(crate) fn post_endpoint(
     name: &'static str,
     description: &'static str,
     fields: &'static [&'static str],
-) -> MethodRouter<AppState> {
+) -> Endpoint {
     // Token responses must not be kept by anything in between (RFC 6749 §5.1).
     no_store_endpoint(
         methods

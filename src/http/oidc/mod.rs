@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 use super::client::ClientAddr;
 use super::cookies::cookie;
 use super::schema::{ErrorDetail, StaticFile};
-use super::{ApiRouter, DocumentedRoutes, endpoint, method_not_allowed};
+use super::{ApiRouter, endpoint, method_not_allowed};
 use crate::app::AppState;
 use crate::error::json_body;
 use crate::oidc::{
