@@ -121,10 +121,12 @@ where
             };
             (metrics, method_label(request.method().as_str()), route)
         });
+        // Timed only when the time is written somewhere: reading the clock is a cost too.
+        let started = (access || counted.is_some()).then(Instant::now);
         let answer = Answer {
             inner: self.inner.call(request),
             access,
-            started: Instant::now(),
+            started,
             counted,
         };
         Observed {
@@ -168,7 +170,8 @@ pin_project! {
         inner: F,
         // Whether the access line is written.
         access: bool,
-        started: Instant,
+        // When the request came in, if it is logged or counted.
+        started: Option<Instant>,
         // With metrics on: where to count, the method's label and the route's.
         counted: Option<(SharedMetrics, &'static str, Route)>,
     }
@@ -191,7 +194,7 @@ where
         let Poll::Ready(Ok(mut response)) = this.inner.poll(cx) else {
             return Poll::Pending;
         };
-        let elapsed = this.started.elapsed();
+        let elapsed = this.started.map(|started| started.elapsed()).unwrap_or_default();
         if let Some((metrics, method, route)) = this.counted.take() {
             let route = match (response.extensions().get::<Unrouted>(), route) {
                 (Some(Unrouted(name)), _) => name,
