@@ -194,7 +194,10 @@ where
         let Poll::Ready(Ok(mut response)) = this.inner.poll(cx) else {
             return Poll::Pending;
         };
-        let elapsed = this.started.map(|started| started.elapsed()).unwrap_or_default();
+        let elapsed = this
+            .started
+            .map(|started| started.elapsed())
+            .unwrap_or_default();
         if let Some((metrics, method, route)) = this.counted.take() {
             let route = match (response.extensions().get::<Unrouted>(), route) {
                 (Some(Unrouted(name)), _) => name,
