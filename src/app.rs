@@ -1,5 +1,6 @@
 //! The application: its shared state, its router, and serving it until told to stop.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::Request;
+use futures_util::future::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -283,26 +284,42 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = service.clone();
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            // Handlers that want the peer address read it the way axum's own server provides it.
-            request.extensions_mut().insert(ConnectInfo(remote));
-            app.clone().oneshot(request.map(Body::new))
+        // The connection's own copy of the stack. HTTP/1 hands it one request at a time, so it
+        // is lent to each in turn rather than copied for each.
+        let app = RefCell::new(service.clone());
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            call_when_ready(&mut *app.borrow_mut(), request.map(Body::new))
         });
         let connection = http
             .clone()
             .timer(ConnectionTimer::default())
             .serve_connection(TokioIo::new(stream), service);
         let connection = connections.watch(connection);
-        tokio::spawn(async move {
+        // Handlers that want the peer's address find it in the task of its connection.
+        tokio::spawn(crate::http::client::peer_scope(remote, async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%remote, %error, "connection closed with an error");
             }
-        });
+        }));
     }
     drop(listener);
     connections.shutdown().await;
     Ok(())
+}
+
+/// `service`'s answer to `request`. Every layer of the stack is ready at once (none holds
+/// requests back), so the connection's copy is called in place; were one ever not ready, a
+/// fresh copy waits for it rather than the request being refused.
+fn call_when_ready<S: HttpService>(
+    service: &mut S,
+    request: axum::extract::Request,
+) -> Either<S::Future, tower::util::Oneshot<S, axum::extract::Request>> {
+    let mut ready = std::task::Context::from_waker(std::task::Waker::noop());
+    match service.poll_ready(&mut ready) {
+        std::task::Poll::Ready(Ok(())) => Either::Left(service.call(request)),
+        std::task::Poll::Ready(Err(never)) => match never {},
+        std::task::Poll::Pending => Either::Right(service.clone().oneshot(request)),
+    }
 }
 
 /// Accepting fails when the process is out of file descriptors or a client reset the connection

@@ -9,6 +9,18 @@ use axum::http::request::Parts;
 
 use crate::app::{AppState, ClientAddressSource};
 
+tokio::task_local! {
+    /// The peer of the connection whose task is running.
+    static PEER: SocketAddr;
+}
+
+/// Runs `connection` (the future serving one connection) with `peer` as the address every
+/// request on it came from: set once per connection, where an extension in each request would
+/// cost allocations in each.
+pub fn peer_scope<F: Future>(peer: SocketAddr, connection: F) -> impl Future<Output = F::Output> {
+    PEER.scope(peer, connection)
+}
+
 /// The client address, when it is known (a request driven without a socket has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<IpAddr>);
@@ -17,10 +29,14 @@ impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        // axum's own server (`into_make_service_with_connect_info`) puts the peer in the
+        // request; ours keeps it with the connection's task (see `peer_scope`).
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+            .map(|ConnectInfo(addr)| *addr)
+            .or_else(|| PEER.try_with(|peer| *peer).ok())
+            .map(|addr| addr.ip());
         let header = state
             .client_address
             .header

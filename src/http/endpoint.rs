@@ -187,3 +187,83 @@ fn acceptable(headers: &HeaderMap) -> bool {
             }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// The rules for `/api/token/` (no-store) and `/hello/`, around a handler that counts its
+    /// calls and answers 200.
+    fn service(
+        calls: &'static AtomicUsize,
+    ) -> impl Service<Request, Response = Response, Error = Infallible> {
+        let mut rules = EndpointRules::default();
+        rules.insert(
+            "/api/token/".into(),
+            no_store_endpoint(MethodRouter::new(), "POST, OPTIONS").rules,
+        );
+        rules.insert("/hello/".into(), endpoint(MethodRouter::new(), "GET").rules);
+        rules.layer().layer(tower::service_fn(move |_: Request| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            async { Ok::<_, Infallible>(StatusCode::OK.into_response()) }
+        }))
+    }
+
+    fn request(path: &str, accept: Option<&str>) -> Request {
+        let mut request = Request::builder().uri(path);
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        request.body(Body::empty()).unwrap()
+    }
+
+    fn header(response: &Response, name: header::HeaderName) -> Option<&str> {
+        response.headers().get(name).map(|v| v.to_str().unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_endpoints_answers_carry_its_rules_and_no_other_path_gets_them() {
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        let token = service(&CALLS)
+            .oneshot(request("/api/token/", Some("application/json; q=1")))
+            .await
+            .unwrap();
+        assert_eq!(header(&token, header::ALLOW), Some("POST, OPTIONS"));
+        assert_eq!(header(&token, header::VARY), Some("Accept"));
+        assert_eq!(header(&token, header::CACHE_CONTROL), Some("no-store"));
+        let hello = service(&CALLS)
+            .oneshot(request("/hello/", None))
+            .await
+            .unwrap();
+        assert_eq!(header(&hello, header::ALLOW), Some("GET"));
+        assert_eq!(header(&hello, header::CACHE_CONTROL), None);
+        // A page of the book (or the slashless redirect): no rules, and any Accept will do.
+        let page = service(&CALLS)
+            .oneshot(request("/hello", Some("image/png")))
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(header(&page, header::ALLOW), None);
+        assert_eq!(header(&page, header::VARY), None);
+        assert_eq!(CALLS.load(Ordering::Relaxed), 3);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_accepts_nothing_we_send_gets_a_406_without_the_handler_running() {
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        let refused = service(&CALLS)
+            .oneshot(request("/api/token/", Some("text/plain, image/*")))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
+        assert_eq!(header(&refused, header::ALLOW), Some("POST, OPTIONS"));
+        assert_eq!(header(&refused, header::CACHE_CONTROL), Some("no-store"));
+        assert_eq!(CALLS.load(Ordering::Relaxed), 0);
+    }
+}

@@ -127,3 +127,36 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
     let refused = login_from(&app, "203.0.113.9:1", Some("10.0.0.3"), "123").await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Through `app::serve` on a real socket, with nothing put in the requests by hand: the
+/// connection's peer (127.0.0.1 here) is what the per-address limit counts, whichever
+/// connection a guess comes on.
+#[tokio::test]
+async fn the_served_connections_peer_is_the_address_counted() {
+    use jwt_workbook::app::{self, ConnectionLimits};
+    let app = TestApp::configured(|app| app.login_limits = limits("off", "2/1m")).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/token/", listener.local_addr().unwrap());
+    let server = tokio::spawn(app::serve(
+        listener,
+        app.router.clone(),
+        ConnectionLimits::default(),
+        std::future::pending(),
+    ));
+    let statuses = tokio::task::spawn_blocking(move || {
+        ["x1", "x2", "123"].map(|password| {
+            // A new connection each time: the count follows the address, not the connection.
+            let agent = ureq::Agent::new_with_defaults();
+            let body = json!({"username": "vitor", "password": password});
+            match agent.post(&url).send_json(body) {
+                Ok(answer) => answer.status().as_u16(),
+                Err(ureq::Error::StatusCode(status)) => status,
+                Err(other) => panic!("{other}"),
+            }
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(statuses, [401, 401, 429]);
+    server.abort();
+}
