@@ -215,12 +215,14 @@ mod tests {
         }))
     }
 
-    fn request(path: &str, accept: Option<&str>) -> Request {
+    /// The answer of [`service`] to a GET of `path`, with `accept` as its `Accept` header.
+    async fn answer(calls: &'static AtomicUsize, path: &str, accept: Option<&str>) -> Response {
         let mut request = Request::builder().uri(path);
         if let Some(accept) = accept {
             request = request.header(header::ACCEPT, accept);
         }
-        request.body(Body::empty()).unwrap()
+        let request = request.body(Body::empty()).unwrap();
+        service(calls).oneshot(request).await.unwrap()
     }
 
     fn header(response: &Response, name: header::HeaderName) -> Option<&str> {
@@ -230,24 +232,15 @@ mod tests {
     #[tokio::test]
     async fn an_endpoints_answers_carry_its_rules_and_no_other_path_gets_them() {
         static CALLS: AtomicUsize = AtomicUsize::new(0);
-        let token = service(&CALLS)
-            .oneshot(request("/api/token/", Some("application/json; q=1")))
-            .await
-            .unwrap();
+        let token = answer(&CALLS, "/api/token/", Some("application/json; q=1")).await;
         assert_eq!(header(&token, header::ALLOW), Some("POST, OPTIONS"));
         assert_eq!(header(&token, header::VARY), Some("Accept"));
         assert_eq!(header(&token, header::CACHE_CONTROL), Some("no-store"));
-        let hello = service(&CALLS)
-            .oneshot(request("/hello/", None))
-            .await
-            .unwrap();
+        let hello = answer(&CALLS, "/hello/", None).await;
         assert_eq!(header(&hello, header::ALLOW), Some("GET"));
         assert_eq!(header(&hello, header::CACHE_CONTROL), None);
         // A page of the book (or the slashless redirect): no rules, and any Accept will do.
-        let page = service(&CALLS)
-            .oneshot(request("/hello", Some("image/png")))
-            .await
-            .unwrap();
+        let page = answer(&CALLS, "/hello", Some("image/png")).await;
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(header(&page, header::ALLOW), None);
         assert_eq!(header(&page, header::VARY), None);
@@ -257,10 +250,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_accepts_nothing_we_send_gets_a_406_without_the_handler_running() {
         static CALLS: AtomicUsize = AtomicUsize::new(0);
-        let refused = service(&CALLS)
-            .oneshot(request("/api/token/", Some("text/plain, image/*")))
-            .await
-            .unwrap();
+        let refused = answer(&CALLS, "/api/token/", Some("text/plain, image/*")).await;
         assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
         assert_eq!(header(&refused, header::ALLOW), Some("POST, OPTIONS"));
         assert_eq!(header(&refused, header::CACHE_CONTROL), Some("no-store"));

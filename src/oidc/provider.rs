@@ -587,12 +587,14 @@ impl Provider {
             .tokens()
             .verify(raw, Some(TokenType::Refresh))
             .map_err(|_| invalid_grant("the refresh token is not valid"))?;
-        if token.payload.string("client_id").as_deref() != Some(client.id.as_str()) {
+        let claims = token.payload.claims();
+        let claim = |name| claims.get(name).and_then(Value::as_str);
+        if claim("client_id") != Some(client.id.as_str()) {
             return Err(invalid_grant(
                 "the refresh token was not issued to this client",
             ));
         }
-        let scope = token.payload.string("scope").unwrap_or_default();
+        let scope = claim("scope").unwrap_or_default().to_owned();
         let pair = match self.sessions.refresh(raw).await {
             Ok(pair) => pair,
             Err(SessionError::Store(error)) => return Err(error.into()),
@@ -626,7 +628,8 @@ impl Provider {
                 ));
             }
         };
-        let scope = token.payload.string("scope");
+        let granted = token.payload.claims();
+        let scope = granted.get("scope").and_then(Value::as_str);
         let Some(scope) = scope.filter(|scope| scope.split(' ').any(|s| s == "openid")) else {
             return Err(OidcError::refused(
                 ErrorCode::InvalidToken,

@@ -253,14 +253,6 @@ impl Payload {
         // `Claims::read` parsed this same text as one object, refusing whatever a map refuses.
         serde_json::from_str(&self.0).expect("a verified payload is one JSON object")
     }
-
-    /// One claim, when it is a string.
-    pub fn string(&self, name: &str) -> Option<String> {
-        match self.claims().remove(name)? {
-            Value::String(value) => Some(value),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -346,8 +338,7 @@ mod tests {
         let payload = Payload::verified(r#"{"z":1,"scope":"openid","a":[2]}"#.into());
         let names: Vec<String> = payload.claims().keys().cloned().collect();
         assert_eq!(names, ["z", "scope", "a"]);
-        assert_eq!(payload.string("scope").as_deref(), Some("openid"));
-        assert_eq!(payload.string("z"), None);
+        assert_eq!(payload.claims()["scope"], "openid");
         assert_eq!(Payload::default().claims(), Map::new());
     }
 }
